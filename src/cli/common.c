@@ -1,0 +1,34 @@
+/* common.c — CLI helpers. */
+#include "common.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *cli_default_model(void) {
+    const char *env = getenv("LINFER_MODEL");
+    return env && *env ? env : "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "linfer: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_float(const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "linfer: %s expects a number in [%g, %g], got '%s'\n", opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}

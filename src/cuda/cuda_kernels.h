@@ -1,0 +1,92 @@
+/* cuda_kernels.h — the CUDA kernels of the CUDA backend, behind C launchers.
+ *
+ * Every launcher enqueues work on `st` and returns LINFER_OK, or LINFER_ERR_DEVICE with a message
+ * naming the kernel when the launch fails (LINFER_ERR_UNSUPPORTED / INVALID_ARG for a dtype or
+ * shape it does not handle). Activations and weights are "T" = fp16 or bf16, chosen by `dt`
+ * (LF_DT_F16 or LF_DT_BF16), passed as void pointers; accumulation is fp32 everywhere. The
+ * residual stream is fp32. Each kernel computes what the CPU reference of src/cpu/kernels.h does,
+ * on the same (rounded) inputs; tests/cuda/test_cuda_kernels checks that.
+ *
+ * KV cache of one layer: k_cache, v_cache [max_seqs][max_ctx][kv_dim] of T, kv_dim = n_kv*head_dim. */
+#ifndef LF_CUDA_KERNELS_H
+#define LF_CUDA_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <cuda_runtime_api.h>
+#include <cublas_v2.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "model/model.h"
+
+/* A run of consecutive batch rows tok_start .. tok_start+n_rows-1 of one sequence `seq` at
+ * consecutive positions pos0 .. pos0+n_rows-1 (n_rows <= LF_ATTN_TILE_ROWS): the unit of the
+ * tensor-core attention kernel. Same layout as a CUDA int4. */
+typedef struct { int32_t tok_start, n_rows, seq, pos0; } lf_attn_tile;
+#define LF_ATTN_TILE_ROWS 64
+
+/* bytes per element of T (2), 0 if dt is not F16/BF16 */
+size_t lf_cuda_dtype_size(lf_dtype dt);
+
+/* out[i, :] (fp32) = embd[tokens[i], :]                                     embd: [vocab, dim] T */
+lf_status lf_cuda_embed(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, cudaStream_t st);
+
+/* out[r, :] (T) = rmsnorm(x[rows ? rows[r] : r, :]) * w, x fp32 [*, n], w [n] T, r < n_rows.
+ * With rows: the final norm of the rows whose logits are wanted (gather + norm). */
+lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
+                          int n_rows, int n, float eps, cudaStream_t st);
+
+/* qkv: [n, qkv_stride] T with q at columns [0, q_dim), k at [q_dim, q_dim+kv_dim), v after.
+ * Adds bias [q_dim + 2*kv_dim] (if not NULL), rotates q in place and k, and writes k and v to
+ * k_cache / v_cache at (seq[i], pos[i]). inv_freq: [head_dim/2] fp32 (lf_rope_inv_freq). */
+lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *bias, const float *inv_freq,
+                           const int32_t *pos, const int32_t *seq, int n, void *k_cache, void *v_cache,
+                           int max_ctx, int n_heads, int n_kv_heads, int head_dim, lf_rope_style style,
+                           cudaStream_t st);
+
+/* Attention, one block per (token, head), online softmax over chunks of the context.
+ * For each token i (of tok_idx[0..n) if tok_idx, else 0..n): out[i, h*hd ..] = softmax over
+ * positions 0..pos[i] of sequence seq[i] of (q[i, h*hd ..] . K * scale) times V.
+ * q: rows of q_stride elements (q of head h at column h*head_dim). head_dim even, <= 256.
+ * Split-K (flash-decoding): when n*n_heads blocks would not fill the GPU and max_n_ctx (the
+ * largest pos+1 of these tokens) spans several chunks, the context is split over up to 64 blocks
+ * per (token, head) whose partial results (in split_scratch, fp32) a second kernel combines.
+ * split_scratch NULL: never split. LF_ATTN_SPLIT_SCRATCH bytes are plenty. */
+#define LF_ATTN_SPLIT_SCRATCH (4u << 20)
+lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                            const void *k_cache, const void *v_cache, int max_ctx,
+                            const int32_t *pos, const int32_t *seq, const int32_t *tok_idx, int n,
+                            int n_heads, int n_kv_heads, int head_dim, float scale,
+                            int max_n_ctx, float *split_scratch, size_t split_scratch_bytes, cudaStream_t st);
+
+/* Same function, tensor cores (mma.sync m16n8k16, fp32 accumulation; P rounded to T before P.V),
+ * one block of 4 warps per (tile, head), 64 keys per step. Only for head_dim in {32, 64, 128}.
+ * impl 1: K/V tiles loaded through registers, one buffer; impl 2: cp.async double buffering and
+ * ldmatrix fragment loads (the default of the backend). */
+int lf_cuda_attention_tiles_supported(int head_dim);
+lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                                  const void *k_cache, const void *v_cache, int max_ctx,
+                                  const lf_attn_tile *tiles, int n_tiles, int n_heads, int n_kv_heads,
+                                  int head_dim, float scale, int impl, cudaStream_t st);
+
+/* out[i, j] = silu(gu[i, j]) * gu[i, ffn + j]        gu: [n, 2*ffn] (gate | up), out: [n, ffn] */
+lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int n, int ffn, cudaStream_t st);
+
+/* y[M, N] = x[M, K] . W[N, K]^T (+ beta * y). x, W: T. y: fp32 when y_f32 (beta may be 1: the
+ * residual add), else T (beta must be 0). M <= gemv_max_m (and K % 8 == 0): own GEMV kernel;
+ * otherwise cuBLAS (cublasGemmEx, CUBLAS_COMPUTE_32F) on the handle's stream. */
+lf_status lf_cuda_linear(cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
+                         float beta, int M, int N, int K, int gemv_max_m, cudaStream_t st);
+#define LF_CUDA_GEMV_MAX_M 8
+
+/* dst (T, n elements) = src converted (src dtype F32, F16 or BF16), round to nearest even */
+lf_status lf_cuda_convert(lf_dtype dt, void *dst, lf_dtype src_dt, const void *src, size_t n, cudaStream_t st);
+
+/* dst[i] (T) = lf_random_weight_value(seed, id, i, scale, round_dt), i < n (random_weights.h) */
+lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, uint32_t id, float scale,
+                              lf_dtype round_dt, cudaStream_t st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,910 @@
+// kernels.cu — CUDA kernels of the CUDA backend and their extern "C" launchers (cuda_kernels.h).
+// T is __half or __nv_bfloat16; every sum, norm, softmax and dot product accumulates in fp32.
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <math.h>
+#include <stdint.h>
+#include "cuda_common.h"
+#include "cuda_kernels.h"
+#include "random_weights.h"
+
+// ---------------------------------------------------------------------------------------------
+// type helpers
+template <typename T> struct TT;
+template <> struct TT<__half> {
+    typedef __half2 T2;
+    static __device__ __forceinline__ float f(__half v) { return __half2float(v); }
+    static __device__ __forceinline__ __half mk(float v) { return __float2half_rn(v); }
+    static __device__ __forceinline__ float2 f2(__half2 v) { return __half22float2(v); }
+    static __device__ __forceinline__ __half2 mk2(float a, float b) { return __floats2half2_rn(a, b); }
+};
+template <> struct TT<__nv_bfloat16> {
+    typedef __nv_bfloat162 T2;
+    static __device__ __forceinline__ float f(__nv_bfloat16 v) { return __bfloat162float(v); }
+    static __device__ __forceinline__ __nv_bfloat16 mk(float v) { return __float2bfloat16_rn(v); }
+    static __device__ __forceinline__ float2 f2(__nv_bfloat162 v) { return __bfloat1622float2(v); }
+    static __device__ __forceinline__ __nv_bfloat162 mk2(float a, float b) { return __floats2bfloat162_rn(a, b); }
+};
+
+template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b) {
+    typename TT<T>::T2 v = TT<T>::mk2(a, b); // a in the low half
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+// 8 consecutive T (one uint4) dotted with 8 floats' worth of another uint4 of T
+template <typename T> __device__ __forceinline__ float dot8(uint4 a, uint4 b) {
+    typedef typename TT<T>::T2 T2;
+    const T2 *pa = reinterpret_cast<const T2 *>(&a), *pb = reinterpret_cast<const T2 *>(&b);
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float2 x = TT<T>::f2(pa[i]), y = TT<T>::f2(pb[i]);
+        s = fmaf(x.x, y.x, s);
+        s = fmaf(x.y, y.y, s);
+    }
+    return s;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+// block-wide sum (blockDim.x multiple of 32, <= 1024); every thread gets the result
+__device__ __forceinline__ float block_sum(float v, float *red /* [33] */) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum(v);
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float t = lane < nw ? red[lane] : 0.f;
+        t = warp_sum(t);
+        if (lane == 0) red[32] = t;
+    }
+    __syncthreads();
+    return red[32];
+}
+
+static inline unsigned grid_for(size_t n, int threads, unsigned cap = 65535u * 8u) {
+    size_t b = (n + threads - 1) / threads;
+    if (b > cap) b = cap;
+    if (b == 0) b = 1;
+    return (unsigned)b;
+}
+
+// Runs BODY with T bound to the element type of dt (returns LINFER_ERR_UNSUPPORTED otherwise).
+#define DISPATCH_T(dt, what, ...)                                                                  \
+    do {                                                                                           \
+        if ((dt) == LF_DT_F16) { typedef __half T; __VA_ARGS__; }                                  \
+        else if ((dt) == LF_DT_BF16) { typedef __nv_bfloat16 T; __VA_ARGS__; }                     \
+        else return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA %s: dtype %s (want F16 or BF16)", what,  \
+                            lf_dtype_name(dt));                                                    \
+    } while (0)
+
+extern "C" size_t lf_cuda_dtype_size(lf_dtype dt) { return (dt == LF_DT_F16 || dt == LF_DT_BF16) ? 2 : 0; }
+
+// ---------------------------------------------------------------------------------------------
+// embedding gather: out fp32 [n, dim]
+template <typename T>
+__global__ void embed_kernel(float *__restrict__ out, const T *__restrict__ embd, const int32_t *__restrict__ tokens, int dim) {
+    const int i = blockIdx.x;
+    const T *row = embd + (size_t)tokens[i] * dim;
+    float *o = out + (size_t)i * dim;
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) o[d] = TT<T>::f(row[d]);
+}
+
+
+extern "C" lf_status lf_cuda_embed(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, cudaStream_t st) {
+    if (n <= 0) return LINFER_OK;
+    DISPATCH_T(dt, "embed", embed_kernel<T><<<n, 256, 0, st>>>(out, (const T *)embd, tokens, dim));
+    CUDA_CHECK_LAUNCH("embed_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RMSNorm: out[r] (T) = x[row] * 1/sqrt(mean(x^2) + eps) * w, x fp32
+#define NORM_THREADS 256
+template <typename T>
+__global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ out, const float *__restrict__ x,
+                                                               const T *__restrict__ w, const int32_t *__restrict__ rows,
+                                                               int n, float eps) {
+    __shared__ float red[33];
+    const int r = blockIdx.x;
+    const float *xr = x + (size_t)(rows ? rows[r] : r) * n;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < n; i += NORM_THREADS) ss = fmaf(xr[i], xr[i], ss);
+    ss = block_sum(ss, red);
+    const float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    T *o = out + (size_t)r * n;
+    for (int i = threadIdx.x; i < n; i += NORM_THREADS) o[i] = TT<T>::mk(xr[i] * inv * TT<T>::f(w[i]));
+}
+
+extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
+                                     int n_rows, int n, float eps, cudaStream_t st) {
+    if (n_rows <= 0) return LINFER_OK;
+    DISPATCH_T(dt, "rmsnorm", rmsnorm_kernel<T><<<n_rows, NORM_THREADS, 0, st>>>((T *)out, x, (const T *)w, rows, n, eps));
+    CUDA_CHECK_LAUNCH("rmsnorm_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoPE on q (in place) and k, bias, and K/V written to the cache. One block per token; the
+// block is a whole number of "pair groups" of head_dim/2 threads: thread j of a group owns pair
+// j of every head it visits, so its sin/cos is computed once.
+template <typename T>
+__global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__restrict__ bias,
+                                const float *__restrict__ inv_freq, const int32_t *__restrict__ pos,
+                                const int32_t *__restrict__ seq, T *__restrict__ kc, T *__restrict__ vc, int max_ctx,
+                                int n_heads, int n_kv, int hd, int interleaved) {
+    const int t = blockIdx.x;
+    const int p = pos[t], s = seq[t];
+    const int half = hd >> 1, q_dim = n_heads * hd, kv_dim = n_kv * hd;
+    T *row = qkv + (size_t)t * qkv_stride;
+    const size_t kv_off = ((size_t)s * max_ctx + p) * kv_dim;
+    T *krow = kc + kv_off, *vrow = vc + kv_off;
+    const int groups = blockDim.x / half;
+    const int j = threadIdx.x % half, h0 = threadIdx.x / half;
+    if (h0 < groups) {
+        const float ang = (float)p * inv_freq[j];
+        float sn, cs;
+        sincosf(ang, &sn, &cs);
+        const int a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
+        for (int head = h0; head < n_heads + n_kv; head += groups) {
+            const int ca = head * hd + a, cb = head * hd + b;
+            float x0 = TT<T>::f(row[ca]), x1 = TT<T>::f(row[cb]);
+            if (bias) { x0 += TT<T>::f(bias[ca]); x1 += TT<T>::f(bias[cb]); }
+            const float y0 = x0 * cs - x1 * sn, y1 = x0 * sn + x1 * cs;
+            if (head < n_heads) { row[ca] = TT<T>::mk(y0); row[cb] = TT<T>::mk(y1); }
+            else { krow[ca - q_dim] = TT<T>::mk(y0); krow[cb - q_dim] = TT<T>::mk(y1); }
+        }
+    }
+    const T *vsrc = row + q_dim + kv_dim;
+    for (int i = threadIdx.x; i < kv_dim; i += blockDim.x) {
+        float v = TT<T>::f(vsrc[i]);
+        if (bias) v += TT<T>::f(bias[q_dim + kv_dim + i]);
+        vrow[i] = TT<T>::mk(v);
+    }
+}
+
+extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *bias, const float *inv_freq,
+                                      const int32_t *pos, const int32_t *seq, int n, void *k_cache, void *v_cache,
+                                      int max_ctx, int n_heads, int n_kv_heads, int head_dim, lf_rope_style style,
+                                      cudaStream_t st) {
+    if (n <= 0) return LINFER_OK;
+    if ((head_dim & 1) || head_dim > 2048) return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA rope: head_dim %d", head_dim);
+    const int half = head_dim / 2, threads = half * (half >= 256 ? 1 : 256 / half);
+    DISPATCH_T(dt, "rope", rope_qkv_kernel<T><<<n, threads, 0, st>>>((T *)qkv, qkv_stride, (const T *)bias, inv_freq, pos, seq,
+                                                                       (T *)k_cache, (T *)v_cache, max_ctx, n_heads, n_kv_heads,
+                                                                       head_dim, style == LF_ROPE_INTERLEAVED));
+    CUDA_CHECK_LAUNCH("rope_qkv_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention, simple version: one block per (token, head). Chunks of ATT_CHUNK positions:
+// scores (one thread per position, the whole K row with VEC-element loads, q broadcast from
+// shared memory) -> online softmax -> P.V (threads own VEC output dims of one of R row groups;
+// the R partial sums are added at the end). VEC = 8 when head_dim % 8 == 0, else 2.
+#define ATT_THREADS 128
+#define ATT_CHUNK 128
+template <typename T, int VEC> struct VecT;
+template <typename T> struct VecT<T, 8> { typedef uint4 U; };
+template <typename T> struct VecT<T, 2> { typedef typename TT<T>::T2 U; };
+// VEC elements at p as floats
+template <typename T> __device__ __forceinline__ void load_vec(const T *p, float *f, uint4 *) {
+    const uint4 u = __ldg(reinterpret_cast<const uint4 *>(p));
+    const typename TT<T>::T2 *h = reinterpret_cast<const typename TT<T>::T2 *>(&u);
+#pragma unroll
+    for (int i = 0; i < 4; i++) { const float2 v = TT<T>::f2(h[i]); f[2 * i] = v.x; f[2 * i + 1] = v.y; }
+}
+template <typename T> __device__ __forceinline__ void load_vec(const T *p, float *f, typename TT<T>::T2 *) {
+    const float2 v = TT<T>::f2(*reinterpret_cast<const typename TT<T>::T2 *>(p));
+    f[0] = v.x; f[1] = v.y;
+}
+
+// Split-K ("flash-decoding"): with gridDim.z = ns > 1, block z covers positions
+// [z*split_len, (z+1)*split_len) of the context and writes its unnormalised partial result
+// (acc[hd], running max m, sum l) to part_o / part_ml; attn_combine_kernel merges the splits.
+template <typename T, int VEC>
+__global__ void __launch_bounds__(ATT_THREADS)
+attn_simple_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                   const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
+                   const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv, int hd,
+                   float scale, int split_len, float *__restrict__ part_o, float *__restrict__ part_ml) {
+    typedef typename VecT<T, VEC>::U U;
+    extern __shared__ float att_smem[];
+    const int h = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const int tid = threadIdx.x, lane = tid & 31;
+    const int kvh = h / (n_heads / n_kv);
+    const int n_ctx = pos[t] + 1;
+    const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
+    const int nv = hd / VEC, R = ATT_THREADS / nv; // P.V: R row groups of nv threads
+    float *qs = att_smem;                 // [hd], padded to a multiple of 8 (vector loads may read past hd)
+    float *sc = qs + ((hd + 7) & ~7);     // [ATT_CHUNK]
+    float *part = sc + ATT_CHUNK;         // [R][hd]
+    const T *qrow = q + (size_t)t * q_stride + (size_t)h * hd;
+    for (int d = tid; d < hd; d += ATT_THREADS) qs[d] = TT<T>::f(qrow[d]) * scale;
+    const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * hd;
+    const T *kb = kc + base, *vb = vc + base;
+    const int rg = tid / nv, dv = (tid - rg * nv) * VEC;
+    const bool pv = rg < R;
+    float m = -INFINITY, l = 0.f, acc[VEC];
+#pragma unroll
+    for (int i = 0; i < VEC; i++) acc[i] = 0.f;
+    __syncthreads();
+    for (int c0 = c_begin; c0 < c_end; c0 += ATT_CHUNK) {
+        const int cn = min(ATT_CHUNK, c_end - c0);
+        if (tid < cn) {
+            const T *krow = kb + (size_t)(c0 + tid) * kv_dim;
+            float dot = 0.f;
+#pragma unroll 8
+            for (int d = 0; d < hd; d += VEC) {
+                float kf[VEC];
+                load_vec<T>(krow + d, kf, (U *)0);
+#pragma unroll
+                for (int i = 0; i < VEC; i++) dot = fmaf(qs[d + i], kf[i], dot);
+            }
+            sc[tid] = dot;
+        }
+        __syncthreads();
+        float mc = -INFINITY;
+        for (int j = lane; j < cn; j += 32) mc = fmaxf(mc, sc[j]);
+        mc = warp_max(mc);
+        const float m_new = fmaxf(m, mc);
+        const float ref = m_new == -INFINITY ? 0.f : m_new;
+        const float corr = expf(m - ref);
+        __syncthreads(); // all warps have read the scores
+        if (tid < cn) sc[tid] = expf(sc[tid] - ref);
+        __syncthreads();
+        float ls = 0.f;
+        for (int j = lane; j < cn; j += 32) ls += sc[j];
+        ls = warp_sum(ls);
+        l = l * corr + ls;
+        m = m_new;
+        if (pv) {
+#pragma unroll
+            for (int i = 0; i < VEC; i++) acc[i] *= corr;
+#pragma unroll 8
+            for (int j = rg; j < cn; j += R) {
+                const float pj = sc[j];
+                float vf[VEC];
+                load_vec<T>(vb + (size_t)(c0 + j) * kv_dim + dv, vf, (U *)0);
+#pragma unroll
+                for (int i = 0; i < VEC; i++) acc[i] = fmaf(pj, vf[i], acc[i]);
+            }
+        }
+        __syncthreads(); // before the next chunk overwrites sc
+    }
+    if (pv) {
+#pragma unroll
+        for (int i = 0; i < VEC; i++) part[rg * hd + dv + i] = acc[i];
+    }
+    __syncthreads();
+    if (gridDim.z == 1) {
+        const float inv_l = 1.0f / l;
+        T *orow = out + (size_t)t * out_stride + (size_t)h * hd;
+        for (int d = tid; d < hd; d += ATT_THREADS) {
+            float v = 0.f;
+            for (int r = 0; r < R; r++) v += part[r * hd + d];
+            orow[d] = TT<T>::mk(v * inv_l);
+        }
+    } else {
+        const size_t idx = ((size_t)blockIdx.y * n_heads + h) * gridDim.z + blockIdx.z;
+        float *po = part_o + idx * hd;
+        for (int d = tid; d < hd; d += ATT_THREADS) {
+            float v = 0.f;
+            for (int r = 0; r < R; r++) v += part[r * hd + d];
+            po[d] = v;
+        }
+        if (tid == 0) { part_ml[2 * idx] = m; part_ml[2 * idx + 1] = l; }
+    }
+}
+
+template <typename T>
+__global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const float *__restrict__ part_o,
+                                    const float *__restrict__ part_ml, const int32_t *__restrict__ tok_idx, int n_heads,
+                                    int hd, int ns) {
+    const int h = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const size_t base = ((size_t)blockIdx.y * n_heads + h) * ns;
+    const float *ml = part_ml + 2 * base;
+    float M = -INFINITY;
+    for (int s = 0; s < ns; s++) M = fmaxf(M, ml[2 * s]);
+    float den = 0.f;
+    for (int s = 0; s < ns; s++) den += ml[2 * s] == -INFINITY ? 0.f : expf(ml[2 * s] - M) * ml[2 * s + 1];
+    const float inv = 1.0f / den;
+    T *orow = out + (size_t)t * out_stride + (size_t)h * hd;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+        float num = 0.f;
+        for (int s = 0; s < ns; s++)
+            if (ml[2 * s] != -INFINITY) num += expf(ml[2 * s] - M) * part_o[(base + s) * hd + d];
+        orow[d] = TT<T>::mk(num * inv);
+    }
+}
+
+static lf_status attn_check(int n_heads, int n_kv_heads, int head_dim) {
+    if (n_kv_heads <= 0 || n_heads % n_kv_heads)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention: n_heads %d not a multiple of n_kv_heads %d", n_heads, n_kv_heads);
+    if (head_dim <= 0 || (head_dim & 1) || head_dim > 256)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention: head_dim %d (must be even and <= 256)", head_dim);
+    return LINFER_OK;
+}
+
+static int device_sms(void) {
+    int dev = 0, sms = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+        cudaGetLastError();
+        return 100;
+    }
+    return sms > 0 ? sms : 100;
+}
+
+extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                                       const void *k_cache, const void *v_cache, int max_ctx, const int32_t *pos,
+                                       const int32_t *seq, const int32_t *tok_idx, int n, int n_heads, int n_kv_heads,
+                                       int head_dim, float scale, int max_n_ctx, float *split_scratch,
+                                       size_t split_scratch_bytes, cudaStream_t st) {
+    if (n <= 0) return LINFER_OK;
+    LF_TRY(attn_check(n_heads, n_kv_heads, head_dim));
+    if (n > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA attention: %d tokens in one launch (max 65535)", n);
+    const int vec = head_dim % 8 == 0 ? 8 : 2, R = ATT_THREADS / (head_dim / vec);
+    const size_t smem = sizeof(float) * (size_t)(((head_dim + 7) & ~7) + ATT_CHUNK + R * head_dim);
+    const int kv_dim = n_kv_heads * head_dim;
+    // split the context over several blocks when (token, head) blocks alone would not fill the GPU
+    int ns = 1, split_len = 1 << 30;
+    const long long base_blocks = (long long)n_heads * n;
+    if (split_scratch && max_n_ctx > ATT_CHUNK) {
+        const int sms = device_sms();
+        if (base_blocks < 2LL * sms) {
+            const int max_chunks = (max_n_ctx + ATT_CHUNK - 1) / ATT_CHUNK;
+            long long want = (4LL * sms + base_blocks - 1) / base_blocks;
+            const long long fit = (long long)(split_scratch_bytes / ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
+            if (want > max_chunks) want = max_chunks;
+            if (want > 64) want = 64;
+            if (want > fit) want = fit;
+            if (want > 1) {
+                const int per = (int)((max_chunks + want - 1) / want); // chunks per split
+                split_len = per * ATT_CHUNK;
+                ns = (max_chunks + per - 1) / per;
+            }
+        }
+    }
+    float *part_o = split_scratch, *part_ml = ns > 1 ? split_scratch + (size_t)base_blocks * ns * head_dim : NULL;
+    dim3 grid(n_heads, n, ns);
+    DISPATCH_T(dt, "attention",
+        if (vec == 8) attn_simple_kernel<T, 8><<<grid, ATT_THREADS, smem, st>>>(
+            (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
+            kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
+        else attn_simple_kernel<T, 2><<<grid, ATT_THREADS, smem, st>>>(
+            (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
+            kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
+        CUDA_CHECK_LAUNCH("attn_simple_kernel");
+        if (ns > 1) {
+            attn_combine_kernel<T><<<dim3(n_heads, n), 128, 0, st>>>((T *)out, out_stride, part_o, part_ml, tok_idx,
+                                                                     n_heads, head_dim, ns);
+            CUDA_CHECK_LAUNCH("attn_combine_kernel");
+        });
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention on tensor cores (FlashAttention-2 style), one block of 4 warps per (tile, head):
+// each warp owns 16 query rows; per step 64 keys: S = Q K^T (mma m16n8k16), causal mask,
+// online softmax in registers, O += P V with P rounded to T. K, V tiles staged in shared memory
+// with rows padded to HD+8 elements (conflict-free fragment loads).
+template <typename T> __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1);
+template <> __device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <typename T, int HD>
+__global__ void __launch_bounds__(128)
+attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
+                float scale_log2) {
+    constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8;
+    __shared__ __align__(16) T Ks[BN * STR];
+    __shared__ __align__(16) T Vs[BN * STR];
+    // largest tiles (latest positions) first
+    const int4 tile = tiles[gridDim.x - 1 - blockIdx.x];
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
+    const int h = blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tq = lane & 3;
+    const int r0 = warp * 16 + g, r1 = r0 + 8;
+    const int qp0 = pos0 + r0, qp1 = pos0 + r1;
+
+    uint32_t qf[KS][4];
+    {
+        const bool v0 = r0 < nrows, v1 = r1 < nrows;
+        const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
+        const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
+#pragma unroll
+        for (int kk = 0; kk < KS; kk++) {
+            const int c = kk * 16 + 2 * tq;
+            qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
+            qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
+            qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
+            qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
+        }
+    }
+    float o[NT_O][4];
+#pragma unroll
+    for (int n = 0; n < NT_O; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+
+    const int kv_end = pos0 + nrows; // keys 0 .. kv_end-1
+    const size_t base = (size_t)s * max_ctx * kv_dim + (size_t)kvh * HD;
+    const T *kb = kc + base, *vb = vc + base;
+    const int warp_qmax = pos0 + warp * 16 + 15, warp_qmin = pos0 + warp * 16;
+    const uint16_t *V16 = reinterpret_cast<const uint16_t *>(Vs);
+
+    for (int k0 = 0; k0 < kv_end; k0 += BN) {
+        __syncthreads(); // the previous tile is consumed
+        for (int c = tid; c < BN * (HD / 8); c += 128) {
+            const int r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
+            uint4 kv = make_uint4(0u, 0u, 0u, 0u), vv = kv;
+            if (k0 + r < kv_end) {
+                kv = *reinterpret_cast<const uint4 *>(kb + (size_t)(k0 + r) * kv_dim + cc);
+                vv = *reinterpret_cast<const uint4 *>(vb + (size_t)(k0 + r) * kv_dim + cc);
+            }
+            *reinterpret_cast<uint4 *>(Ks + r * STR + cc) = kv;
+            *reinterpret_cast<uint4 *>(Vs + r * STR + cc) = vv;
+        }
+        __syncthreads();
+        if (k0 > warp_qmax) continue; // every key is after every query of this warp
+
+        float sacc[NT_S][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; n++) {
+            sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < KS; kk++) {
+                const T *kp = Ks + (n * 8 + g) * STR + kk * 16 + 2 * tq;
+                mma16816<T>(sacc[n], qf[kk], *reinterpret_cast<const uint32_t *>(kp),
+                            *reinterpret_cast<const uint32_t *>(kp + 8));
+            }
+        }
+        const bool need_mask = k0 + BN - 1 > warp_qmin;
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int n = 0; n < NT_S; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float v = sacc[n][e] * scale_log2;
+                const int key = k0 + n * 8 + 2 * tq + (e & 1);
+                if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
+                sacc[n][e] = v;
+            }
+            mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
+            mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
+        }
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+        const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
+        const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
+        m0 = mn0;
+        m1 = mn1;
+        float ls0 = 0.f, ls1 = 0.f;
+        uint32_t pf[BN / 16][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; n++) {
+            const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
+            const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
+            ls0 += p00 + p01;
+            ls1 += p10 + p11;
+            pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
+            pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
+        }
+        l0 = l0 * corr0 + ls0;
+        l1 = l1 * corr1 + ls1;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++) {
+            o[n][0] *= corr0; o[n][1] *= corr0;
+            o[n][2] *= corr1; o[n][3] *= corr1;
+        }
+#pragma unroll
+        for (int kk2 = 0; kk2 < BN / 16; kk2++) {
+#pragma unroll
+            for (int n = 0; n < NT_O; n++) {
+                const int i0 = (kk2 * 16 + 2 * tq) * STR + n * 8 + g;
+                const uint32_t b0 = (uint32_t)V16[i0] | ((uint32_t)V16[i0 + STR] << 16);
+                const uint32_t b1 = (uint32_t)V16[i0 + 8 * STR] | ((uint32_t)V16[i0 + 9 * STR] << 16);
+                mma16816<T>(o[n], pf[kk2], b0, b1);
+            }
+        }
+    }
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
+    if (r0 < nrows) {
+        T *orow = out + (size_t)(tok0 + r0) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][0] * inv0, o[n][1] * inv0);
+    }
+    if (r1 < nrows) {
+        T *orow = out + (size_t)(tok0 + r1) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2] * inv1, o[n][3] * inv1);
+    }
+}
+
+// Version 2: the same algorithm, with the K/V tiles double-buffered through cp.async (the next
+// tile's copy overlaps this tile's math; rows past the end are zero-filled by the copy) and the
+// B fragments read with ldmatrix (x4; .trans for V).
+__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_wait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+__device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
+}
+
+template <typename T, int HD> constexpr int attn_mma2_smem() { return 2 * 2 * 64 * (HD + 8) * (int)sizeof(T); }
+
+template <typename T, int HD>
+__global__ void __launch_bounds__(128)
+attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                 const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
+                 float scale_log2) {
+    constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8, TILE = BN * STR;
+    constexpr int CHUNKS = BN * (HD / 8) / 128; // 16-byte copies per thread per tile
+    extern __shared__ __align__(16) unsigned char attn_smraw[];
+    T *sm = reinterpret_cast<T *>(attn_smraw); // [stage 0: K, V][stage 1: K, V]
+    const int4 tile = tiles[gridDim.x - 1 - blockIdx.x];
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
+    const int h = blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tq = lane & 3;
+    const int r0 = warp * 16 + g, r1 = r0 + 8;
+    const int qp0 = pos0 + r0, qp1 = pos0 + r1;
+    const int kv_end = pos0 + nrows;
+    const size_t base = (size_t)s * max_ctx * kv_dim + (size_t)kvh * HD;
+    const T *kb = kc + base, *vb = vc + base;
+
+    auto load_tile = [&](int kt, int stage) {
+        T *Ks = sm + stage * 2 * TILE, *Vs = Ks + TILE;
+#pragma unroll
+        for (int it = 0; it < CHUNKS; it++) {
+            const int c = tid + it * 128, r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
+            const int key = kt * BN + r;
+            const bool ok = key < kv_end;
+            const size_t src = (size_t)(ok ? key : 0) * kv_dim + cc;
+            cp_async16(smem_u32(Ks + r * STR + cc), kb + src, ok ? 16 : 0);
+            cp_async16(smem_u32(Vs + r * STR + cc), vb + src, ok ? 16 : 0);
+        }
+    };
+    const int n_kt = (kv_end + BN - 1) / BN;
+    load_tile(0, 0);
+    cp_async_commit();
+
+    uint32_t qf[KS][4];
+    {
+        const bool v0 = r0 < nrows, v1 = r1 < nrows;
+        const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
+        const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
+#pragma unroll
+        for (int kk = 0; kk < KS; kk++) {
+            const int c = kk * 16 + 2 * tq;
+            qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
+            qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
+            qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
+            qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
+        }
+    }
+    float o[NT_O][4];
+#pragma unroll
+    for (int n = 0; n < NT_O; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+    const int warp_qmax = pos0 + warp * 16 + 15, warp_qmin = pos0 + warp * 16;
+    const int lr = lane & 7, lm = lane >> 3; // ldmatrix: row within an 8x8 matrix, matrix index
+
+    for (int kt = 0; kt < n_kt; kt++) {
+        if (kt + 1 < n_kt) load_tile(kt + 1, (kt + 1) & 1);
+        cp_async_commit();
+        cp_async_wait1(); // tile kt has landed (for this thread's copies)
+        __syncthreads();  // ... and for everyone's
+        const int k0 = kt * BN;
+        if (k0 <= warp_qmax) {
+            const T *Ks = sm + (kt & 1) * 2 * TILE, *Vs = Ks + TILE;
+            float sacc[NT_S][4];
+#pragma unroll
+            for (int n = 0; n < NT_S; n++) {
+                sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.f;
+#pragma unroll
+                for (int kk = 0; kk < KS; kk += 2) {
+                    uint32_t b0, b1, b2, b3; // (b0, b1) for k-step kk, (b2, b3) for kk+1
+                    ldsm_x4(smem_u32(Ks + (n * 8 + lr) * STR + kk * 16 + lm * 8), b0, b1, b2, b3);
+                    mma16816<T>(sacc[n], qf[kk], b0, b1);
+                    mma16816<T>(sacc[n], qf[kk + 1], b2, b3);
+                }
+            }
+            const bool need_mask = k0 + BN - 1 > warp_qmin;
+            float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < NT_S; n++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float v = sacc[n][e] * scale_log2;
+                    const int key = k0 + n * 8 + 2 * tq + (e & 1);
+                    if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
+                    sacc[n][e] = v;
+                }
+                mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
+                mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
+            }
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+            const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+            const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
+            const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
+            m0 = mn0;
+            m1 = mn1;
+            float ls0 = 0.f, ls1 = 0.f;
+            uint32_t pf[BN / 16][4];
+#pragma unroll
+            for (int n = 0; n < NT_S; n++) {
+                const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
+                const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
+                ls0 += p00 + p01;
+                ls1 += p10 + p11;
+                pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
+                pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
+            }
+            l0 = l0 * corr0 + ls0;
+            l1 = l1 * corr1 + ls1;
+#pragma unroll
+            for (int n = 0; n < NT_O; n++) {
+                o[n][0] *= corr0; o[n][1] *= corr0;
+                o[n][2] *= corr1; o[n][3] *= corr1;
+            }
+#pragma unroll
+            for (int kk2 = 0; kk2 < BN / 16; kk2++) {
+#pragma unroll
+                for (int n = 0; n < NT_O; n += 2) {
+                    uint32_t b0, b1, b2, b3; // (b0, b1) for dims n*8.., (b2, b3) for dims (n+1)*8..
+                    ldsm_x4_t(smem_u32(Vs + (kk2 * 16 + (lm & 1) * 8 + lr) * STR + n * 8 + (lm >> 1) * 8), b0, b1, b2, b3);
+                    mma16816<T>(o[n], pf[kk2], b0, b1);
+                    mma16816<T>(o[n + 1], pf[kk2], b2, b3);
+                }
+            }
+        }
+        __syncthreads(); // this stage is consumed before it is refilled
+    }
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
+    if (r0 < nrows) {
+        T *orow = out + (size_t)(tok0 + r0) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][0] * inv0, o[n][1] * inv0);
+    }
+    if (r1 < nrows) {
+        T *orow = out + (size_t)(tok0 + r1) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2] * inv1, o[n][3] * inv1);
+    }
+}
+
+extern "C" int lf_cuda_attention_tiles_supported(int head_dim) { return head_dim == 32 || head_dim == 64 || head_dim == 128; }
+
+// dynamic shared memory above 48 KB needs an opt-in per kernel (done once per instantiation)
+template <typename T, int HD> static lf_status mma2_prepare(void) {
+    static int done = 0;
+    if (done) return LINFER_OK;
+    CUDA_CHECK(cudaFuncSetAttribute(attn_mma2_kernel<T, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, attn_mma2_smem<T, HD>()));
+    done = 1;
+    return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                                             const void *k_cache, const void *v_cache, int max_ctx, const lf_attn_tile *tiles,
+                                             int n_tiles, int n_heads, int n_kv_heads, int head_dim, float scale, int impl,
+                                             cudaStream_t st) {
+    if (n_tiles <= 0) return LINFER_OK;
+    LF_TRY(attn_check(n_heads, n_kv_heads, head_dim));
+    if (!lf_cuda_attention_tiles_supported(head_dim))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA tensor-core attention: head_dim %d (32, 64 or 128 only)", head_dim);
+    if ((q_stride | out_stride) & 1)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: odd row stride");
+    const float scale_log2 = scale * 1.4426950408889634f;
+    const int kv_dim = n_kv_heads * head_dim;
+    dim3 grid(n_tiles, n_heads);
+    const int4 *tl = reinterpret_cast<const int4 *>(tiles);
+#define ATT_MMA_LAUNCH(HD)                                                                                           \
+    do {                                                                                                             \
+        if (impl == 1) {                                                                                             \
+            attn_mma_kernel<T, HD><<<grid, 128, 0, st>>>((T *)out, out_stride, (const T *)q, q_stride,               \
+                (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2);        \
+        } else {                                                                                                     \
+            LF_TRY((mma2_prepare<T, HD>()));                                                                         \
+            attn_mma2_kernel<T, HD><<<grid, 128, attn_mma2_smem<T, HD>(), st>>>((T *)out, out_stride, (const T *)q,  \
+                q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2); \
+        }                                                                                                            \
+    } while (0)
+    DISPATCH_T(dt, "attention_tiles",
+               if (head_dim == 32) ATT_MMA_LAUNCH(32);
+               else if (head_dim == 64) ATT_MMA_LAUNCH(64);
+               else ATT_MMA_LAUNCH(128));
+#undef ATT_MMA_LAUNCH
+    CUDA_CHECK_LAUNCH("attn_mma_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SwiGLU: out[i, j] = silu(gate) * up, gu rows = [gate(ffn) | up(ffn)]. grid.y = token; pairs of
+// elements per thread when ffn is even.
+template <typename T>
+__global__ void swiglu_kernel(T *__restrict__ out, const T *__restrict__ gu, int ffn) {
+    typedef typename TT<T>::T2 T2;
+    const T *g = gu + (size_t)blockIdx.y * 2 * ffn, *u = g + ffn;
+    T *o = out + (size_t)blockIdx.y * ffn;
+    const int stride = gridDim.x * blockDim.x;
+    if (!(ffn & 1)) {
+        const T2 *g2 = reinterpret_cast<const T2 *>(g), *u2 = reinterpret_cast<const T2 *>(u);
+        T2 *o2 = reinterpret_cast<T2 *>(o);
+        for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < ffn / 2; j += stride) {
+            const float2 gf = TT<T>::f2(g2[j]), uf = TT<T>::f2(u2[j]);
+            o2[j] = TT<T>::mk2(gf.x / (1.0f + expf(-gf.x)) * uf.x, gf.y / (1.0f + expf(-gf.y)) * uf.y);
+        }
+    } else {
+        for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < ffn; j += stride) {
+            const float gf = TT<T>::f(g[j]), uf = TT<T>::f(u[j]);
+            o[j] = TT<T>::mk(gf / (1.0f + expf(-gf)) * uf);
+        }
+    }
+}
+
+extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int n, int ffn, cudaStream_t st) {
+    if (n <= 0 || ffn <= 0) return LINFER_OK;
+    if (n > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA swiglu: %d rows in one launch (max 65535)", n);
+    const int work = (ffn & 1) ? ffn : ffn / 2;
+    dim3 grid(grid_for((size_t)work, 256, 64), n);
+    DISPATCH_T(dt, "swiglu", swiglu_kernel<T><<<grid, 256, 0, st>>>((T *)out, (const T *)gu, ffn));
+    CUDA_CHECK_LAUNCH("swiglu_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV for small M: y[m, n] = sum_k x[m, k] W[n, k]. One warp per output row n, 16-byte loads
+// of W (four in flight per lane), x re-read from L1/L2. K % 8 == 0.
+#define GEMV_WARPS 8
+template <typename T, int M>
+__global__ void __launch_bounds__(GEMV_WARPS * 32)
+gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int row = blockIdx.x * GEMV_WARPS + warp;
+    if (row >= N) return;
+    const int K8 = K >> 3;
+    const uint4 *w4 = reinterpret_cast<const uint4 *>(W + (size_t)row * K);
+    const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
+    float acc[M];
+#pragma unroll
+    for (int m = 0; m < M; m++) acc[m] = 0.f;
+    int c = lane;
+    for (; c + 96 < K8; c += 128) {
+        const uint4 w0 = __ldg(w4 + c), w1 = __ldg(w4 + c + 32), w2 = __ldg(w4 + c + 64), w3 = __ldg(w4 + c + 96);
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            const uint4 *xm = x4 + (size_t)m * K8;
+            acc[m] += dot8<T>(w0, __ldg(xm + c)) + dot8<T>(w1, __ldg(xm + c + 32)) +
+                      dot8<T>(w2, __ldg(xm + c + 64)) + dot8<T>(w3, __ldg(xm + c + 96));
+        }
+    }
+    for (; c < K8; c += 32) {
+        const uint4 w0 = __ldg(w4 + c);
+#pragma unroll
+        for (int m = 0; m < M; m++) acc[m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
+    }
+#pragma unroll
+    for (int m = 0; m < M; m++) acc[m] = warp_sum(acc[m]);
+    if (lane == 0) {
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            const size_t o = (size_t)m * N + row;
+            if (y_f32) {
+                float *yf = reinterpret_cast<float *>(y);
+                yf[o] = beta != 0.f ? acc[m] + beta * yf[o] : acc[m];
+            } else {
+                reinterpret_cast<T *>(y)[o] = TT<T>::mk(acc[m]);
+            }
+        }
+    }
+}
+
+extern "C" lf_status lf_cuda_linear(cublasHandle_t hdl, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
+                                    float beta, int M, int N, int K, int gemv_max_m, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA linear: beta != 0 needs an fp32 output");
+    if (dt != LF_DT_F16 && dt != LF_DT_BF16)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA linear: dtype %s (want F16 or BF16)", lf_dtype_name(dt));
+    const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
+    if (M <= gemv_max_m && M <= LF_CUDA_GEMV_MAX_M && aligned) {
+        const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
+#define GEMV_CASE(MM) case MM: gemv_kernel<T, MM><<<blocks, GEMV_WARPS * 32, 0, st>>>((const T *)x, (const T *)W, y, y_f32, beta, N, K); break
+        DISPATCH_T(dt, "gemv", switch (M) {
+            GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
+            GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
+        });
+#undef GEMV_CASE
+        CUDA_CHECK_LAUNCH("gemv_kernel");
+        return LINFER_OK;
+    }
+    // row-major y[M,N] = x[M,K] W[N,K]^T  <=>  column-major y^T[N,M] = W^T . x^T, W seen as [K,N] col-major
+    const cudaDataType_t ab = dt == LF_DT_F16 ? CUDA_R_16F : CUDA_R_16BF;
+    const cudaDataType_t ct = y_f32 ? CUDA_R_32F : ab;
+    const float alpha = 1.0f;
+    CUBLAS_CHECK(cublasSetStream(hdl, st));
+    CUBLAS_CHECK(cublasGemmEx(hdl, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &alpha, W, ab, K, x, ab, K, &beta, y, ct, N,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// weight conversion and synthesis
+template <typename T>
+__global__ void convert_kernel(T *__restrict__ dst, int src_dt, const void *__restrict__ src, size_t n) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float v;
+        if (src_dt == LF_DT_F32) v = reinterpret_cast<const float *>(src)[i];
+        else if (src_dt == LF_DT_F16) v = __half2float(reinterpret_cast<const __half *>(src)[i]);
+        else v = __bfloat162float(reinterpret_cast<const __nv_bfloat16 *>(src)[i]);
+        dst[i] = TT<T>::mk(v);
+    }
+}
+
+extern "C" lf_status lf_cuda_convert(lf_dtype dt, void *dst, lf_dtype src_dt, const void *src, size_t n, cudaStream_t st) {
+    if (!n) return LINFER_OK;
+    if (src_dt != LF_DT_F32 && src_dt != LF_DT_F16 && src_dt != LF_DT_BF16)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA convert: source dtype %s", lf_dtype_name(src_dt));
+    DISPATCH_T(dt, "convert", convert_kernel<T><<<grid_for(n, 256), 256, 0, st>>>((T *)dst, (int)src_dt, src, n));
+    CUDA_CHECK_LAUNCH("convert_kernel");
+    return LINFER_OK;
+}
+
+template <typename T>
+__global__ void fill_random_kernel(T *__restrict__ dst, size_t n, uint64_t seed, uint32_t id, float scale, int round_dt) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        dst[i] = TT<T>::mk(lf_random_weight_value(seed, id, i, scale, (lf_dtype)round_dt));
+}
+
+extern "C" lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, uint32_t id, float scale,
+                                         lf_dtype round_dt, cudaStream_t st) {
+    if (!n) return LINFER_OK;
+    DISPATCH_T(dt, "fill_random", fill_random_kernel<T><<<grid_for(n, 256), 256, 0, st>>>((T *)dst, n, seed, id, scale, (int)round_dt));
+    CUDA_CHECK_LAUNCH("fill_random_kernel");
+    return LINFER_OK;
+}

@@ -1,0 +1,62 @@
+/* backend.h — what the engine needs from a compute backend (CPU, CUDA).
+ *
+ * The engine drives generation with "token batches": n tokens, each tagged with the sequence
+ * (KV-cache slot) it belongs to and its position in that sequence. Prefill of B prompts of
+ * different lengths and a decode step of B sequences are both one such batch. A backend owns its
+ * weights, KV cache [n_layers][max_seqs][max_context][n_kv_heads*head_dim] and scratch buffers.
+ * For each token, attention covers positions 0..pos of its own sequence (causal), reading the
+ * K/V just written for earlier tokens of the same batch. */
+#ifndef LF_BACKEND_H
+#define LF_BACKEND_H
+#include <stdint.h>
+#include "../model/model.h"
+
+typedef struct {
+    int n;                  /* tokens in the batch */
+    const int32_t *tokens;  /* [n] */
+    const int32_t *pos;     /* [n] position of each token in its sequence */
+    const int32_t *seq;     /* [n] sequence / KV slot, 0..max_seqs-1 */
+    const int32_t *out_rows;/* [n_out] indices into the batch whose logits are wanted */
+    int n_out;
+} lf_batch;
+
+/* Per-op timing categories, shared with the profiler and the roofline. */
+typedef enum {
+    LF_OP_EMBEDDING, LF_OP_NORM, LF_OP_QKV, LF_OP_ROPE, LF_OP_ATTENTION, LF_OP_O_PROJ,
+    LF_OP_ALL_REDUCE, LF_OP_GATE_UP, LF_OP_ACTIVATION, LF_OP_DOWN, LF_OP_LM_HEAD, LF_OP_SAMPLING,
+    LF_OP_RESIDUAL, LF_OP_COUNT
+} lf_op;
+const char *lf_op_name(lf_op op);
+
+typedef struct lf_backend lf_backend;
+typedef struct {
+    const char *name;
+    /* Run the batch; write logits [n_out][vocab] (fp32, host memory) for the requested rows. */
+    lf_status (*forward)(lf_backend *b, const lf_batch *batch, float *logits);
+    /* Forget a sequence's cache (positions restart at 0). */
+    void (*reset_seq)(lf_backend *b, int seq);
+    void (*destroy)(lf_backend *b);
+} lf_backend_ops;
+
+typedef struct {
+    int max_seqs;       /* KV slots */
+    int max_context;    /* positions per slot */
+    int max_batch_tokens; /* largest batch n the scratch is sized for */
+    int n_threads;      /* CPU */
+    int gpu_index;      /* CUDA */
+    lf_dtype dtype;     /* CUDA compute/storage dtype: LF_DT_F16 or LF_DT_BF16 */
+    int cpu_attention_f16; /* CPU: fp16 KV cache values and fp16 attention operands (see kernels.h) */
+} lf_backend_params;
+
+struct lf_backend {
+    const lf_backend_ops *ops;
+    const lf_model *model;
+    lf_backend_params params;
+    double op_ms[LF_OP_COUNT];   /* accumulated per-op wall time when profiling (CPU) */
+    int profile;
+};
+
+lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out);
+/* Returns LINFER_ERR_UNSUPPORTED when built without CUDA, LINFER_ERR_DEVICE when no GPU. */
+lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out);
+#endif

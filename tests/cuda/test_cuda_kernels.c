@@ -1,0 +1,768 @@
+/* test_cuda_kernels.c — every CUDA kernel against the CPU reference (src/cpu/kernels.h), in fp16
+ * and bf16, on fresh random inputs (seed printed; LF_TEST_SEED=N repeats a run), outputs poisoned
+ * with NaN before each run; then whole forwards of the CUDA backend against the CPU backend.
+ *
+ *   test_cuda_kernels            all tests; exit 1 if any fails
+ *   test_cuda_kernels --quick    smaller sizes (for compute-sanitizer)
+ *   test_cuda_kernels --bench    LLaMA-2-7B shape, random weights: TTFT (in=2048) and TPOT
+ *   test_cuda_kernels --attn-bench   the attention kernels alone at that shape
+ *
+ * Without a GPU it checks that lf_cuda_backend_create fails cleanly with "no CUDA device" and
+ * exits 0 (SKIP), or 1 when LF_REQUIRE_GPU=1. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cuda_runtime_api.h>
+#include "cuda/cuda_kernels.h"
+#include "cuda/random_weights.h"
+#include "cpu/kernels.h"
+#include "engine/backend.h"
+#include "core/dtype.h"
+
+static int g_failed = 0, g_checks = 0, g_quick = 0;
+static uint64_t g_rng;
+
+#define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
+    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
+#define LF(call) do { lf_status s_ = (call); if (s_ != LINFER_OK) { \
+    fprintf(stderr, "%s:%d %s: %s: %s\n", __FILE__, __LINE__, #call, linfer_status_name(s_), linfer_last_error()); exit(1); } } while (0)
+
+/* ---- host helpers ------------------------------------------------------------------------ */
+static float frand(void) { /* uniform [-1, 1) */
+    g_rng = lf_splitmix64(g_rng);
+    return (float)((int32_t)(g_rng >> 40) - (1 << 23)) / 8388608.0f;
+}
+static int irand(int n) { g_rng = lf_splitmix64(g_rng); return (int)((g_rng >> 33) % (uint64_t)n); }
+static const char *dtn(lf_dtype dt) { return dt == LF_DT_F16 ? "fp16" : dt == LF_DT_BF16 ? "bf16" : lf_dtype_name(dt); }
+static uint16_t to_bits(lf_dtype dt, float v) { return dt == LF_DT_F16 ? lf_f32_to_f16(v) : lf_f32_to_bf16(v); }
+static float from_bits(lf_dtype dt, uint16_t b) { return dt == LF_DT_F16 ? lf_f16_to_f32(b) : lf_bf16_to_f32(b); }
+static float rnd(lf_dtype dt, float v) { return from_bits(dt, to_bits(dt, v)); }
+static void *xmalloc(size_t n) { void *p = malloc(n ? n : 1); if (!p) { fprintf(stderr, "out of host memory\n"); exit(1); } return p; }
+static float *frand_array(size_t n, float amp) { float *p = xmalloc(n * 4); for (size_t i = 0; i < n; i++) p[i] = amp * frand(); return p; }
+static void round_array(lf_dtype dt, float *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = rnd(dt, p[i]); }
+
+/* device buffers: poisoned with 0xFF bytes (NaN in fp16, bf16 and fp32) */
+static void *dalloc(size_t bytes) { void *d; CK(cudaMalloc(&d, bytes ? bytes : 16)); CK(cudaMemset(d, 0xFF, bytes ? bytes : 16)); return d; }
+static void *dput_T(lf_dtype dt, const float *h, size_t n) { /* h must already be rounded */
+    uint16_t *b = xmalloc(n * 2);
+    for (size_t i = 0; i < n; i++) b[i] = to_bits(dt, h[i]);
+    void *d = dalloc(n * 2);
+    CK(cudaMemcpy(d, b, n * 2, cudaMemcpyHostToDevice));
+    free(b);
+    return d;
+}
+static void *dput(const void *h, size_t bytes) { void *d = dalloc(bytes); CK(cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice)); return d; }
+static float *dget_T(lf_dtype dt, const void *d, size_t n) {
+    uint16_t *b = xmalloc(n * 2);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(b, d, n * 2, cudaMemcpyDeviceToHost));
+    float *h = xmalloc(n * 4);
+    for (size_t i = 0; i < n; i++) h[i] = from_bits(dt, b[i]);
+    free(b);
+    return h;
+}
+static float *dget_f32(const void *d, size_t n) {
+    float *h = xmalloc(n * 4);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(h, d, n * 4, cudaMemcpyDeviceToHost));
+    return h;
+}
+
+/* ---- comparison and the summary table ---------------------------------------------------- */
+typedef struct { char name[48], variant[48]; const char *dt; double max_abs, rel_l2, bound; int ok; } result;
+static result g_res[256];
+static int g_nres = 0;
+
+static int check(const char *name, lf_dtype dt, const char *variant, const float *got, const float *ref, size_t n, double bound) {
+    double se = 0, sr = 0, mx = 0;
+    size_t nonfinite = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i])) { nonfinite++; continue; }
+        double d = (double)got[i] - ref[i];
+        se += d * d;
+        sr += (double)ref[i] * ref[i];
+        if (fabs(d) > mx) mx = fabs(d);
+    }
+    double rel = sr > 0 ? sqrt(se / sr) : (se > 0 ? INFINITY : 0.0);
+    int ok = nonfinite == 0 && rel <= bound && (bound > 0 || mx == 0);
+    g_checks++;
+    if (!ok) g_failed++;
+    printf("%-16s %-5s %-34s max_abs %.3e rel_l2 %.3e bound %.0e %s", name, dtn(dt), variant, mx, rel, bound, ok ? "ok" : "FAIL");
+    if (nonfinite) printf(" (%zu of %zu outputs NaN/inf: unwritten?)", nonfinite, n);
+    printf("\n");
+    if (g_nres < 256) {
+        result *r = &g_res[g_nres++];
+        snprintf(r->name, sizeof r->name, "%s", name);
+        snprintf(r->variant, sizeof r->variant, "%s", variant);
+        r->dt = dtn(dt); r->max_abs = mx; r->rel_l2 = nonfinite ? INFINITY : rel; r->bound = bound; r->ok = ok;
+    }
+    return ok;
+}
+static void expect(int cond, const char *what) {
+    g_checks++;
+    if (!cond) g_failed++;
+    printf("%-57s %s\n", what, cond ? "ok" : "FAIL");
+}
+static double tol(lf_dtype dt) { return dt == LF_DT_F16 ? 1e-3 : 1e-2; }
+
+/* ---- kernel tests ------------------------------------------------------------------------- */
+static void test_embed(lf_dtype dt) {
+    const int vocab = 300, dim = 136, n = 23;
+    float *E = frand_array((size_t)vocab * dim, 1.0f);
+    round_array(dt, E, (size_t)vocab * dim);
+    int32_t tok[23];
+    for (int i = 0; i < n; i++) tok[i] = irand(vocab);
+    void *dE = dput_T(dt, E, (size_t)vocab * dim);
+    int32_t *dtok = dput(tok, sizeof tok);
+    float *dout = dalloc((size_t)n * dim * 4);
+    LF(lf_cuda_embed(dt, dout, dE, dtok, n, dim, 0));
+    float *got = dget_f32(dout, (size_t)n * dim), *ref = xmalloc((size_t)n * dim * 4);
+    for (int i = 0; i < n; i++) memcpy(ref + (size_t)i * dim, E + (size_t)tok[i] * dim, (size_t)dim * 4);
+    check("embed", dt, "gather (exact)", got, ref, (size_t)n * dim, 0);
+    free(E); free(got); free(ref); cudaFree(dE); cudaFree(dtok); cudaFree(dout);
+}
+
+static void test_rmsnorm(lf_dtype dt, int rows, int n, int gather) {
+    const int src_rows = rows + 5;
+    float *x = frand_array((size_t)src_rows * n, 3.0f), *w = xmalloc((size_t)n * 4);
+    for (int i = 0; i < n; i++) w[i] = rnd(dt, 1.0f + 0.5f * frand());
+    int32_t *idx = xmalloc(sizeof(int32_t) * rows);
+    for (int r = 0; r < rows; r++) idx[r] = gather ? irand(src_rows) : r;
+    float *dx = dput(x, (size_t)src_rows * n * 4);
+    void *dw = dput_T(dt, w, n), *dout = dalloc((size_t)rows * n * 2);
+    int32_t *didx = dput(idx, sizeof(int32_t) * rows);
+    const float eps = 1e-5f;
+    LF(lf_cuda_rmsnorm(dt, dout, dx, dw, gather ? didx : NULL, rows, n, eps, 0));
+    float *got = dget_T(dt, dout, (size_t)rows * n), *ref = xmalloc((size_t)rows * n * 4);
+    for (int r = 0; r < rows; r++) lf_cpu_rmsnorm(ref + (size_t)r * n, x + (size_t)idx[r] * n, w, 1, n, eps);
+    char v[64];
+    snprintf(v, sizeof v, "%d x %d%s", rows, n, gather ? " gathered rows" : "");
+    check("rmsnorm", dt, v, got, ref, (size_t)rows * n, tol(dt));
+    free(x); free(w); free(idx); free(got); free(ref); cudaFree(dx); cudaFree(dw); cudaFree(dout); cudaFree(didx);
+}
+
+static void test_linear(cublasHandle_t hdl, lf_dtype dt, int M, int N, int K, int y_f32, int accumulate, int gemv_max_m) {
+    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)N * K, 1.0f / sqrtf((float)K));
+    round_array(dt, x, (size_t)M * K);
+    round_array(dt, W, (size_t)N * K);
+    float *y0 = frand_array((size_t)M * N, 1.0f);
+    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K);
+    void *dy = y_f32 ? (accumulate ? dput(y0, (size_t)M * N * 4) : dalloc((size_t)M * N * 4)) : dalloc((size_t)M * N * 2);
+    LF(lf_cuda_linear(hdl, dt, dx, dW, dy, y_f32, accumulate ? 1.0f : 0.0f, M, N, K, gemv_max_m, 0));
+    float *got = y_f32 ? dget_f32(dy, (size_t)M * N) : dget_T(dt, dy, (size_t)M * N);
+    float *ref = xmalloc((size_t)M * N * 4);
+    lf_cpu_linear(ref, x, W, NULL, M, N, K);
+    if (accumulate) lf_cpu_add(ref, y0, (int64_t)M * N);
+    char v[80];
+    int gemv = M <= gemv_max_m && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
+    snprintf(v, sizeof v, "%s M%d N%d K%d -> %s%s", gemv ? "gemv" : "cublas", M, N, K, y_f32 ? "f32" : dtn(dt),
+             accumulate ? " +=" : "");
+    check("linear", dt, v, got, ref, (size_t)M * N, tol(dt));
+    free(x); free(W); free(y0); free(got); free(ref); cudaFree(dx); cudaFree(dW); cudaFree(dy);
+}
+
+static void test_swiglu(lf_dtype dt, int n, int ffn) {
+    float *gu = frand_array((size_t)n * 2 * ffn, 6.0f);
+    round_array(dt, gu, (size_t)n * 2 * ffn);
+    void *dgu = dput_T(dt, gu, (size_t)n * 2 * ffn), *dout = dalloc((size_t)n * ffn * 2);
+    LF(lf_cuda_swiglu(dt, dout, dgu, n, ffn, 0));
+    float *got = dget_T(dt, dout, (size_t)n * ffn), *ref = xmalloc((size_t)n * ffn * 4);
+    for (int t = 0; t < n; t++)
+        lf_cpu_swiglu(ref + (size_t)t * ffn, gu + (size_t)t * 2 * ffn, gu + (size_t)t * 2 * ffn + ffn, ffn);
+    char v[64];
+    snprintf(v, sizeof v, "%d x %d", n, ffn);
+    check("swiglu", dt, v, got, ref, (size_t)n * ffn, tol(dt));
+    free(gu); free(got); free(ref); cudaFree(dgu); cudaFree(dout);
+}
+
+static lf_config small_cfg(int n_heads, int n_kv, int hd, lf_rope_style style, lf_rope_scaling scaling) {
+    lf_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.n_layers = 1; c.n_heads = n_heads; c.n_kv_heads = n_kv; c.head_dim = hd; c.dim = n_heads * hd;
+    c.ffn_dim = 4 * c.dim; c.vocab_size = 100; c.max_context = 8192; c.norm_eps = 1e-5f;
+    c.rope_theta = scaling == LF_ROPE_SCALING_LLAMA3 ? 500000.0f : 10000.0f;
+    c.rope_style = style; c.rope_scaling = scaling;
+    c.rope_factor = 8.0f; c.rope_low_freq_factor = 1.0f; c.rope_high_freq_factor = 4.0f; c.rope_orig_context = 8192;
+    c.bos_id = -1;
+    return c;
+}
+
+static void test_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_style style, int bias, lf_rope_scaling scaling) {
+    const int n = 11, max_seqs = 3, max_ctx = 4096;
+    const int q_dim = nh * hd, kv_dim = nkv * hd, qkv_dim = q_dim + 2 * kv_dim;
+    lf_config c = small_cfg(nh, nkv, hd, style, scaling);
+    float *inv = xmalloc(sizeof(float) * (size_t)(hd / 2));
+    lf_rope_inv_freq(&c, inv);
+    float *qkv = frand_array((size_t)n * qkv_dim, 2.0f), *b = frand_array((size_t)qkv_dim, 0.5f);
+    round_array(dt, qkv, (size_t)n * qkv_dim);
+    round_array(dt, b, (size_t)qkv_dim);
+    int32_t pos[11], seq[11];
+    for (int i = 0; i < n; i++) { seq[i] = i % max_seqs; pos[i] = i < 3 ? i : irand(max_ctx); }
+    for (int i = 3; i < n; i++) /* distinct (seq, pos) */
+        for (int j = 0; j < i; j++) if (seq[j] == seq[i] && pos[j] == pos[i]) { pos[i] = (pos[i] + 1) % max_ctx; j = -1; }
+    void *dqkv = dput_T(dt, qkv, (size_t)n * qkv_dim), *db = bias ? dput_T(dt, b, qkv_dim) : NULL;
+    float *dinv = dput(inv, sizeof(float) * (size_t)(hd / 2));
+    int32_t *dpos = dput(pos, sizeof pos), *dseq = dput(seq, sizeof seq);
+    size_t cache_n = (size_t)max_seqs * max_ctx * kv_dim;
+    void *kc = dalloc(cache_n * 2), *vc = dalloc(cache_n * 2);
+    LF(lf_cuda_rope_qkv(dt, dqkv, qkv_dim, db, dinv, dpos, dseq, n, kc, vc, max_ctx, nh, nkv, hd, style, 0));
+    float *gq = dget_T(dt, dqkv, (size_t)n * qkv_dim);
+    float *rq = xmalloc((size_t)n * q_dim * 4), *rk = xmalloc((size_t)n * kv_dim * 4), *rv = xmalloc((size_t)n * kv_dim * 4);
+    float *gqq = xmalloc((size_t)n * q_dim * 4), *gk = xmalloc((size_t)n * kv_dim * 4), *gv = xmalloc((size_t)n * kv_dim * 4);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < qkv_dim; j++) {
+            float v = qkv[(size_t)i * qkv_dim + j] + (bias ? b[j] : 0.0f);
+            if (j < q_dim) rq[(size_t)i * q_dim + j] = v;
+            else if (j < q_dim + kv_dim) rk[(size_t)i * kv_dim + j - q_dim] = v;
+            else rv[(size_t)i * kv_dim + j - q_dim - kv_dim] = v;
+        }
+        lf_cpu_rope(rq + (size_t)i * q_dim, nh, hd, pos[i], inv, style);
+        lf_cpu_rope(rk + (size_t)i * kv_dim, nkv, hd, pos[i], inv, style);
+        memcpy(gqq + (size_t)i * q_dim, gq + (size_t)i * qkv_dim, (size_t)q_dim * 4);
+        size_t off = ((size_t)seq[i] * max_ctx + pos[i]) * kv_dim;
+        float *tk = dget_T(dt, (char *)kc + off * 2, kv_dim), *tv = dget_T(dt, (char *)vc + off * 2, kv_dim);
+        memcpy(gk + (size_t)i * kv_dim, tk, (size_t)kv_dim * 4);
+        memcpy(gv + (size_t)i * kv_dim, tv, (size_t)kv_dim * 4);
+        free(tk); free(tv);
+    }
+    char v[96];
+    snprintf(v, sizeof v, "%s h%d/%d hd%d%s%s", style == LF_ROPE_NEOX ? "neox" : "interleaved", nh, nkv, hd,
+             bias ? " bias" : "", scaling == LF_ROPE_SCALING_LLAMA3 ? " llama3" : "");
+    char vq[110], vk[110], vv[110];
+    snprintf(vq, sizeof vq, "q: %s", v); snprintf(vk, sizeof vk, "k cache: %s", v); snprintf(vv, sizeof vv, "v cache: %s", v);
+    check("rope_qkv", dt, vq, gqq, rq, (size_t)n * q_dim, tol(dt));
+    check("rope_qkv", dt, vk, gk, rk, (size_t)n * kv_dim, tol(dt));
+    check("rope_qkv", dt, vv, gv, rv, (size_t)n * kv_dim, tol(dt));
+    free(inv); free(qkv); free(b); free(gq); free(rq); free(rk); free(rv); free(gqq); free(gk); free(gv);
+    cudaFree(dqkv); if (db) cudaFree(db); cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(kc); cudaFree(vc);
+}
+
+/* attention: caches filled with random values; a batch of runs (prefill chunks) and single tokens */
+static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
+    const int max_seqs = 4, max_ctx = long_ctx ? 3200 : 300;
+    const int kv_dim = nkv * hd, q_dim = nh * hd, q_stride = q_dim + 2 * kv_dim; /* q inside a qkv row */
+    /* runs: (seq, first pos, length) */
+    int runs[6][3] = {{0, 0, 70}, {1, 200, 37}, {2, 250, 1}, {3, 17, 5}, {1, 5, 1}, {2, 0, 2}};
+    if (long_ctx) { runs[2][1] = 3100; runs[3][1] = 3000; runs[3][2] = 64; }
+    int n = 0;
+    for (int r = 0; r < 6; r++) n += runs[r][2];
+    int32_t *pos = xmalloc(4 * (size_t)n), *seq = xmalloc(4 * (size_t)n);
+    lf_attn_tile tiles[16];
+    int nt = 0;
+    for (int r = 0, i = 0; r < 6; r++) {
+        for (int k = 0; k < runs[r][2]; k += LF_ATTN_TILE_ROWS) {
+            int rows = runs[r][2] - k < LF_ATTN_TILE_ROWS ? runs[r][2] - k : LF_ATTN_TILE_ROWS;
+            lf_attn_tile t = {i + k, rows, runs[r][0], runs[r][1] + k};
+            tiles[nt++] = t;
+        }
+        for (int k = 0; k < runs[r][2]; k++, i++) { seq[i] = runs[r][0]; pos[i] = runs[r][1] + k; }
+    }
+    size_t cache_n = (size_t)max_seqs * max_ctx * kv_dim;
+    float *K = frand_array(cache_n, 1.0f), *V = frand_array(cache_n, 1.0f);
+    float *q = frand_array((size_t)n * q_stride, 1.5f); /* scores of a few units: peaked softmax */
+    round_array(dt, K, cache_n); round_array(dt, V, cache_n); round_array(dt, q, (size_t)n * q_stride);
+    void *dK = dput_T(dt, K, cache_n), *dV = dput_T(dt, V, cache_n), *dq = dput_T(dt, q, (size_t)n * q_stride);
+    int32_t *dpos = dput(pos, 4 * (size_t)n), *dseq = dput(seq, 4 * (size_t)n);
+    void *dtiles = dput(tiles, sizeof(lf_attn_tile) * nt);
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *ref = xmalloc((size_t)n * q_dim * 4), *att = xmalloc((size_t)max_ctx * 4);
+    for (int i = 0; i < n; i++)
+        lf_cpu_attention(ref + (size_t)i * q_dim, q + (size_t)i * q_stride, K + (size_t)seq[i] * max_ctx * kv_dim,
+                         V + (size_t)seq[i] * max_ctx * kv_dim, pos[i] + 1, kv_dim, nh, nkv, hd, scale, att);
+    char v[96];
+    /* simple kernel, all tokens */
+    void *dout = dalloc((size_t)n * q_dim * 2);
+    LF(lf_cuda_attention(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, NULL, n, nh, nkv, hd, scale, 0, NULL, 0, 0));
+    float *got = dget_T(dt, dout, (size_t)n * q_dim);
+    snprintf(v, sizeof v, "simple h%d/%d hd%d n%d ctx<=%d", nh, nkv, hd, n, max_ctx);
+    check("attention", dt, v, got, ref, (size_t)n * q_dim, tol(dt));
+    free(got);
+    /* simple kernel, a token subset (odd rows), the rest must stay poisoned */
+    CK(cudaMemset(dout, 0xFF, (size_t)n * q_dim * 2));
+    int32_t *sub = xmalloc(4 * (size_t)n);
+    int ns = 0;
+    for (int i = 1; i < n; i += 2) sub[ns++] = i;
+    int32_t *dsub = dput(sub, 4 * (size_t)ns);
+    LF(lf_cuda_attention(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dsub, ns, nh, nkv, hd, scale, 0, NULL, 0, 0));
+    got = dget_T(dt, dout, (size_t)n * q_dim);
+    float *g2 = xmalloc((size_t)ns * q_dim * 4), *r2 = xmalloc((size_t)ns * q_dim * 4);
+    int untouched = 1;
+    for (int i = 0; i < n; i++) {
+        if (i & 1) {
+            memcpy(g2 + (size_t)(i / 2) * q_dim, got + (size_t)i * q_dim, (size_t)q_dim * 4);
+            memcpy(r2 + (size_t)(i / 2) * q_dim, ref + (size_t)i * q_dim, (size_t)q_dim * 4);
+        } else if (!isnan(got[(size_t)i * q_dim])) untouched = 0;
+    }
+    snprintf(v, sizeof v, "simple subset h%d/%d hd%d n%d", nh, nkv, hd, ns);
+    check("attention", dt, v, g2, r2, (size_t)ns * q_dim, tol(dt));
+    expect(untouched, "attention simple subset: rows not listed left untouched");
+    free(got); free(g2); free(r2); free(sub); cudaFree(dsub);
+    /* split-K: the last token of each run (few tokens, long contexts) */
+    {
+        int32_t last[6];
+        int nl = 0, mx = 0;
+        for (int r = 0, i = 0; r < 6; r++) { i += runs[r][2]; last[nl++] = i - 1; if (pos[i - 1] + 1 > mx) mx = pos[i - 1] + 1; }
+        int32_t *dlast = dput(last, sizeof last);
+        float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
+        CK(cudaMemset(dout, 0xFF, (size_t)n * q_dim * 2));
+        LF(lf_cuda_attention(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, nl, nh, nkv, hd, scale, mx, scr,
+                             LF_ATTN_SPLIT_SCRATCH, 0));
+        got = dget_T(dt, dout, (size_t)n * q_dim);
+        float *g3 = xmalloc((size_t)nl * q_dim * 4), *r3 = xmalloc((size_t)nl * q_dim * 4);
+        for (int k = 0; k < nl; k++) {
+            memcpy(g3 + (size_t)k * q_dim, got + (size_t)last[k] * q_dim, (size_t)q_dim * 4);
+            memcpy(r3 + (size_t)k * q_dim, ref + (size_t)last[k] * q_dim, (size_t)q_dim * 4);
+        }
+        snprintf(v, sizeof v, "split-K h%d/%d hd%d n%d ctx<=%d", nh, nkv, hd, nl, mx);
+        check("attention", dt, v, g3, r3, (size_t)nl * q_dim, tol(dt));
+        free(got); free(g3); free(r3); cudaFree(dlast); cudaFree(scr);
+    }
+    /* tensor-core kernels over all runs (tiles of 1..64 rows) */
+    for (int impl = 1; impl <= 2 && lf_cuda_attention_tiles_supported(hd); impl++) {
+        CK(cudaMemset(dout, 0xFF, (size_t)n * q_dim * 2));
+        LF(lf_cuda_attention_tiles(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dtiles, nt, nh, nkv, hd, scale, impl, 0));
+        got = dget_T(dt, dout, (size_t)n * q_dim);
+        snprintf(v, sizeof v, "mma v%d h%d/%d hd%d n%d ctx<=%d", impl, nh, nkv, hd, n, max_ctx);
+        check("attention", dt, v, got, ref, (size_t)n * q_dim, tol(dt));
+        free(got);
+    }
+    free(pos); free(seq); free(K); free(V); free(q); free(ref); free(att);
+    cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles); cudaFree(dout);
+}
+
+static void test_convert(lf_dtype dt) {
+    const size_t n = 100003;
+    float *src = xmalloc(n * 4);
+    for (size_t i = 0; i < n; i++) src[i] = frand() * powf(2.0f, (float)(irand(40) - 24)); /* incl. fp16 subnormals */
+    uint16_t *h16 = xmalloc(n * 2), *hb16 = xmalloc(n * 2);
+    for (size_t i = 0; i < n; i++) { h16[i] = lf_f32_to_f16(src[i]); hb16[i] = lf_f32_to_bf16(src[i]); }
+    struct { lf_dtype sdt; const void *h; size_t es; const char *name; } cases[3] = {
+        {LF_DT_F32, src, 4, "from F32 (exact RNE)"}, {LF_DT_F16, h16, 2, "from F16 (exact)"}, {LF_DT_BF16, hb16, 2, "from BF16 (exact)"}};
+    for (int c = 0; c < 3; c++) {
+        void *dsrc = dput(cases[c].h, n * cases[c].es), *ddst = dalloc(n * 2);
+        LF(lf_cuda_convert(dt, ddst, cases[c].sdt, dsrc, n, 0));
+        float *got = dget_T(dt, ddst, n), *ref = xmalloc(n * 4);
+        float tmp[1];
+        for (size_t i = 0; i < n; i++) {
+            lf_to_f32(cases[c].sdt, (const char *)cases[c].h + i * cases[c].es, tmp, 1);
+            ref[i] = rnd(dt, tmp[0]);
+        }
+        check("convert", dt, cases[c].name, got, ref, n, 0);
+        free(got); free(ref); cudaFree(dsrc); cudaFree(ddst);
+    }
+    free(src); free(h16); free(hb16);
+}
+
+static void test_fill_random(lf_dtype dt) {
+    const size_t n = 65537;
+    struct { uint32_t id; float scale; lf_dtype round; const char *name; } cases[4] = {
+        {37, 0.03125f, LF_DT_F32, "id 37 scale 1/32 (exact)"}, {LF_RW_OUT_NORM, 0.0f, LF_DT_F16, "norm, rounded F16 (exact)"},
+        {5000, 0.0123f, LF_DT_BF16, "id 5000, rounded BF16 (exact)"}, {0, 1.0f, LF_DT_F16, "tok_embd, rounded F16 (exact)"}};
+    uint64_t seed = g_rng;
+    for (int c = 0; c < 4; c++) {
+        void *d = dalloc(n * 2);
+        LF(lf_cuda_fill_random(dt, d, n, seed, cases[c].id, cases[c].scale, cases[c].round, 0));
+        float *got = dget_T(dt, d, n), *ref = xmalloc(n * 4);
+        for (size_t i = 0; i < n; i++) ref[i] = rnd(dt, lf_random_weight_value(seed, cases[c].id, i, cases[c].scale, cases[c].round));
+        check("fill_random", dt, cases[c].name, got, ref, n, 0);
+        free(got); free(ref); cudaFree(d);
+    }
+}
+
+/* ---- whole forward: CUDA backend vs CPU backend ------------------------------------------ */
+typedef struct { lf_model m; lf_layer_src layers[4]; void *bufs[64]; int nb; } hand_model;
+
+static void fill_src(hand_model *hm, lf_tensor_src *t, lf_dtype sdt, int64_t ne0, int64_t ne1, float amp, float offset) {
+    uint64_t n = (uint64_t)ne0 * (ne1 ? ne1 : 1);
+    memset(t, 0, sizeof *t);
+    t->dtype = sdt; t->n_dims = ne1 ? 2 : 1; t->ne[0] = ne0; t->ne[1] = ne1 ? ne1 : 1; t->ne[2] = t->ne[3] = 1;
+    int ok;
+    t->nbytes = lf_dtype_nbytes(sdt, n, &ok);
+    uint8_t *p = xmalloc(t->nbytes);
+    if (sdt == LF_DT_Q8_0) {
+        for (uint64_t b = 0; b < n / 32; b++) {
+            uint16_t d = lf_f32_to_f16(amp / 127.0f * (0.5f + 0.5f * fabsf(frand())));
+            memcpy(p + b * 34, &d, 2);
+            for (int j = 0; j < 32; j++) p[b * 34 + 2 + j] = (uint8_t)(int8_t)(irand(255) - 127);
+        }
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            float v = offset + amp * frand();
+            if (sdt == LF_DT_F32) memcpy(p + i * 4, &v, 4);
+            else { uint16_t h = sdt == LF_DT_F16 ? lf_f32_to_f16(v) : lf_f32_to_bf16(v); memcpy(p + i * 2, &h, 2); }
+        }
+    }
+    t->data = p;
+    hm->bufs[hm->nb++] = p;
+}
+
+/* a model with file-like data in mixed dtypes, biases, interleaved rope, tied embeddings, MQA */
+static void build_hand_model(hand_model *hm) {
+    memset(hm, 0, sizeof *hm);
+    lf_config *c = &hm->m.cfg;
+    snprintf(c->arch, sizeof c->arch, "llama");
+    c->n_layers = 2; c->dim = 256; c->n_heads = 4; c->n_kv_heads = 1; c->head_dim = 64; c->ffn_dim = 768;
+    c->vocab_size = 500; c->max_context = 1024; c->norm_eps = 1e-6f; c->rope_theta = 500000.0f;
+    c->rope_style = LF_ROPE_INTERLEAVED; c->rope_scaling = LF_ROPE_SCALING_LLAMA3; c->rope_factor = 8.0f;
+    c->rope_low_freq_factor = 1.0f; c->rope_high_freq_factor = 4.0f; c->rope_orig_context = 128;
+    c->tie_embeddings = 1; c->qkv_bias = 1; c->bos_id = -1;
+    int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    float si = 1.0f / sqrtf((float)c->dim);
+    hm->m.w.layers = hm->layers;
+    fill_src(hm, &hm->m.w.tok_embd, LF_DT_F16, c->dim, c->vocab_size, 1.0f, 0);
+    hm->m.w.lm_head = hm->m.w.tok_embd;
+    fill_src(hm, &hm->m.w.out_norm, LF_DT_F32, c->dim, 0, 0.2f, 1.0f);
+    for (int l = 0; l < c->n_layers; l++) {
+        lf_layer_src *L = &hm->layers[l];
+        lf_dtype wdt = l == 0 ? LF_DT_F32 : LF_DT_BF16;
+        fill_src(hm, &L->attn_norm, LF_DT_F32, c->dim, 0, 0.2f, 1.0f);
+        fill_src(hm, &L->wq, wdt, c->dim, qd, si, 0);
+        fill_src(hm, &L->wk, LF_DT_F16, c->dim, kvd, si, 0);
+        fill_src(hm, &L->wv, wdt, c->dim, kvd, si, 0);
+        fill_src(hm, &L->bq, LF_DT_F32, qd, 0, 0.3f, 0);
+        fill_src(hm, &L->bk, LF_DT_F32, kvd, 0, 0.3f, 0);
+        fill_src(hm, &L->bv, LF_DT_F32, kvd, 0, 0.3f, 0);
+        fill_src(hm, &L->wo, LF_DT_F16, qd, c->dim, 1.0f / sqrtf((float)qd), 0);
+        fill_src(hm, &L->ffn_norm, LF_DT_BF16, c->dim, 0, 0.2f, 1.0f);
+        fill_src(hm, &L->w_gate, wdt, c->dim, c->ffn_dim, si, 0);
+        fill_src(hm, &L->w_up, LF_DT_Q8_0, c->dim, c->ffn_dim, si * 1.7f, 0);
+        fill_src(hm, &L->w_down, l == 0 ? LF_DT_Q8_0 : LF_DT_F16, c->ffn_dim, c->dim, 1.7f / sqrtf((float)c->ffn_dim), 0);
+    }
+}
+static void free_hand_model(hand_model *hm) { for (int i = 0; i < hm->nb; i++) free(hm->bufs[i]); }
+
+/* 3 sequences prefilled in one batch (lengths 37, 5, 70), then 3 decode steps of all three */
+static void compare_forward(const char *name, const lf_model *m, lf_dtype dt, double bound) {
+    lf_backend_params p;
+    memset(&p, 0, sizeof p);
+    p.max_seqs = 4; p.max_context = 512; p.max_batch_tokens = 256; p.n_threads = 0; p.gpu_index = 0; p.dtype = dt;
+    lf_backend *cpu = NULL, *gpu = NULL;
+    LF(lf_cpu_backend_create(m, &p, &cpu));
+    LF(lf_cuda_backend_create(m, &p, &gpu));
+    const int V = m->cfg.vocab_size, lens[3] = {37, 5, 150};
+    int32_t tok[256], pos[256], seq[256], out_rows[8];
+    int n = 0;
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < lens[s]; i++) { tok[n] = irand(V); pos[n] = i; seq[n] = s; n++; }
+    out_rows[0] = 36; out_rows[1] = 41; out_rows[2] = 10; out_rows[3] = n - 1; /* ends of seqs 0,1,2 and a middle row */
+    float *lc = xmalloc(sizeof(float) * 8 * V), *lg = xmalloc(sizeof(float) * 8 * V);
+    for (int step = 0; step < 4; step++) {
+        lf_batch b;
+        memset(&b, 0, sizeof b);
+        if (step > 0) {
+            n = 3;
+            for (int s = 0; s < 3; s++) { tok[s] = irand(V); pos[s] = lens[s] + step - 1; seq[s] = s; out_rows[s] = s; }
+        }
+        b.n = n; b.tokens = tok; b.pos = pos; b.seq = seq; b.out_rows = out_rows; b.n_out = step == 0 ? 4 : 3;
+        for (int i = 0; i < b.n_out * V; i++) lg[i] = NAN;
+        LF(cpu->ops->forward(cpu, &b, lc));
+        LF(gpu->ops->forward(gpu, &b, lg));
+        char v[96];
+        snprintf(v, sizeof v, "%s %s", name, step == 0 ? "prefill 37+5+150" : step == 1 ? "decode 1" : step == 2 ? "decode 2" : "decode 3");
+        check("forward", dt, v, lg, lc, (size_t)b.n_out * V, bound);
+        int agree = 0;
+        for (int r = 0; r < b.n_out; r++) agree += lf_cpu_argmax(lc + (size_t)r * V, V) == lf_cpu_argmax(lg + (size_t)r * V, V);
+        printf("    argmax agrees on %d of %d rows\n", agree, b.n_out);
+    }
+    /* errors: position past the cache, bad sequence */
+    lf_batch bad;
+    memset(&bad, 0, sizeof bad);
+    int32_t bt = 1, bp = p.max_context, bs = 0;
+    bad.n = 1; bad.tokens = &bt; bad.pos = &bp; bad.seq = &bs;
+    expect(gpu->ops->forward(gpu, &bad, lg) == LINFER_ERR_CONTEXT, "forward: position past the cache -> LINFER_ERR_CONTEXT");
+    bp = 0; bs = p.max_seqs;
+    expect(gpu->ops->forward(gpu, &bad, lg) == LINFER_ERR_INVALID_ARG, "forward: sequence out of range -> LINFER_ERR_INVALID_ARG");
+    free(lc); free(lg);
+    cpu->ops->destroy(cpu);
+    gpu->ops->destroy(gpu);
+}
+
+static void test_forward(lf_dtype dt) {
+    lf_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.n_layers = 2; c.dim = 512; c.n_heads = 8; c.n_kv_heads = 4; c.head_dim = 64; c.ffn_dim = 1024; c.vocab_size = 1000;
+    c.max_context = 2048; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.rope_style = LF_ROPE_NEOX; c.bos_id = 1;
+    c.add_bos = 1; c.eos_ids[0] = 2; c.n_eos = 1;
+    lf_model *m = NULL;
+    LF(lf_model_create_random(&c, dt, 1234 + (uint64_t)irand(1000), &m));
+    const double bound = dt == LF_DT_F16 ? 1e-2 : 5e-2;
+    compare_forward("random gqa", m, dt, bound);
+    setenv("LF_CUDA_GEMV", "0", 1);
+    setenv("LF_CUDA_ATTN_MMA", "0", 1);
+    compare_forward("random gqa cublas+simple", m, dt, bound);
+    unsetenv("LF_CUDA_GEMV");
+    unsetenv("LF_CUDA_ATTN_MMA");
+    lf_model_free(m);
+    hand_model *hm = xmalloc(sizeof *hm);
+    build_hand_model(hm);
+    compare_forward("data mqa bias tied q8", &hm->m, dt, bound);
+    setenv("LF_CUDA_ATTN_MMA", "1", 1);
+    compare_forward("data mqa bias tied q8 mma-v1", &hm->m, dt, bound);
+    unsetenv("LF_CUDA_ATTN_MMA");
+    free_hand_model(hm);
+    free(hm);
+}
+
+static void test_oom(void) {
+    lf_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.n_layers = 2; c.dim = 512; c.n_heads = 8; c.n_kv_heads = 8; c.head_dim = 64; c.ffn_dim = 1024; c.vocab_size = 1000;
+    c.max_context = 1 << 20; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.bos_id = -1;
+    lf_model *m = NULL;
+    LF(lf_model_create_random(&c, LF_DT_F16, 1, &m));
+    lf_backend_params p;
+    memset(&p, 0, sizeof p);
+    p.max_seqs = 4096; p.max_context = 1 << 20; p.max_batch_tokens = 16; p.dtype = LF_DT_F16;
+    lf_backend *b = NULL;
+    lf_status s = lf_cuda_backend_create(m, &p, &b);
+    printf("    OOM message: %s\n", linfer_last_error());
+    expect(s == LINFER_ERR_OUT_OF_MEMORY && strstr(linfer_last_error(), "needs") && strstr(linfer_last_error(), "free"),
+           "backend create: too large KV cache -> LINFER_ERR_OUT_OF_MEMORY");
+    p.max_seqs = 1; p.max_context = 64; p.dtype = LF_DT_F32;
+    expect(lf_cuda_backend_create(m, &p, &b) == LINFER_ERR_UNSUPPORTED, "backend create: dtype F32 -> LINFER_ERR_UNSUPPORTED");
+    lf_model_free(m);
+}
+
+/* ---- benchmark: LLaMA-2-7B shape ---------------------------------------------------------- */
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+static double median(double *v, int n) { qsort(v, (size_t)n, sizeof *v, cmp_d); return v[n / 2]; }
+
+static void bench(lf_dtype dt, const char *mode) {
+    lf_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.n_layers = 32; c.dim = 4096; c.n_heads = 32; c.n_kv_heads = 32; c.head_dim = 128; c.ffn_dim = 11008; c.vocab_size = 32000;
+    c.max_context = 4096; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.bos_id = 1;
+    lf_model *m = NULL;
+    LF(lf_model_create_random(&c, dt, 7, &m));
+    lf_backend_params p;
+    memset(&p, 0, sizeof p);
+    p.max_seqs = 32; p.max_context = 2304; p.max_batch_tokens = 2048; p.dtype = dt;
+    lf_backend *b = NULL;
+    double t0 = now_ms();
+    LF(lf_cuda_backend_create(m, &p, &b));
+    double t_create = now_ms() - t0;
+    const int V = c.vocab_size, IN = 2048;
+    int32_t *tok = xmalloc(4 * IN), *pos = xmalloc(4 * IN), *seq = xmalloc(4 * IN), out_row[32];
+    float *logits = xmalloc(sizeof(float) * 32 * V);
+    for (int i = 0; i < IN; i++) { tok[i] = irand(V); pos[i] = i; seq[i] = 0; }
+    lf_batch pb = {IN, tok, pos, seq, out_row, 1};
+    out_row[0] = IN - 1;
+    double tt[5], td[64];
+    for (int r = 0; r < 5; r++) { t0 = now_ms(); LF(b->ops->forward(b, &pb, logits)); tt[r] = now_ms() - t0; }
+    double ttft = median(tt, 5);
+    /* bs=1 decode after the 2048-token prompt */
+    int32_t dtok = 5, dpos, dseq = 0, drow = 0;
+    lf_batch db = {1, &dtok, &dpos, &dseq, &drow, 1};
+    for (int r = 0; r < 64; r++) { dpos = IN + r; t0 = now_ms(); LF(b->ops->forward(b, &db, logits)); td[r] = now_ms() - t0; }
+    double tpot = median(td + 4, 60);
+    /* bs=1 decode at a short context */
+    for (int r = 0; r < 64; r++) { dpos = 128 + r; t0 = now_ms(); LF(b->ops->forward(b, &db, logits)); td[r] = now_ms() - t0; }
+    double tpot_short = median(td + 4, 60);
+    /* bs=32 decode at context 512 */
+    int32_t t32[32], p32[32], s32[32];
+    for (int i = 0; i < 32; i++) { t32[i] = irand(V); s32[i] = i; out_row[i] = i; }
+    lf_batch b32 = {32, t32, p32, s32, out_row, 32};
+    for (int r = 0; r < 24; r++) { for (int i = 0; i < 32; i++) p32[i] = 512 + r; t0 = now_ms(); LF(b->ops->forward(b, &b32, logits)); td[r] = now_ms() - t0; }
+    double tpot32 = median(td + 4, 20);
+    printf("bench %s %-16s create %.0f ms | TTFT in=2048 %.2f ms | TPOT bs=1 ctx 2048 %.3f ms, ctx 128 %.3f ms | bs=32 ctx 512 %.3f ms/step\n",
+           dtn(dt), mode, t_create, ttft, tpot, tpot_short, tpot32);
+    /* per-op breakdown (synchronised per op, so the sum exceeds the real time) */
+    b->profile = 1;
+    memset(b->op_ms, 0, sizeof b->op_ms);
+    dpos = IN + 100;
+    for (int r = 0; r < 10; r++) LF(b->ops->forward(b, &db, logits));
+    printf("  decode bs=1 per op (ms/step, synchronised):");
+    for (int o = 0; o < LF_OP_COUNT; o++) if (b->op_ms[o] > 0) printf(" %s %.3f", lf_op_name((lf_op)o), b->op_ms[o] / 10);
+    printf("\n");
+    memset(b->op_ms, 0, sizeof b->op_ms);
+    LF(b->ops->forward(b, &pb, logits));
+    printf("  prefill 2048 per op (ms):");
+    for (int o = 0; o < LF_OP_COUNT; o++) if (b->op_ms[o] > 0) printf(" %s %.2f", lf_op_name((lf_op)o), b->op_ms[o]);
+    printf("\n");
+    b->profile = 0;
+    b->ops->destroy(b);
+    lf_model_free(m);
+    free(tok); free(pos); free(seq); free(logits);
+}
+
+/* attention kernels alone at the LLaMA-2-7B shape (32 heads x 128, one sequence) */
+static void attn_bench(lf_dtype dt) {
+    const int nh = 32, hd = 128, kv_dim = nh * hd, q_stride = 3 * kv_dim, IN = 2048, max_ctx = 4096;
+    size_t cache_n = (size_t)max_ctx * kv_dim;
+    float *hK = frand_array(cache_n, 1.0f), *hq = frand_array((size_t)IN * q_stride, 1.0f);
+    round_array(dt, hK, cache_n);
+    round_array(dt, hq, (size_t)IN * q_stride);
+    void *dK = dput_T(dt, hK, cache_n), *dV = dput_T(dt, hK, cache_n), *dq = dput_T(dt, hq, (size_t)IN * q_stride);
+    void *dout = dalloc((size_t)IN * kv_dim * 2);
+    int32_t *pos = xmalloc(4 * IN), *seq = xmalloc(4 * IN);
+    for (int i = 0; i < IN; i++) { pos[i] = i; seq[i] = 0; }
+    lf_attn_tile tiles[IN / LF_ATTN_TILE_ROWS];
+    for (int t = 0; t < IN / LF_ATTN_TILE_ROWS; t++) { lf_attn_tile x = {t * 64, 64, 0, t * 64}; tiles[t] = x; }
+    int32_t *dpos = dput(pos, 4 * IN), *dseq = dput(seq, 4 * IN);
+    void *dtiles = dput(tiles, sizeof tiles);
+    float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
+    const float scale = 1.0f / sqrtf((float)hd);
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    const double flop = 4.0 * IN * (IN + 1) / 2.0 * hd * nh;
+    for (int impl = 1; impl <= 2; impl++) {
+        LF(lf_cuda_attention_tiles(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dtiles, IN / 64, nh, nh, hd, scale, impl, 0));
+        CK(cudaEventRecord(e0, 0));
+        for (int r = 0; r < 20; r++)
+            LF(lf_cuda_attention_tiles(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dtiles, IN / 64, nh, nh, hd, scale, impl, 0));
+        CK(cudaEventRecord(e1, 0));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        printf("attn-bench %s prefill 2048 causal, 32 heads x 128: mma v%d %.3f ms/layer (%.0f TFLOP/s)\n", dtn(dt), impl, ms / 20,
+               flop / (ms / 20 * 1e-3) / 1e12);
+    }
+    /* one decode token at context 2048: plain vs split-K */
+    int32_t last = IN - 1, *dlast = dput(&last, 4);
+    for (int split = 0; split <= 1; split++) {
+        LF(lf_cuda_attention(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, 1, nh, nh, hd, scale, IN,
+                             split ? scr : NULL, LF_ATTN_SPLIT_SCRATCH, 0));
+        CK(cudaEventRecord(e0, 0));
+        for (int r = 0; r < 50; r++)
+            LF(lf_cuda_attention(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, 1, nh, nh, hd, scale, IN,
+                                 split ? scr : NULL, LF_ATTN_SPLIT_SCRATCH, 0));
+        CK(cudaEventRecord(e1, 0));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        printf("attn-bench %s decode 1 token ctx 2048, 32 heads: %s %.1f us/layer (%.0f GB/s of K+V)\n", dtn(dt),
+               split ? "split-K" : "one block per head", ms / 50 * 1e3, 2.0 * IN * kv_dim * 2 / (ms / 50 * 1e-3) / 1e9);
+    }
+    cudaEventDestroy(e0); cudaEventDestroy(e1);
+    free(hK); free(hq); free(pos); free(seq);
+    cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dout); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles); cudaFree(scr);
+    cudaFree(dlast);
+}
+
+int main(int argc, char **argv) {
+    int do_bench = 0, do_attn_bench = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) g_quick = 1;
+        else if (!strcmp(argv[i], "--bench")) do_bench = 1;
+        else if (!strcmp(argv[i], "--attn-bench")) do_attn_bench = 1;
+        else { fprintf(stderr, "usage: %s [--quick] [--bench] [--attn-bench]\n", argv[0]); return 2; }
+    }
+    const char *es = getenv("LF_TEST_SEED");
+    g_rng = es && *es ? strtoull(es, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
+    printf("test_cuda_kernels: seed %llu (LF_TEST_SEED to repeat)\n", (unsigned long long)g_rng);
+
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+        lf_config c = small_cfg(8, 4, 64, LF_ROPE_NEOX, LF_ROPE_SCALING_NONE);
+        c.n_layers = 1;
+        lf_model *m = NULL;
+        LF(lf_model_create_random(&c, LF_DT_F16, 1, &m));
+        lf_backend_params p;
+        memset(&p, 0, sizeof p);
+        p.max_seqs = 1; p.max_context = 16; p.max_batch_tokens = 4; p.dtype = LF_DT_F16;
+        lf_backend *b = NULL;
+        double t0 = now_ms();
+        lf_status s = lf_cuda_backend_create(m, &p, &b);
+        double dt_ms = now_ms() - t0;
+        printf("no GPU: lf_cuda_backend_create -> %s: %s (%.1f ms)\n", linfer_status_name(s), linfer_last_error(), dt_ms);
+        lf_model_free(m);
+        int ok = s == LINFER_ERR_DEVICE && strstr(linfer_last_error(), "no CUDA device") && !b;
+        const char *req = getenv("LF_REQUIRE_GPU");
+        if (!ok) { printf("FAIL: expected LINFER_ERR_DEVICE \"no CUDA device\"\n"); return 1; }
+        if (req && atoi(req)) { printf("FAIL: LF_REQUIRE_GPU set but no GPU\n"); return 1; }
+        printf("SKIP: no CUDA device (the clean error path was checked)\n");
+        return 0;
+    }
+    struct cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    int drv = 0, rt = 0;
+    cudaDriverGetVersion(&drv);
+    cudaRuntimeGetVersion(&rt);
+    time_t now = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    printf("device: %s, sm_%d%d, %d SMs, %.1f GiB; driver API %d, runtime %d; %s\n", prop.name, prop.major, prop.minor,
+           prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, drv, rt, date);
+
+    if (do_attn_bench) {
+        attn_bench(LF_DT_F16);
+        attn_bench(LF_DT_BF16);
+        return 0;
+    }
+    if (do_bench) {
+        bench(LF_DT_F16, "default");
+        setenv("LF_CUDA_ATTN_MMA", "1", 1);
+        bench(LF_DT_F16, "mma-v1");
+        unsetenv("LF_CUDA_ATTN_MMA");
+        setenv("LF_CUDA_GEMV", "0", 1);
+        bench(LF_DT_F16, "cublas-gemv");
+        unsetenv("LF_CUDA_GEMV");
+        bench(LF_DT_BF16, "default");
+        return 0;
+    }
+
+    cublasHandle_t hdl;
+    if (cublasCreate(&hdl) != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "cublasCreate failed\n"); return 1; }
+    const lf_dtype dts[2] = {LF_DT_F16, LF_DT_BF16};
+    for (int d = 0; d < 2; d++) {
+        lf_dtype dt = dts[d];
+        test_embed(dt);
+        test_rmsnorm(dt, 7, 4096, 0);
+        test_rmsnorm(dt, 5, 333, 1);
+        test_linear(hdl, dt, 1, 1000, 512, 0, 0, 8);
+        test_linear(hdl, dt, 1, 1000, 512, 1, 1, 8);
+        test_linear(hdl, dt, 3, 515, 4096, 1, 1, 8);
+        test_linear(hdl, dt, 8, 700, 1032, 0, 0, 8);
+        test_linear(hdl, dt, 1, 1000, 512, 0, 0, 0);
+        test_linear(hdl, dt, 37, 1000, 512, 0, 0, 8);
+        test_linear(hdl, dt, 37, 1000, 512, 1, 1, 8);
+        if (!g_quick) test_linear(hdl, dt, 300, 2048, 1024, 1, 0, 8);
+        test_linear(hdl, dt, 2, 64, 100, 0, 0, 8); /* K % 8 != 0: cuBLAS */
+        test_swiglu(dt, 5, 1000);
+        test_swiglu(dt, 3, 999); /* odd: one element per thread */
+        test_rope(dt, 8, 2, 64, LF_ROPE_NEOX, 0, LF_ROPE_SCALING_NONE);
+        test_rope(dt, 8, 2, 64, LF_ROPE_INTERLEAVED, 1, LF_ROPE_SCALING_NONE);
+        test_rope(dt, 4, 4, 128, LF_ROPE_NEOX, 1, LF_ROPE_SCALING_LLAMA3);
+        test_attention(dt, 8, 2, 64, 0);
+        test_attention(dt, 4, 4, 128, 0);
+        test_attention(dt, 8, 1, 32, 0);
+        test_attention(dt, 6, 3, 80, 0); /* simple kernel only */
+        test_attention(dt, 4, 2, 18, 0); /* head_dim % 8 != 0: 2-element loads */
+        if (!g_quick) test_attention(dt, 8, 2, 128, 1);
+        test_convert(dt);
+        test_fill_random(dt);
+        test_forward(dt);
+    }
+    test_oom();
+    cublasDestroy(hdl);
+
+    printf("\nsummary (kernel, dtype: worst max_abs / worst rel_l2 over its cases)\n");
+    for (int i = 0; i < g_nres; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++) seen |= !strcmp(g_res[j].name, g_res[i].name) && g_res[j].dt == g_res[i].dt;
+        if (seen) continue;
+        double mx = 0, rl = 0;
+        int ok = 1, cnt = 0;
+        for (int j = i; j < g_nres; j++)
+            if (!strcmp(g_res[j].name, g_res[i].name) && g_res[j].dt == g_res[i].dt) {
+                if (g_res[j].max_abs > mx) mx = g_res[j].max_abs;
+                if (g_res[j].rel_l2 > rl) rl = g_res[j].rel_l2;
+                ok &= g_res[j].ok; cnt++;
+            }
+        printf("  %-12s %-5s %2d cases  max_abs %.3e  rel_l2 %.3e  %s\n", g_res[i].name, g_res[i].dt, cnt, mx, rl, ok ? "ok" : "FAIL");
+    }
+    printf("%d checks, %d failed\n", g_checks, g_failed);
+    return g_failed ? 1 : 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test_cli.sh LINFER — the CLI's behaviour on good and bad input: each bad input must end with a
+# one-line error naming the culprit and a non-zero exit, never a crash (exit >= 128) or a hang.
+set -u
+bin=${1:-build/linfer}
+ok=0; bad=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+model=models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+# expect_fail NAME PATTERN -- CMD...: non-zero exit < 128, stderr matches PATTERN (one line)
+expect_fail() {
+  local name=$1 pat=$2; shift 3
+  local err rc
+  err=$(timeout 60 "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne 0 ] && [ $rc -lt 124 ] && echo "$err" | grep -qE "$pat" && [ "$(echo "$err" | grep -c 'linfer')" -ge 1 ]; then
+    ok=$((ok + 1))
+  else
+    bad=$((bad + 1)); echo "FAIL $name: rc=$rc stderr: $err"
+  fi
+}
+expect_ok() {
+  local name=$1 pat=$2; shift 3
+  local out rc
+  out=$(timeout 120 "$@" 2>&1); rc=$?
+  if [ $rc -eq 0 ] && echo "$out" | grep -qE "$pat"; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "FAIL $name: rc=$rc out: ${out:0:400}"; fi
+}
+
+expect_fail missing-file 'no-such.gguf' -- "$bin" info -m "$tmp/no-such.gguf"
+mkdir -p "$tmp/dir"
+expect_fail empty-dir 'config.json' -- "$bin" info -m "$tmp/dir"
+: > "$tmp/empty.gguf"
+expect_fail empty-gguf 'empty.gguf' -- "$bin" info -m "$tmp/empty.gguf"
+printf 'GGUF' > "$tmp/four.gguf"
+expect_fail four-byte-gguf 'four.gguf.*truncated' -- "$bin" info -m "$tmp/four.gguf"
+expect_fail bad-verb 'unknown verb' -- "$bin" frobnicate
+expect_fail bad-n 'expects an integer' -- "$bin" generate -n 0
+expect_fail bad-device 'cpu or cuda' -- "$bin" generate --device tpu
+# HF directory with a broken config / truncated weights
+cp -r tests/data/hf/tiny-gqa "$tmp/hf"
+truncate -s 100000 "$tmp/hf/model.safetensors"
+expect_fail truncated-safetensors 'model.safetensors.*(past the end|truncated)' -- "$bin" info -m "$tmp/hf"
+cp tests/data/hf/tiny-gqa/model.safetensors "$tmp/hf/"
+sed -i 's/"model_type": "llama"/"model_type": "gpt2"/' "$tmp/hf/config.json"
+expect_fail unknown-arch "model_type 'gpt2' is not supported" -- "$bin" info -m "$tmp/hf"
+cp tests/data/hf/tiny-gqa/config.json "$tmp/hf/"
+sed -i 's/"hidden_size": 256/"hidden_size": 320/' "$tmp/hf/config.json"
+expect_fail wrong-shape "has shape .* but the config needs" -- "$bin" info -m "$tmp/hf"
+expect_ok hf-info 'parameters' -- "$bin" info -m tests/data/hf/tiny-gqa
+if [ -s "$model" ]; then
+  head -c 5000000 "$model" > "$tmp/trunc.gguf"
+  expect_fail truncated-gguf 'trunc.gguf.*(past the end|truncated)' -- "$bin" info -m "$tmp/trunc.gguf"
+  expect_fail prompt-too-long "exceeds the model's context of 8192" -- "$bin" generate -m "$model" -n 8190 -p "a b c d e f"
+  printf '\xff\xfe bad utf8' > "$tmp/bad.txt"
+  expect_fail non-utf8-prompt 'UTF-8' -- "$bin" generate -m "$model" -n 4 --batch-file "$tmp/bad.txt"
+  expect_ok generate-stats 'decode [0-9.]+ tok/s \| TTFT' -- "$bin" generate -m "$model" -n 8 -p "Hello"
+  expect_ok tokenize-chinese '^[0-9 ]+$' -- "$bin" tokenize -m "$model" "帮忙写一篇散文诗"
+  expect_ok tokenize-decode 'Hello world' -- "$bin" tokenize -m "$model" --decode "19556 905"
+  printf 'The capital of France is\nWrite a conversation between the sun and pluto\nHi\n' > "$tmp/batch.txt"
+  expect_ok batch-file '\[3\] Hi' -- "$bin" generate -m "$model" -n 8 --batch-file "$tmp/batch.txt"
+else
+  echo "cli: skipping model-based cases ($model not present; run scripts/fetch_model.sh)"
+fi
+echo "cli: $ok ok, $bad bad"
+[ $bad -eq 0 ]
