@@ -47,6 +47,7 @@ else
   CU_OBJ :=
 endif
 
+.DEFAULT_GOAL := all
 .PHONY: all test asan-test fuzz fuzz-short clean deps data run check
 deps:
 	@bash scripts/setup.sh
@@ -96,7 +97,10 @@ asan-test:
 	$(MAKE) SAN=1 BUILD=build-asan test
 
 fuzz:
-	$(MAKE) -f fuzz/Makefile
+	$(MAKE) -f fuzz/Makefile all
+
+fuzz-short:
+	$(MAKE) -f fuzz/Makefile fuzz-short
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -6,6 +6,7 @@
 #   bash scripts/device_run.sh sanitize    compute-sanitizer memcheck and racecheck over --quick
 #   bash scripts/device_run.sh bench       LLaMA-2-7B-shape TTFT/TPOT of the CUDA backend
 #   bash scripts/device_run.sh ncu         Nsight Compute on the tensor-core attention kernel
+#   bash scripts/device_run.sh bisect      hand-made model feature bisection (CUDA vs CPU backend)
 #   bash scripts/device_run.sh all         kernels, bench, sanitize
 #   bash scripts/device_run.sh cmd ARGS..  run ARGS with the bundle's environment
 #
@@ -113,6 +114,13 @@ step_bench() {
     [ ${PIPESTATUS[0]} -eq 0 ] || rc_all=1
 }
 
+# which feature of the hand-made model separates the CUDA and CPU backends (diagnostic)
+step_bisect() {
+    echo "== bisect"
+    "$TEST_BIN" --bisect >"$OUT/bisect.log" 2>&1
+    grep -E "^forward" "$OUT/bisect.log" | sed 's/  */ /g'
+}
+
 # Nsight Compute on one launch of the tensor-core attention kernel (v2) at the 7B shape
 step_ncu() {
     if ! command -v ncu >/dev/null 2>&1; then echo "ncu not found"; return; fi
@@ -132,8 +140,10 @@ kernels) step_kernels ;;
 sanitize) step_sanitize ;;
 bench) step_bench ;;
 ncu) step_ncu ;;
+bisect) step_bisect ;;
 all) step_kernels; step_bench; step_sanitize ;;
 all+ncu) step_kernels; step_bench; step_ncu; step_sanitize ;;
+all+bisect) step_kernels; step_bisect; step_bench; step_sanitize ;;
 cmd) "$@"; rc_all=$? ;;
 *) echo "unknown step '$what' (kernels | sanitize | bench | all | cmd ...)"; exit 2 ;;
 esac

@@ -206,10 +206,10 @@ static char *stream_decode(const lf_tokenizer *t, const int32_t *ids, size_t n, 
 }
 
 /* Every golden case: encode ids, decode both ways, streaming decode. */
-static void run_golden(lf_tokenizer *t, const char *golden, const char *label) {
+static void run_golden_n(lf_tokenizer *t, const char *golden, const char *label, size_t min_cases) {
     size_t n;
     gcase *c = load_golden(golden, &n);
-    assert_true(n > 100);
+    assert_true(n >= min_cases);
     stat_row *st = stat_for(label);
     int shown = 0;
     for (size_t i = 0; i < n; i++) {
@@ -251,6 +251,27 @@ static void run_golden(lf_tokenizer *t, const char *golden, const char *label) {
     free_cases(c, n);
     if (st->enc_ok != st->enc_n || st->dec_ok != st->dec_n)
         fail_msg("%s: %d/%d encodes and %d/%d decodes match HF", label, st->enc_ok, st->enc_n, st->dec_ok, st->dec_n);
+}
+
+static void run_golden(lf_tokenizer *t, const char *golden, const char *label) { run_golden_n(t, golden, label, 100); }
+
+/* Load a committed tokenizer.json, let patch() edit it (cJSON), load the result from memory. */
+static lf_tokenizer *load_patched(const char *path, void (*patch)(cJSON *, const void *), const void *arg, const char *name) {
+    char *buf;
+    size_t len;
+    assert_int_equal(lf_read_file(path, 64u << 20, &buf, &len), LINFER_OK);
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    assert_non_null(j);
+    patch(j, arg);
+    char *txt = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    assert_non_null(txt);
+    lf_tokenizer *t = NULL;
+    lf_status s = lf_tokenizer_load_json_buf(txt, strlen(txt), name, &t);
+    free(txt);
+    if (s) fail_msg("%s: %s", name, linfer_last_error());
+    return t;
 }
 
 /* ---- golden tests ------------------------------------------------------------------------- */
@@ -300,30 +321,66 @@ static void test_llama_spm_json(void **state) {
     lf_tokenizer_free(t);
 }
 
-/* The same vocabulary in transformers' layout: no normalizer, Metaspace(prepend_scheme=first). */
-static void test_llama_spm_metaspace_json(void **state) {
-    (void)state;
-    char *buf;
-    size_t len;
-    assert_int_equal(lf_read_file(DATA "/llama-spm/tokenizer.json", 64u << 20, &buf, &len), LINFER_OK);
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    assert_non_null(j);
+/* The same vocabulary in transformers' layout: no normalizer, Metaspace pre-tokenizer. */
+typedef struct { const char *scheme; int split; } meta_cfg;
+static void patch_metaspace(cJSON *j, const void *arg) {
+    const meta_cfg *m = arg;
     cJSON_ReplaceItemInObjectCaseSensitive(j, "normalizer", cJSON_CreateNull());
     cJSON *pt = cJSON_CreateObject();
     cJSON_AddStringToObject(pt, "type", "Metaspace");
     cJSON_AddStringToObject(pt, "replacement", "\xE2\x96\x81");
-    cJSON_AddStringToObject(pt, "prepend_scheme", "first");
-    cJSON_AddBoolToObject(pt, "split", 0);
+    cJSON_AddStringToObject(pt, "prepend_scheme", m->scheme);
+    cJSON_AddBoolToObject(pt, "split", m->split);
     cJSON_ReplaceItemInObjectCaseSensitive(j, "pre_tokenizer", pt);
-    char *txt = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    lf_tokenizer *t = NULL;
-    lf_status s = lf_tokenizer_load_json_buf(txt, strlen(txt), "llama-spm metaspace", &t);
-    free(txt);
-    if (s) fail_msg("%s", linfer_last_error());
+}
+
+static void test_llama_spm_metaspace_json(void **state) {
+    (void)state;
+    meta_cfg first = {"first", 0}, always_split = {"always", 1};
+    lf_tokenizer *t = load_patched(DATA "/llama-spm/tokenizer.json", patch_metaspace, &first, "llama-spm metaspace");
     run_golden(t, DATA "/llama-spm/golden_metaspace.tsv", "llama-spm Metaspace json");
     lf_tokenizer_free(t);
+    t = load_patched(DATA "/llama-spm/tokenizer.json", patch_metaspace, &always_split, "llama-spm metaspace split");
+    run_golden(t, DATA "/llama-spm/golden_metaspace_split.tsv", "llama-spm Metaspace split json");
+    lf_tokenizer_free(t);
+}
+
+/* Sequence[Split(pattern, behavior, invert), ByteLevel(use_regex=false)] over SmolLM2's vocab,
+ * as tools/make_tokenizer_golden.py builds for smollm2/split/<behavior>-<invert>-<kind>.tsv */
+typedef struct { const char *behavior; int invert; int regex; } split_cfg;
+static void patch_split(cJSON *j, const void *arg) {
+    const split_cfg *c = arg;
+    cJSON *seq = cJSON_CreateObject(), *arr = cJSON_CreateArray(), *sp = cJSON_CreateObject(), *pat = cJSON_CreateObject();
+    cJSON *bl = cJSON_CreateObject();
+    cJSON_AddStringToObject(seq, "type", "Sequence");
+    cJSON_AddStringToObject(sp, "type", "Split");
+    if (c->regex) cJSON_AddStringToObject(pat, "Regex", "\\s+|[0-9]");
+    else cJSON_AddStringToObject(pat, "String", " ");
+    cJSON_AddItemToObject(sp, "pattern", pat);
+    cJSON_AddStringToObject(sp, "behavior", c->behavior);
+    cJSON_AddBoolToObject(sp, "invert", c->invert);
+    cJSON_AddStringToObject(bl, "type", "ByteLevel");
+    cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
+    cJSON_AddBoolToObject(bl, "use_regex", 0);
+    cJSON_AddItemToArray(arr, sp);
+    cJSON_AddItemToArray(arr, bl);
+    cJSON_AddItemToObject(seq, "pretokenizers", arr);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "pre_tokenizer", seq);
+}
+
+static void test_split_behaviors(void **state) {
+    (void)state;
+    static const char *beh[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"};
+    for (int b = 0; b < 5; b++)
+        for (int inv = 0; inv < 2; inv++)
+            for (int re = 1; re >= 0; re--) {
+                split_cfg c = {beh[b], inv, re};
+                char golden[256];
+                snprintf(golden, sizeof golden, DATA "/smollm2/split/%s-%d-%s.tsv", beh[b], inv, re ? "Regex" : "String");
+                lf_tokenizer *t = load_patched(DATA "/smollm2/tokenizer.json", patch_split, &c, golden);
+                run_golden_n(t, golden, "smollm2 Split x20 variants", 40);
+                lf_tokenizer_free(t);
+            }
 }
 
 /* SmolLM2 plus an NFKC normalizer and added tokens with lstrip / rstrip / single_word /
@@ -399,7 +456,7 @@ static void test_llama_bpe_gguf(void **state) {
 
 /* llama.cpp's vectors: inputs separated by "\n__ggml_vocab_test__\n", one output line each. */
 static void run_llama_cpp_vectors(const char *vocab, const char *label) {
-    char gpath[256], ipath[256], opath[256];
+    char gpath[200], ipath[256], opath[256];
     snprintf(gpath, sizeof gpath, VOCAB_DIR "/ggml-vocab-%s.gguf", vocab);
     snprintf(ipath, sizeof ipath, "%s.inp", gpath);
     snprintf(opath, sizeof opath, "%s.out", gpath);
@@ -944,6 +1001,7 @@ int main(void) {
         cmocka_unit_test(test_llama_spm_json),
         cmocka_unit_test(test_llama_spm_metaspace_json),
         cmocka_unit_test(test_smollm2_added_flags_json),
+        cmocka_unit_test(test_split_behaviors),
         cmocka_unit_test(test_llama_spm_gguf),
         cmocka_unit_test(test_llama_bpe_gguf),
         cmocka_unit_test(test_llama_cpp_bpe_vectors),

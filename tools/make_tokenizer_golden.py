@@ -144,6 +144,18 @@ FLAG_TOKENS = [
 ]
 
 
+SPLIT_BEHAVIORS = ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"]
+SPLIT_VARIANTS = [(b, inv, kind) for b in SPLIT_BEHAVIORS for inv in (False, True) for kind in ("Regex", "String")]
+
+
+def split_pretokenizer(behavior, invert, kind):
+    """Sequence[Split, ByteLevel(use_regex=False)]; the C test builds the same JSON."""
+    pattern = {"Regex": "\\s+|[0-9]"} if kind == "Regex" else {"String": " "}
+    return {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": pattern, "behavior": behavior, "invert": invert},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+
+
 def random_cases(n, seed=1234):
     rng = random.Random(seed)
     out = []
@@ -249,6 +261,17 @@ def main():
     j["added_tokens"] += FLAG_TOKENS
     write_golden(Tokenizer.from_str(json.dumps(j)), cases, os.path.join(a.out, "smollm2", "golden_flags.tsv"))
 
+    # Split pre-tokenizer behaviours (then ByteLevel without its own regex), on a short corpus
+    short = [c for c in cases if len(c) < 120][:60]
+    base = json.loads(json.dumps(j))
+    base["normalizer"] = None
+    base["added_tokens"] = base["added_tokens"][:17]
+    os.makedirs(os.path.join(a.out, "smollm2", "split"), exist_ok=True)
+    for behavior, invert, kind in SPLIT_VARIANTS:
+        base["pre_tokenizer"] = split_pretokenizer(behavior, invert, kind)
+        write_golden(Tokenizer.from_str(json.dumps(base)), short,
+                     os.path.join(a.out, "smollm2", "split", f"{behavior}-{int(invert)}-{kind}.tsv"))
+
     # LLaMA-2 style SentencePiece BPE
     print("llama-spm", file=sys.stderr)
     spm_path = os.path.join(a.vocab, "ggml-vocab-llama-spm.gguf")
@@ -266,6 +289,8 @@ def main():
     meta["model"]["unk_token"] = "<unk>"
     tok_meta = Tokenizer.from_str(json.dumps(meta))
     write_golden(tok_meta, cases, os.path.join(a.out, "llama-spm", "golden_metaspace.tsv"))
+    meta["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    write_golden(Tokenizer.from_str(json.dumps(meta)), cases, os.path.join(a.out, "llama-spm", "golden_metaspace_split.tsv"))
 
     # LLaMA-3 byte-level BPE
     print("llama-bpe", file=sys.stderr)

@@ -10,11 +10,17 @@
 #include "linfer.h"
 #include "core/error.h"
 #include "model/model.h"
+#include "core/mapfile.h"
+#include "perf/presets.h"
+#include "engine/gpu_query.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: linfer generate [-m MODEL] [-p PROMPT | --batch-file FILE] [options]\n"
-            "  -m, --model PATH       GGUF file or HF directory (default: %s)\n"
+            "  -m, --model PATH|NAME  GGUF file, HF directory, or a preset name (llama-2-7b, ...): a preset runs\n"
+            "                         with random weights made on the device and synthetic prompts (default: %s)\n"
+            "      --in N             preset models: prompt length in tokens (default 128)\n"
+            "      --batch B          preset models: number of prompts (default 1)\n"
             "  -p, --prompt TEXT      prompt text (default: \"Write a conversation between the sun and pluto\")\n"
             "      --batch-file FILE  one prompt per line: a static batch of prompts of different lengths\n"
             "  -n, --n-predict N      tokens to generate per prompt (default 64)\n"
@@ -23,7 +29,7 @@ static void usage(FILE *f) {
             "      --top-p P          nucleus sampling threshold (1 = off)\n"
             "      --seed S           sampling seed (default 42)\n"
             "      --ignore-eos       do not stop at end-of-sequence tokens\n"
-            "      --device cpu|cuda  (default cpu)\n"
+            "      --device cpu|cuda  (default: cuda when a GPU is present, else cpu)\n"
             "      --dtype fp16|bf16  CUDA weights/activations (default fp16)\n"
             "      --threads N        CPU threads (default: all cores)\n"
             "      --no-bos           do not prepend BOS even if the model asks for it\n"
@@ -83,18 +89,18 @@ static int read_lines(const char *path, char ***out, int *n_out) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    enum { O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
+    enum { O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'}, {"n-predict", required_argument, 0, 'n'},
         {"batch-file", required_argument, 0, O_BATCH}, {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED}, {"device", required_argument, 0, O_DEVICE},
         {"dtype", required_argument, 0, O_DTYPE}, {"threads", required_argument, 0, O_THREADS}, {"ignore-eos", no_argument, 0, O_IGNORE_EOS},
         {"no-bos", no_argument, 0, O_NOBOS}, {"special", no_argument, 0, O_SPECIAL}, {"print-ids", no_argument, 0, O_IDS},
-        {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"batch", required_argument, 0, O_NB}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = cli_default_model(), *prompt = NULL, *batch_file = NULL;
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
-    int no_bos = 0, special = 0, print_ids = 0, quiet = 0;
+    int no_bos = 0, special = 0, print_ids = 0, quiet = 0, in_len = 128, n_batch = 1, device_set = 0;
     long lv;
     double dv;
     optind = 1;
@@ -105,11 +111,14 @@ int cmd_generate(int argc, char **argv) {
         case 'p': prompt = optarg; break;
         case 'n': if (!cli_parse_int("-n", optarg, 1, 1 << 20, &lv)) return 2; sp.max_new_tokens = (int)lv; break;
         case O_BATCH: batch_file = optarg; break;
+        case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; in_len = (int)lv; break;
+        case O_NB: if (!cli_parse_int("--batch", optarg, 1, 4096, &lv)) return 2; n_batch = (int)lv; break;
         case O_TEMP: if (!cli_parse_float("--temperature", optarg, 0, 100, &dv)) return 2; sp.temperature = (float)dv; break;
         case O_TOPK: if (!cli_parse_int("--top-k", optarg, 0, 1 << 24, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_TOPP: if (!cli_parse_float("--top-p", optarg, 1e-9, 1, &dv)) return 2; sp.top_p = (float)dv; break;
         case O_SEED: if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &lv)) return 2; sp.seed = (uint64_t)lv; break;
         case O_DEVICE:
+            device_set = 1;
             if (!strcmp(optarg, "cpu")) ep.device = LINFER_DEVICE_CPU;
             else if (!strcmp(optarg, "cuda") || !strcmp(optarg, "gpu")) ep.device = LINFER_DEVICE_CUDA;
             else { fprintf(stderr, "linfer: --device must be cpu or cuda, got '%s'\n", optarg); return 2; }
@@ -130,10 +139,19 @@ int cmd_generate(int argc, char **argv) {
         }
     }
     if (optind < argc) { fprintf(stderr, "linfer: unexpected argument '%s'\n", argv[optind]); return 2; }
+    if (!device_set && lf_gpu_count() > 0) ep.device = LINFER_DEVICE_CUDA;
+    lf_config preset_cfg;
+    int is_preset = !lf_path_exists(model_path) && lf_preset_model(model_path, &preset_cfg) == LINFER_OK;
     if (prompt && batch_file) { fprintf(stderr, "linfer: give either -p or --batch-file, not both\n"); return 2; }
     char **prompts = NULL;
     int n_seq = 0;
-    if (batch_file) { if (!read_lines(batch_file, &prompts, &n_seq)) return 2; }
+    if (is_preset) {
+        n_seq = n_batch;
+        prompts = calloc((size_t)n_seq, sizeof(char *));
+        for (int i = 0; i < n_seq; i++) prompts[i] = strdup("(synthetic)");
+        sp.ignore_eos = 1;
+        quiet = 1;
+    } else if (batch_file) { if (!read_lines(batch_file, &prompts, &n_seq)) return 2; }
     else {
         prompts = malloc(sizeof(char *));
         prompts[0] = strdup(prompt ? prompt : "Write a conversation between the sun and pluto");
@@ -147,11 +165,20 @@ int cmd_generate(int argc, char **argv) {
     gen_ctx g = {n_seq, n_seq == 1, quiet, calloc((size_t)n_seq, sizeof(char *)), calloc((size_t)n_seq, sizeof(size_t)), calloc((size_t)n_seq, sizeof(size_t))};
     linfer_model_params mp = linfer_model_default_params();
     mp.path = model_path;
-    linfer_status s = linfer_model_load(&mp, &model);
+    linfer_status s = is_preset ? lf_model_create_random(&preset_cfg, ep.dtype == LINFER_DTYPE_BF16 ? LF_DT_BF16 : LF_DT_F16, sp.seed, &model)
+                                : linfer_model_load(&mp, &model);
     if (s) { rc = cli_fail(s); goto done; }
-    if (!model->tok) { lf_fail(LINFER_ERR_INVALID_ARG, "%s: no tokenizer (tokenizer.json) found; generate needs one", model_path); rc = cli_fail(LINFER_ERR_INVALID_ARG); goto done; }
-    size_t max_len = 0;
-    for (int i = 0; i < n_seq; i++) {
+    if (is_preset) { /* synthetic prompts: deterministic ids */
+        uint64_t h = sp.seed;
+        for (int i = 0; i < n_seq; i++) {
+            ids[i] = malloc(sizeof(int32_t) * (size_t)in_len);
+            lens[i] = (size_t)in_len;
+            for (int j = 0; j < in_len; j++) { h = h * 6364136223846793005ull + 1442695040888963407ull; ids[i][j] = (int32_t)((h >> 33) % (uint64_t)model->cfg.vocab_size); }
+        }
+    }
+    if (!is_preset && !model->tok) { lf_fail(LINFER_ERR_INVALID_ARG, "%s: no tokenizer (tokenizer.json) found; generate needs one", model_path); rc = cli_fail(LINFER_ERR_INVALID_ARG); goto done; }
+    size_t max_len = is_preset ? (size_t)in_len : 0;
+    for (int i = 0; i < n_seq && !is_preset; i++) {
         s = linfer_tokenize(model, prompts[i], strlen(prompts[i]), !no_bos && model->cfg.add_bos, special, &ids[i], &lens[i]);
         if (s) { lf_fail_prefix(s, "prompt %d", i + 1); rc = cli_fail(s); goto done; }
         if (lens[i] > max_len) max_len = lens[i];
@@ -181,7 +208,7 @@ int cmd_generate(int argc, char **argv) {
     if (s) { rc = cli_fail(s); goto done; }
     printf("prefill %.1f tok/s | decode %.1f tok/s | TTFT %.1f ms | TPOT %.2f ms | %d prompt + %d generated tokens, batch %d, %s\n",
            st.prefill_tok_s, st.decode_tok_s, st.ttft_ms, st.tpot_ms, st.prompt_tokens, st.generated_tokens, n_seq,
-           ep.device == LINFER_DEVICE_CUDA ? (ep.dtype == LINFER_DTYPE_BF16 ? "cuda bf16" : "cuda fp16") : "cpu fp32");
+           ep.device == LINFER_DEVICE_CUDA ? (ep.dtype == LINFER_DTYPE_BF16 ? "cuda bf16" : "cuda fp16") : "cpu");
 done:
     linfer_engine_free(eng);
     linfer_model_free(model);

@@ -187,6 +187,7 @@ lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, l
     b->base.model = m;
     b->base.params = *p;
     if (p->n_threads > 0) omp_set_num_threads(p->n_threads);
+    lf_cpu_blas_single_thread();
     lf_status s = LINFER_OK;
     b->layers = calloc((size_t)c->n_layers, sizeof *b->layers);
     if (!b->layers) { cpu_destroy(&b->base); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); }

@@ -1,6 +1,7 @@
 /* kernels.c — CPU reference kernels in fp32 (see kernels.h for the contract of each). */
 #include "kernels.h"
 #include <cblas.h>
+#include <omp.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -16,15 +17,27 @@ void lf_cpu_rmsnorm(float *out, const float *x, const float *w, int rows, int n,
     }
 }
 
+/* OpenBLAS runs single-threaded (see lf_cpu_blas_single_thread); the output columns are split
+ * over the OpenMP threads instead, so one thread pool serves the whole backend and the two
+ * pools never spin against each other. */
 void lf_cpu_linear(float *y, const float *x, const float *W, const float *bias, int M, int N, int K) {
-    if (M == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f, W, K, x, 1, 0.0f, y, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, W, K, 0.0f, y, N);
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        int chunk = (N + nt - 1) / nt, n0 = t * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
+        if (n1 > n0) {
+            if (M == 1)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, K, 1.0f, W + (size_t)n0 * K, K, x, 1, 0.0f, y + n0, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K, 1.0f, x, K, W + (size_t)n0 * K, K, 0.0f, y + n0, N);
+        }
+    }
     if (bias)
         for (int m = 0; m < M; m++)
             for (int n = 0; n < N; n++) y[(size_t)m * N + n] += bias[n];
 }
+
+void lf_cpu_blas_single_thread(void) { openblas_set_num_threads(1); }
 
 void lf_rope_inv_freq(const lf_config *cfg, float *inv_freq) {
     int half = cfg->head_dim / 2;

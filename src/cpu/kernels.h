@@ -9,8 +9,12 @@
 /* out[r,:] = x[r,:] / sqrt(mean(x[r,:]^2) + eps) * w          x,out: [rows, n]; w: [n] */
 void lf_cpu_rmsnorm(float *out, const float *x, const float *w, int rows, int n, float eps);
 
-/* y[M,N] = x[M,K] · W[N,K]^T (+ bias[N] if not NULL). OpenBLAS sgemm for M > 1, sgemv for M = 1. */
+/* y[M,N] = x[M,K] · W[N,K]^T (+ bias[N] if not NULL). OpenBLAS sgemm for M > 1, sgemv for M = 1,
+ * columns split over OpenMP threads. */
 void lf_cpu_linear(float *y, const float *x, const float *W, const float *bias, int M, int N, int K);
+
+/* Make OpenBLAS single-threaded (the CPU backend parallelises with OpenMP itself). */
+void lf_cpu_blas_single_thread(void);
 
 /* inv_freq[head_dim/2] for the config, llama3 / linear rope_scaling applied. */
 void lf_rope_inv_freq(const lf_config *cfg, float *inv_freq);

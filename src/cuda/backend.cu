@@ -4,7 +4,7 @@
 //
 // Device memory, three allocations:
 //   weights  tok_embd, [lm_head], out_norm, per layer: attn_norm, Wqkv [q+k+v rows, dim] (wq|wk|wv
-//            fused), bqkv, wo, ffn_norm, Wgu [2*ffn, dim] (w_gate|w_up fused), w_down
+//            fused), [bqkv], wo, [bo], ffn_norm, Wgu [2*ffn, dim] (w_gate|w_up fused), w_down
 //   KV cache K and V, each [n_layers][max_seqs][max_context][n_kv_heads*head_dim]
 //   scratch  sized for max_batch_tokens rows: residual (fp32), normed x, qkv, attention out,
 //            gate|up, activation; final-norm rows and fp32 logits for up to 256 rows at a time;
@@ -29,7 +29,7 @@ extern "C" {
 #define UPLOAD_CHUNK (32u << 20)  // bytes per staging buffer (two of them, pinned + device)
 
 typedef struct {
-    void *attn_norm, *wqkv, *bqkv, *wo, *ffn_norm, *wgu, *wdown;
+    void *attn_norm, *wqkv, *bqkv, *wo, *bo, *ffn_norm, *wgu, *wdown;
 } cu_layer;
 
 typedef struct {
@@ -81,6 +81,7 @@ static void layout_weights(cu_backend *b, char *base, size_t *total) {
         L->wqkv = base + carve(&off, (size_t)b->qkv_dim * b->dim * es);
         L->bqkv = c->qkv_bias ? (void *)(base + carve(&off, (size_t)b->qkv_dim * es)) : NULL;
         L->wo = base + carve(&off, (size_t)b->dim * b->q_dim * es);
+        L->bo = b->base.model->w.layers[l].bo.n_dims ? (void *)(base + carve(&off, (size_t)b->dim * es)) : NULL;
         L->ffn_norm = base + carve(&off, (size_t)b->dim * es);
         L->wgu = base + carve(&off, (size_t)2 * b->ffn * b->dim * es);
         L->wdown = base + carve(&off, (size_t)b->dim * b->ffn * es);
@@ -217,6 +218,7 @@ static lf_status upload_all(cu_backend *b) {
             UP(&S->bv, "bv", l, b->kv_dim, bq + (size_t)(b->q_dim + b->kv_dim) * es, lf_random_layer_id(l, LF_RW_BV));
         }
         UP(&S->wo, "wo", l, dim * b->q_dim, L->wo, lf_random_layer_id(l, LF_RW_WO));
+        if (L->bo) UP(&S->bo, "bo", l, dim, L->bo, lf_random_layer_id(l, LF_RW_BO));
         UP(&S->ffn_norm, "ffn_norm", l, dim, L->ffn_norm, lf_random_layer_id(l, LF_RW_FFN_NORM));
         UP(&S->w_gate, "w_gate", l, (uint64_t)b->ffn * dim, L->wgu, lf_random_layer_id(l, LF_RW_W_GATE));
         UP(&S->w_up, "w_up", l, (uint64_t)b->ffn * dim, (char *)L->wgu + (size_t)b->ffn * dim * es, lf_random_layer_id(l, LF_RW_W_UP));
@@ -324,6 +326,7 @@ static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) {
                                               n_simple == n ? NULL : d_simple, n_simple, b->nh, b->nkv, b->hd, scale,
                                               max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
         OP(LF_OP_O_PROJ, lf_cuda_linear(b->cublas, dt, b->attn, L->wo, b->resid, 1, 1.0f, n, b->dim, b->q_dim, gm, st));
+        if (L->bo) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, b->resid, L->bo, n, b->dim, st));
         OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->ffn_norm, NULL, n, b->dim, eps, st));
         OP(LF_OP_GATE_UP, lf_cuda_linear(b->cublas, dt, b->xn, L->wgu, b->gu, 0, 0.0f, n, 2 * b->ffn, b->dim, gm, st));
         OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, b->act, b->gu, n, b->ffn, st));

@@ -72,6 +72,9 @@ lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const 
 /* out[i, j] = silu(gu[i, j]) * gu[i, ffn + j]        gu: [n, 2*ffn] (gate | up), out: [n, ffn] */
 lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int n, int ffn, cudaStream_t st);
 
+/* y[m, n] (fp32) += bias[n] (T), m < M: the o_proj bias (HF attention_bias) on the residual */
+lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, int M, int N, cudaStream_t st);
+
 /* y[M, N] = x[M, K] . W[N, K]^T (+ beta * y). x, W: T. y: fp32 when y_f32 (beta may be 1: the
  * residual add), else T (beta must be 0). M <= gemv_max_m (and K % 8 == 0): own GEMV kernel;
  * otherwise cuBLAS (cublasGemmEx, CUBLAS_COMPUTE_32F) on the handle's stream. */

@@ -721,12 +721,9 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
 
 extern "C" int lf_cuda_attention_tiles_supported(int head_dim) { return head_dim == 32 || head_dim == 64 || head_dim == 128; }
 
-// dynamic shared memory above 48 KB needs an opt-in per kernel (done once per instantiation)
+// dynamic shared memory above 48 KB needs an opt-in per kernel (per device; cheap, so every launch)
 template <typename T, int HD> static lf_status mma2_prepare(void) {
-    static int done = 0;
-    if (done) return LINFER_OK;
     CUDA_CHECK(cudaFuncSetAttribute(attn_mma2_kernel<T, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, attn_mma2_smem<T, HD>()));
-    done = 1;
     return LINFER_OK;
 }
 
@@ -795,6 +792,23 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
     dim3 grid(grid_for((size_t)work, 256, 64), n);
     DISPATCH_T(dt, "swiglu", swiglu_kernel<T><<<grid, 256, 0, st>>>((T *)out, (const T *)gu, ffn));
     CUDA_CHECK_LAUNCH("swiglu_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// y[m, n] (fp32) += bias[n] (T): the o_proj bias of HF attention_bias models, added to the residual
+template <typename T>
+__global__ void add_bias_kernel(float *__restrict__ y, const T *__restrict__ bias, int N) {
+    float *row = y + (size_t)blockIdx.y * N;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < N; j += gridDim.x * blockDim.x) row[j] += TT<T>::f(bias[j]);
+}
+
+extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, int M, int N, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (M > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA add_bias: %d rows in one launch (max 65535)", M);
+    dim3 grid(grid_for((size_t)N, 256, 64), M);
+    DISPATCH_T(dt, "add_bias", add_bias_kernel<T><<<grid, 256, 0, st>>>(y, (const T *)bias, N));
+    CUDA_CHECK_LAUNCH("add_bias_kernel");
     return LINFER_OK;
 }
 

@@ -86,7 +86,8 @@ lf_status tok_regex_compile(lf_tokenizer *t, const char *pat, size_t len, int li
         return lf_fail(LINFER_ERR_FORMAT, "%s: %s pattern is not valid UTF-8", t->name, what);
     int err = 0;
     PCRE2_SIZE off = 0;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : 0);
+    /* PCRE2_LITERAL does not combine with PCRE2_UCP (nor needs it) */
+    uint32_t opts = PCRE2_UTF | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : PCRE2_UCP);
     char *rw = NULL;
     if (!literal) {
         size_t rl;
@@ -247,10 +248,11 @@ static void apply_behavior(tok_spans *sp, int behavior, int invert) {
         break;
     }
     case SPLIT_CONTIGUOUS: {
+        /* neighbours with the same flag join (after invert, adjacent delimiters are non-matches) */
         int prev_match = 0;
         for (size_t i = 0; i < n; i++) {
             int m = v[i].match;
-            if (m && prev_match && o > 0) v[o - 1].b = v[i].b;
+            if (m == prev_match && o > 0) v[o - 1].b = v[i].b;
             else v[o++] = v[i];
             prev_match = m;
         }

@@ -22,6 +22,7 @@
 #include "core/dtype.h"
 
 static int g_failed = 0, g_checks = 0, g_quick = 0;
+static int g_lens[3] = {37, 5, 150};
 static uint64_t g_rng;
 
 #define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
@@ -373,7 +374,11 @@ static void test_fill_random(lf_dtype dt) {
 }
 
 /* ---- whole forward: CUDA backend vs CPU backend ------------------------------------------ */
-typedef struct { lf_model m; lf_layer_src layers[4]; void *bufs[64]; int nb; } hand_model;
+/* m: what the CUDA backend loads (mixed dtypes incl. Q8_0); mc: the same weights for the CPU
+ * reference with every Q8_0 tensor given as its exact fp32 dequantisation (the CPU backend computes
+ * Q8_0 layers with int8-quantised activations, llama.cpp style, which is not the function the
+ * CUDA backend computes: dequantised weights times fp16/bf16 activations). */
+typedef struct { lf_model m, mc; lf_layer_src layers[4], layers_c[4]; void *bufs[96]; int nb; } hand_model;
 
 static void fill_src(hand_model *hm, lf_tensor_src *t, lf_dtype sdt, int64_t ne0, int64_t ne1, float amp, float offset) {
     uint64_t n = (uint64_t)ne0 * (ne1 ? ne1 : 1);
@@ -400,49 +405,89 @@ static void fill_src(hand_model *hm, lf_tensor_src *t, lf_dtype sdt, int64_t ne0
 }
 
 /* a model with file-like data in mixed dtypes, biases, interleaved rope, tied embeddings, MQA */
-static void build_hand_model(hand_model *hm) {
-    memset(hm, 0, sizeof *hm);
-    lf_config *c = &hm->m.cfg;
+enum { HM_NO_BIAS = 1, HM_NEOX = 2, HM_NO_LLAMA3 = 4, HM_KV4 = 8, HM_UNTIED = 16, HM_ALL_F16 = 32 };
+static void hand_config(lf_config *c, int flags) {
+    memset(c, 0, sizeof *c);
     snprintf(c->arch, sizeof c->arch, "llama");
     c->n_layers = 2; c->dim = 256; c->n_heads = 4; c->n_kv_heads = 1; c->head_dim = 64; c->ffn_dim = 768;
     c->vocab_size = 500; c->max_context = 1024; c->norm_eps = 1e-6f; c->rope_theta = 500000.0f;
     c->rope_style = LF_ROPE_INTERLEAVED; c->rope_scaling = LF_ROPE_SCALING_LLAMA3; c->rope_factor = 8.0f;
     c->rope_low_freq_factor = 1.0f; c->rope_high_freq_factor = 4.0f; c->rope_orig_context = 128;
     c->tie_embeddings = 1; c->qkv_bias = 1; c->bos_id = -1;
+    if (flags & HM_NO_BIAS) c->qkv_bias = 0;
+    if (flags & HM_NEOX) c->rope_style = LF_ROPE_NEOX;
+    if (flags & HM_NO_LLAMA3) { c->rope_scaling = LF_ROPE_SCALING_NONE; c->rope_theta = 10000.0f; }
+    if (flags & HM_KV4) c->n_kv_heads = 4;
+    if (flags & HM_UNTIED) c->tie_embeddings = 0;
+}
+static void build_hand_model_f(hand_model *hm, int flags) {
+    memset(hm, 0, sizeof *hm);
+    lf_config *c = &hm->m.cfg;
+    hand_config(c, flags);
     int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     float si = 1.0f / sqrtf((float)c->dim);
     hm->m.w.layers = hm->layers;
     fill_src(hm, &hm->m.w.tok_embd, LF_DT_F16, c->dim, c->vocab_size, 1.0f, 0);
-    hm->m.w.lm_head = hm->m.w.tok_embd;
+    if (c->tie_embeddings) hm->m.w.lm_head = hm->m.w.tok_embd;
+    else fill_src(hm, &hm->m.w.lm_head, LF_DT_F16, c->dim, c->vocab_size, 1.0f / 16, 0);
     fill_src(hm, &hm->m.w.out_norm, LF_DT_F32, c->dim, 0, 0.2f, 1.0f);
     for (int l = 0; l < c->n_layers; l++) {
         lf_layer_src *L = &hm->layers[l];
         lf_dtype wdt = l == 0 ? LF_DT_F32 : LF_DT_BF16;
-        fill_src(hm, &L->attn_norm, LF_DT_F32, c->dim, 0, 0.2f, 1.0f);
+        const int f16 = flags & HM_ALL_F16;
+        if (f16) wdt = LF_DT_F16;
+        fill_src(hm, &L->attn_norm, f16 ? LF_DT_F16 : LF_DT_F32, c->dim, 0, 0.2f, 1.0f);
         fill_src(hm, &L->wq, wdt, c->dim, qd, si, 0);
         fill_src(hm, &L->wk, LF_DT_F16, c->dim, kvd, si, 0);
         fill_src(hm, &L->wv, wdt, c->dim, kvd, si, 0);
-        fill_src(hm, &L->bq, LF_DT_F32, qd, 0, 0.3f, 0);
-        fill_src(hm, &L->bk, LF_DT_F32, kvd, 0, 0.3f, 0);
-        fill_src(hm, &L->bv, LF_DT_F32, kvd, 0, 0.3f, 0);
+        if (c->qkv_bias) {
+            fill_src(hm, &L->bq, f16 ? LF_DT_F16 : LF_DT_F32, qd, 0, 0.3f, 0);
+            fill_src(hm, &L->bk, f16 ? LF_DT_F16 : LF_DT_F32, kvd, 0, 0.3f, 0);
+            fill_src(hm, &L->bv, f16 ? LF_DT_F16 : LF_DT_F32, kvd, 0, 0.3f, 0);
+        }
         fill_src(hm, &L->wo, LF_DT_F16, qd, c->dim, 1.0f / sqrtf((float)qd), 0);
-        fill_src(hm, &L->ffn_norm, LF_DT_BF16, c->dim, 0, 0.2f, 1.0f);
+        fill_src(hm, &L->ffn_norm, f16 ? LF_DT_F16 : LF_DT_BF16, c->dim, 0, 0.2f, 1.0f);
         fill_src(hm, &L->w_gate, wdt, c->dim, c->ffn_dim, si, 0);
-        fill_src(hm, &L->w_up, LF_DT_Q8_0, c->dim, c->ffn_dim, si * 1.7f, 0);
-        fill_src(hm, &L->w_down, l == 0 ? LF_DT_Q8_0 : LF_DT_F16, c->ffn_dim, c->dim, 1.7f / sqrtf((float)c->ffn_dim), 0);
+        fill_src(hm, &L->w_up, f16 ? LF_DT_F16 : LF_DT_Q8_0, c->dim, c->ffn_dim, si * 1.7f, 0);
+        fill_src(hm, &L->w_down, l == 0 && !f16 ? LF_DT_Q8_0 : LF_DT_F16, c->ffn_dim, c->dim, 1.7f / sqrtf((float)c->ffn_dim), 0);
     }
+    if (flags & HM_ALL_F16) fill_src(hm, &hm->m.w.out_norm, LF_DT_F16, c->dim, 0, 0.2f, 1.0f);
+}
+static void build_hand_model(hand_model *hm) { build_hand_model_f(hm, 0); }
+static void dequant_copy(hand_model *hm, lf_tensor_src *t) {
+    if (t->dtype != LF_DT_Q8_0) return;
+    uint64_t n = lf_tensor_numel(t);
+    float *f = xmalloc(n * 4);
+    lf_to_f32(t->dtype, t->data, f, n);
+    t->dtype = LF_DT_F32;
+    t->data = f;
+    t->nbytes = n * 4;
+    hm->bufs[hm->nb++] = f;
+}
+static void make_cpu_copy(hand_model *hm) {
+    hm->mc = hm->m;
+    memcpy(hm->layers_c, hm->layers, sizeof hm->layers);
+    hm->mc.w.layers = hm->layers_c;
+    for (int l = 0; l < hm->m.cfg.n_layers; l++) {
+        lf_layer_src *L = &hm->layers_c[l];
+        lf_tensor_src *ts[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->bq, &L->bk, &L->bv, &L->wo, &L->ffn_norm, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) dequant_copy(hm, ts[i]);
+    }
+    dequant_copy(hm, &hm->mc.w.tok_embd);
+    dequant_copy(hm, &hm->mc.w.out_norm);
+    if (hm->m.cfg.tie_embeddings) hm->mc.w.lm_head = hm->mc.w.tok_embd;
 }
 static void free_hand_model(hand_model *hm) { for (int i = 0; i < hm->nb; i++) free(hm->bufs[i]); }
 
 /* 3 sequences prefilled in one batch (lengths 37, 5, 70), then 3 decode steps of all three */
-static void compare_forward(const char *name, const lf_model *m, lf_dtype dt, double bound) {
+static void compare_forward(const char *name, const lf_model *m, const lf_model *m_cpu, lf_dtype dt, double bound) {
     lf_backend_params p;
     memset(&p, 0, sizeof p);
     p.max_seqs = 4; p.max_context = 512; p.max_batch_tokens = 256; p.n_threads = 0; p.gpu_index = 0; p.dtype = dt;
     lf_backend *cpu = NULL, *gpu = NULL;
-    LF(lf_cpu_backend_create(m, &p, &cpu));
+    LF(lf_cpu_backend_create(m_cpu, &p, &cpu));
     LF(lf_cuda_backend_create(m, &p, &gpu));
-    const int V = m->cfg.vocab_size, lens[3] = {37, 5, 150};
+    const int V = m->cfg.vocab_size, *lens = g_lens;
     int32_t tok[256], pos[256], seq[256], out_rows[8];
     int n = 0;
     for (int s = 0; s < 3; s++)
@@ -461,7 +506,7 @@ static void compare_forward(const char *name, const lf_model *m, lf_dtype dt, do
         LF(cpu->ops->forward(cpu, &b, lc));
         LF(gpu->ops->forward(gpu, &b, lg));
         char v[96];
-        snprintf(v, sizeof v, "%s %s", name, step == 0 ? "prefill 37+5+150" : step == 1 ? "decode 1" : step == 2 ? "decode 2" : "decode 3");
+        snprintf(v, sizeof v, "%s %s", name, step == 0 ? "prefill" : step == 1 ? "decode 1" : step == 2 ? "decode 2" : "decode 3");
         check("forward", dt, v, lg, lc, (size_t)b.n_out * V, bound);
         int agree = 0;
         for (int r = 0; r < b.n_out; r++) agree += lf_cpu_argmax(lc + (size_t)r * V, V) == lf_cpu_argmax(lg + (size_t)r * V, V);
@@ -490,18 +535,19 @@ static void test_forward(lf_dtype dt) {
     lf_model *m = NULL;
     LF(lf_model_create_random(&c, dt, 1234 + (uint64_t)irand(1000), &m));
     const double bound = dt == LF_DT_F16 ? 1e-2 : 5e-2;
-    compare_forward("random gqa", m, dt, bound);
+    compare_forward("random gqa", m, m, dt, bound);
     setenv("LF_CUDA_GEMV", "0", 1);
     setenv("LF_CUDA_ATTN_MMA", "0", 1);
-    compare_forward("random gqa cublas+simple", m, dt, bound);
+    compare_forward("random gqa cublas+simple", m, m, dt, bound);
     unsetenv("LF_CUDA_GEMV");
     unsetenv("LF_CUDA_ATTN_MMA");
     lf_model_free(m);
     hand_model *hm = xmalloc(sizeof *hm);
     build_hand_model(hm);
-    compare_forward("data mqa bias tied q8", &hm->m, dt, bound);
+    make_cpu_copy(hm);
+    compare_forward("data mqa bias tied q8", &hm->m, &hm->mc, dt, bound);
     setenv("LF_CUDA_ATTN_MMA", "1", 1);
-    compare_forward("data mqa bias tied q8 mma-v1", &hm->m, dt, bound);
+    compare_forward("data mqa bias tied q8 mma-v1", &hm->m, &hm->mc, dt, bound);
     unsetenv("LF_CUDA_ATTN_MMA");
     free_hand_model(hm);
     free(hm);
@@ -650,12 +696,46 @@ static void attn_bench(lf_dtype dt) {
     cudaFree(dlast);
 }
 
+/* which feature of the hand-made model makes the CUDA backend differ from the CPU backend */
+static void bisect(void) {
+    static const struct { const char *name; int flags; int random; int short_lens; } v[] = {
+        {"hand base", 0, 0, 0}, {"hand short prompts (70)", 0, 0, 1}, {"hand no bias", HM_NO_BIAS, 0, 0},
+        {"hand neox", HM_NEOX, 0, 0}, {"hand no llama3", HM_NO_LLAMA3, 0, 0}, {"hand kv4 (MHA)", HM_KV4, 0, 0},
+        {"hand untied", HM_UNTIED, 0, 0}, {"hand all F16 data", HM_ALL_F16, 0, 0},
+        {"hand all-off", HM_NO_BIAS | HM_NEOX | HM_NO_LLAMA3 | HM_KV4 | HM_UNTIED | HM_ALL_F16, 0, 0},
+        {"random hand-config", 0, 1, 0}, {"random hand-config no llama3", HM_NO_LLAMA3, 1, 0},
+        {"random hand-config no bias", HM_NO_BIAS, 1, 0}, {"random hand-config neox", HM_NEOX, 1, 0},
+        {"random hand-config kv4", HM_KV4, 1, 0}, {"random hand-config untied", HM_UNTIED, 1, 0}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        g_lens[2] = v[i].short_lens ? 70 : 150;
+        char name[96];
+        snprintf(name, sizeof name, "BISECT %s", v[i].name);
+        if (v[i].random) {
+            lf_config c;
+            hand_config(&c, v[i].flags);
+            lf_model *m = NULL;
+            LF(lf_model_create_random(&c, LF_DT_F16, 99, &m));
+            compare_forward(name, m, m, LF_DT_F16, 1e-2);
+            lf_model_free(m);
+        } else {
+            hand_model *hm = xmalloc(sizeof *hm);
+            build_hand_model_f(hm, v[i].flags);
+            make_cpu_copy(hm);
+            compare_forward(name, &hm->m, &hm->mc, LF_DT_F16, 1e-2);
+            free_hand_model(hm);
+            free(hm);
+        }
+    }
+    g_lens[2] = 150;
+}
+
 int main(int argc, char **argv) {
-    int do_bench = 0, do_attn_bench = 0;
+    int do_bench = 0, do_attn_bench = 0, do_bisect = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) g_quick = 1;
         else if (!strcmp(argv[i], "--bench")) do_bench = 1;
         else if (!strcmp(argv[i], "--attn-bench")) do_attn_bench = 1;
+        else if (!strcmp(argv[i], "--bisect")) do_bisect = 1;
         else { fprintf(stderr, "usage: %s [--quick] [--bench] [--attn-bench]\n", argv[0]); return 2; }
     }
     const char *es = getenv("LF_TEST_SEED");
@@ -696,6 +776,10 @@ int main(int argc, char **argv) {
     printf("device: %s, sm_%d%d, %d SMs, %.1f GiB; driver API %d, runtime %d; %s\n", prop.name, prop.major, prop.minor,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0, drv, rt, date);
 
+    if (do_bisect) {
+        bisect();
+        return 0;
+    }
     if (do_attn_bench) {
         attn_bench(LF_DT_F16);
         attn_bench(LF_DT_BF16);
