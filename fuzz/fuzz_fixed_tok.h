@@ -50,11 +50,34 @@ static lf_tokenizer *fuzz_load_gguf_tok(const char *rel) {
     return t;
 }
 
+/* fuzz_byte_ok[k][b]: tokenizer k has a token for byte b (byte-level: its GPT-2 alphabet
+ * character; SentencePiece: <0xNN>). HF drops a byte that has none (no unk token), so text with
+ * such a byte does not survive encode + decode. */
+static unsigned char fuzz_byte_ok[FUZZ_N_TOK][256];
+
+static void fuzz_byte_tokens(int k) {
+    int n = 0;
+    for (int b = 0; b < 256; b++) {
+        char s[8];
+        if (fuzz_tok_byte_level[k]) {
+            int self = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            unsigned cp = self ? (unsigned)b : 256u + (unsigned)n++;
+            if (cp < 0x80) { s[0] = (char)cp; s[1] = 0; }
+            else { s[0] = (char)(0xC0 | (cp >> 6)); s[1] = (char)(0x80 | (cp & 0x3F)); s[2] = 0; }
+        } else {
+            snprintf(s, sizeof s, "<0x%02X>", b);
+        }
+        fuzz_byte_ok[k][b] = lf_tokenizer_find(fuzz_tok[k], s) >= 0;
+    }
+}
+
 static void fuzz_load_fixed_tokenizers(void) {
     fuzz_tok[0] = fuzz_load_json_tok("tokenizer/smollm2/tokenizer.json");
     fuzz_tok[1] = fuzz_load_json_tok("tokenizer/llama-spm/tokenizer.json");
     fuzz_tok[2] = fuzz_load_gguf_tok("fuzz/gguf/tok-llama-spm.gguf");
     fuzz_tok[3] = fuzz_load_gguf_tok("fuzz/gguf/tok-gpt2-llama3.gguf");
+    for (int k = 0; k < FUZZ_N_TOK; k++)
+        if (fuzz_tok[k]) fuzz_byte_tokens(k);
 }
 
 /* Tokenizer for selector k (falls back to 0/1 if a GGUF one is missing). */

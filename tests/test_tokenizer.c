@@ -450,6 +450,7 @@ static void test_llama_bpe_gguf(void **state) {
     lf_tokenizer *t = load_gguf_or_fail(VOCAB_DIR "/ggml-vocab-llama-bpe.gguf");
     assert_int_equal(lf_tokenizer_bos(t), 128000);
     assert_int_equal(lf_tokenizer_eos(t), 128001);
+    assert_int_equal(lf_tokenizer_adds_bos(t), 1); /* no add_bos_token key: llama.cpp's llama3 default */
     run_golden(t, DATA "/llama-bpe/golden.tsv", "llama-bpe GGUF");
     lf_tokenizer_free(t);
 }
@@ -755,6 +756,8 @@ static void test_json_corrupt(void **state) {
         {MINI("", ",\"decoder\":{\"type\":\"WordPiece\"}"), LINFER_ERR_UNSUPPORTED},
         {MINI("", ",\"decoder\":{\"type\":\"Strip\",\"content\":\" \",\"start\":\"1\"}"), LINFER_ERR_FORMAT},
         {MINI("", ",\"decoder\":[]"), LINFER_ERR_FORMAT},
+        {MINI("", ",\"decoder\":{\"type\":\"Replace\",\"pattern\":{\"String\":\"a\"},\"content\":\"bb\"}"), LINFER_ERR_UNSUPPORTED},
+        {MINI("", ",\"decoder\":{\"type\":\"Replace\",\"pattern\":{\"String\":\"ab\"},\"content\":\"c\"}"), LINFER_OK},
         {MINI("", ",\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":7}"), LINFER_ERR_FORMAT},
         {MINI("", ",\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<nope>\"}}]}"), LINFER_ERR_FORMAT},
         {MINI("", ",\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"a\"}}],\"special_tokens\":{\"a\":{\"ids\":[]}}}"), LINFER_ERR_FORMAT},

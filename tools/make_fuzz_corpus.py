@@ -494,6 +494,10 @@ def make_tokenizer_json():
             except Exception as e:  # noqa: BLE001 — report, still write: the C loader is what is fuzzed
                 print(f"note: HF tokenizers does not load {name}: {e}", file=sys.stderr)
         put(t, name, text)
+    # JSON, NUL, flags, text: fuzz_tokenizer_json encodes that text with the loaded tokenizer too
+    for name, k in (("tiny.json", 0), ("smollm2-small.json", 2), ("llama-spm-metaspace.json", 10), ("split-behaviors.json", 4)):
+        text = json.dumps(files[name], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        put(t, name.replace(".json", "+text"), text + b"\0" + bytes([k & 3]) + TEXTS[k].encode("utf-8"))
 
 
 # ---- encode / decode -----------------------------------------------------------------------------

@@ -35,7 +35,9 @@ static void usage(FILE *f) {
             "      --no-bos           do not prepend BOS even if the model asks for it\n"
             "      --special          recognise special-token text such as <|im_start|> in prompts\n"
             "      --print-ids        print the generated token ids of each prompt ('ids[i]: ...')\n"
-            "      --quiet            do not stream text (stats and ids only)\n",
+            "      --quiet            do not stream text (stats and ids only)\n"
+            "      --warmup W         untimed runs first (default 0; cuBLAS/module loading land in these)\n"
+            "      --reps R           timed runs; with R > 1 the last line gives medians (default 1)\n",
             cli_default_model());
 }
 
@@ -60,6 +62,11 @@ static int on_token(void *user, int seq, int32_t token, const char *text) {
     memcpy(g->texts[seq] + g->text_len[seq], text, n + 1);
     g->text_len[seq] += n;
     return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 static void on_sigint(int sig) { (void)sig; linfer_request_interrupt(); }
@@ -89,18 +96,18 @@ static int read_lines(const char *path, char ***out, int *n_out) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    enum { O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
+    enum { O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'}, {"n-predict", required_argument, 0, 'n'},
         {"batch-file", required_argument, 0, O_BATCH}, {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED}, {"device", required_argument, 0, O_DEVICE},
         {"dtype", required_argument, 0, O_DTYPE}, {"threads", required_argument, 0, O_THREADS}, {"ignore-eos", no_argument, 0, O_IGNORE_EOS},
         {"no-bos", no_argument, 0, O_NOBOS}, {"special", no_argument, 0, O_SPECIAL}, {"print-ids", no_argument, 0, O_IDS},
-        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"batch", required_argument, 0, O_NB}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = cli_default_model(), *prompt = NULL, *batch_file = NULL;
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
-    int no_bos = 0, special = 0, print_ids = 0, quiet = 0, in_len = 128, n_batch = 1, device_set = 0;
+    int no_bos = 0, special = 0, print_ids = 0, quiet = 0, in_len = 128, n_batch = 1, device_set = 0, warmup = 0, reps = 1;
     long lv;
     double dv;
     optind = 1;
@@ -111,6 +118,8 @@ int cmd_generate(int argc, char **argv) {
         case 'p': prompt = optarg; break;
         case 'n': if (!cli_parse_int("-n", optarg, 1, 1 << 20, &lv)) return 2; sp.max_new_tokens = (int)lv; break;
         case O_BATCH: batch_file = optarg; break;
+        case O_WARMUP: if (!cli_parse_int("--warmup", optarg, 0, 100, &lv)) return 2; warmup = (int)lv; break;
+        case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; reps = (int)lv; break;
         case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; in_len = (int)lv; break;
         case O_NB: if (!cli_parse_int("--batch", optarg, 1, 4096, &lv)) return 2; n_batch = (int)lv; break;
         case O_TEMP: if (!cli_parse_float("--temperature", optarg, 0, 100, &dv)) return 2; sp.temperature = (float)dv; break;
@@ -194,7 +203,16 @@ int cmd_generate(int argc, char **argv) {
     if (s) { rc = cli_fail(s); goto done; }
     signal(SIGINT, on_sigint);
     linfer_gen_stats st;
-    s = linfer_generate(eng, n_seq, (const int32_t *const *)ids, lens, &sp, on_token, &g, out_ids, out_n, &st);
+    double ttft[1000], tpot[1000];
+    s = LINFER_OK;
+    for (int r = 0; r < warmup + reps - 1 && !s; r++) { /* untimed warm-ups, then timed repetitions */
+        s = linfer_generate(eng, n_seq, (const int32_t *const *)ids, lens, &sp, NULL, NULL, out_ids, out_n, &st);
+        if (r >= warmup) { ttft[r - warmup] = st.ttft_ms; tpot[r - warmup] = st.tpot_ms; }
+        for (int i = 0; i < n_seq; i++) { free(out_ids[i]); out_ids[i] = NULL; }
+    }
+    if (!s) s = linfer_generate(eng, n_seq, (const int32_t *const *)ids, lens, &sp, on_token, &g, out_ids, out_n, &st);
+    ttft[reps - 1] = st.ttft_ms;
+    tpot[reps - 1] = st.tpot_ms;
     signal(SIGINT, SIG_DFL);
     if (g.stream && !quiet) printf("\n");
     if (!g.stream && !quiet)
@@ -206,6 +224,12 @@ int cmd_generate(int argc, char **argv) {
             printf("\n");
         }
     if (s) { rc = cli_fail(s); goto done; }
+    if (reps > 1) {
+        qsort(ttft, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tpot, (size_t)reps, sizeof(double), cmp_double);
+        printf("median of %d runs (after %d warm-up): TTFT %.2f ms (min %.2f, max %.2f) | TPOT %.3f ms (min %.3f, max %.3f)\n", reps, warmup,
+               ttft[reps / 2], ttft[0], ttft[reps - 1], tpot[reps / 2], tpot[0], tpot[reps - 1]);
+    }
     printf("prefill %.1f tok/s | decode %.1f tok/s | TTFT %.1f ms | TPOT %.2f ms | %d prompt + %d generated tokens, batch %d, %s\n",
            st.prefill_tok_s, st.decode_tok_s, st.ttft_ms, st.tpot_ms, st.prompt_tokens, st.generated_tokens, n_seq,
            ep.device == LINFER_DEVICE_CUDA ? (ep.dtype == LINFER_DTYPE_BF16 ? "cuda bf16" : "cuda fp16") : "cpu");

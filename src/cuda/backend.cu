@@ -462,6 +462,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         CU_OR_FAIL(e);
     }
     TRY_OR_FAIL(upload_all(b));
+    CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */
     *out = &b->base;
     return LINFER_OK;
 fail:

@@ -38,7 +38,9 @@ lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w,
 
 /* qkv: [n, qkv_stride] T with q at columns [0, q_dim), k at [q_dim, q_dim+kv_dim), v after.
  * Adds bias [q_dim + 2*kv_dim] (if not NULL), rotates q in place and k, and writes k and v to
- * k_cache / v_cache at (seq[i], pos[i]). inv_freq: [head_dim/2] fp32 (lf_rope_inv_freq). */
+ * k_cache / v_cache at (seq[i], pos[i]). inv_freq: [head_dim/2] fp32 (lf_rope_inv_freq). The
+ * angles are lf_rope_angle() (rope_angle.h): pos*inv_freq[i] for NEOX, llama.cpp's pos*r^i for
+ * INTERLEAVED, bit-identical to the CPU reference. */
 lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *bias, const float *inv_freq,
                            const int32_t *pos, const int32_t *seq, int n, void *k_cache, void *v_cache,
                            int max_ctx, int n_heads, int n_kv_heads, int head_dim, lf_rope_style style,

@@ -8,6 +8,7 @@
 #include "cuda_common.h"
 #include "cuda_kernels.h"
 #include "random_weights.h"
+#include "rope_angle.h"
 
 // ---------------------------------------------------------------------------------------------
 // type helpers
@@ -150,7 +151,7 @@ __global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__
     const int groups = blockDim.x / half;
     const int j = threadIdx.x % half, h0 = threadIdx.x / half;
     if (h0 < groups) {
-        const float ang = (float)p * inv_freq[j];
+        const float ang = lf_rope_angle(p, j, half, inv_freq, interleaved);
         float sn, cs;
         sincosf(ang, &sn, &cs);
         const int a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;

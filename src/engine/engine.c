@@ -48,7 +48,7 @@ linfer_sampling_params linfer_sampling_default_params(void) {
     return p;
 }
 
-#define PREFILL_CHUNK 512
+#define PREFILL_CHUNK 2048 /* tokens per prefill batch: a 2048-token prompt is one batch (one pass over the weights) */
 
 lf_status linfer_engine_create(linfer_model *m, const linfer_engine_params *p, linfer_engine **out) {
     *out = NULL;

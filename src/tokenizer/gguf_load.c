@@ -9,9 +9,11 @@
  *                  llama.cpp (and HF's legacy LLaMA tokenizer) the prefix goes on every text
  *                  segment between special tokens.
  * Token types: 2 (unknown) and 3 (control) become special added tokens, 4 (user-defined) plain
- * added tokens. BOS/EOS/add_bos_token from tokenizer.ggml.{bos,eos}_token_id / add_bos_token. */
+ * added tokens. BOS/EOS/add_bos_token from tokenizer.ggml.{bos,eos}_token_id / add_bos_token
+ * (absent add_bos_token: on for "llama" and the llama3 family, off otherwise, as in llama.cpp). */
 #include "tok_internal.h"
 #include "../model/gguf.h"
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,23 @@ static int key_is_float_array(const lf_gguf_kv *kv) {
 
 static int key_is_str_array(const lf_gguf_kv *kv) {
     return kv->type == LF_GGUF_ARRAY && kv->arr_type == LF_GGUF_STRING && (kv->arr_str != NULL || kv->arr_n == 0);
+}
+
+/* Element i of an F32/F64 array, read here rather than through a widening helper; NaN becomes
+ * the lowest score so that sorting by score stays well defined. */
+static float arr_score(const lf_gguf_kv *kv, uint64_t i) {
+    double d;
+    if (kv->arr_type == LF_GGUF_F32) {
+        float f;
+        memcpy(&f, kv->arr_data + 4 * i, 4);
+        d = f;
+    } else {
+        memcpy(&d, kv->arr_data + 8 * i, 8);
+    }
+    if (d != d) return -FLT_MAX;
+    if (d > FLT_MAX) return FLT_MAX;
+    if (d < -FLT_MAX) return -FLT_MAX;
+    return (float)d;
 }
 
 static lf_status opt_id(lf_tokenizer *t, const lf_gguf *g, const char *key, int32_t *id) {
@@ -75,7 +94,7 @@ static int name_in(const char *s, const char *const *list) {
     return 0;
 }
 
-static lf_status setup_pre(lf_tokenizer *t, const char *pre) {
+static lf_status setup_pre(lf_tokenizer *t, const char *pre, int *def_add_bos) {
     static const char *const llama3[] = {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
                                          "midm-2.0", "lfm2", "dbrx", "smaug-bpe", NULL};
     static const char *const smollm[] = {"smollm", "starcoder", "refact", "codeshell", "command-r", "exaone", NULL};
@@ -85,6 +104,7 @@ static lf_status setup_pre(lf_tokenizer *t, const char *pre) {
                                        "jina-v2-code", "", NULL};
     if (name_in(pre, llama3)) {
         t->ignore_merges = 1;
+        *def_add_bos = 1; /* llama.cpp's default for this family when add_bos_token is absent */
         LF_TRY(add_split(t, TOK_RE_LLAMA3, SPLIT_ISOLATED));
         return add_bytelevel(t, 0);
     }
@@ -158,7 +178,7 @@ static lf_status set_norm(lf_tokenizer *t, int kind, const char *a, const char *
 static lf_status load(lf_tokenizer *t, const lf_gguf *g) {
     lf_gguf_str model;
     LF_TRY(lf_gguf_get_str(g, "tokenizer.ggml.model", 0, &model));
-    int spm;
+    int spm, def_add_bos;
     if (lf_gguf_str_eq(model, "gpt2")) spm = 0;
     else if (lf_gguf_str_eq(model, "llama")) spm = 1;
     else return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model '%.*s' is not supported (gpt2 or llama)", t->name,
@@ -179,12 +199,13 @@ static lf_status load(lf_tokenizer *t, const lf_gguf *g) {
         return lf_fail(LINFER_ERR_FORMAT, "%s: tokenizer.ggml.scores must be a float array of %d entries", t->name, n);
     if (spm && !scores) return lf_fail(LINFER_ERR_FORMAT, "%s: tokenizer.ggml.scores is missing (needed by a 'llama' tokenizer)", t->name);
 
+    def_add_bos = spm;
     LF_TRY(tok_alloc_vocab(t, n, spm));
     for (int32_t i = 0; i < n; i++) {
         lf_gguf_str s = tokens->arr_str[i];
         if (s.len > TOK_MAX_TEXT) return lf_fail(LINFER_ERR_FORMAT, "%s: token %d is %llu bytes long (limit %d)", t->name, i, (unsigned long long)s.len, TOK_MAX_TEXT);
         LF_TRY(tok_set_token(t, i, s.ptr, (size_t)s.len, 1));
-        if (spm) t->scores[i] = (float)lf_gguf_arr_float(scores, (uint64_t)i);
+        if (spm) t->scores[i] = arr_score(scores, (uint64_t)i);
     }
     LF_TRY(tok_build_vmap(t, 1)); /* duplicate spellings: the later id wins, as in llama.cpp */
 
@@ -226,7 +247,7 @@ static lf_status load(lf_tokenizer *t, const lf_gguf *g) {
         memcpy(pbuf, pre.ptr, (size_t)pre.len);
         pbuf[pre.len] = 0;
         if (memchr(pbuf, 0, (size_t)pre.len)) return lf_fail(LINFER_ERR_FORMAT, "%s: tokenizer.ggml.pre contains a NUL byte", t->name);
-        LF_TRY(setup_pre(t, pbuf));
+        LF_TRY(setup_pre(t, pbuf, &def_add_bos));
     }
 
     t->unk_id = -1;
@@ -235,7 +256,7 @@ static lf_status load(lf_tokenizer *t, const lf_gguf *g) {
     if (spm) t->unk_id = uid; /* byte-level BPE has no unknown token (every byte has one) */
     LF_TRY(opt_id(t, g, "tokenizer.ggml.bos_token_id", &t->bos));
     LF_TRY(opt_id(t, g, "tokenizer.ggml.eos_token_id", &t->eos));
-    LF_TRY(opt_bool(g, "tokenizer.ggml.add_bos_token", spm, &t->adds_bos));
+    LF_TRY(opt_bool(g, "tokenizer.ggml.add_bos_token", def_add_bos, &t->adds_bos));
     return tok_finish(t);
 }
 

@@ -270,6 +270,14 @@ static lf_status load_normalizer(lf_tokenizer *t, const cJSON *o, const char *wh
         return LINFER_OK;
     }
     if (t->n_norm >= TOK_MAX_STEPS) return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: more than %d normalizers", t->name, TOK_MAX_STEPS);
+    /* normalizer output feeds the regex engine unchecked: its strings must be valid UTF-8 */
+    static const char *const str_fields[] = {"prepend", "content"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *x = field(o, str_fields[k]);
+        if (x && cJSON_IsString(x) && x->valuestring &&
+            tok_utf8_check((const unsigned char *)x->valuestring, strlen(x->valuestring)) != strlen(x->valuestring))
+            return lf_fail(LINFER_ERR_FORMAT, "%s: %s.%s is not valid UTF-8", t->name, where, str_fields[k]);
+    }
     tok_norm_step *st = &t->norm[t->n_norm];
     memset(st, 0, sizeof *st);
     if (!strcmp(type, "Prepend")) {
@@ -290,7 +298,11 @@ static lf_status load_normalizer(lf_tokenizer *t, const cJSON *o, const char *wh
             t->n_norm++; /* owned from here on, freed with the tokenizer */
             return tok_regex_compile(t, pat, strlen(pat), 0, where, &st->re);
         }
-        if (!*pat) { free(st->b); st->b = NULL; return lf_fail(LINFER_ERR_FORMAT, "%s: %s has an empty pattern", t->name, where); }
+        if (!*pat || tok_utf8_check((const unsigned char *)pat, strlen(pat)) != strlen(pat)) {
+            free(st->b);
+            st->b = NULL;
+            return lf_fail(LINFER_ERR_FORMAT, "%s: %s pattern is empty or not valid UTF-8", t->name, where);
+        }
         st->kind = NORM_REPLACE;
         st->a_len = strlen(pat);
         if (!(st->a = dupn(pat, st->a_len))) { free(st->b); st->b = NULL; return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); }
@@ -402,6 +414,10 @@ static lf_status load_pretok(lf_tokenizer *t, const cJSON *o, const char *where,
 static lf_status set_dec_replace(lf_tokenizer *t, const char *where, const char *from, const char *to) {
     if (t->dec_from) return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: %s: only one Replace decoder is supported", t->name, where);
     if (!*from) return lf_fail(LINFER_ERR_FORMAT, "%s: %s has an empty pattern", t->name, where);
+    /* a token never decodes to more bytes than its text (LF_TOK_DECODE_MAX relies on it) */
+    if (strlen(to) > strlen(from))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: %s: a Replace decoder that lengthens text ('%.16s' -> %zu bytes) is not supported",
+                       t->name, where, from, strlen(to));
     t->dec_from_len = strlen(from);
     t->dec_to_len = strlen(to);
     t->dec_from = dupn(from, t->dec_from_len);

@@ -17,6 +17,7 @@
 #include <cuda_runtime_api.h>
 #include "cuda/cuda_kernels.h"
 #include "cuda/random_weights.h"
+#include "cuda/rope_angle.h"
 #include "cpu/kernels.h"
 #include "engine/backend.h"
 #include "core/dtype.h"
@@ -239,6 +240,36 @@ static void test_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_style style,
     check("rope_qkv", dt, vv, gv, rv, (size_t)n * kv_dim, tol(dt));
     free(inv); free(qkv); free(b); free(gq); free(rq); free(rk); free(rv); free(gqq); free(gk); free(gv);
     cudaFree(dqkv); if (db) cudaFree(db); cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(kc); cudaFree(vc);
+}
+
+/* host-only: the angle the CUDA rope kernel uses (lf_rope_angle) is bit-identical to the one
+ * lf_cpu_rope uses, for both styles, with and without llama3 scaling (runs without a GPU too) */
+static void test_rope_angle_host(void) {
+    const int hd = 128, half = hd / 2, positions[] = {0, 1, 7, 127, 128, 1000, 4095, 131071};
+    int bad = 0, total = 0;
+    for (int sc = 0; sc < 2; sc++)
+        for (int st = 0; st < 2; st++) {
+            lf_config c = small_cfg(1, 1, hd, st ? LF_ROPE_INTERLEAVED : LF_ROPE_NEOX, sc ? LF_ROPE_SCALING_LLAMA3 : LF_ROPE_SCALING_NONE);
+            float inv[64], x[128];
+            lf_rope_inv_freq(&c, inv);
+            for (size_t pi = 0; pi < sizeof positions / sizeof positions[0]; pi++) {
+                for (int i = 0; i < half; i++) {
+                    const int a = st ? 2 * i : i, b = st ? 2 * i + 1 : i + half;
+                    x[a] = 1.0f;
+                    x[b] = 0.0f;
+                }
+                lf_cpu_rope(x, 1, hd, positions[pi], inv, c.rope_style);
+                for (int i = 0; i < half; i++) {
+                    const int a = st ? 2 * i : i, b = st ? 2 * i + 1 : i + half;
+                    const float ang = lf_rope_angle(positions[pi], i, half, inv, st);
+                    total++;
+                    if (cosf(ang) != x[a] || sinf(ang) != x[b]) bad++;
+                }
+            }
+        }
+    char what[96];
+    snprintf(what, sizeof what, "rope angles: lf_rope_angle == lf_cpu_rope (%d of %d differ)", bad, total);
+    expect(bad == 0, what);
 }
 
 /* attention: caches filled with random values; a batch of runs (prefill chunks) and single tokens */
@@ -534,7 +565,9 @@ static void test_forward(lf_dtype dt) {
     c.add_bos = 1; c.eos_ids[0] = 2; c.n_eos = 1;
     lf_model *m = NULL;
     LF(lf_model_create_random(&c, dt, 1234 + (uint64_t)irand(1000), &m));
-    const double bound = dt == LF_DT_F16 ? 1e-2 : 5e-2;
+    /* observed on an H200: ~2.5e-4 (fp16), ~2e-3 (bf16); a CPU emulation of the CUDA rounding points
+     * gives ~4e-4 / ~4e-3 for the hand-made model */
+    const double bound = dt == LF_DT_F16 ? 3e-3 : 2e-2;
     compare_forward("random gqa", m, m, dt, bound);
     setenv("LF_CUDA_GEMV", "0", 1);
     setenv("LF_CUDA_ATTN_MMA", "0", 1);
@@ -715,13 +748,13 @@ static void bisect(void) {
             hand_config(&c, v[i].flags);
             lf_model *m = NULL;
             LF(lf_model_create_random(&c, LF_DT_F16, 99, &m));
-            compare_forward(name, m, m, LF_DT_F16, 1e-2);
+            compare_forward(name, m, m, LF_DT_F16, 3e-3);
             lf_model_free(m);
         } else {
             hand_model *hm = xmalloc(sizeof *hm);
             build_hand_model_f(hm, v[i].flags);
             make_cpu_copy(hm);
-            compare_forward(name, &hm->m, &hm->mc, LF_DT_F16, 1e-2);
+            compare_forward(name, &hm->m, &hm->mc, LF_DT_F16, 3e-3);
             free_hand_model(hm);
             free(hm);
         }
@@ -741,6 +774,7 @@ int main(int argc, char **argv) {
     const char *es = getenv("LF_TEST_SEED");
     g_rng = es && *es ? strtoull(es, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
     printf("test_cuda_kernels: seed %llu (LF_TEST_SEED to repeat)\n", (unsigned long long)g_rng);
+    if (!do_bench && !do_attn_bench && !do_bisect) test_rope_angle_host();
 
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -762,7 +796,8 @@ int main(int argc, char **argv) {
         const char *req = getenv("LF_REQUIRE_GPU");
         if (!ok) { printf("FAIL: expected LINFER_ERR_DEVICE \"no CUDA device\"\n"); return 1; }
         if (req && atoi(req)) { printf("FAIL: LF_REQUIRE_GPU set but no GPU\n"); return 1; }
-        printf("SKIP: no CUDA device (the clean error path was checked)\n");
+        if (g_failed) { printf("FAIL: host-side checks\n"); return 1; }
+        printf("SKIP: no CUDA device (the clean error path and the host-side checks passed)\n");
         return 0;
     }
     struct cudaDeviceProp prop;
