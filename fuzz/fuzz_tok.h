@@ -100,7 +100,7 @@ static inline lf_status fuzz_check_encode(const lf_tokenizer *t, const char *tex
 static const char fuzz_sample_text[] =
     "Hello world! It's 2024, y'all: 3.14159 <s>hi</s> <|endoftext|><|im_start|>user\n"
     "  indented\tcode() { return x->y; }\r\n\xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C "
-    "\xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD caf\xC3\xA9 cafe\xCC\x81 \xE2\x96\x81x   ";
+    "\xF0\x9F\x98\x80\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD caf\xC3\xA9 cafe\xCC\x81 \xE2\x96\x81x word [MASK] <mask>  foo_ 12\xE2\x91\xA0   ";
 
 /* Whole-tokenizer smoke test for a tokenizer built from fuzzed data. */
 static inline void fuzz_exercise_tokenizer(const lf_tokenizer *t) {

@@ -7,7 +7,10 @@ fp16), then for each dtype (fp16, bf16) HF's last-position logits (as fp32) and 
 on 8 prompts of random ids (lengths 5..200), written to OUT/<shape>-<dtype>.json, together with
 the same model's float32 logits and greedy tokens ("fp32_logits", "fp32_greedy_ids"): HF in
 fp16/bf16 runs RoPE, norms and the residual stream in that dtype, so its own error against fp32
-is reported beside ours.
+is reported beside ours. Each reference model is loaded back from the saved checkpoint with
+from_pretrained(dtype=...), as a user would: converting a live model with .to(float16) also
+rounds its RoPE inv_freq buffer to fp16, which shifts HF's angles by up to 5e-4 relative (an
+error that grows with position; it cost 3.9e-2 relative L2 at 200 tokens in our first run).
 
 usage: python3 tools/hf_device_golden.py OUTDIR [7b,8b]
 """
@@ -36,10 +39,12 @@ def main():
             model = LlamaForCausalLM(cfg).to(torch.float16)
         mdir = f"{out}/{shape}"
         model.save_pretrained(mdir, max_shard_size="20GB")
+        del model
+        torch.cuda.empty_cache()
         g = torch.Generator().manual_seed(7)
         prompts = [torch.randint(3, cfg.vocab_size, (L,), generator=g).tolist() for L in LENS]
         ref32 = []
-        model = model.float().eval()
+        model = LlamaForCausalLM.from_pretrained(mdir, dtype=torch.float32).cuda().eval()
         for p in prompts:
             ids = torch.tensor([p], device="cuda")
             with torch.no_grad():
@@ -47,8 +52,10 @@ def main():
                 gen = model.generate(ids, max_new_tokens=GEN, min_new_tokens=GEN, do_sample=False,
                                      pad_token_id=0, eos_token_id=None)[0, len(p):].tolist()
             ref32.append(([round(float(x), 5) for x in lg], gen))
+        del model
+        torch.cuda.empty_cache()
         for dt_name, dt in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
-            model = model.to(dt).eval()
+            model = LlamaForCausalLM.from_pretrained(mdir, dtype=dt).cuda().eval()
             cases = []
             for p, (lg32, gen32) in zip(prompts, ref32):
                 ids = torch.tensor([p], device="cuda")
@@ -58,10 +65,10 @@ def main():
                                          pad_token_id=0, eos_token_id=None)[0, len(p):].tolist()
                 cases.append({"prompt_ids": p, "last_logits": [round(float(x), 5) for x in logits], "greedy_ids": gen,
                               "fp32_logits": lg32, "fp32_greedy_ids": gen32})
+            del model
+            torch.cuda.empty_cache()
             json.dump({"reference": "transformers eager on GPU", "shape": shape, "dtype": dt_name, "cases": cases},
                       open(f"{out}/{shape}-{dt_name}.json", "w"))
-        del model
-        torch.cuda.empty_cache()
         print(f"hf_device_golden: {shape} done in {time.time()-t0:.1f}s", flush=True)
 
 if __name__ == "__main__":

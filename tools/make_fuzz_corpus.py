@@ -337,7 +337,7 @@ def make_gguf_tokenizers(t):
            ("tokenizer.ggml.eos_token_id", U32, 2), ("tokenizer.ggml.unknown_token_id", U32, 0),
            ("tokenizer.ggml.add_bos_token", BOOL, True), ("tokenizer.ggml.add_eos_token", BOOL, False)]
     put(t, "tok-llama-spm.gguf", gguf_file(spm))
-    put(t, "tok-llama-spm-noprefix-v2.gguf", gguf_file(spm[:3] + [("tokenizer.ggml.scores", ARRAY, (F32, scores[:-1] + [1.5])),
+    put(t, "tok-llama-spm-noprefix-v2.gguf", gguf_file(spm[:3] + [("tokenizer.ggml.scores", ARRAY, (F64, scores[:-1] + [1.5])),
                                                                    ("tokenizer.ggml.token_type", ARRAY, (U8, [min(x, 255) for x in types])),
                                                                    ("tokenizer.ggml.add_space_prefix", BOOL, False)], version=2))
 
@@ -421,7 +421,8 @@ def make_tokenizer_json():
                  "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
     files["llama3-style.json"] = tj(
         bpe_model(keep, merges, pairs=False, ignore_merges=True),
-        [added(0, "<|begin_of_text|>"), added(1, "<|end_of_text|>"), added(2, "<|eot_id|>")],
+        [added(0, "<|begin_of_text|>"), added(1, "<|end_of_text|>"), added(2, "<|eot_id|>", lstrip=True, rstrip=True),
+         added(1000, "hello", special=False, normalized=False, single_word=True)],
         pre={"type": "Sequence", "pretokenizers": [
             {"type": "Split", "pattern": {"Regex": llama3_re}, "behavior": "Isolated", "invert": False},
             dict(bl_pre, use_regex=False)]},
@@ -477,8 +478,23 @@ def make_tokenizer_json():
                                                     "split": True}]},
         decoder={"type": "Sequence", "decoders": [{"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": True},
                                                   {"type": "ByteFallback"}]})
-    tiny_vocab = {"a": 0, "b": 1, "ab": 2, "<unk>": 3}
+    tiny_vocab = {"a": 0, "b": 1, "ab": 2, "<unk>": 3, "\u00e9" * 400: 4}
     files["tiny.json"] = tj(bpe_model(tiny_vocab, [("a", "b")], unk_token="<unk>"), [added(3, "<unk>")])
+    # regex corners: [:posix:] classes and a literal ] in classes (the \s rewrite), empty matches
+    # in a Replace regex, NFKD, every Split behaviour, raw added tokens with lstrip/rstrip/single_word
+    files["regex-corners.json"] = tj(
+        bpe_model(keep, merges[:50], unk_token="<unk>"),
+        [added(0, "<unk>"), added(1000, "<mask>", lstrip=True, rstrip=True),
+         added(1001, "foo", special=False, single_word=True, normalized=False)],
+        normalizer={"type": "Sequence", "normalizers": [
+            {"type": "NFKD"}, {"type": "Replace", "pattern": {"Regex": "x*"}, "content": "-"},
+            {"type": "Replace", "pattern": {"Regex": "[[:digit:]]\\s"}, "content": "#"}]},
+        pre={"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "[[:alpha:]]+|[^]a-c\\s]|\\S"}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "(a)(b)?"}, "behavior": "MergedWithNext", "invert": True},
+            {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}]},
+        decoder={"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                                  {"type": "ByteFallback"}, {"type": "Strip", "content": " ", "start": 2, "stop": 0}]})
 
     try:
         from tokenizers import Tokenizer
@@ -495,9 +511,17 @@ def make_tokenizer_json():
                 print(f"note: HF tokenizers does not load {name}: {e}", file=sys.stderr)
         put(t, name, text)
     # JSON, NUL, flags, text: fuzz_tokenizer_json encodes that text with the loaded tokenizer too
-    for name, k in (("tiny.json", 0), ("smollm2-small.json", 2), ("llama-spm-metaspace.json", 10), ("split-behaviors.json", 4)):
+    extra = {"gpt2-style-nfkc.json": "x  [MASK]  y word, words; sword _word 3word [MASK]",
+             "llama3-style.json": "say hello, hellos, <|eot_id|>  \t<|eot_id|>x hello_ <|begin_of_text|>",
+             "regex-corners.json": "foo <mask>  bar food 12 3\u2460 xx abc ]] \uff21 <mask>foo",
+             "tiny.json": "abab a\u00e9\u00e9 zz ab"}
+    for name, k in (("tiny.json", 0), ("smollm2-small.json", 2), ("llama-spm-metaspace.json", 10), ("split-behaviors.json", 4),
+                    ("gpt2-style-nfkc.json", 1), ("llama3-style.json", 3), ("regex-corners.json", 2)):
         text = json.dumps(files[name], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        put(t, name.replace(".json", "+text"), text + b"\0" + bytes([k & 3]) + TEXTS[k].encode("utf-8"))
+        body = extra.get(name, TEXTS[k]) if name != "tiny.json" else TEXTS[k]
+        put(t, name.replace(".json", "+text"), text + b"\0" + bytes([k & 3]) + body.encode("utf-8"))
+    put(t, "tiny+special-text", json.dumps(files["tiny.json"], ensure_ascii=False).encode("utf-8") + b"\0\x03" +
+        extra["tiny.json"].encode("utf-8"))
 
 
 # ---- encode / decode -----------------------------------------------------------------------------

@@ -20,8 +20,11 @@ void lf_cpu_blas_single_thread(void);
 void lf_rope_inv_freq(const lf_config *cfg, float *inv_freq);
 
 /* Rotate n_heads heads of one token in place (x: [n_heads, head_dim]) at position pos.
- * LF_ROPE_NEOX pairs (i, i+head_dim/2); LF_ROPE_INTERLEAVED pairs (2i, 2i+1).
- * The angle is pos * inv_freq[i], computed in double then rounded, like HF in fp32. */
+ * LF_ROPE_NEOX (HF files) pairs (i, i+head_dim/2) with angle pos·inv_freq[i], one fp32 product
+ * as HF forms it; LF_ROPE_INTERLEAVED (GGUF files) pairs (2i, 2i+1) with angle
+ * pos·inv_freq[0]·r^i by repeated fp32 multiplication, r = inv_freq[1]/inv_freq[0], as llama.cpp
+ * forms it (GGUF files carry no llama3 scaling, so r is constant there). The CUDA kernel uses the
+ * same angles (src/cuda/rope_angle.h). */
 void lf_cpu_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq, lf_rope_style style);
 
 /* One query token's attention over n_ctx cached positions of its sequence.

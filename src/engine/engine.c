@@ -169,7 +169,8 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     if ((s = prefill(e, n_seq, prompts, prompt_lens))) goto done;
     double t_first = 0, t_dec0 = 0;
     int steps = 0, n_active = n_seq, total_gen = 0;
-    char text[512];
+    char *text = malloc(LF_TOK_DECODE_MAX); /* always enough for one token's text */
+    if (!text) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     for (;;) {
         /* sample one token for each active sequence from e->logits[i] */
         for (int i = 0; i < n_seq; i++) {
@@ -181,7 +182,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
             int stop = is_stop(c, &sp, t);
             if (!stop && out_ids) out_ids[i][out_n[i]++] = t;
             text[0] = 0;
-            if (!stop && e->model->tok) lf_tok_decoder_push(&dec[i], t, text, sizeof text);
+            if (!stop && e->model->tok && lf_tok_decoder_push(&dec[i], t, text, LF_TOK_DECODE_MAX) < 0) text[0] = 0; /* id the tokenizer lacks */
             if (cb && cb(user, i, t, stop ? "" : text)) stop = 1;
             if (stop || n_gen[i] >= sp.max_new_tokens) { active[i] = 0; n_active--; }
         }
@@ -209,6 +210,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         for (int j = 0; j < n; j++) pos[seq[j]]++;
         steps++;
     }
+    free(text);
     double t_end = now_ms();
     if (stats) {
         memset(stats, 0, sizeof *stats);

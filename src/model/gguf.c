@@ -59,6 +59,13 @@ static uint64_t rd_scalar_u(const uint8_t *p, lf_gguf_type t) {
     return v;
 }
 
+static int64_t float_to_i64(double d) {
+    if (!(d == d)) return 0;
+    if (d >= 9.2e18) return INT64_MAX;
+    if (d <= -9.2e18) return INT64_MIN;
+    return (int64_t)d;
+}
+
 static void widen(lf_gguf_kv *kv, const uint8_t *p, lf_gguf_type t) {
     uint64_t raw = rd_scalar_u(p, t);
     switch (t) {
@@ -68,8 +75,9 @@ static void widen(lf_gguf_kv *kv, const uint8_t *p, lf_gguf_type t) {
     case LF_GGUF_I16: kv->i = (int16_t)raw; break;
     case LF_GGUF_I32: kv->i = (int32_t)raw; break;
     case LF_GGUF_I64: kv->i = (int64_t)raw; break;
-    case LF_GGUF_F32: { float f; memcpy(&f, p, 4); kv->f = f; kv->i = (int64_t)f; return; }
-    case LF_GGUF_F64: { double d; memcpy(&d, p, 8); kv->f = d; kv->i = (int64_t)d; return; }
+    /* floats: the integer view saturates (NaN -> 0) instead of an undefined conversion */
+    case LF_GGUF_F32: { float f; memcpy(&f, p, 4); kv->f = f; kv->i = float_to_i64(f); return; }
+    case LF_GGUF_F64: { double d; memcpy(&d, p, 8); kv->f = d; kv->i = float_to_i64(d); return; }
     default: return;
     }
     if (t == LF_GGUF_I8 || t == LF_GGUF_I16 || t == LF_GGUF_I32 || t == LF_GGUF_I64) {
@@ -183,10 +191,13 @@ lf_status lf_gguf_parse(const uint8_t *buf, size_t size, const char *name, lf_gg
     if (size < 4 || (memcpy(&magic, buf, 4), magic != 0x46554747u)) /* "GGUF" */
         return lf_fail(LINFER_ERR_FORMAT, "%s: not a GGUF file (bad magic)", name);
     r.pos = 4;
-    if ((s = rd_u32(&r, &g->version, "version")) != LINFER_OK) return s;
-    if (g->version != 2 && g->version != 3)
-        return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: GGUF version %u is not supported (need 2 or 3)", name, g->version);
-    if ((s = rd_u64(&r, &g->n_tensors, "tensor count")) || (s = rd_u64(&r, &g->n_kv, "metadata count"))) return s;
+    if ((s = rd_u32(&r, &g->version, "version")) != LINFER_OK) { memset(g, 0, sizeof *g); return s; }
+    if (g->version != 2 && g->version != 3) {
+        uint32_t v = g->version;
+        memset(g, 0, sizeof *g);
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: GGUF version %u is not supported (need 2 or 3)", name, v);
+    }
+    if ((s = rd_u64(&r, &g->n_tensors, "tensor count")) || (s = rd_u64(&r, &g->n_kv, "metadata count"))) { memset(g, 0, sizeof *g); return s; }
     /* each kv needs >= 8+4+1 bytes and each tensor info >= 8+4+8+4+8 */
     if (g->n_kv > (size - r.pos) / 13 || g->n_tensors > GGUF_MAX_TENSORS || g->n_tensors > (size - r.pos) / 32) {
         uint64_t nk = g->n_kv, nt = g->n_tensors;

@@ -119,10 +119,15 @@ lf_status lf_config_from_json(const char *json, size_t len, const char *name, lf
     }
     if ((s = get_int(root, "bos_token_id", 0, &c->bos_id, name))) goto done;
     cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
-    if (cJSON_IsNumber(eos)) c->eos_ids[c->n_eos++] = (int)eos->valuedouble;
-    else if (cJSON_IsArray(eos)) {
+    if (cJSON_IsNumber(eos)) {
+        if (!(eos->valuedouble >= 0 && eos->valuedouble < 2147483647.0)) { s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token_id %g out of range", name, eos->valuedouble); goto done; }
+        c->eos_ids[c->n_eos++] = (int)eos->valuedouble;
+    } else if (cJSON_IsArray(eos)) {
         for (cJSON *e = eos->child; e && c->n_eos < LF_MAX_EOS; e = e->next) {
-            if (!cJSON_IsNumber(e)) { s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token_id entries must be integers", name); goto done; }
+            if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble < 2147483647.0)) {
+                s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token_id entries must be integers in range", name);
+                goto done;
+            }
             c->eos_ids[c->n_eos++] = (int)e->valuedouble;
         }
     } else if (eos && !cJSON_IsNull(eos)) { s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token_id must be an integer or a list", name); goto done; }

@@ -120,15 +120,57 @@ static lf_status read_generation_config(const char *dir, lf_config *c) {
     if (!cJSON_IsObject(root)) { cJSON_Delete(root); s = lf_fail(LINFER_ERR_FORMAT, "%s: not a JSON object", p); free(p); return s; }
     cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
     int ids[LF_MAX_EOS], n = 0;
-    if (cJSON_IsNumber(eos)) ids[n++] = (int)eos->valuedouble;
+    if (cJSON_IsNumber(eos) && eos->valuedouble >= 0 && eos->valuedouble < 2147483647.0) ids[n++] = (int)eos->valuedouble;
     else if (cJSON_IsArray(eos))
         for (cJSON *e = eos->child; e && n < LF_MAX_EOS; e = e->next)
-            if (cJSON_IsNumber(e)) ids[n++] = (int)e->valuedouble;
+            if (cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 2147483647.0) ids[n++] = (int)e->valuedouble;
     for (int i = 0; i < n; i++) {
         int dup = 0;
         for (int j = 0; j < c->n_eos; j++) dup |= c->eos_ids[j] == ids[i];
         if (ids[i] < 0 || ids[i] >= c->vocab_size) { s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token_id %d out of range", p, ids[i]); break; }
         if (!dup && c->n_eos < LF_MAX_EOS) c->eos_ids[c->n_eos++] = ids[i];
+    }
+    cJSON_Delete(root);
+    free(p);
+    return s;
+}
+
+/* tokenizer_config.json (optional): bos_token / eos_token (a string or {"content": ...}) and
+ * add_bos_token override what tokenizer.json implies; the model's EOS list gains the EOS token. */
+static const char *token_string(cJSON *t) {
+    if (cJSON_IsString(t)) return t->valuestring;
+    cJSON *c = cJSON_IsObject(t) ? cJSON_GetObjectItemCaseSensitive(t, "content") : NULL;
+    return cJSON_IsString(c) ? c->valuestring : NULL;
+}
+
+static lf_status read_tokenizer_config(const char *dir, lf_model *m) {
+    char *p = join(dir, "tokenizer_config.json");
+    if (!p) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!lf_path_exists(p)) { free(p); return LINFER_OK; }
+    char *txt;
+    size_t len;
+    lf_status s = lf_read_file(p, 16u << 20, &txt, &len);
+    if (s) { free(p); return s; }
+    cJSON *root = cJSON_ParseWithLength(txt, len);
+    free(txt);
+    if (!cJSON_IsObject(root)) { cJSON_Delete(root); s = lf_fail(LINFER_ERR_FORMAT, "%s: not a JSON object", p); free(p); return s; }
+    int bos = lf_tokenizer_bos(m->tok), eos = lf_tokenizer_eos(m->tok), adds = lf_tokenizer_adds_bos(m->tok);
+    const char *bs = token_string(cJSON_GetObjectItemCaseSensitive(root, "bos_token"));
+    const char *es = token_string(cJSON_GetObjectItemCaseSensitive(root, "eos_token"));
+    cJSON *ab = cJSON_GetObjectItemCaseSensitive(root, "add_bos_token");
+    if (bs) bos = lf_tokenizer_find(m->tok, bs);
+    if (es) eos = lf_tokenizer_find(m->tok, es);
+    if (cJSON_IsBool(ab)) adds = cJSON_IsTrue(ab);
+    if (bs && bos < 0) s = lf_fail(LINFER_ERR_FORMAT, "%s: bos_token '%.40s' is not in the vocabulary", p, bs);
+    else if (es && eos < 0) s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token '%.40s' is not in the vocabulary", p, es);
+    else s = lf_tokenizer_set_special_ids(m->tok, bos, eos, adds);
+    if (!s) {
+        lf_config *c = &m->cfg;
+        c->add_bos = adds && bos >= 0;
+        if (bos >= 0) c->bos_id = bos;
+        int have = 0;
+        for (int i = 0; i < c->n_eos; i++) have |= c->eos_ids[i] == eos;
+        if (eos >= 0 && eos < c->vocab_size && !have && c->n_eos < LF_MAX_EOS) c->eos_ids[c->n_eos++] = eos;
     }
     cJSON_Delete(root);
     free(p);
@@ -218,6 +260,7 @@ lf_status lf_load_hf_dir(const char *dir, int load_tokenizer, lf_model *m) {
         if (!tp) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto out; }
         if (lf_path_exists(tp)) s = lf_tokenizer_load_json(tp, &m->tok);
         free(tp);
+        if (!s && m->tok) s = read_tokenizer_config(dir, m);
         if (s) goto out;
     }
 out:
