@@ -171,7 +171,7 @@ static lf_status cpu_forward(lf_backend *bb, const lf_batch *batch, float *logit
     return LINFER_OK;
 }
 
-static const lf_backend_ops cpu_ops = {"cpu", cpu_forward, cpu_reset_seq, cpu_destroy};
+static const lf_backend_ops cpu_ops = {"cpu", cpu_forward, cpu_reset_seq, cpu_destroy, NULL};
 
 lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out) {
     *out = NULL;

@@ -50,6 +50,7 @@ typedef struct {
     void *xn, *qkv, *attn, *gu, *act, *xo, *cublas_ws;
     float *split;             // split-K attention partials (LF_ATTN_SPLIT_SCRATCH bytes)
     int32_t *d_meta, *h_meta; // batch metadata (9 * max_tokens int32), device and pinned host
+    int32_t *d_ids, *h_ids;   // greedy token ids [max_tokens], device and pinned host
     int32_t *h_simple;        // host scratch [max_tokens]
 } cu_backend;
 
@@ -243,6 +244,8 @@ static void cu_destroy(lf_backend *bb) {
     if (b->kvmem) cudaFree(b->kvmem);
     if (b->smem) cudaFree(b->smem);
     if (b->h_meta) cudaFreeHost(b->h_meta);
+    if (b->h_ids) cudaFreeHost(b->h_ids);
+    if (b->d_ids) cudaFree(b->d_ids);
     if (b->st) cudaStreamDestroy(b->st);
     free(b->h_simple);
     free(b->layers);
@@ -257,7 +260,8 @@ static void cu_reset_seq(lf_backend *bb, int seq) { (void)bb; (void)seq; /* posi
         if (prof) { CUDA_CHECK(cudaStreamSynchronize(st)); b->base.op_ms[op] += now_ms() - t0_; } \
     } while (0)
 
-static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) {
+/* logits != NULL: fp32 logits of the out rows to the host; ids != NULL: their argmax only */
+static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logits, int32_t *ids) {
     cu_backend *b = (cu_backend *)bb;
     const lf_config *c = &b->base.model->cfg;
     const int n = bt->n, T = b->max_tokens;
@@ -265,7 +269,7 @@ static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) {
     cudaStream_t st = b->st;
     if (n <= 0 || n > T) return lf_fail(LINFER_ERR_INVALID_ARG, "batch of %d tokens (this backend holds at most %d)", n, T);
     if (bt->n_out < 0 || bt->n_out > n) return lf_fail(LINFER_ERR_INVALID_ARG, "batch asks for %d logit rows of %d tokens", bt->n_out, n);
-    if (bt->n_out > 0 && !logits) return lf_fail(LINFER_ERR_INVALID_ARG, "no logits buffer for %d rows", bt->n_out);
+    if (bt->n_out > 0 && !logits && !ids) return lf_fail(LINFER_ERR_INVALID_ARG, "no logits buffer for %d rows", bt->n_out);
     for (int i = 0; i < n; i++) {
         if (bt->seq[i] < 0 || bt->seq[i] >= b->max_seqs)
             return lf_fail(LINFER_ERR_INVALID_ARG, "sequence %d out of range (0..%d)", bt->seq[i], b->max_seqs - 1);
@@ -336,15 +340,25 @@ static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) {
         const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
         OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, eps, st));
         OP(LF_OP_LM_HEAD, lf_cuda_linear(b->cublas, dt, b->xo, b->lm_head, b->logits, 1, 0.0f, cnt, b->vocab, b->dim, gm, st));
-        CUDA_CHECK(cudaMemcpyAsync(logits + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
-                                   cudaMemcpyDeviceToHost, st));
+        if (ids) {
+            OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(b->logits, cnt, b->vocab, b->d_ids + o0, st));
+        } else {
+            CUDA_CHECK(cudaMemcpyAsync(logits + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
+                                       cudaMemcpyDeviceToHost, st));
+        }
     }
+    if (ids && bt->n_out > 0)
+        CUDA_CHECK(cudaMemcpyAsync(b->h_ids, b->d_ids, sizeof(int32_t) * (size_t)bt->n_out, cudaMemcpyDeviceToHost, st));
     CUDA_CHECK(cudaStreamSynchronize(st));
+    if (ids && bt->n_out > 0) memcpy(ids, b->h_ids, sizeof(int32_t) * (size_t)bt->n_out);
     return LINFER_OK;
 }
+
+static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) { return cu_forward_impl(bb, bt, logits, NULL); }
+static lf_status cu_forward_greedy(lf_backend *bb, const lf_batch *bt, int32_t *ids) { return cu_forward_impl(bb, bt, NULL, ids); }
 #undef OP
 
-static const lf_backend_ops cu_ops = {"cuda", cu_forward, cu_reset_seq, cu_destroy};
+static const lf_backend_ops cu_ops = {"cuda", cu_forward, cu_reset_seq, cu_destroy, cu_forward_greedy};
 
 static int env_int(const char *name, int def) {
     const char *v = getenv(name);
@@ -444,6 +458,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->k_cache = b->kvmem;
     b->v_cache = b->kvmem + (size_t)b->nl * b->layer_kv_bytes;
     CU_OR_FAIL(cudaHostAlloc((void **)&b->h_meta, 9 * sizeof(int32_t) * (size_t)b->max_tokens, cudaHostAllocDefault));
+    CU_OR_FAIL(cudaHostAlloc((void **)&b->h_ids, sizeof(int32_t) * (size_t)b->max_tokens, cudaHostAllocDefault));
+    CU_OR_FAIL(cudaMalloc((void **)&b->d_ids, sizeof(int32_t) * (size_t)b->max_tokens));
     b->h_simple = (int32_t *)malloc(sizeof(int32_t) * (size_t)b->max_tokens);
     if (!b->h_simple) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto fail; }
     {

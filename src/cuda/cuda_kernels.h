@@ -73,6 +73,8 @@ lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const 
 
 /* out[i, j] = silu(gu[i, j]) * gu[i, ffn + j]        gu: [n, 2*ffn] (gate | up), out: [n, ffn] */
 lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int n, int ffn, cudaStream_t st);
+/* out[r] = argmax_j logits[r, j] (fp32 [rows, vocab]), lowest index on ties, as lf_cpu_argmax. */
+lf_status lf_cuda_argmax_rows(const float *logits, int rows, int vocab, int32_t *out, cudaStream_t st);
 
 /* y[m, n] (fp32) += bias[n] (T), m < M: the o_proj bias (HF attention_bias) on the residual */
 lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, int M, int N, cudaStream_t st);

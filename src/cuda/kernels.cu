@@ -797,6 +797,41 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Greedy sampling on the GPU: out[r] = argmax over the vocab of logits[r, :] (fp32), lowest index
+// on ties (the CPU reference lf_cpu_argmax's rule). One block per row; each thread scans a strided
+// slice, then a shared-memory tree reduction of (value, index) pairs. NaN never wins.
+__global__ void argmax_rows_kernel(const float *__restrict__ logits, int vocab, int32_t *__restrict__ out) {
+    __shared__ float sv[256];
+    __shared__ int si[256];
+    const float *row = logits + (size_t)blockIdx.x * vocab;
+    float best = -INFINITY;
+    int bi = 0x7fffffff;
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+        const float v = row[j];
+        if (v > best) { best = v; bi = j; } // strided scan: j increases, so ties keep the lower index
+    }
+    sv[threadIdx.x] = best;
+    si[threadIdx.x] = bi;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            const float v = sv[threadIdx.x + s];
+            const int i = si[threadIdx.x + s];
+            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && i < si[threadIdx.x])) { sv[threadIdx.x] = v; si[threadIdx.x] = i; }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = si[0] == 0x7fffffff ? 0 : si[0];
+}
+
+extern "C" lf_status lf_cuda_argmax_rows(const float *logits, int rows, int vocab, int32_t *out, cudaStream_t st) {
+    if (rows <= 0 || vocab <= 0) return LINFER_OK;
+    argmax_rows_kernel<<<rows, 256, 0, st>>>(logits, vocab, out);
+    CUDA_CHECK_LAUNCH("argmax_rows_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
 // y[m, n] (fp32) += bias[n] (T): the o_proj bias of HF attention_bias models, added to the residual
 template <typename T>
 __global__ void add_bias_kernel(float *__restrict__ y, const T *__restrict__ bias, int N) {

@@ -36,6 +36,9 @@ typedef struct {
     /* Forget a sequence's cache (positions restart at 0). */
     void (*reset_seq)(lf_backend *b, int seq);
     void (*destroy)(lf_backend *b);
+    /* Optional (NULL if absent): like forward, but return only the greedy (argmax) token id of
+     * each requested row, computed on the device, so only n_out int32 cross to the host. */
+    lf_status (*forward_greedy)(lf_backend *b, const lf_batch *batch, int32_t *ids);
 } lf_backend_ops;
 
 typedef struct {

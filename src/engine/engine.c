@@ -155,8 +155,10 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     int *active = calloc((size_t)n_seq, sizeof *active), *n_gen = calloc((size_t)n_seq, sizeof *n_gen);
     lf_rng *rng = calloc((size_t)n_seq, sizeof *rng);
     lf_tok_decoder *dec = calloc((size_t)n_seq, sizeof *dec);
+    int32_t *greedy_ids = calloc((size_t)n_seq, sizeof *greedy_ids), *step_ids = calloc((size_t)n_seq, sizeof *step_ids);
+    char *text = malloc(LF_TOK_DECODE_MAX); /* always enough for one token's text */
     if (out_ids) for (int i = 0; i < n_seq; i++) { out_ids[i] = malloc(sizeof(int32_t) * (size_t)sp.max_new_tokens); out_n[i] = 0; }
-    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
+    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !greedy_ids || !step_ids || !text) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     for (int i = 0; i < n_seq; i++) {
         if (out_ids && !out_ids[i]) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
         lf_rng_seed(&rng[i], sp.seed + (uint64_t)i * 1000003ull);
@@ -165,17 +167,19 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         pos[i] = (int32_t)prompt_lens[i];
     }
     lf_sampler_cfg scfg = {sp.temperature, sp.top_k, sp.top_p};
+    /* greedy decoding on a backend that can take the argmax on the device: only ids come back */
+    const int device_greedy = sp.temperature <= 0.0f && e->backend->ops->forward_greedy != NULL;
+    int have_ids = 0;
     double t0 = now_ms();
     if ((s = prefill(e, n_seq, prompts, prompt_lens))) goto done;
     double t_first = 0, t_dec0 = 0;
     int steps = 0, n_active = n_seq, total_gen = 0;
-    char *text = malloc(LF_TOK_DECODE_MAX); /* always enough for one token's text */
-    if (!text) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     for (;;) {
         /* sample one token for each active sequence from e->logits[i] */
         for (int i = 0; i < n_seq; i++) {
             if (!active[i]) continue;
-            int32_t t = lf_sample(e->logits + (size_t)i * c->vocab_size, c->vocab_size, &scfg, &rng[i], e->sample_scratch);
+            int32_t t = have_ids ? greedy_ids[i]
+                                 : lf_sample(e->logits + (size_t)i * c->vocab_size, c->vocab_size, &scfg, &rng[i], e->sample_scratch);
             cur[i] = t;
             n_gen[i]++;
             total_gen++;
@@ -201,16 +205,21 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         int32_t *bpos = btok + n;
         for (int j = 0; j < n; j++) { btok[j] = cur[seq[j]]; bpos[j] = pos[seq[j]]; }
         lf_batch b = {n, btok, bpos, seq, rows, n};
-        float *step_logits = e->logits; /* rows come back packed; scatter in place from the end */
-        s = e->backend->ops->forward(e->backend, &b, step_logits);
+        if (device_greedy) {
+            s = e->backend->ops->forward_greedy(e->backend, &b, step_ids);
+            for (int j = 0; j < n && !s; j++) greedy_ids[seq[j]] = step_ids[j];
+            have_ids = 1;
+        } else {
+            float *step_logits = e->logits; /* rows come back packed; scatter in place from the end */
+            s = e->backend->ops->forward(e->backend, &b, step_logits);
+            for (int j = n - 1; j >= 0 && !s; j--)
+                if (seq[j] != j) memmove(e->logits + (size_t)seq[j] * c->vocab_size, e->logits + (size_t)j * c->vocab_size, sizeof(float) * c->vocab_size);
+        }
         free(btok);
         if (s) break;
-        for (int j = n - 1; j >= 0; j--)
-            if (seq[j] != j) memmove(e->logits + (size_t)seq[j] * c->vocab_size, e->logits + (size_t)j * c->vocab_size, sizeof(float) * c->vocab_size);
         for (int j = 0; j < n; j++) pos[seq[j]]++;
         steps++;
     }
-    free(text);
     double t_end = now_ms();
     if (stats) {
         memset(stats, 0, sizeof *stats);
@@ -225,6 +234,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     }
 done:
     free(cur); free(pos); free(seq); free(rows); free(active); free(n_gen); free(rng); free(dec);
+    free(greedy_ids); free(step_ids); free(text);
     return s;
 }
 

@@ -179,6 +179,29 @@ static void test_swiglu(lf_dtype dt, int n, int ffn) {
     free(gu); free(got); free(ref); cudaFree(dgu); cudaFree(dout);
 }
 
+/* greedy sampling on the GPU vs lf_cpu_argmax, with planted ties (lowest index must win) */
+static void test_argmax(int rows, int vocab) {
+    float *x = frand_array((size_t)rows * vocab, 10.0f);
+    for (int r = 0; r < rows; r++) { /* plant a tie for the maximum at two indices in half the rows */
+        if (r % 2) continue;
+        int a = (r * 7919) % vocab, b = (a + 1 + (r * 104729) % (vocab - 1)) % vocab;
+        x[(size_t)r * vocab + a] = x[(size_t)r * vocab + b] = 100.0f;
+    }
+    float *dx;
+    int32_t *dids, *ids = xmalloc(sizeof(int32_t) * (size_t)rows);
+    CK(cudaMalloc((void **)&dx, sizeof(float) * (size_t)rows * vocab));
+    dids = dalloc(sizeof(int32_t) * (size_t)rows);
+    CK(cudaMemcpy(dx, x, sizeof(float) * (size_t)rows * vocab, cudaMemcpyHostToDevice));
+    LF(lf_cuda_argmax_rows(dx, rows, vocab, dids, 0));
+    CK(cudaMemcpy(ids, dids, sizeof(int32_t) * (size_t)rows, cudaMemcpyDeviceToHost));
+    int bad = 0;
+    for (int r = 0; r < rows; r++) bad += ids[r] != lf_cpu_argmax(x + (size_t)r * vocab, vocab);
+    char what[96];
+    snprintf(what, sizeof what, "argmax (greedy sampling) %d x %d, ties planted: %d mismatches", rows, vocab, bad);
+    expect(bad == 0, what);
+    free(x); free(ids); cudaFree(dx); cudaFree(dids);
+}
+
 static lf_config small_cfg(int n_heads, int n_kv, int hd, lf_rope_style style, lf_rope_scaling scaling) {
     lf_config c;
     memset(&c, 0, sizeof c);
@@ -864,6 +887,9 @@ int main(int argc, char **argv) {
         test_fill_random(dt);
         test_forward(dt);
     }
+    test_argmax(33, 32000);
+    test_argmax(3, 128256);
+    test_argmax(5, 100);
     test_oom();
     cublasDestroy(hdl);
 
