@@ -92,12 +92,18 @@ void lf_cpu_softmax(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
-void lf_cpu_attention(float *out, const float *q, const float *k, const float *v, int n_ctx,
-                      int kv_stride, int n_heads, int n_kv_heads, int head_dim, float scale,
-                      float *att) {
+void lf_cpu_round_f16(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = lf_f16_to_f32(lf_f32_to_f16(x[i]));
+}
+
+/* one token's attention; f16: round q and the probabilities to fp16 (see lf_cpu_attention_f16) */
+static void attention(float *out, const float *q, const float *k, const float *v, int n_ctx, int kv_stride,
+                      int n_heads, int n_kv_heads, int head_dim, float scale, float *att, int f16) {
     int group = n_heads / n_kv_heads;
+    float qh[1024]; /* head_dim <= 1024 (lf_config_validate) */
     for (int h = 0; h < n_heads; h++) {
-        const float *qh = q + (size_t)h * head_dim;
+        memcpy(qh, q + (size_t)h * head_dim, sizeof(float) * head_dim);
+        if (f16) lf_cpu_round_f16(qh, head_dim);
         int kvh = h / group;
         for (int t = 0; t < n_ctx; t++) {
             const float *kt = k + (size_t)t * kv_stride + (size_t)kvh * head_dim;
@@ -106,6 +112,7 @@ void lf_cpu_attention(float *out, const float *q, const float *k, const float *v
             att[t] = s * scale;
         }
         lf_cpu_softmax(att, n_ctx);
+        if (f16) lf_cpu_round_f16(att, n_ctx);
         float *oh = out + (size_t)h * head_dim;
         memset(oh, 0, sizeof(float) * head_dim);
         for (int t = 0; t < n_ctx; t++) {
@@ -116,34 +123,16 @@ void lf_cpu_attention(float *out, const float *q, const float *k, const float *v
     }
 }
 
-void lf_cpu_round_f16(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = lf_f16_to_f32(lf_f32_to_f16(x[i]));
+void lf_cpu_attention(float *out, const float *q, const float *k, const float *v, int n_ctx,
+                      int kv_stride, int n_heads, int n_kv_heads, int head_dim, float scale,
+                      float *att) {
+    attention(out, q, k, v, n_ctx, kv_stride, n_heads, n_kv_heads, head_dim, scale, att, 0);
 }
 
 void lf_cpu_attention_f16(float *out, const float *q, const float *k, const float *v, int n_ctx,
                           int kv_stride, int n_heads, int n_kv_heads, int head_dim, float scale,
                           float *att) {
-    int group = n_heads / n_kv_heads;
-    float qh[1024];
-    for (int h = 0; h < n_heads; h++) {
-        for (int d = 0; d < head_dim; d++) qh[d] = lf_f16_to_f32(lf_f32_to_f16(q[(size_t)h * head_dim + d]));
-        int kvh = h / group;
-        for (int t = 0; t < n_ctx; t++) {
-            const float *kt = k + (size_t)t * kv_stride + (size_t)kvh * head_dim;
-            float s = 0.0f;
-            for (int d = 0; d < head_dim; d++) s += qh[d] * kt[d];
-            att[t] = s * scale;
-        }
-        lf_cpu_softmax(att, n_ctx);
-        lf_cpu_round_f16(att, n_ctx);
-        float *oh = out + (size_t)h * head_dim;
-        memset(oh, 0, sizeof(float) * head_dim);
-        for (int t = 0; t < n_ctx; t++) {
-            const float *vt = v + (size_t)t * kv_stride + (size_t)kvh * head_dim;
-            float a = att[t];
-            for (int d = 0; d < head_dim; d++) oh[d] += a * vt[d];
-        }
-    }
+    attention(out, q, k, v, n_ctx, kv_stride, n_heads, n_kv_heads, head_dim, scale, att, 1);
 }
 
 void lf_cpu_swiglu(float *out, const float *gate, const float *up, int64_t n) {

@@ -107,17 +107,31 @@ static lf_status bind(lf_model *m, hf_state *h, uint8_t **used, const char *name
     return lf_fail(LINFER_ERR_FORMAT, "%s: missing tensor '%s'", m->path, name);
 }
 
-static lf_status read_generation_config(const char *dir, lf_config *c) {
-    char *p = join(dir, "generation_config.json");
-    if (!p) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
-    if (!lf_path_exists(p)) { free(p); return LINFER_OK; }
+/* Optional JSON object file in the model directory: *root = NULL (and OK) when it is absent.
+ * *path_out (malloc'd) names it for error messages. */
+static lf_status read_optional_json(const char *dir, const char *file, size_t max_bytes, cJSON **root, char **path_out) {
+    *root = NULL;
+    *path_out = join(dir, file);
+    if (!*path_out) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!lf_path_exists(*path_out)) return LINFER_OK;
     char *txt;
     size_t len;
-    lf_status s = lf_read_file(p, 1u << 20, &txt, &len);
-    if (s) { free(p); return s; }
-    cJSON *root = cJSON_ParseWithLength(txt, len);
+    LF_TRY(lf_read_file(*path_out, max_bytes, &txt, &len));
+    *root = cJSON_ParseWithLength(txt, len);
     free(txt);
-    if (!cJSON_IsObject(root)) { cJSON_Delete(root); s = lf_fail(LINFER_ERR_FORMAT, "%s: not a JSON object", p); free(p); return s; }
+    if (!cJSON_IsObject(*root)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return lf_fail(LINFER_ERR_FORMAT, "%s: not a JSON object", *path_out);
+    }
+    return LINFER_OK;
+}
+
+static lf_status read_generation_config(const char *dir, lf_config *c) {
+    cJSON *root;
+    char *p;
+    lf_status s = read_optional_json(dir, "generation_config.json", 1u << 20, &root, &p);
+    if (s || !root) { free(p); return s; }
     cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
     int ids[LF_MAX_EOS], n = 0;
     if (cJSON_IsNumber(eos) && eos->valuedouble >= 0 && eos->valuedouble < 2147483647.0) ids[n++] = (int)eos->valuedouble;
@@ -144,16 +158,10 @@ static const char *token_string(cJSON *t) {
 }
 
 static lf_status read_tokenizer_config(const char *dir, lf_model *m) {
-    char *p = join(dir, "tokenizer_config.json");
-    if (!p) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
-    if (!lf_path_exists(p)) { free(p); return LINFER_OK; }
-    char *txt;
-    size_t len;
-    lf_status s = lf_read_file(p, 16u << 20, &txt, &len);
-    if (s) { free(p); return s; }
-    cJSON *root = cJSON_ParseWithLength(txt, len);
-    free(txt);
-    if (!cJSON_IsObject(root)) { cJSON_Delete(root); s = lf_fail(LINFER_ERR_FORMAT, "%s: not a JSON object", p); free(p); return s; }
+    cJSON *root;
+    char *p;
+    lf_status s = read_optional_json(dir, "tokenizer_config.json", 16u << 20, &root, &p);
+    if (s || !root) { free(p); return s; }
     int bos = lf_tokenizer_bos(m->tok), eos = lf_tokenizer_eos(m->tok), adds = lf_tokenizer_adds_bos(m->tok);
     const char *bs = token_string(cJSON_GetObjectItemCaseSensitive(root, "bos_token"));
     const char *es = token_string(cJSON_GetObjectItemCaseSensitive(root, "eos_token"));

@@ -5,18 +5,8 @@
  * HF in float32 (the truth for these weights), so a miss can be attributed. Prints one line per
  * case and a summary; exit 1 if a bar is missed.
  * usage: test_hf_device MODEL_DIR GOLDEN.json fp16|bf16|cpu [FIRST_CASE] */
-#include <cjson/cJSON.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "../test_util.h" /* tu_load_json */
 #include "linfer.h"
-
-static double rel_l2(const float *a, const float *ref, size_t n) {
-    double num = 0, den = 0;
-    for (size_t v = 0; v < n; v++) { double d = (double)a[v] - ref[v]; num += d * d; den += (double)ref[v] * ref[v]; }
-    return sqrt(num / den);
-}
 
 static size_t common_prefix(const int32_t *a, size_t na, const cJSON *arr) {
     size_t i = 0;
@@ -24,24 +14,9 @@ static size_t common_prefix(const int32_t *a, size_t na, const cJSON *arr) {
     return i;
 }
 
-static cJSON *load_json(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) { fclose(f); free(b); return NULL; }
-    fclose(f);
-    b[n] = 0;
-    cJSON *j = cJSON_Parse(b);
-    free(b);
-    return j;
-}
-
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s MODEL_DIR GOLDEN.json fp16|bf16|cpu [FIRST_CASE]\n", argv[0]); return 2; }
-    cJSON *g = load_json(argv[2]);
+    cJSON *g = tu_load_json(argv[2]);
     if (!g) { fprintf(stderr, "cannot read %s\n", argv[2]); return 2; }
     linfer_model_params mp = linfer_model_default_params();
     mp.path = argv[1];
@@ -71,15 +46,15 @@ int main(int argc, char **argv) {
         for (cJSON *x = lj->child; x; x = x->next) ref[i++] = (float)x->valuedouble;
         float *got = NULL;
         if (linfer_prompt_logits(e, ids, n, &got)) { fprintf(stderr, "%s\n", linfer_last_error()); return 1; }
-        double rel = rel_l2(got, ref, V), rel32 = -1, hf32 = -1;
+        double rel = tu_rel_l2(got, ref, V), rel32 = -1, hf32 = -1;
         if (rel > worst) worst = rel;
         cJSON *l32 = cJSON_GetObjectItem(c, "fp32_logits");
         if (l32 && (size_t)cJSON_GetArraySize(l32) == V) {
             float *r32 = malloc(sizeof(float) * V);
             i = 0;
             for (cJSON *x = l32->child; x; x = x->next) r32[i++] = (float)x->valuedouble;
-            rel32 = rel_l2(got, r32, V);
-            hf32 = rel_l2(ref, r32, V);
+            rel32 = tu_rel_l2(got, r32, V);
+            hf32 = tu_rel_l2(ref, r32, V);
             if (rel32 > worst32) worst32 = rel32;
             if (hf32 > worst_hf32) worst_hf32 = hf32;
             free(r32);

@@ -1,0 +1,106 @@
+/* calibrate.h — measured ceilings of this machine (`linfer calibrate`).
+ *
+ * GPU (CUDA builds): achievable HBM read bandwidth (a read-only XOR reduction over a buffer many
+ * times larger than L2, 16-byte loads), device-to-device copy bandwidth (cudaMemcpyAsync, read +
+ * write bytes counted), cuBLAS GEMM rate for fp16 and bf16 (cublasGemmEx, n³ with random data,
+ * fp32 accumulation, as the engine calls it), and kernel-launch overhead (empty kernels launched
+ * back to back; the same kernels replayed from a CUDA graph; launch + synchronise round trip).
+ * Every figure is timed with CUDA events after warm-up and is the median of repetitions.
+ * NCCL all-reduce is not measured yet (its fields stay 0 = "not measured").
+ *
+ * CPU: memory read bandwidth (AVX2 reduction over all threads) and OpenBLAS sgemm FLOP/s, so the
+ * CPU roofline of `linfer bench --device cpu` has ceilings too.
+ *
+ * Results are cached per device in the calibration file format of presets.h (lf_hw_measured,
+ * "key value" lines) plus extra numeric keys the loader of presets.c skips (copy_bw,
+ * launch_graph_s, ...). GPU 0 uses lf_hw_default_calib_path() — the file `linfer roofline --gpu
+ * measured` reads — GPU i > 0 and the CPU use siblings of it (see lf_calib_path). */
+#ifndef LF_PERF_CALIBRATE_H
+#define LF_PERF_CALIBRATE_H
+#include <stddef.h>
+#include "../core/error.h"
+#include "presets.h"
+#include "table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int warmup;          /* untimed repetitions first (default 3) */
+    int reps;            /* timed repetitions; the median is reported (default 15) */
+    int quick;           /* smaller buffers and matrices, fewer repetitions (tests, bench's fallback) */
+    int gemm_n;          /* GEMM size n (n×n×n); 0 = 8192 on the GPU, 2048 on the CPU (quick: 4096 / 512) */
+    double read_bytes;   /* read-bandwidth buffer; 0 = automatic (GPU: 2 GiB, at least 32× L2, at most
+                          * 1/4 of free memory; CPU: 1 GiB, at most 1/4 of available memory) */
+    int launches;        /* empty kernels per launch timing (default 2000) */
+} lf_calib_opts;
+void lf_calib_default_opts(lf_calib_opts *o);
+
+typedef struct {
+    int is_cpu;
+    int device_index;             /* GPU index (-1 for the CPU) */
+    char name[96];                /* nvidia-smi name of the GPU, or "cpu: <model name>" */
+    double mem_bytes;             /* device memory the driver reports / physical memory */
+    int driver_version, runtime_version;   /* CUDA driver and runtime (e.g. 13000 = 13.0) */
+    int sm_count, threads;        /* SMs / CPU threads used */
+    double l2_bytes;
+    double read_bw;               /* B/s */
+    double read_bytes;            /* buffer size of the read measurement */
+    int read_threads, read_blocks;/* GPU: launch configuration that gave read_bw */
+    double read_spread;           /* (max - min) / median of the repetitions of the best configuration */
+    double copy_bw;               /* B/s, read + write bytes of a D2D copy (0: not measured) */
+    double gemm_flops[LF_PREC_COUNT]; /* FLOP/s; GPU: fp16, bf16 (fp8, int8 not measured);
+                                       * CPU: fp32 sgemm, stored as fp16 and bf16 (what the CPU
+                                       * backend computes a 16-bit model with) */
+    int gemm_n;
+    double launch_s;              /* per kernel, back-to-back launches on one stream */
+    double launch_graph_s;        /* per kernel, replaying a captured CUDA graph */
+    double launch_sync_s;         /* launch + cudaStreamSynchronize round trip */
+    int allreduce_measured;       /* 0: NCCL all-reduce not measured (a later issue) */
+    double date;                  /* seconds since the epoch when measured */
+} lf_calib_result;
+
+/* Measure GPU gpu_index. LINFER_ERR_UNSUPPORTED when built without CUDA, LINFER_ERR_DEVICE when
+ * there is no such GPU. */
+lf_status lf_calibrate_gpu(int gpu_index, const lf_calib_opts *o, lf_calib_result *out);
+/* Measure the CPU (all OpenMP threads). */
+lf_status lf_calibrate_cpu(const lf_calib_opts *o, lf_calib_result *out);
+
+/* The fields presets.h knows (valid = read_bw > 0). */
+void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m);
+/* Cache file of a device: GPU 0: lf_hw_default_calib_path(); GPU i: the same with "-gpu<i>"
+ * before ".txt" (or appended); CPU: "-cpu". */
+const char *lf_calib_path(int is_cpu, int gpu_index, char *buf, size_t cap);
+/* Write atomically (path.tmp, then rename), creating the directory; lf_hw_measured_load reads it. */
+lf_status lf_calib_save(const char *path, const lf_calib_result *r);
+/* Read a file written by lf_calib_save (or by lf_hw_measured_save: extra fields then stay 0). */
+lf_status lf_calib_load(const char *path, lf_calib_result *r);
+
+/* A roofline "hardware" entry for the CPU from a CPU calibration: hbm_bw = read bandwidth,
+ * fp16/bf16 peak = sgemm rate, no launch floor, no interconnect, memory = physical memory. */
+void lf_hw_cpu(const lf_calib_result *r, lf_hw *out);
+
+/* Table "ceiling, measured, datasheet, ratio, note" of a calibration. datasheet may be NULL (a GPU
+ * with no preset, or the CPU). */
+lf_table *lf_calib_table(const lf_calib_result *r, const lf_hw *datasheet);
+
+/* ---- GPU launchers: src/cuda/calibrate.cu, present in CUDA builds only ------------------------- */
+/* Each runs warmup untimed and reps timed repetitions and writes, per repetition, the seconds of
+ * one operation (the median of several back-to-back operations timed together with CUDA events). */
+typedef struct { double l2_bytes, free_bytes, total_bytes; int sm_count; } lf_cuda_calib_props;
+lf_status lf_cuda_calib_get_props(int gpu, lf_cuda_calib_props *out);
+/* read-only XOR reduction over `bytes` (multiple of 16), grid blocks × threads, 16-byte loads */
+lf_status lf_cuda_calib_read(int gpu, size_t bytes, int blocks, int threads, int warmup, int reps, double *t);
+/* cudaMemcpyAsync of `bytes` device to device */
+lf_status lf_cuda_calib_copy(int gpu, size_t bytes, int warmup, int reps, double *t);
+/* cublasGemmEx n×n×n, A and B random in [-1, 1), fp16 (bf16 = 0) or bf16 (bf16 = 1), fp32 compute */
+lf_status lf_cuda_calib_gemm(int gpu, int n, int bf16, int warmup, int reps, double *t);
+/* per-kernel time of n empty kernels: mode 0 back-to-back launches, 1 CUDA graph replay,
+ * 2 launch + cudaStreamSynchronize each (host clock) */
+lf_status lf_cuda_calib_launch(int gpu, int n, int mode, int warmup, int reps, double *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
