@@ -9,12 +9,17 @@
 #include "core/error.h"
 #include "engine/gpu_query.h"
 #include "model/model.h"
+#include "core/mapfile.h"
+#include "perf/presets.h"
 #include "tokenizer/tokenizer.h"
 
-static void usage(FILE *f) { fprintf(f, "usage: linfer info [-m MODEL]\n"); }
+static void usage(FILE *f) {
+    fprintf(f, "usage: linfer info [-m MODEL]\n  MODEL: a GGUF file, an HF directory, or a preset name (shapes only)\n");
+}
 
 static double stored_weight_bytes(const lf_model *m) {
     const lf_weight_srcs *w = &m->w;
+    if (m->random_weights) return lf_config_n_params(&m->cfg) * 2.0;
     double b = (double)w->tok_embd.nbytes + w->out_norm.nbytes + (m->cfg.tie_embeddings ? 0 : (double)w->lm_head.nbytes);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const lf_layer_src *L = &w->layers[l];
@@ -35,7 +40,10 @@ int cmd_info(int argc, char **argv) {
         else { usage(stderr); return 2; }
     }
     lf_model *m = NULL;
-    lf_status s = lf_model_load(path, 1, &m);
+    lf_config preset;
+    lf_status s = !lf_path_exists(path) && lf_preset_model(path, &preset) == LINFER_OK
+                      ? lf_model_create_random(&preset, LF_DT_F16, 0, &m)
+                      : lf_model_load(path, 1, &m);
     if (s) return cli_fail(s);
     const lf_config *k = &m->cfg;
     const double GiB = 1024.0 * 1024.0 * 1024.0;
