@@ -9,6 +9,8 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"tokenize", cmd_tokenize, "print token ids of a text (or text of ids with --decode)"},
     {"info", cmd_info, "architecture, sizes, KV bytes per token, what fits on the GPU"},
     {"roofline", cmd_roofline, "predict per-op and end-to-end latency from a roofline model"},
+    {"bench", cmd_bench, "sweep batch x in x out x dtype: TTFT, TPOT percentiles, E2E, tok/s, vs the roofline"},
+    {"calibrate", cmd_calibrate, "measure this GPU's (or CPU's) ceilings and cache them for roofline and bench"},
 };
 
 static void usage(FILE *f) {

@@ -80,13 +80,26 @@ unsigned fill_blocks(size_t n) {
     return (unsigned)(b > 65535 ? 65535 : (b ? b : 1));
 }
 
-// Times `inner` back-to-back operations per repetition; t[r] = elapsed / inner.
+double host_now() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// Times `inner` back-to-back operations per repetition; t[r] = elapsed / inner. The warm-up runs
+// at least `warmup` operations and, when warmup > 0, at least min_warm_s seconds (clocks and power
+// settle under a sustained load, not after a few milliseconds).
 template <typename F>
-lf_status time_reps(cudaStream_t st, int warmup, int reps, int inner, double *t, F op) {
+lf_status time_reps(cudaStream_t st, int warmup, int reps, int inner, double *t, F op, double min_warm_s = 0) {
     Events ev;
     CUDA_CHECK(cudaEventCreate(&ev.a));
     CUDA_CHECK(cudaEventCreate(&ev.b));
-    for (int w = 0; w < warmup; w++) LF_TRY(op());
+    const double w0 = host_now();
+    for (int w = 0; w < warmup || (warmup > 0 && host_now() - w0 < min_warm_s); w++) {
+        LF_TRY(op());
+        if (w >= warmup && w % 8 == 7) CUDA_CHECK(cudaStreamSynchronize(st));
+        if (w > 100000) break;
+    }
     CUDA_CHECK(cudaStreamSynchronize(st));
     for (int r = 0; r < reps; r++) {
         CUDA_CHECK(cudaEventRecord(ev.a, st));
@@ -98,12 +111,6 @@ lf_status time_reps(cudaStream_t st, int warmup, int reps, int inner, double *t,
         t[r] = ms * 1e-3 / inner;
     }
     return LINFER_OK;
-}
-
-double host_now() {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 lf_status check_args(int gpu, int reps, const double *t) {
@@ -158,7 +165,7 @@ extern "C" lf_status lf_cuda_calib_read(int gpu, size_t bytes, int blocks, int t
         CUDA_CHECK_LAUNCH("read_xor");
         return LINFER_OK;
     };
-    return time_reps(st.s, warmup, reps, 10, t, op);
+    return time_reps(st.s, warmup, reps, 10, t, op, 0.1);
 }
 
 extern "C" lf_status lf_cuda_calib_copy(int gpu, size_t bytes, int warmup, int reps, double *t) {
@@ -179,7 +186,7 @@ extern "C" lf_status lf_cuda_calib_copy(int gpu, size_t bytes, int warmup, int r
         CUDA_CHECK(cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice, st.s));
         return LINFER_OK;
     };
-    return time_reps(st.s, warmup, reps, 4, t, op);
+    return time_reps(st.s, warmup, reps, 4, t, op, 0.1);
 }
 
 extern "C" lf_status lf_cuda_calib_gemm(int gpu, int n, int bf16, int warmup, int reps, double *t) {
@@ -214,7 +221,7 @@ extern "C" lf_status lf_cuda_calib_gemm(int gpu, int n, int bf16, int warmup, in
                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         return LINFER_OK;
     };
-    return time_reps(st.s, warmup, reps, 5, t, op);
+    return time_reps(st.s, warmup, reps, 5, t, op, 0.3);
 }
 
 extern "C" lf_status lf_cuda_calib_launch(int gpu, int n, int mode, int warmup, int reps, double *t) {

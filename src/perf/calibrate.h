@@ -67,6 +67,12 @@ lf_status lf_calibrate_gpu(int gpu_index, const lf_calib_opts *o, lf_calib_resul
 /* Measure the CPU (all OpenMP threads). */
 lf_status lf_calibrate_cpu(const lf_calib_opts *o, lf_calib_result *out);
 
+/* "cpu: <model name> (<N> threads)" from /proc/cpuinfo. */
+const char *lf_cpu_name(char *buf, size_t cap);
+/* Physical memory and memory available now (MemAvailable), bytes (0 when unknown). */
+double lf_host_mem_total(void);
+double lf_host_mem_available(void);
+
 /* The fields presets.h knows (valid = read_bw > 0). */
 void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m);
 /* Cache file of a device: GPU 0: lf_hw_default_calib_path(); GPU i: the same with "-gpu<i>"

@@ -1,0 +1,554 @@
+/* cmd_bench.c — `linfer bench`: sweep batch × in × out × dtype for a model on the CPU or a GPU,
+ * measure TTFT, TPOT (mean and per-step percentiles), ITL, E2E, throughput and memory, and set
+ * each point beside its roofline prediction. The measuring lives in src/perf/bench.c; this file
+ * parses options, picks ceilings, prints the table as points finish and writes CSV/JSON. */
+#include <dlfcn.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "common.h"
+#include "linfer.h"
+#include "core/error.h"
+#include "core/mapfile.h"
+#include "engine/gpu_query.h"
+#include "model/model.h"
+#include "perf/bench.h"
+#include "perf/calibrate.h"
+#include "perf/presets.h"
+#include "perf/roofline.h"
+#include "perf/sweep.h"
+#include "perf/table.h"
+
+/* Embedded defaults: finish in well under 2 minutes. */
+#define GPU_MODEL "llama-2-7b"
+#define GPU_BATCH "1,8"
+#define GPU_IN "128"
+#define GPU_OUT "64"
+#define CPU_MODEL "smollm2-135m"
+#define CPU_BATCH "1"
+#define CPU_IN "32"
+#define CPU_OUT "16"
+
+static void usage(FILE *f) {
+    char gpath[1024], cpath[1024], names[1024];
+    lf_calib_path(0, 0, gpath, sizeof gpath);
+    lf_calib_path(1, 0, cpath, sizeof cpath);
+    lf_preset_model_names(names, sizeof names, 1);
+    fprintf(f,
+            "usage: linfer bench [-m MODEL] [--batch LIST] [--in LIST] [--out LIST] [--dtype LIST] [options]\n"
+            "Runs every point of batch x in x out x dtype (W warm-up runs, then R timed repetitions each) and reports,\n"
+            "per point: TTFT; TPOT mean and p50/p95/p99 over decode steps; ITL; end-to-end latency mean, std, p50, p95;\n"
+            "output and total tok/s; peak host RSS; GPU memory in use; the roofline prediction for the same point and\n"
+            "the efficiency (predicted / measured) of TTFT and TPOT; the coefficient of variation of the repetitions\n"
+            "(points above --cv-flag are marked). Prompts are synthetic token ids; generation ignores EOS.\n"
+            "With no arguments: on a GPU -m %s --batch %s --in %s --out %s (2 warm-up, 5 reps);\n"
+            "without one: --device cpu -m %s --batch %s --in %s --out %s (1 warm-up, 3 reps).\n"
+            "  -m, --model NAME|PATH  preset name (random weights made on the device: %s)\n"
+            "                         or a GGUF file / HF directory\n"
+            "      --batch LIST       sequences per batch (default: see above)\n"
+            "      --in LIST          prompt tokens per sequence\n"
+            "      --out LIST         generated tokens per sequence\n"
+            "      --dtype LIST       cuda: fp16,bf16 (default fp16); cpu: fp32 (the CPU backend computes in fp32)\n"
+            "                         LIST: 1,2,4 | 1-8 | 1:256:x2 | 128:1024:+128 | mixes such as 1,3,16:64:x2\n"
+            "      --device cpu|cuda  (default: cuda when a GPU is present, else cpu)\n"
+            "      --gpu-index N      GPU to run on (default 0)\n"
+            "      --threads N        CPU threads (default: all cores)\n"
+            "      --warmup W         untimed runs per point (default 2; CPU default 1)\n"
+            "      --reps R           timed repetitions per point (default 5; CPU default 3)\n"
+            "      --seed S           random weights and synthetic prompts (default 42)\n"
+            "      --hw NAME|measured|none  ceilings of the predictions. Default: the calibration of this device\n"
+            "                         (`linfer calibrate`: %s for GPU 0, %s for the CPU)\n"
+            "                         when it exists and names this GPU, else the GPU's datasheet preset; on the CPU\n"
+            "                         without a calibration a quick measurement. NAME: a GPU preset (--list-gpus of roofline)\n"
+            "      --calib FILE       calibration file to use instead of the default\n"
+            "      --cv-flag F        mark points whose repetitions vary more than this (default 0.03 = 3%%)\n"
+            "      --csv FILE         every field of every point, plus the run's metadata as columns (atomic write)\n"
+            "      --json FILE        {\"meta\": {...}, \"points\": [...]} (atomic write)\n"
+            "      --no-progress      no progress bar (it is shown only when stderr is a terminal)\n"
+            "A point that does not fit in memory is reported (\"does not fit: needs X GiB, have Y\") and the sweep goes on.\n"
+            "Ctrl-C stops after the current point and still prints and writes the finished points (exit 1); a second\n"
+            "Ctrl-C abandons the current point. Impossible sweeps (in + out beyond the context, bad lists, a dtype the\n"
+            "device cannot run) are refused before anything runs (exit 2). Exit 1 when a point failed.\n",
+            GPU_MODEL, GPU_BATCH, GPU_IN, GPU_OUT, CPU_MODEL, CPU_BATCH, CPU_IN, CPU_OUT, names, gpath, cpath);
+}
+
+/* ---- signals ----------------------------------------------------------------------------------- */
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (g_stop) { linfer_request_interrupt(); return; }
+    g_stop = 1;
+    static const char msg[] = "\nlinfer: bench: stopping after this point (Ctrl-C again abandons it)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+}
+
+/* ---- run metadata -------------------------------------------------------------------------------- */
+static void git_commit(char *buf, size_t cap) {
+    const char *env = getenv("LINFER_GIT_COMMIT");
+    snprintf(buf, cap, "unknown");
+    if (env && *env) { snprintf(buf, cap, "%s", env); return; }
+    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    if (!p) return;
+    char line[64];
+    if (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0]) snprintf(buf, cap, "%s", line);
+    }
+    pclose(p);
+}
+
+/* Driver version string through NVML when it can be loaded ("580.159.04"), else the CUDA driver API
+ * version. */
+static void driver_version(int api_version, char *buf, size_t cap) {
+    snprintf(buf, cap, "CUDA driver API %d.%d", api_version / 1000, (api_version % 1000) / 10);
+    void *h = dlopen("libnvidia-ml.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!h) return;
+    int (*init)(void) = NULL, (*shut)(void) = NULL;
+    int (*get)(char *, unsigned) = NULL;
+    *(void **)&init = dlsym(h, "nvmlInit_v2");
+    *(void **)&shut = dlsym(h, "nvmlShutdown");
+    *(void **)&get = dlsym(h, "nvmlSystemGetDriverVersion");
+    if (init && get && init() == 0) {
+        char v[96] = "";
+        if (get(v, sizeof v) == 0 && v[0]) snprintf(buf, cap, "%s (CUDA driver API %d.%d)", v, api_version / 1000, (api_version % 1000) / 10);
+        if (shut) shut();
+    }
+    dlclose(h);
+}
+
+static char *join_args(int argc, char **argv) {
+    size_t cap = 16;
+    for (int i = 0; i < argc; i++) cap += strlen(argv[i]) * 4 + 3;
+    char *s = malloc(cap), *p = s;
+    if (!s) return NULL;
+    p += sprintf(p, "linfer");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int plain = *a != 0;
+        for (const char *q = a; *q; q++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/=+@%", *q)) plain = 0;
+        *p++ = ' ';
+        if (plain) { p += sprintf(p, "%s", a); continue; }
+        *p++ = '\'';
+        for (const char *q = a; *q; q++) {
+            if (*q == '\'') { memcpy(p, "'\\''", 4); p += 4; }
+            else *p++ = *q;
+        }
+        *p++ = '\'';
+        *p = 0;
+    }
+    return s;
+}
+
+/* ---- ceilings ------------------------------------------------------------------------------------ */
+/* Picks the lf_hw for the predictions. *have = 0: no predictions. desc says where the figures
+ * come from. Returns an exit code (0 ok). */
+static int resolve_hw(linfer_device dev, int gpu_index, const char *gpu_name, const char *hw_arg, const char *calib, lf_hw *hw,
+                      int *have, char *desc, size_t cap) {
+    *have = 0;
+    char path[1024];
+    if (calib) snprintf(path, sizeof path, "%s", calib);
+    else lf_calib_path(dev == LINFER_DEVICE_CPU, gpu_index, path, sizeof path);
+    if (hw_arg && !strcasecmp(hw_arg, "none")) { snprintf(desc, cap, "none (--hw none): no predictions"); return 0; }
+    lf_calib_result cr;
+    int have_calib = lf_calib_load(path, &cr) == LINFER_OK;
+    if (!have_calib) lf_clear_error();
+    if (dev == LINFER_DEVICE_CPU && (!hw_arg || !strcasecmp(hw_arg, "measured"))) {
+        if (have_calib && cr.is_cpu) {
+            lf_hw_cpu(&cr, hw);
+            snprintf(desc, cap, "measured: %s", path);
+        } else if (hw_arg) {
+            fprintf(stderr, "linfer: bench: --hw measured: no CPU calibration at %s (run `linfer calibrate --cpu`)\n", path);
+            return 2;
+        } else {
+            fprintf(stderr, "linfer: bench: no CPU calibration at %s; measuring quickly (`linfer calibrate --cpu` caches one)\n", path);
+            lf_calib_opts co;
+            lf_calib_default_opts(&co);
+            co.quick = 1;
+            lf_status s = lf_calibrate_cpu(&co, &cr);
+            if (s) return cli_fail(s);
+            lf_hw_cpu(&cr, hw);
+            snprintf(desc, cap, "quick CPU measurement (no calibration at %s)", path);
+        }
+        *have = 1;
+        return 0;
+    }
+    if (hw_arg && !strcasecmp(hw_arg, "measured")) {
+        if (!have_calib) { fprintf(stderr, "linfer: bench: --hw measured: no calibration at %s (run `linfer calibrate`)\n", path); return 2; }
+        lf_hw_measured me;
+        lf_calib_to_measured(&cr, &me);
+        lf_status s = lf_hw_from_measured(&me, hw);
+        if (s) { cli_fail(s); return 2; }
+        snprintf(desc, cap, "measured: %s (%s)%s", path, cr.name,
+                 gpu_name && strcasecmp(gpu_name, cr.name) ? " - NOT this GPU" : "");
+        *have = 1;
+        return 0;
+    }
+    if (hw_arg) {
+        lf_status s = lf_hw_lookup(hw_arg, hw);
+        if (s) { cli_fail(s); return 2; }
+        snprintf(desc, cap, "datasheet: %s (--hw)", hw->name);
+        *have = 1;
+        return 0;
+    }
+    /* default on a GPU: its calibration, else its datasheet preset */
+    if (have_calib && gpu_name && !strcasecmp(cr.name, gpu_name)) {
+        lf_hw_measured me;
+        lf_calib_to_measured(&cr, &me);
+        if (lf_hw_from_measured(&me, hw) == LINFER_OK) {
+            snprintf(desc, cap, "measured: %s (datasheet: %s)", path, hw->source ? hw->source : "none");
+            *have = 1;
+            return 0;
+        }
+        lf_clear_error();
+    }
+    if (gpu_name && lf_hw_lookup(gpu_name, hw) == LINFER_OK) {
+        snprintf(desc, cap, "datasheet: %s (%s%s%s; run `linfer calibrate`)", hw->name,
+                 have_calib ? "calibration at " : "no calibration at ", path, have_calib ? " is for another GPU" : "");
+        *have = 1;
+        return 0;
+    }
+    lf_clear_error();
+    snprintf(desc, cap, "none: GPU '%s' has no preset and no calibration (run `linfer calibrate`)", gpu_name ? gpu_name : "?");
+    return 0;
+}
+
+/* ---- terminal output ------------------------------------------------------------------------------ */
+typedef struct {
+    lf_table *disp;
+    int printed;          /* lines of the rendering already printed */
+    char first_header[2048];
+    int tty;
+    double t0;
+    int last_point, last_run, n_points, n_runs;
+    int n_ok, n_nofit, n_failed, n_noisy;
+    double cv_flag;
+} ui_state;
+
+static const char *const disp_cols[] = {
+    "dtype", "batch", "   in", "  out", " ttft_ms", "    pred", "  eff", " tpot_ms", "     p50", "     p95", "     p99", "    pred",
+    "  eff", "  e2e_ms", "     std", "out_tok/s", "  tok/s", "rss_GiB", "gpu_GiB", "  cv%", "note"};
+#define N_DISP ((int)(sizeof disp_cols / sizeof disp_cols[0]))
+
+static void clear_progress(ui_state *u) {
+    if (u->tty) fputs("\r\033[K", stderr);
+}
+
+static void fmt_dur(double s, char *buf, size_t cap) {
+    if (!isfinite(s) || s < 0) { snprintf(buf, cap, "?"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int on_progress(void *user, int point, int n_points, int run, int n_runs) {
+    ui_state *u = user;
+    u->last_point = point;
+    u->last_run = run;
+    if (u->tty) {
+        double done = (double)point * n_runs + run, total = (double)n_points * n_runs;
+        double el = wall_now() - u->t0, eta = done > 0 ? el / done * (total - done) : NAN;
+        char bar[31], e1[32], e2[32];
+        int fill = total > 0 ? (int)(30 * done / total) : 0;
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = 0;
+        fmt_dur(el, e1, sizeof e1);
+        fmt_dur(eta, e2, sizeof e2);
+        fprintf(stderr, "\r[%s] point %d/%d, run %d/%d, %s elapsed, ETA %s\033[K", bar, point + 1, n_points, run + 1, n_runs, e1, e2);
+        fflush(stderr);
+    }
+    return g_stop != 0;
+}
+
+static void add_disp_row(lf_table *t, const lf_bench_result *r, double cv_flag) {
+    lf_table_row(t);
+    lf_table_str(t, lf_bench_dtype_name(r->pt.dtype));
+    lf_table_int(t, r->pt.batch);
+    lf_table_int(t, r->pt.in_len);
+    lf_table_int(t, r->pt.out_len);
+    lf_table_num(t, r->ttft_ms, 2);
+    lf_table_num(t, r->pred_ttft_ms, 2);
+    lf_table_num(t, r->eff_ttft, 2);
+    lf_table_num(t, r->tpot_ms, 3);
+    lf_table_num(t, r->tpot_p50_ms, 3);
+    lf_table_num(t, r->tpot_p95_ms, 3);
+    lf_table_num(t, r->tpot_p99_ms, 3);
+    lf_table_num(t, r->pred_tpot_ms, 3);
+    lf_table_num(t, r->eff_tpot, 2);
+    lf_table_num(t, r->e2e_ms, 1);
+    lf_table_num(t, r->e2e_std_ms, 1);
+    lf_table_num(t, r->out_tok_s, 1);
+    lf_table_num(t, r->total_tok_s, 1);
+    lf_table_num(t, r->peak_rss_bytes / 1073741824.0, 2);
+    lf_table_num(t, r->gpu_mem_bytes / 1073741824.0, 2);
+    double cv = NAN;
+    const double cvs[3] = {r->cv_ttft, r->cv_tpot, r->cv_e2e};
+    for (int k = 0; k < 3; k++)
+        if (isfinite(cvs[k]) && !(cvs[k] <= cv)) cv = cvs[k];
+    lf_table_num(t, 100 * cv, 1);
+    if (r->state != LF_BENCH_OK) lf_table_str(t, r->note);
+    else if (r->noisy) {
+        char n[160] = "noisy (cv >";
+        size_t l = strlen(n);
+        l += (size_t)snprintf(n + l, sizeof n - l, " %.0f%%:", 100 * cv_flag);
+        if (r->cv_ttft > cv_flag) l += (size_t)snprintf(n + l, sizeof n - l, " ttft %.1f%%", 100 * r->cv_ttft);
+        if (r->cv_tpot > cv_flag) l += (size_t)snprintf(n + l, sizeof n - l, " tpot %.1f%%", 100 * r->cv_tpot);
+        if (r->cv_e2e > cv_flag) l += (size_t)snprintf(n + l, sizeof n - l, " e2e %.1f%%", 100 * r->cv_e2e);
+        snprintf(n + l, sizeof n - l, ")");
+        lf_table_str(t, n);
+    } else lf_table_empty(t);
+}
+
+/* Render the table and print the lines not printed yet (the header comes with the first row). */
+static void print_new_rows(ui_state *u, int final) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return;
+    lf_table_write(u->disp, m, LF_FMT_TABLE);
+    fclose(m);
+    int line = 0;
+    char *p = buf;
+    if (final) {
+        /* columns widened after the header was printed: print the whole table once more, aligned */
+        size_t hl = strcspn(buf, "\n");
+        if (u->printed > 0 && (hl != strlen(u->first_header) || strncmp(buf, u->first_header, hl) != 0)) {
+            printf("\nall points:\n%s", buf);
+            fflush(stdout);
+        }
+        free(buf);
+        return;
+    }
+    while (*p) {
+        char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (line == 0 && u->printed == 0) snprintf(u->first_header, sizeof u->first_header, "%.*s", (int)l, p);
+        if (line >= u->printed) { fwrite(p, 1, l, stdout); fputc('\n', stdout); }
+        line++;
+        if (!nl) break;
+        p = nl + 1;
+    }
+    u->printed = line;
+    fflush(stdout);
+    free(buf);
+}
+
+static void on_point(void *user, const lf_bench_result *r, int point, int n_points) {
+    (void)point;
+    (void)n_points;
+    ui_state *u = user;
+    clear_progress(u);
+    add_disp_row(u->disp, r, u->cv_flag);
+    print_new_rows(u, 0);
+    if (r->state == LF_BENCH_OK) u->n_ok++;
+    else if (r->state == LF_BENCH_NOFIT) u->n_nofit++;
+    else u->n_failed++;
+    if (r->noisy) u->n_noisy++;
+}
+
+/* ---- the verb ------------------------------------------------------------------------------------ */
+int cmd_bench(int argc, char **argv) {
+    enum { O_BATCH = 400, O_IN, O_OUT, O_DTYPE, O_DEVICE, O_GPUIDX, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_CV, O_CSV,
+           O_JSON, O_NOPROG };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"batch", required_argument, 0, O_BATCH}, {"in", required_argument, 0, O_IN},
+        {"out", required_argument, 0, O_OUT}, {"dtype", required_argument, 0, O_DTYPE}, {"device", required_argument, 0, O_DEVICE},
+        {"gpu-index", required_argument, 0, O_GPUIDX}, {"threads", required_argument, 0, O_THREADS},
+        {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"seed", required_argument, 0, O_SEED},
+        {"hw", required_argument, 0, O_HW}, {"calib", required_argument, 0, O_CALIB}, {"cv-flag", required_argument, 0, O_CV},
+        {"csv", required_argument, 0, O_CSV}, {"json", required_argument, 0, O_JSON}, {"no-progress", no_argument, 0, O_NOPROG},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *model_arg = NULL, *batch_s = NULL, *in_s = NULL, *out_s = NULL, *dtype_s = NULL, *hw_arg = NULL, *calib = NULL;
+    const char *csv = NULL, *json = NULL;
+    int device_set = 0, no_progress = 0, warmup = -1, reps = -1;
+    lf_bench_opts bo;
+    lf_bench_default_opts(&bo);
+    long lv;
+    double dv;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_arg = optarg; break;
+        case O_BATCH: batch_s = optarg; break;
+        case O_IN: in_s = optarg; break;
+        case O_OUT: out_s = optarg; break;
+        case O_DTYPE: dtype_s = optarg; break;
+        case O_DEVICE:
+            device_set = 1;
+            if (!strcmp(optarg, "cpu")) bo.device = LINFER_DEVICE_CPU;
+            else if (!strcmp(optarg, "cuda") || !strcmp(optarg, "gpu")) bo.device = LINFER_DEVICE_CUDA;
+            else { fprintf(stderr, "linfer: bench: --device must be cpu or cuda, got '%s'\n", optarg); return 2; }
+            break;
+        case O_GPUIDX: if (!cli_parse_int("--gpu-index", optarg, 0, 63, &lv)) return 2; bo.gpu_index = (int)lv; break;
+        case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, 1024, &lv)) return 2; bo.n_threads = (int)lv; break;
+        case O_WARMUP: if (!cli_parse_int("--warmup", optarg, 0, 100, &lv)) return 2; warmup = (int)lv; break;
+        case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; reps = (int)lv; break;
+        case O_SEED: if (!cli_parse_int("--seed", optarg, 0, 0x7fffffffffffffffL, &lv)) return 2; bo.seed = (uint64_t)lv; break;
+        case O_HW: hw_arg = optarg; break;
+        case O_CALIB: calib = optarg; break;
+        case O_CV: if (!cli_parse_float("--cv-flag", optarg, 0, 10, &dv)) return 2; bo.cv_flag = dv; break;
+        case O_CSV: csv = optarg; break;
+        case O_JSON: json = optarg; break;
+        case O_NOPROG: no_progress = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) { fprintf(stderr, "linfer: bench: unexpected argument '%s'\n", argv[optind]); return 2; }
+
+    /* device */
+    int n_gpus = lf_gpu_count();
+    if (!device_set) bo.device = n_gpus > 0 ? LINFER_DEVICE_CUDA : LINFER_DEVICE_CPU;
+    if (bo.device == LINFER_DEVICE_CUDA) {
+#ifndef LINFER_HAVE_CUDA
+        fprintf(stderr, "linfer: bench: --device cuda: this linfer was built without CUDA (nvcc not found at build time)\n");
+        return 1;
+#else
+        if (n_gpus == 0) { fprintf(stderr, "linfer: bench: --device cuda: no CUDA GPU found\n"); return 1; }
+        if (bo.gpu_index >= n_gpus) { fprintf(stderr, "linfer: bench: --gpu-index %d: this machine has %d GPU(s)\n", bo.gpu_index, n_gpus); return 2; }
+#endif
+    }
+    const int gpu = bo.device == LINFER_DEVICE_CUDA;
+    if (!model_arg) model_arg = gpu ? GPU_MODEL : CPU_MODEL;
+    if (!batch_s) batch_s = gpu ? GPU_BATCH : CPU_BATCH;
+    if (!in_s) in_s = gpu ? GPU_IN : CPU_IN;
+    if (!out_s) out_s = gpu ? GPU_OUT : CPU_OUT;
+    if (!dtype_s) dtype_s = gpu ? "fp16" : "fp32";
+    bo.warmup = warmup >= 0 ? warmup : (gpu ? 2 : 1);
+    bo.reps = reps >= 1 ? reps : (gpu ? 5 : 3);
+
+    /* sweep lists: refuse before anything runs */
+    int *bl = NULL, *il = NULL, *ol = NULL, nb = 0, ni = 0, no = 0, nd = 0, npts = 0, rc = 0, n_done = 0;
+    linfer_compute_dtype *dl = NULL;
+    lf_bench_point *pts = NULL;
+    lf_bench_result *res = NULL;
+    linfer_model *model = NULL;
+    char *cmdline = NULL;
+    ui_state ui = {0};
+    lf_status s;
+    if ((s = lf_parse_int_list(batch_s, "--batch", 1, 4096, &bl, &nb)) || (s = lf_parse_int_list(in_s, "--in", 1, 1 << 20, &il, &ni)) ||
+        (s = lf_parse_int_list(out_s, "--out", 1, 1 << 20, &ol, &no)) || (s = lf_bench_parse_dtypes(dtype_s, &dl, &nd)) ||
+        (s = lf_bench_expand(bl, nb, il, ni, ol, no, dl, nd, &pts, &npts))) {
+        cli_fail(s);
+        rc = 2;
+        goto done;
+    }
+
+    /* model: a preset (random weights) or a file */
+    lf_config cfg;
+    int is_preset = 0;
+    if (lf_path_exists(model_arg)) {
+        linfer_model_params mp = linfer_model_default_params();
+        mp.path = model_arg;
+        mp.load_tokenizer = 0;
+        if ((s = linfer_model_load(&mp, &model))) { rc = cli_fail(s); goto done; }
+        cfg = model->cfg;
+    } else {
+        if ((s = lf_preset_model(model_arg, &cfg))) { cli_fail(s); rc = 2; goto done; }
+        is_preset = 1;
+    }
+    if ((s = lf_bench_check(pts, npts, cfg.max_context, bo.device, model_arg))) { cli_fail(s);
+        rc = 2; goto done; }
+
+    /* device facts and ceilings */
+    lf_gpu_info gi = {0};
+    char dev_name[160], drv[160] = "", rt[32] = "", hw_desc[1200];
+    if (gpu) {
+        if ((s = lf_gpu_info_get(bo.gpu_index, &gi))) { rc = cli_fail(s); goto done; }
+        snprintf(dev_name, sizeof dev_name, "%s", gi.name);
+        driver_version(gi.driver_version, drv, sizeof drv);
+        snprintf(rt, sizeof rt, "%d.%d", gi.runtime_version / 1000, (gi.runtime_version % 1000) / 10);
+    } else lf_cpu_name(dev_name, sizeof dev_name);
+    lf_hw hw;
+    int have_hw = 0;
+    if ((rc = resolve_hw(bo.device, bo.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw, hw_desc, sizeof hw_desc))) goto done;
+    bo.hw = have_hw ? &hw : NULL;
+    if (have_hw) { /* the GPU must have tensor cores for each dtype */
+        lf_roofline_model rm;
+        lf_roofline_model_from_config(&cfg, model_arg, &rm);
+        for (int d = 0; d < nd; d++) {
+            lf_prec prec = dl[d] == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
+            if ((s = lf_roofline_check(&rm, &hw, 1, prec, 0))) { cli_fail(s); rc = 2; goto done; }
+        }
+    }
+    if (csv && (s = lf_bench_check_writable(csv))) { cli_fail(s); rc = 2; goto done; }
+    if (json && (s = lf_bench_check_writable(json))) { cli_fail(s); rc = 2; goto done; }
+
+    char commit[64], date[40];
+    git_commit(commit, sizeof commit);
+    lf_iso_date(date, sizeof date);
+    cmdline = join_args(argc, argv);
+    lf_prec prec0 = dl[0] == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
+    lf_bench_meta meta = {model_arg, gpu ? "cuda" : "cpu", dev_name, drv, rt, commit, cmdline, date, hw_desc,
+                          have_hw ? hw.name : "none", have_hw ? lf_hw_eff_bw(&hw) : NAN, have_hw ? lf_hw_eff_flops(&hw, prec0) : NAN,
+                          have_hw ? lf_hw_eff_launch(&hw) : NAN, bo.warmup, bo.reps};
+
+    printf("linfer bench: %s (%s) on %s%s%s, %d point%s x (%d warm-up + %d reps), commit %s\n", model_arg,
+           is_preset ? "preset, random weights" : "from file", dev_name, gpu ? ", driver " : "", gpu ? drv : "", npts, npts == 1 ? "" : "s",
+           bo.warmup, bo.reps, commit);
+    if (have_hw)
+        printf("ceilings: %.1f GB/s, %.2f TFLOP/s (%s), launch %.2f us; from %s%s\n", lf_hw_eff_bw(&hw) / 1e9,
+               lf_hw_eff_flops(&hw, prec0) / 1e12, lf_prec_name(prec0), lf_hw_eff_launch(&hw) * 1e6, hw_desc,
+               gpu ? "" : "; predictions count fp32 bytes (half the bandwidth)");
+    else printf("ceilings: %s\n", hw_desc);
+    fflush(stdout);
+
+    res = calloc((size_t)npts, sizeof *res);
+    ui.disp = lf_table_new(N_DISP, disp_cols);
+    if (!res || !ui.disp) { rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); goto done; }
+    ui.tty = !no_progress && isatty(2);
+    ui.t0 = wall_now();
+    ui.cv_flag = bo.cv_flag;
+    bo.progress = on_progress;
+    bo.on_point = on_point;
+    bo.user = &ui;
+    lf_bench_model bm = {is_preset ? &cfg : NULL, model, model_arg};
+    g_stop = 0;
+    void (*old)(int) = signal(SIGINT, on_sigint);
+    s = lf_bench_run(&bm, &bo, pts, npts, res, &n_done);
+    signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
+    clear_progress(&ui);
+    if (s) { rc = cli_fail(s); goto done; }
+    print_new_rows(&ui, 1);
+
+    if (csv) {
+        if ((s = lf_bench_write_csv(csv, &meta, res, n_done))) rc = cli_fail(s);
+        else printf("wrote %s (%d points)\n", csv, n_done);
+    }
+    if (json) {
+        if ((s = lf_bench_write_json(json, &meta, res, n_done))) rc = cli_fail(s);
+        else printf("wrote %s (%d points)\n", json, n_done);
+    }
+    if (ui.n_noisy) printf("%d of %d points vary by more than %.0f%% between repetitions (marked 'noisy')\n", ui.n_noisy, n_done, 100 * bo.cv_flag);
+    if (ui.n_nofit) printf("%d point%s did not fit in memory\n", ui.n_nofit, ui.n_nofit == 1 ? "" : "s");
+    if (n_done < npts) {
+        fprintf(stderr, "linfer: bench: interrupted: %d of %d points finished%s\n", n_done, npts,
+                n_done < npts && res[n_done].state == LF_BENCH_INTERRUPTED ? " (the point in progress was abandoned)" : "");
+        rc = 1;
+    }
+    if (ui.n_failed) {
+        fprintf(stderr, "linfer: bench: %d point%s failed (see the note column)\n", ui.n_failed, ui.n_failed == 1 ? "" : "s");
+        rc = 1;
+    }
+done:
+    free(bl); free(il); free(ol); free(dl); free(pts); free(res); free(cmdline);
+    lf_table_free(ui.disp);
+    linfer_model_free(model);
+    return rc;
+}

@@ -1,0 +1,167 @@
+/* cmd_calibrate.c — `linfer calibrate`: measure the ceilings of the GPU(s) (or the CPU), print
+ * "ceiling, measured, datasheet, ratio", and cache them per device for `linfer roofline --gpu
+ * measured` and `linfer bench`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli.h"
+#include "common.h"
+#include "linfer.h"
+#include "core/error.h"
+#include "engine/gpu_query.h"
+#include "perf/calibrate.h"
+#include "perf/presets.h"
+#include "perf/table.h"
+
+static void usage(FILE *f) {
+    char path[1024], cpath[1024];
+    lf_calib_path(0, 0, path, sizeof path);
+    lf_calib_path(1, 0, cpath, sizeof cpath);
+    fprintf(f,
+            "usage: linfer calibrate [--gpu N | --all-gpus | --cpu] [options]\n"
+            "Measures this machine's ceilings and caches them per device; `linfer roofline --gpu measured` and\n"
+            "`linfer bench` use them as measured ceilings (the datasheet figures stay beside them).\n"
+            "GPU: HBM read bandwidth (read-only reduction over a buffer >= 32x L2, 16-byte loads), device-to-device\n"
+            "copy bandwidth (cudaMemcpy, read + write bytes), cuBLAS GEMM fp16/bf16 (cublasGemmEx 8192^3, random\n"
+            "data), kernel-launch overhead (empty kernels back to back, CUDA-graph replay, launch + sync), each the\n"
+            "median of repetitions timed with CUDA events after warm-up. NCCL all-reduce: not measured yet.\n"
+            "CPU (--cpu): memory read bandwidth (all threads) and OpenBLAS sgemm GFLOP/s.\n"
+            "  --gpu N          GPU index to measure (default 0)\n"
+            "  --all-gpus       measure every GPU, one cache file each\n"
+            "  --cpu            measure the CPU instead of a GPU\n"
+            "  --quick          smaller buffers and GEMMs, fewer repetitions (a few seconds)\n"
+            "  --reps R         timed repetitions per figure, median reported (default 15)\n"
+            "  --warmup W       untimed repetitions first (default 3)\n"
+            "  --calib FILE     cache file to write/read (one device only). Defaults: GPU 0: %s\n"
+            "                   ($LINFER_CALIB overrides it), GPU i: ...-gpu<i>.txt, CPU: %s\n"
+            "  --no-save        measure and print, do not write the cache\n"
+            "  --show           print the cached calibration instead of measuring\n"
+            "  --format F       table (default), csv, json or md\n"
+            "Without a GPU (and without --cpu): a one-line error, exit 1.\n",
+            path, cpath);
+}
+
+static void print_result(const lf_calib_result *r, const char *path, lf_table_format fmt, int saved) {
+    lf_hw ds;
+    int have_ds = 0;
+    if (!r->is_cpu) {
+        have_ds = lf_hw_lookup(r->name, &ds) == LINFER_OK;
+        if (!have_ds) lf_clear_error();
+    }
+    lf_table *t = lf_calib_table(r, have_ds ? &ds : NULL);
+    if (!t) { fprintf(stderr, "linfer: out of memory\n"); return; }
+    char title[512], date[64] = "?";
+    time_t when = (time_t)r->date;
+    struct tm tm;
+    if (r->date > 0 && gmtime_r(&when, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
+    if (r->is_cpu)
+        snprintf(title, sizeof title, "%s, measured %s", r->name, date);
+    else
+        snprintf(title, sizeof title, "GPU %d: %s (%d SMs, L2 %.0f MiB), driver API %d.%d, CUDA runtime %d.%d, measured %s%s%s",
+                 r->device_index, r->name, r->sm_count, r->l2_bytes / 1048576.0, r->driver_version / 1000, (r->driver_version % 1000) / 10,
+                 r->runtime_version / 1000, (r->runtime_version % 1000) / 10, date, have_ds ? "; datasheet: preset " : "; no datasheet preset",
+                 have_ds ? ds.name : "");
+    lf_table_set_title(t, title);
+    lf_status s = lf_table_write(t, stdout, fmt);
+    lf_table_free(t);
+    if (s) cli_fail(s);
+    if (fmt == LF_FMT_TABLE) {
+        if (saved) printf("saved to %s\n", path);
+        else if (path) printf("(from %s)\n", path);
+    }
+}
+
+int cmd_calibrate(int argc, char **argv) {
+    enum { O_GPU = 300, O_ALL, O_CPU, O_QUICK, O_REPS, O_WARMUP, O_CALIB, O_NOSAVE, O_SHOW, O_FORMAT };
+    static const struct option opts[] = {
+        {"gpu", required_argument, 0, O_GPU}, {"all-gpus", no_argument, 0, O_ALL}, {"cpu", no_argument, 0, O_CPU},
+        {"quick", no_argument, 0, O_QUICK}, {"reps", required_argument, 0, O_REPS}, {"warmup", required_argument, 0, O_WARMUP},
+        {"calib", required_argument, 0, O_CALIB}, {"no-save", no_argument, 0, O_NOSAVE}, {"show", no_argument, 0, O_SHOW},
+        {"format", required_argument, 0, O_FORMAT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int gpu = 0, all = 0, cpu = 0, nosave = 0, show = 0;
+    const char *calib = NULL;
+    lf_calib_opts co;
+    lf_calib_default_opts(&co);
+    lf_table_format fmt = LF_FMT_TABLE;
+    long lv;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_GPU: if (!cli_parse_int("--gpu", optarg, 0, 63, &lv)) return 2; gpu = (int)lv; break;
+        case O_ALL: all = 1; break;
+        case O_CPU: cpu = 1; break;
+        case O_QUICK: co.quick = 1; break;
+        case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; co.reps = (int)lv; break;
+        case O_WARMUP: if (!cli_parse_int("--warmup", optarg, 0, 100, &lv)) return 2; co.warmup = (int)lv; break;
+        case O_CALIB: calib = optarg; break;
+        case O_NOSAVE: nosave = 1; break;
+        case O_SHOW: show = 1; break;
+        case O_FORMAT: if (lf_table_format_parse(optarg, &fmt)) return cli_fail(LINFER_ERR_INVALID_ARG); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) { fprintf(stderr, "linfer: calibrate: unexpected argument '%s'\n", argv[optind]); return 2; }
+    if (cpu && all) { fprintf(stderr, "linfer: calibrate: give --cpu or --all-gpus, not both\n"); return 2; }
+    if (all && calib) { fprintf(stderr, "linfer: calibrate: --calib names one file; with --all-gpus each GPU has its own\n"); return 2; }
+    if (show && nosave) { fprintf(stderr, "linfer: calibrate: --show measures nothing; --no-save does not apply\n"); return 2; }
+
+    char path[1024];
+    if (show) {
+        int first = all ? 0 : gpu, last = all ? (lf_gpu_count() > 0 ? lf_gpu_count() - 1 : 0) : gpu;
+        for (int g = first; g <= last; g++) {
+            if (calib) snprintf(path, sizeof path, "%s", calib);
+            else lf_calib_path(cpu, g, path, sizeof path);
+            lf_calib_result r;
+            lf_status s = lf_calib_load(path, &r);
+            if (s) return cli_fail(s);
+            print_result(&r, path, fmt, 0);
+        }
+        return 0;
+    }
+
+    if (cpu) {
+        if (calib) snprintf(path, sizeof path, "%s", calib);
+        else lf_calib_path(1, 0, path, sizeof path);
+        fprintf(stderr, "linfer: calibrating the CPU (memory read bandwidth, sgemm)...\n");
+        lf_calib_result r;
+        lf_status s = lf_calibrate_cpu(&co, &r);
+        if (s) return cli_fail(s);
+        if (!nosave && (s = lf_calib_save(path, &r))) return cli_fail(s);
+        print_result(&r, path, fmt, !nosave);
+        return 0;
+    }
+
+#ifndef LINFER_HAVE_CUDA
+    fprintf(stderr, "linfer: calibrate: this linfer was built without CUDA (nvcc not found at build time); "
+                    "`linfer calibrate --cpu` measures the CPU\n");
+    return 1;
+#else
+    int n = lf_gpu_count();
+    if (n == 0) {
+        fprintf(stderr, "linfer: calibrate: no CUDA GPU found (`linfer calibrate --cpu` measures the CPU)\n");
+        return 1;
+    }
+    if (gpu >= n) { fprintf(stderr, "linfer: calibrate: --gpu %d: this machine has %d GPU%s\n", gpu, n, n == 1 ? "" : "s"); return 2; }
+    int first = all ? 0 : gpu, last = all ? n - 1 : gpu, rc = 0;
+    for (int g = first; g <= last; g++) {
+        if (calib) snprintf(path, sizeof path, "%s", calib);
+        else lf_calib_path(0, g, path, sizeof path);
+        lf_gpu_info gi;
+        if (lf_gpu_info_get(g, &gi) == LINFER_OK) fprintf(stderr, "linfer: calibrating GPU %d (%s)...\n", g, gi.name);
+        lf_calib_result r;
+        lf_status s = lf_calibrate_gpu(g, &co, &r);
+        if (s) { rc = cli_fail(s); continue; }
+        int saved = 0;
+        if (!nosave) {
+            if ((s = lf_calib_save(path, &r))) rc = cli_fail(s);
+            else saved = 1;
+        }
+        print_result(&r, saved ? path : NULL, fmt, saved);
+    }
+    return rc;
+#endif
+}
