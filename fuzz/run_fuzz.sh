@@ -24,6 +24,7 @@ max_len() {
     fuzz_tokenizer_json) echo 65536 ;;
     fuzz_encode) echo 4096 ;;
     fuzz_decode) echo 4096 ;;
+    fuzz_model_load) echo 65536 ;;
     *) echo 4096 ;;
     esac
 }

@@ -20,11 +20,16 @@ Writes small valid inputs (each < 64 KiB, all together well under 2 MB) into tes
                       then text: English, Chinese, emoji, code, whitespace runs, special tokens
   fuzz_decode/        byte 0 = flags (bit 0 with_special, bits 1-2 tokenizer, bit 3 raw ids,
                       bits 4-7 output buffer), then int32 ids (valid, byte tokens, out of range)
+  fuzz_model_load/    whole tiny models for lf_model_load: HF directories (single file, sharded with
+                      an index, biases + untied head, generation/tokenizer configs) and GGUF files
+                      (byte 0 = flags, then [name index][u32 length][bytes] per file)
+  regressions/        (--regressions) minimal inputs of the crashes found, replayed by fuzz-short
 
 The two tok-*.gguf files in fuzz_gguf/ are also loaded by fuzz_encode/fuzz_decode as fixed
 tokenizers 2 and 3, so keep their names. Deterministic: running it again gives the same bytes.
 
-  python3 tools/make_fuzz_corpus.py            # rewrite tests/data/fuzz/<target>/ (not regressions/)
+  python3 tools/make_fuzz_corpus.py                 # rewrite tests/data/fuzz/<target>/ (not regressions/)
+  python3 tools/make_fuzz_corpus.py --regressions   # also rewrite the hand-made regression inputs
 """
 import json
 import os
@@ -601,8 +606,139 @@ def make_decode():
     put(t, "empty", bytes([RAW]))
 
 
+# ---- whole models (fuzz_model_load) ------------------------------------------------------------
+MODEL_NAMES = ["config.json", "generation_config.json", "tokenizer_config.json", "tokenizer.json", "model.safetensors",
+               "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+               "a.st", "a-much-longer-shard-file-name-than-the-directory-path.safetensors", "model.gguf"]
+
+
+def model_input(flags, files):
+    """fuzz_model_load's input: flags, then [name index][u32 length][bytes] per file."""
+    out = bytes([flags])
+    for name, data in files:
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        out += bytes([MODEL_NAMES.index(name)]) + struct.pack("<I", len(data)) + data
+    return out
+
+
+def tiny_hf_model():
+    """config.json and the tensors of a 1-layer LLaMA (dim 8, 2 heads of 4, 1 KV head, ffn 16, vocab 16)."""
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 8, "intermediate_size": 16,
+           "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 16,
+           "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "bos_token_id": 0,
+           "eos_token_id": 1, "tie_word_embeddings": True, "hidden_act": "silu"}
+    dim, ffn, vocab = 8, 16, 16
+    tens = [("model.embed_tokens.weight", "F32", [vocab, dim], f32(*[i / 64 for i in range(vocab * dim)])),
+            ("model.norm.weight", "F32", [dim], f32(*[1.0] * dim))]
+    for name, shape in [("input_layernorm.weight", [dim]), ("post_attention_layernorm.weight", [dim]),
+                        ("self_attn.q_proj.weight", [dim, dim]), ("self_attn.k_proj.weight", [4, dim]),
+                        ("self_attn.v_proj.weight", [4, dim]), ("self_attn.o_proj.weight", [dim, dim]),
+                        ("mlp.gate_proj.weight", [ffn, dim]), ("mlp.up_proj.weight", [ffn, dim]),
+                        ("mlp.down_proj.weight", [dim, ffn])]:
+        n = 1
+        for x in shape:
+            n *= x
+        tens.append(("model.layers.0." + name, "BF16", shape, bf16(*[((i * 37) % 11 - 5) / 8 for i in range(n)])))
+    return cfg, tens
+
+
+def tiny_tokenizer_json():
+    vocab = {c: i for i, c in enumerate("abcdefghijklmn")}
+    vocab["ab"] = 14
+    vocab["<s>"] = 15
+    return json.dumps(tj(bpe_model(vocab, [("a", "b")]), [added(15, "<s>")],
+                         post={"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                                        {"Sequence": {"id": "A", "type_id": 0}}],
+                               "pair": [], "special_tokens": {}}))
+
+
+def make_model_load():
+    t = "fuzz_model_load"
+    cfg, tens = tiny_hf_model()
+    st = st_file(tens, metadata={"format": "pt"})
+    gen = json.dumps({"bos_token_id": 0, "eos_token_id": [1, 2]})
+    tcfg = json.dumps({"bos_token": {"content": "<s>"}, "eos_token": "n", "add_bos_token": True})
+    put(t, "hf-single", model_input(0, [("config.json", json.dumps(cfg)), ("model.safetensors", st)]))
+    put(t, "hf-single-tokenizer", model_input(1, [("config.json", json.dumps(cfg)), ("generation_config.json", gen),
+                                                  ("tokenizer_config.json", tcfg), ("tokenizer.json", tiny_tokenizer_json()),
+                                                  ("model.safetensors", st)]))
+    half = len(tens) // 2
+    s1, s2 = st_file(tens[:half]), st_file(tens[half:])
+    wm = {name: ("model-00001-of-00002.safetensors" if i < half else "model-00002-of-00002.safetensors")
+          for i, (name, _, _, _) in enumerate(tens)}
+    index = json.dumps({"metadata": {"total_size": len(s1) + len(s2)}, "weight_map": wm})
+    put(t, "hf-sharded", model_input(1, [("config.json", json.dumps(cfg)), ("model.safetensors.index.json", index),
+                                         ("model-00001-of-00002.safetensors", s1), ("model-00002-of-00002.safetensors", s2),
+                                         ("tokenizer.json", tiny_tokenizer_json())]))
+    cfg_untied = dict(cfg, tie_word_embeddings=False, attention_bias=True)
+    extra = [("lm_head.weight", "F16", [16, 8], f16(*[0.0] * 128)),
+             ("model.layers.0.self_attn.q_proj.bias", "F32", [8], f32(*[0.0] * 8)),
+             ("model.layers.0.self_attn.k_proj.bias", "F32", [4], f32(*[0.0] * 4)),
+             ("model.layers.0.self_attn.v_proj.bias", "F32", [4], f32(*[0.0] * 4)),
+             ("model.layers.0.self_attn.o_proj.bias", "F32", [8], f32(*[0.0] * 8)),
+             ("model.layers.0.self_attn.rotary_emb.inv_freq", "F32", [2], f32(1.0, 0.01))]
+    put(t, "hf-bias-untied", model_input(0, [("config.json", json.dumps(cfg_untied)), ("model.safetensors", st_file(tens + extra))]))
+    # GGUF: tiny llama + a 'llama' (SentencePiece) tokenizer of 32 tokens
+    tokens = ["<unk>", "<s>", "</s>"] + ["\u2581" + c for c in "abcdefghijklm"] + list("abcdefghijklmnop")
+    gg = [("general.architecture", STRING, "llama"), ("llama.context_length", U32, 128), ("llama.embedding_length", U32, 32),
+          ("llama.block_count", U32, 1), ("llama.feed_forward_length", U32, 64), ("llama.attention.head_count", U32, 4),
+          ("llama.attention.head_count_kv", U32, 2), ("llama.rope.freq_base", F32, 10000.0),
+          ("llama.attention.layer_norm_rms_epsilon", F32, 1e-5), ("llama.rope.dimension_count", U32, 8),
+          ("tokenizer.ggml.model", STRING, "llama"), ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
+          ("tokenizer.ggml.scores", ARRAY, (F32, [0.0, 0.0, 0.0] + [-float(i) for i in range(29)])),
+          ("tokenizer.ggml.token_type", ARRAY, (I32, [2, 3, 3] + [1] * 29)),
+          ("tokenizer.ggml.bos_token_id", U32, 1), ("tokenizer.ggml.eos_token_id", U32, 2)]
+    gt = [("token_embd.weight", [32, 32], GG_Q8_0, q8_0(32)), ("output_norm.weight", [32], GG_F32, f32(*[1.0] * 32)),
+          ("blk.0.attn_norm.weight", [32], GG_F32, f32(*[1.0] * 32)), ("blk.0.attn_q.weight", [32, 32], GG_Q4_0, q4_0(32)),
+          ("blk.0.attn_k.weight", [32, 16], GG_Q4_1, q4_1(16)),
+          ("blk.0.attn_v.weight", [32, 16], GG_F16, f16(*[0.01 * i for i in range(512)])),
+          ("blk.0.attn_output.weight", [32, 32], GG_Q8_0, q8_0(32)), ("blk.0.ffn_norm.weight", [32], GG_F32, f32(*[1.0] * 32)),
+          ("blk.0.ffn_gate.weight", [32, 64], GG_Q4_0, q4_0(64)), ("blk.0.ffn_up.weight", [32, 64], GG_Q4_0, q4_0(64)),
+          ("blk.0.ffn_down.weight", [64, 32], GG_Q8_0, q8_0(64))]
+    put(t, "gguf-model", model_input(3, [("model.gguf", gguf_file(gg, gt))]))
+    put(t, "gguf-model-output-bias", model_input(2, [("model.gguf", gguf_file(
+        gg + [("llama.vocab_size", U32, 32), ("tokenizer.ggml.add_bos_token", BOOL, False)],
+        gt + [("output.weight", [32, 32], GG_F16, f16(*[0.0] * 1024)), ("blk.0.attn_q.bias", [32], GG_F32, f32(*[0.0] * 32)),
+              ("blk.0.attn_k.bias", [16], GG_F32, f32(*[0.0] * 16)), ("blk.0.attn_v.bias", [16], GG_F32, f32(*[0.0] * 16))]))]))
+
+
+def make_regressions():
+    """Hand-made minimal inputs for crashes the fuzzers found (tests/data/fuzz/regressions/)."""
+    d = os.path.join(OUT, "regressions")
+    os.makedirs(d, exist_ok=True)
+
+    def reg(name, data):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+    reg("fuzz_gguf-widen-f64-overflow", gguf_file([("x", F64, 1e300)]))
+    reg("fuzz_gguf-widen-f32-nan", gguf_file([("x", F32, float("nan"))]))
+    reg("fuzz_gguf-arr-f32-overflow", gguf_file([("tokenizer.ggml.model", STRING, "llama"),
+                                                 ("tokenizer.ggml.tokens", ARRAY, (STRING, ["a", "b"])),
+                                                 ("tokenizer.ggml.scores", ARRAY, (F32, [0.0, 3e38]))]))
+    reg("fuzz_gguf-failed-parse-not-cleared", bytes.fromhex("474755460300000000000000000a0000000000000000"))
+    base = ('{"model_type":"llama","hidden_size":64,"intermediate_size":172,"num_hidden_layers":2,'
+            '"num_attention_heads":4,"vocab_size":320,')
+    reg("fuzz_config-eos-int-overflow", base + '"eos_token_id":1e10}')
+    reg("fuzz_config-eos-list-int-overflow", base + '"eos_token_id":[2,-455555555555555]}')
+    tok = "a" * 7000
+    reg("fuzz_tokenizer_json-replace-decoder-expands", json.dumps(
+        {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, tok: 2}, "merges": []},
+         "decoder": {"type": "Replace", "pattern": {"String": "a"}, "content": "b" * 30}}))
+    # the index names a longer file than the shard the tensor was found in: load_hf.c bind()
+    # compared the name against path + strlen(path) - strlen(name), before the path's start
+    cfg, tens = tiny_hf_model()
+    long = "a-much-longer-shard-file-name-than-the-directory-path.safetensors"
+    wm = {name: "a.st" for name, _, _, _ in tens}
+    wm = {"model.embed_tokens.weight": long, **{k: v for k, v in wm.items() if k != "model.embed_tokens.weight"}}
+    reg("fuzz_model_load-index-name-longer-than-path", model_input(0, [
+        ("config.json", json.dumps(cfg)), ("model.safetensors.index.json", json.dumps({"weight_map": wm})),
+        (long, st_file([], raw_header="{}")), ("a.st", st_file(tens))]))
+
+
 def main():
-    for d in ("fuzz_safetensors", "fuzz_gguf", "fuzz_config", "fuzz_tokenizer_json", "fuzz_encode", "fuzz_decode"):
+    for d in ("fuzz_safetensors", "fuzz_gguf", "fuzz_config", "fuzz_tokenizer_json", "fuzz_encode", "fuzz_decode",
+              "fuzz_model_load"):
         shutil.rmtree(os.path.join(OUT, d), ignore_errors=True)
     make_safetensors()
     make_gguf()
@@ -610,6 +746,9 @@ def main():
     make_tokenizer_json()
     make_encode()
     make_decode()
+    make_model_load()
+    if "--regressions" in sys.argv:
+        make_regressions()
     total = sum(n for _, _, n in written)
     by = {}
     for tgt, _, n in written:
