@@ -734,6 +734,20 @@ def make_regressions():
     reg("fuzz_model_load-index-name-longer-than-path", model_input(0, [
         ("config.json", json.dumps(cfg)), ("model.safetensors.index.json", json.dumps({"weight_map": wm})),
         (long, st_file([], raw_header="{}")), ("a.st", st_file(tens))]))
+    make_regressions_2(reg)
+
+
+def make_regressions_2(reg):
+    # tokenizer_config.json names a BOS token whose id (16) is past config.json's vocab_size (16):
+    # load_hf.c read_tokenizer_config() stored it in cfg.bos_id unchecked (lf_config_validate fails)
+    cfg, tens = tiny_hf_model()
+    vocab = {c: i for i, c in enumerate("abcdefghijklmnop")}
+    vocab["<s>"] = 16
+    tok = json.dumps(tj(bpe_model(vocab, []), [added(16, "<s>")]))
+    reg("fuzz_model_load-bos-past-vocab", model_input(1, [
+        ("config.json", json.dumps(cfg)), ("tokenizer.json", tok),
+        ("tokenizer_config.json", json.dumps({"bos_token": "<s>", "add_bos_token": True})),
+        ("model.safetensors", st_file(tens))]))
 
 
 def main():
