@@ -90,8 +90,11 @@ static lf_status bind(lf_model *m, hf_state *h, uint8_t **used, const char *name
         if (index) {
             cJSON *wm = cJSON_GetObjectItemCaseSensitive(index, "weight_map");
             cJSON *f = cJSON_GetObjectItemCaseSensitive(wm, name);
-            if (!cJSON_IsString(f) || strcmp(f->valuestring, m->maps[i].path + strlen(m->maps[i].path) - strlen(f->valuestring)))
-                return lf_fail(LINFER_ERR_FORMAT, "%s: tensor '%s' is in %s but the index says otherwise", m->path, name, m->maps[i].path);
+            const char *path = m->maps[i].path;
+            size_t pl = strlen(path), fl = cJSON_IsString(f) ? strlen(f->valuestring) : 0;
+            /* path is "<dir>/<file>": the index entry must be that whole file name */
+            if (!cJSON_IsString(f) || fl == 0 || fl >= pl || path[pl - fl - 1] != '/' || strcmp(path + pl - fl, f->valuestring))
+                return lf_fail(LINFER_ERR_FORMAT, "%s: tensor '%s' is in %s but the index says otherwise", m->path, name, path);
         }
         used[i][t - h->shards[i].tensors] = 1;
         dst->dtype = t->dtype;
@@ -171,6 +174,8 @@ static lf_status read_tokenizer_config(const char *dir, lf_model *m) {
     if (cJSON_IsBool(ab)) adds = cJSON_IsTrue(ab);
     if (bs && bos < 0) s = lf_fail(LINFER_ERR_FORMAT, "%s: bos_token '%.40s' is not in the vocabulary", p, bs);
     else if (es && eos < 0) s = lf_fail(LINFER_ERR_FORMAT, "%s: eos_token '%.40s' is not in the vocabulary", p, es);
+    else if (bos >= m->cfg.vocab_size || eos >= m->cfg.vocab_size)
+        s = lf_fail(LINFER_ERR_FORMAT, "%s: BOS/EOS token id %d/%d is past the model's vocab_size %d", p, bos, eos, m->cfg.vocab_size);
     else s = lf_tokenizer_set_special_ids(m->tok, bos, eos, adds);
     if (!s) {
         lf_config *c = &m->cfg;
