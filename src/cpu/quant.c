@@ -44,8 +44,14 @@ void lf_quant_act_row(lf_dtype w, const float *x, void *dst, int k) {
     }
 }
 
-/* fp16 scales are converted once per block; a small table would be faster, but this is exact */
+/* fp16 scales are converted once per block: with the F16C instruction where the build has it
+ * (exact, like the software conversion), else in software */
+#if defined(__F16C__)
+#include <immintrin.h>
+#define H2F(h) _cvtsh_ss(h)
+#else
 #define H2F(h) lf_f16_to_f32(h)
+#endif
 
 float lf_quant_dot_ref(lf_dtype w, const void *wrow, const void *act, int k) {
     int nb = k / 32;
