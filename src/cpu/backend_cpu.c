@@ -1,6 +1,7 @@
 /* backend_cpu.c — the portable CPU backend: fp32 weights (dequantised at load), fp32 KV cache,
  * OpenBLAS for the linear layers, OpenMP over tokens × heads for attention. It is the reference
  * the CUDA backend is checked against end to end. */
+#include "../core/clock.h"
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -35,12 +36,6 @@ typedef struct {
     void *act_q;                          /* quantised activation rows */
     int cap_tokens;
 } cpu_backend;
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static lf_status materialise(const lf_model *m, const lf_tensor_src *t, uint32_t tensor_id, float **out) {
     if (!t->n_dims) { *out = NULL; return LINFER_OK; }
@@ -97,7 +92,7 @@ static void cpu_destroy(lf_backend *bb) {
 
 static void cpu_reset_seq(lf_backend *bb, int seq) { (void)bb; (void)seq; /* positions are overwritten as they are reused */ }
 
-#define TIMED(b, op, stmt) do { double t0_ = (b)->base.profile ? now_ms() : 0; stmt; if ((b)->base.profile) (b)->base.op_ms[op] += now_ms() - t0_; } while (0)
+#define TIMED(b, op, stmt) do { double t0_ = (b)->base.profile ? lf_now_ms() : 0; stmt; if ((b)->base.profile) (b)->base.op_ms[op] += lf_now_ms() - t0_; } while (0)
 
 /* causal attention of every token in the batch over its own sequence's cache */
 static void attention_all(cpu_backend *b, const lf_batch *batch, size_t layer_off, float scale) {

@@ -1,6 +1,7 @@
 /* engine.c — generation: prefill of a static batch of prompts (chunked token batches), then
  * decode steps with a KV cache, host-side sampling, stop conditions, streamed callbacks and
  * TTFT/TPOT statistics. Backend-agnostic: it only sees lf_backend_ops. */
+#include "../core/clock.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,6 @@ static const char *const op_names[LF_OP_COUNT] = {
     "embedding", "norm", "qkv", "rope", "attention", "o_proj", "all_reduce",
     "gate_up", "activation", "down", "lm_head", "sampling", "residual"};
 const char *lf_op_name(lf_op op) { return (unsigned)op < LF_OP_COUNT ? op_names[op] : "?"; }
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 linfer_engine_params linfer_engine_default_params(void) {
     linfer_engine_params p = {0};
@@ -170,7 +165,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     /* greedy decoding on a backend that can take the argmax on the device: only ids come back */
     const int device_greedy = sp.temperature <= 0.0f && e->backend->ops->forward_greedy != NULL;
     int have_ids = 0;
-    double t0 = now_ms();
+    double t0 = lf_now_ms();
     if ((s = prefill(e, n_seq, prompts, prompt_lens))) goto done;
     double t_first = 0, t_dec0 = 0;
     int steps = 0, n_active = n_seq, total_gen = 0;
@@ -190,7 +185,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
             if (cb && cb(user, i, t, stop ? "" : text)) stop = 1;
             if (stop || n_gen[i] >= sp.max_new_tokens) { active[i] = 0; n_active--; }
         }
-        if (steps == 0) { t_first = now_ms(); t_dec0 = t_first; }
+        if (steps == 0) { t_first = lf_now_ms(); t_dec0 = t_first; }
         if (g_interrupt) { s = lf_fail(LINFER_ERR_INTERRUPTED, "interrupted after %d decode steps", steps); break; }
         if (n_active == 0) break;
         int n = 0;
@@ -220,7 +215,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         for (int j = 0; j < n; j++) pos[seq[j]]++;
         steps++;
     }
-    double t_end = now_ms();
+    double t_end = lf_now_ms();
     if (stats) {
         memset(stats, 0, sizeof *stats);
         for (int i = 0; i < n_seq; i++) stats->prompt_tokens += (int)prompt_lens[i];

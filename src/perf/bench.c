@@ -1,5 +1,6 @@
 /* bench.c — statistics, sweep expansion, the sweep runner (engines reused across points, per-step
  * timestamps from the token callback, roofline predictions), and atomic CSV/JSON output. */
+#include "../core/clock.h"
 #include "bench.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -163,12 +164,6 @@ void lf_bench_default_opts(lf_bench_opts *o) {
 }
 
 /* ---- measurement helpers ---------------------------------------------------------------------- */
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Peak RSS: reset the kernel's high-water mark (clear_refs 5) at the start of a point, read VmHWM
  * at its end; where that is not allowed, the process peak from getrusage. */
 static int rss_reset(void) {
@@ -219,7 +214,7 @@ static int on_token(void *user, int seq, int32_t token, const char *text) {
     (void)token;
     (void)text;
     step_clock *c = user;
-    if (seq <= c->last_seq && c->n < c->cap) c->ts[c->n++] = now_s();
+    if (seq <= c->last_seq && c->n < c->cap) c->ts[c->n++] = lf_now_s();
     c->last_seq = seq;
     return 0;
 }
@@ -384,13 +379,13 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
         memset(r, 0, sizeof *r);
         nan_fill(r);
         r->pt = *p;
-        double t_point = now_s();
+        double t_point = lf_now_s();
         int rss_ok = rss_reset();
         linfer_model *m = NULL;
         predict(bm, cfg, bm->model, o, p, r);
         if (get_engine(&bs, bm, o, pts, n, i, r, &m) != LINFER_OK) {
             lf_clear_error();
-            r->wall_s = now_s() - t_point;
+            r->wall_s = lf_now_s() - t_point;
             r->peak_rss_bytes = rss_peak(rss_ok);
             if (o->on_point) o->on_point(o->user, r, i, n);
             (*n_done)++;
@@ -428,9 +423,9 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
                 clk.n = 0;
                 clk.last_seq = INT_MAX;
                 linfer_gen_stats st;
-                double t0 = now_s();
+                double t0 = lf_now_s();
                 lf_status s = linfer_generate(bs.eng, B, (const int32_t *const *)prompts, lens, &sp, on_token, &clk, NULL, NULL, &st);
-                double t1 = now_s();
+                double t1 = lf_now_s();
                 if (s) {
                     set_note(r, s == LINFER_ERR_INTERRUPTED ? LF_BENCH_INTERRUPTED : LF_BENCH_FAILED, "%s: %s", linfer_status_name(s),
                              linfer_last_error());
@@ -478,7 +473,7 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
         r->gpu_mem_bytes = gpu_mem;
         r->peak_rss_bytes = rss_peak(rss_ok);
         free(ids); free(prompts); free(lens); free(ttft); free(itl); free(clk.ts);
-        r->wall_s = now_s() - t_point;
+        r->wall_s = lf_now_s() - t_point;
         if (r->state == LF_BENCH_INTERRUPTED) break;   /* not finished: not reported */
         (*n_done)++;
         if (o->on_point) o->on_point(o->user, r, i, n);

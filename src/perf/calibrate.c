@@ -1,6 +1,7 @@
 /* calibrate.c — `linfer calibrate` measurements (host side), the per-device cache file, the CPU
  * roofline entry and the "ceiling, measured, datasheet, ratio" table. GPU kernels live in
  * src/cuda/calibrate.cu (CUDA builds only); see calibrate.h. */
+#include "../core/clock.h"
 #include "calibrate.h"
 #include <cblas.h>
 #include <errno.h>
@@ -26,12 +27,6 @@ void lf_calib_default_opts(lf_calib_opts *o) {
     o->warmup = 3;
     o->reps = 15;
     o->launches = 2000;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void eff_opts(const lf_calib_opts *in, lf_calib_opts *o) {
@@ -100,7 +95,7 @@ static volatile float g_sink;
 
 /* One pass over n floats (n a multiple of 32 per thread chunk), all threads, AVX2 adds. */
 static double cpu_read_pass(const float *p, size_t n) {
-    double t0 = now_s();
+    double t0 = lf_now_s();
     float total = 0;
 #pragma omp parallel reduction(+ : total)
     {
@@ -128,7 +123,7 @@ static double cpu_read_pass(const float *p, size_t n) {
         total += s;
     }
     g_sink = total;
-    return now_s() - t0;
+    return lf_now_s() - t0;
 }
 
 static lf_status cpu_read_bw(const lf_calib_opts *o, lf_calib_result *r) {
@@ -175,9 +170,9 @@ static lf_status cpu_sgemm(const lf_calib_opts *o, lf_calib_result *r) {
     double *t = malloc(sizeof(double) * (size_t)o->reps);
     if (!t) { free(a); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); }
     for (int k = -(o->warmup > 0 ? 1 : 0); k < o->reps; k++) {
-        double t0 = now_s();
+        double t0 = lf_now_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = now_s() - t0;
+        double dt = lf_now_s() - t0;
         if (k >= 0) t[k] = dt;
     }
     g_sink = c[nn / 2];
