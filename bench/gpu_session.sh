@@ -2,7 +2,8 @@
 # gpu_session.sh — one device call: CUDA kernel tests, the measured ceilings, the speed points of
 # issue 2 with repetitions (medians are taken from bench.log), and the HF-transformers comparison
 # at real shapes (logits + greedy tokens) with HF eager timed side by side. Needs build-dev/
-# (make device-bundle) and .peers/ (copies of the shared peer scripts) carried. Logs go to $OUT.
+# (make device-bundle) and .peers/ carried: mkdir -p .peers && cp ../shared/peers/*.py .peers/ (git-ignored
+# via .git/info/exclude; the peer scripts are not ours to commit). Logs go to $OUT.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/lf-out}; mkdir -p "$OUT"
