@@ -100,7 +100,7 @@ fuzz:
 	$(MAKE) -f fuzz/Makefile all
 
 fuzz-short:
-	$(MAKE) -f fuzz/Makefile fuzz-short
+	$(MAKE) -f fuzz/Makefile fuzz-short FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
 clean:
 	rm -rf build build-asan build-fuzz
