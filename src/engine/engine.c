@@ -151,9 +151,10 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     lf_rng *rng = calloc((size_t)n_seq, sizeof *rng);
     lf_tok_decoder *dec = calloc((size_t)n_seq, sizeof *dec);
     int32_t *greedy_ids = calloc((size_t)n_seq, sizeof *greedy_ids), *step_ids = calloc((size_t)n_seq, sizeof *step_ids);
+    int32_t *btok = calloc((size_t)n_seq * 2, sizeof *btok); /* one decode batch: tokens, then positions */
     char *text = malloc(LF_TOK_DECODE_MAX); /* always enough for one token's text */
     if (out_ids) for (int i = 0; i < n_seq; i++) { out_ids[i] = malloc(sizeof(int32_t) * (size_t)sp.max_new_tokens); out_n[i] = 0; }
-    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !greedy_ids || !step_ids || !text) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
+    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !greedy_ids || !step_ids || !text || !btok) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     for (int i = 0; i < n_seq; i++) {
         if (out_ids && !out_ids[i]) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
         lf_rng_seed(&rng[i], sp.seed + (uint64_t)i * 1000003ull);
@@ -195,8 +196,6 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
             rows[n] = n;
             n++;
         }
-        int32_t *btok = malloc(sizeof(int32_t) * (size_t)n * 2);
-        if (!btok) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); break; }
         int32_t *bpos = btok + n;
         for (int j = 0; j < n; j++) { btok[j] = cur[seq[j]]; bpos[j] = pos[seq[j]]; }
         lf_batch b = {n, btok, bpos, seq, rows, n};
@@ -210,7 +209,6 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
             for (int j = n - 1; j >= 0 && !s; j--)
                 if (seq[j] != j) memmove(e->logits + (size_t)seq[j] * c->vocab_size, e->logits + (size_t)j * c->vocab_size, sizeof(float) * c->vocab_size);
         }
-        free(btok);
         if (s) break;
         for (int j = 0; j < n; j++) pos[seq[j]]++;
         steps++;
@@ -229,7 +227,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     }
 done:
     free(cur); free(pos); free(seq); free(rows); free(active); free(n_gen); free(rng); free(dec);
-    free(greedy_ids); free(step_ids); free(text);
+    free(greedy_ids); free(step_ids); free(text); free(btok);
     return s;
 }
 
