@@ -418,7 +418,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->qkv_dim = b->q_dim + 2 * b->kv_dim; b->ffn = c->ffn_dim; b->vocab = c->vocab_size; b->nl = c->n_layers;
     b->max_seqs = p->max_seqs; b->max_ctx = p->max_context; b->max_tokens = p->max_batch_tokens;
     b->logit_rows = p->max_batch_tokens < LOGIT_ROWS ? p->max_batch_tokens : LOGIT_ROWS;
-    b->gemv_max_m = env_int("LF_CUDA_GEMV", LF_CUDA_GEMV_MAX_M); // 0: cuBLAS for every linear layer
+    b->gemv_max_m = env_int("LF_CUDA_GEMV", LF_CUDA_GEMV_DEFAULT_M); // measured crossover; 0: cuBLAS for every linear layer
     // LF_CUDA_ATTN_MMA: 0 simple kernel only, 1 or 2 tensor-core kernel version (default 2)
     b->mma_impl = lf_cuda_attention_tiles_supported(c->head_dim) ? env_int("LF_CUDA_ATTN_MMA", 2) : 0;
     if (b->mma_impl < 0 || b->mma_impl > 2) b->mma_impl = 2;

@@ -84,7 +84,14 @@ lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, int M, int N
  * otherwise cuBLAS (cublasGemmEx, CUBLAS_COMPUTE_32F) on the handle's stream. */
 lf_status lf_cuda_linear(cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
                          float beta, int M, int N, int K, int gemv_max_m, cudaStream_t st);
-#define LF_CUDA_GEMV_MAX_M 8
+#define LF_CUDA_GEMV_MAX_M 8 /* the most rows the own GEMV kernel handles */
+/* Rows up to which the backend uses the own GEMV by default (LF_CUDA_GEMV overrides), from a
+ * measured table (bench/gpu_gemv_crossover.sh, H200, llama-2-7b fp16 decode TPOT in ms):
+ *   rows      1      2      3      4      6      8
+ *   own     5.000  5.226  6.096  6.932  8.053  10.232
+ *   cuBLAS  5.238  5.257  5.384  5.419  5.453  5.545
+ * The own kernel wins at 1-2 rows and loses from 3 on (it re-reads weights per row group). */
+#define LF_CUDA_GEMV_DEFAULT_M 2
 
 /* dst (T, n elements) = src converted (src dtype F32, F16 or BF16), round to nearest even */
 lf_status lf_cuda_convert(lf_dtype dt, void *dst, lf_dtype src_dt, const void *src, size_t n, cudaStream_t st);
