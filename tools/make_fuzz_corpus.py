@@ -89,6 +89,24 @@ def i32(*v):
     return struct.pack(f"<{len(v)}i", *v)
 
 
+def tiny_llama_tensors(embed_dt, embed_fn, embed_div, layer_dt, layer_fn):
+    """Tensors of a 1-layer LLaMA (dim 8, 1 KV head of 4, ffn 16, vocab 16), names as load_hf.c
+    looks them up: embedding i / embed_div in embed_dt, norms 1.0 (F32), layer weights in layer_dt."""
+    dim, ffn, vocab = 8, 16, 16
+    tens = [("model.embed_tokens.weight", embed_dt, [vocab, dim], embed_fn(*[i / embed_div for i in range(vocab * dim)])),
+            ("model.norm.weight", "F32", [dim], f32(*[1.0] * dim))]
+    for name, shape in [("input_layernorm.weight", [dim]), ("post_attention_layernorm.weight", [dim]),
+                        ("self_attn.q_proj.weight", [dim, dim]), ("self_attn.k_proj.weight", [4, dim]),
+                        ("self_attn.v_proj.weight", [4, dim]), ("self_attn.o_proj.weight", [dim, dim]),
+                        ("mlp.gate_proj.weight", [ffn, dim]), ("mlp.up_proj.weight", [ffn, dim]),
+                        ("mlp.down_proj.weight", [dim, ffn])]:
+        n = 1
+        for x in shape:
+            n *= x
+        tens.append(("model.layers.0." + name, layer_dt, shape, layer_fn(*[((i * 37) % 11 - 5) / 8 for i in range(n)])))
+    return tens
+
+
 def make_safetensors():
     t = "fuzz_safetensors"
     put(t, "basic.safetensors", st_file([
@@ -114,18 +132,7 @@ def make_safetensors():
          '"y":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}')
     put(t, "out-of-order.safetensors", struct.pack("<Q", 128) + (h + " " * (128 - len(h))).encode() + f32(1, 2, 3, 4))
     # a tiny LLaMA-shaped checkpoint (names as load_hf.c looks them up)
-    dim, ffn, vocab = 8, 16, 16
-    tens = [("model.embed_tokens.weight", "BF16", [vocab, dim], bf16(*[i / 7 for i in range(vocab * dim)])),
-            ("model.norm.weight", "F32", [dim], f32(*[1.0] * dim))]
-    for name, shape in [("input_layernorm.weight", [dim]), ("post_attention_layernorm.weight", [dim]),
-                        ("self_attn.q_proj.weight", [dim, dim]), ("self_attn.k_proj.weight", [4, dim]),
-                        ("self_attn.v_proj.weight", [4, dim]), ("self_attn.o_proj.weight", [dim, dim]),
-                        ("mlp.gate_proj.weight", [ffn, dim]), ("mlp.up_proj.weight", [ffn, dim]),
-                        ("mlp.down_proj.weight", [dim, ffn])]:
-        n = 1
-        for s in shape:
-            n *= s
-        tens.append(("model.layers.0." + name, "F16", shape, f16(*[((i * 37) % 11 - 5) / 8 for i in range(n)])))
+    tens = tiny_llama_tensors("BF16", bf16, 7, "F16", f16)
     put(t, "tiny-llama.safetensors", st_file(tens, metadata={"format": "pt"}))
     try:
         import numpy as np
@@ -627,19 +634,7 @@ def tiny_hf_model():
            "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 16,
            "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "bos_token_id": 0,
            "eos_token_id": 1, "tie_word_embeddings": True, "hidden_act": "silu"}
-    dim, ffn, vocab = 8, 16, 16
-    tens = [("model.embed_tokens.weight", "F32", [vocab, dim], f32(*[i / 64 for i in range(vocab * dim)])),
-            ("model.norm.weight", "F32", [dim], f32(*[1.0] * dim))]
-    for name, shape in [("input_layernorm.weight", [dim]), ("post_attention_layernorm.weight", [dim]),
-                        ("self_attn.q_proj.weight", [dim, dim]), ("self_attn.k_proj.weight", [4, dim]),
-                        ("self_attn.v_proj.weight", [4, dim]), ("self_attn.o_proj.weight", [dim, dim]),
-                        ("mlp.gate_proj.weight", [ffn, dim]), ("mlp.up_proj.weight", [ffn, dim]),
-                        ("mlp.down_proj.weight", [dim, ffn])]:
-        n = 1
-        for x in shape:
-            n *= x
-        tens.append(("model.layers.0." + name, "BF16", shape, bf16(*[((i * 37) % 11 - 5) / 8 for i in range(n)])))
-    return cfg, tens
+    return cfg, tiny_llama_tensors("F32", f32, 64, "BF16", bf16)
 
 
 def tiny_tokenizer_json():
