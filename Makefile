@@ -63,6 +63,8 @@ run: deps
 
 check: deps data
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory cuda-test-build lab
+	@$(MAKE) --no-print-directory cuda-test
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory asan-test
 	@$(MAKE) --no-print-directory fuzz-short

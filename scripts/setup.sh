@@ -4,7 +4,7 @@
 # committed), only to regenerate goldens (tools/).
 set -euo pipefail
 pkgs=(build-essential libopenblas-dev libcmocka-dev libcjson-dev libpcre2-dev libutf8proc-dev
-      clang libclang-rt-14-dev python3 python3-pip)
+      clang libclang-rt-14-dev python3 python3-pip gnuplot-nox chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -343,6 +343,37 @@ static void test_stop_after_point(void **state) {
     free(p);
 }
 
+/* A stop asked for after the last progress call of a point (Ctrl-C during its last run) is seen
+ * by stop_requested after that point: the next point does not start. */
+static int stop_always(void *user) { (void)user; return 1; }
+static void test_stop_requested_after_point(void **state) {
+    (void)state;
+    lf_config cfg;
+    tiny_config(&cfg);
+    const int batch[] = {1, 2, 1}, in[] = {4}, out[] = {3};
+    const linfer_compute_dtype dt[] = {LINFER_DTYPE_F32};
+    lf_bench_point *p;
+    int n, done = -1;
+    assert_int_equal(lf_bench_expand(batch, 3, in, 1, out, 1, dt, 1, &p, &n), LINFER_OK);
+    lf_bench_opts o;
+    lf_bench_default_opts(&o);
+    o.n_threads = 1;
+    o.warmup = 0;
+    o.reps = 1;
+    cb_log log = {0, 0, -1, {0}};   /* progress never asks to stop */
+    o.progress = cb_progress;
+    o.on_point = cb_point;
+    o.stop_requested = stop_always;
+    o.user = &log;
+    lf_bench_result res[3];
+    lf_bench_model bm = {&cfg, NULL, "tiny"};
+    assert_int_equal(lf_bench_run(&bm, &o, p, n, res, &done), LINFER_OK);
+    assert_int_equal(done, 1);
+    assert_int_equal(log.points, 1);
+    assert_int_equal(res[0].state, LF_BENCH_OK);
+    free(p);
+}
+
 /* A point far beyond memory is reported as "does not fit" and the sweep goes on. */
 static void test_does_not_fit(void **state) {
     (void)state;
@@ -457,6 +488,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cpu_sweep, setup_run, teardown_run),
         cmocka_unit_test_setup_teardown(test_outputs, setup_run, teardown_run),
         cmocka_unit_test(test_stop_after_point),
+        cmocka_unit_test(test_stop_requested_after_point),
         cmocka_unit_test(test_does_not_fit),
         cmocka_unit_test(test_calib_file),
         cmocka_unit_test(test_calib_gpu_absent),

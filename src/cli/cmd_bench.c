@@ -1,7 +1,9 @@
 /* cmd_bench.c — `linfer bench`: sweep batch × in × out × dtype for a model on the CPU or a GPU,
  * measure TTFT, TPOT (mean and per-step percentiles), ITL, E2E, throughput and memory, and set
  * each point beside its roofline prediction. The measuring lives in src/perf/bench.c; this file
- * parses options, picks ceilings, prints the table as points finish and writes CSV/JSON. */
+ * parses options, picks ceilings, prints the table as points finish and writes CSV/JSON.
+ * `--recipe NAME` runs a preset sweep from the seeds and ends with their conclusions checked
+ * against the points (src/perf/recipe.c). */
 #include <dlfcn.h>
 #include <getopt.h>
 #include <math.h>
@@ -22,6 +24,7 @@
 #include "perf/bench.h"
 #include "perf/calibrate.h"
 #include "perf/presets.h"
+#include "perf/recipe.h"
 #include "perf/roofline.h"
 #include "perf/sweep.h"
 #include "perf/table.h"
@@ -37,12 +40,14 @@
 #define CPU_OUT "16"
 
 static void usage(FILE *f) {
-    char gpath[1024], cpath[1024], names[1024];
+    char gpath[1024], cpath[1024], names[1024], rnames[256];
     lf_calib_path(0, 0, gpath, sizeof gpath);
     lf_calib_path(1, 0, cpath, sizeof cpath);
     lf_preset_model_names(names, sizeof names, 1);
+    lf_recipe_names(rnames, sizeof rnames);
     fprintf(f,
             "usage: linfer bench [-m MODEL] [--batch LIST] [--in LIST] [--out LIST] [--dtype LIST] [options]\n"
+            "       linfer bench --recipe NAME [-m MODEL] [--batch LIST] [--in LIST] [--out LIST] [--tp LIST] [options]\n"
             "Runs every point of batch x in x out x dtype (W warm-up runs, then R timed repetitions each) and reports,\n"
             "per point: TTFT; TPOT mean and p50/p95/p99 over decode steps; ITL; end-to-end latency mean, std, p50, p95;\n"
             "output and total tok/s; peak host RSS; GPU memory in use; the roofline prediction for the same point and\n"
@@ -72,11 +77,26 @@ static void usage(FILE *f) {
             "      --csv FILE         every field of every point, plus the run's metadata as columns (atomic write)\n"
             "      --json FILE        {\"meta\": {...}, \"points\": [...]} (atomic write)\n"
             "      --no-progress      no progress bar (it is shown only when stderr is a terminal)\n"
+            "      --recipe NAME      a preset sweep reproducing a seed's benchmark (%s), ending with the seed's\n"
+            "                         conclusions checked against the measured points and the roofline\n"
+            "                         (AGREES / DISAGREES / INCONCLUSIVE); the recipe and its conclusions also go into the\n"
+            "                         CSV/JSON metadata. Options given on the command line replace the recipe's lists.\n"
+            "                         On the CPU the recipe's model (llama-13b, llama-2-7b) is replaced by %s unless -m is given.\n"
+            "      --tp LIST          (with --recipe) tensor-parallel GPUs. The engine runs TP 1 only: larger TP values are not\n"
+            "                         run and are predicted by the roofline (on the CPU: on the seed's GPU). TP values that cannot\n"
+            "                         exist (not a power of two, above a node's GPUs, heads/FFN not divisible) are refused.\n"
             "A point that does not fit in memory is reported (\"does not fit: needs X GiB, have Y\") and the sweep goes on.\n"
-            "Ctrl-C stops after the current point and still prints and writes the finished points (exit 1); a second\n"
+            "Ctrl-C stops after the current point and still prints and writes the finished points (exit 130); a second\n"
             "Ctrl-C abandons the current point. Impossible sweeps (in + out beyond the context, bad lists, a dtype the\n"
-            "device cannot run) are refused before anything runs (exit 2). Exit 1 when a point failed.\n",
-            GPU_MODEL, GPU_BATCH, GPU_IN, GPU_OUT, CPU_MODEL, CPU_BATCH, CPU_IN, CPU_OUT, names, gpath, cpath);
+            "device cannot run, an unknown recipe, TP values that cannot exist) are refused before anything runs (exit 2).\n"
+            "Exit 1 when a point failed.\n",
+            GPU_MODEL, GPU_BATCH, GPU_IN, GPU_OUT, CPU_MODEL, CPU_BATCH, CPU_IN, CPU_OUT, names, gpath, cpath, rnames, CPU_MODEL);
+    int nr;
+    const lf_recipe *rs = lf_recipes(&nr);
+    fprintf(f, "Recipes (docs/bench.md, \"Recipes\"):\n");
+    for (int i = 0; i < nr; i++)
+        fprintf(f, "  %-9s %s; -m %s --batch %s --in %s --out %s --tp %s; %s\n", rs[i].name, rs[i].title, rs[i].model, rs[i].batch, rs[i].in,
+                rs[i].out, rs[i].tp, rs[i].source);
 }
 
 /* ---- signals ----------------------------------------------------------------------------------- */
@@ -92,19 +112,6 @@ static void on_sigint(int sig) {
 }
 
 /* ---- run metadata -------------------------------------------------------------------------------- */
-static void git_commit(char *buf, size_t cap) {
-    const char *env = getenv("LINFER_GIT_COMMIT");
-    snprintf(buf, cap, "unknown");
-    if (env && *env) { snprintf(buf, cap, "%s", env); return; }
-    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
-    if (!p) return;
-    char line[64];
-    if (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (line[0]) snprintf(buf, cap, "%s", line);
-    }
-    pclose(p);
-}
 
 /* Driver version string through NVML when it can be loaded ("580.159.04"), else the CUDA driver API
  * version. */
@@ -275,6 +282,11 @@ static int on_progress(void *user, int point, int n_points, int run, int n_runs)
     return g_stop != 0;
 }
 
+static int stop_requested(void *user) {
+    (void)user;
+    return g_stop != 0;
+}
+
 static void add_disp_row(lf_table *t, const lf_bench_result *r, double cv_flag) {
     lf_table_row(t);
     lf_table_str(t, lf_bench_dtype_name(r->pt.dtype));
@@ -364,7 +376,7 @@ static void on_point(void *user, const lf_bench_result *r, int point, int n_poin
 /* ---- the verb ------------------------------------------------------------------------------------ */
 int cmd_bench(int argc, char **argv) {
     enum { O_BATCH = 400, O_IN, O_OUT, O_DTYPE, O_DEVICE, O_GPUIDX, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_CV, O_CSV,
-           O_JSON, O_NOPROG };
+           O_JSON, O_NOPROG, O_RECIPE, O_TP };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"batch", required_argument, 0, O_BATCH}, {"in", required_argument, 0, O_IN},
         {"out", required_argument, 0, O_OUT}, {"dtype", required_argument, 0, O_DTYPE}, {"device", required_argument, 0, O_DEVICE},
@@ -372,9 +384,9 @@ int cmd_bench(int argc, char **argv) {
         {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"seed", required_argument, 0, O_SEED},
         {"hw", required_argument, 0, O_HW}, {"calib", required_argument, 0, O_CALIB}, {"cv-flag", required_argument, 0, O_CV},
         {"csv", required_argument, 0, O_CSV}, {"json", required_argument, 0, O_JSON}, {"no-progress", no_argument, 0, O_NOPROG},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"recipe", required_argument, 0, O_RECIPE}, {"tp", required_argument, 0, O_TP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_arg = NULL, *batch_s = NULL, *in_s = NULL, *out_s = NULL, *dtype_s = NULL, *hw_arg = NULL, *calib = NULL;
-    const char *csv = NULL, *json = NULL;
+    const char *csv = NULL, *json = NULL, *recipe_s = NULL, *tp_s = NULL;
     int device_set = 0, no_progress = 0, warmup = -1, reps = -1;
     lf_bench_opts bo;
     lf_bench_default_opts(&bo);
@@ -406,11 +418,22 @@ int cmd_bench(int argc, char **argv) {
         case O_CSV: csv = optarg; break;
         case O_JSON: json = optarg; break;
         case O_NOPROG: no_progress = 1; break;
+        case O_RECIPE: recipe_s = optarg; break;
+        case O_TP: tp_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (optind < argc) { fprintf(stderr, "linfer: bench: unexpected argument '%s'\n", argv[optind]); return 2; }
+    const lf_recipe *recipe = NULL;
+    if (recipe_s) {
+        lf_status rs = lf_recipe_lookup(recipe_s, &recipe);
+        if (rs) { cli_fail(rs); return 2; }
+    }
+    if (tp_s && !recipe) {
+        fprintf(stderr, "linfer: bench: --tp %s: only with --recipe (the engine runs TP 1; `linfer roofline --tp` predicts larger TP)\n", tp_s);
+        return 2;
+    }
 
     /* device */
     int n_gpus = lf_gpu_count();
@@ -425,6 +448,22 @@ int cmd_bench(int argc, char **argv) {
 #endif
     }
     const int gpu = bo.device == LINFER_DEVICE_CUDA;
+    char recipe_note[320] = "";
+    if (recipe) { /* the recipe's lists, unless given on the command line */
+        if (!model_arg) {
+            model_arg = gpu ? recipe->model : CPU_MODEL;
+            if (!gpu)
+                snprintf(recipe_note, sizeof recipe_note, "the seed measured %s; on the CPU %s runs instead (the recipe's %s is meant for a GPU: the CPU "
+                         "backend keeps fp32 weights; give -m to choose)", recipe->seed_model, model_arg, recipe->model);
+            else if (strcmp(recipe->seed_model, recipe->model))
+                snprintf(recipe_note, sizeof recipe_note, "the seed measured %s, whose architecture the engine does not run; %s (the same size) runs instead",
+                         recipe->seed_model, recipe->model);
+        }
+        if (!batch_s) batch_s = recipe->batch;
+        if (!in_s) in_s = recipe->in;
+        if (!out_s) out_s = recipe->out;
+        if (!tp_s) tp_s = recipe->tp;
+    }
     if (!model_arg) model_arg = gpu ? GPU_MODEL : CPU_MODEL;
     if (!batch_s) batch_s = gpu ? GPU_BATCH : CPU_BATCH;
     if (!in_s) in_s = gpu ? GPU_IN : CPU_IN;
@@ -435,17 +474,28 @@ int cmd_bench(int argc, char **argv) {
 
     /* sweep lists: refuse before anything runs */
     int *bl = NULL, *il = NULL, *ol = NULL, nb = 0, ni = 0, no = 0, nd = 0, npts = 0, rc = 0, n_done = 0;
+    int *tpl = NULL, ntp = 0, n_tp_run = 0, n_tp_pts = 0;
     linfer_compute_dtype *dl = NULL;
     lf_bench_point *pts = NULL;
     lf_bench_result *res = NULL;
+    lf_recipe_tp *plan = NULL;
+    lf_recipe_point *rpts = NULL, *tp_pts = NULL;
+    lf_table *rtable = NULL;
+    char skipped[512] = "", skipped_line[1024] = "", tp_hw_desc[160] = "", tp_hw_why[160] = "";
     linfer_model *model = NULL;
     char *cmdline = NULL;
     ui_state ui = {0};
     lf_status s;
     if ((s = lf_parse_int_list(batch_s, "--batch", 1, 4096, &bl, &nb)) || (s = lf_parse_int_list(in_s, "--in", 1, 1 << 20, &il, &ni)) ||
         (s = lf_parse_int_list(out_s, "--out", 1, 1 << 20, &ol, &no)) || (s = lf_bench_parse_dtypes(dtype_s, &dl, &nd)) ||
-        (s = lf_bench_expand(bl, nb, il, ni, ol, no, dl, nd, &pts, &npts))) {
+        (s = lf_bench_expand(bl, nb, il, ni, ol, no, dl, nd, &pts, &npts)) ||
+        (recipe && (s = lf_parse_int_list(tp_s, "--tp", 1, 1024, &tpl, &ntp)))) {
         cli_fail(s);
+        rc = 2;
+        goto done;
+    }
+    if (recipe && nd != 1) {
+        fprintf(stderr, "linfer: bench: --recipe %s --dtype %s: a recipe runs one dtype (give one)\n", recipe->name, dtype_s);
         rc = 2;
         goto done;
     }
@@ -465,6 +515,25 @@ int cmd_bench(int argc, char **argv) {
     }
     if ((s = lf_bench_check(pts, npts, cfg.max_context, bo.device, model_arg))) { cli_fail(s);
         rc = 2; goto done; }
+    lf_roofline_model shape;
+    lf_roofline_model_from_config(&cfg, model_arg, &shape);
+    int any_tp = 0;   /* TP values above 1 asked */
+    if (recipe) {
+        /* TP values that cannot exist for this model, and which ones run: before anything runs */
+        for (int i = 0; i < ntp; i++) any_tp |= tpl[i] > 1;
+        plan = calloc((size_t)ntp, sizeof *plan);
+        if (!plan) { rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); goto done; }
+        /* on the CPU the TP predictions use the seed's GPU (below), so its node size is known now */
+        lf_hw ref;
+        if (!gpu && (s = lf_hw_lookup(recipe->ref_hw, &ref))) { rc = cli_fail(s); goto done; }
+        if ((s = lf_recipe_check_tp(&shape, tpl, ntp, gpu ? 0 : ref.max_gpus, gpu ? NULL : ref.name)) ||
+            (s = lf_recipe_plan_tp(tpl, ntp, gpu ? n_gpus : 0, plan, &n_tp_run))) {
+            lf_fail_prefix(s, "recipe %s", recipe->name);
+            cli_fail(s);
+            rc = 2;
+            goto done;
+        }
+    }
 
     /* device facts and ceilings */
     lf_gpu_info gi = {0};
@@ -487,11 +556,52 @@ int cmd_bench(int argc, char **argv) {
             if ((s = lf_roofline_check(&rm, &hw, 1, prec, 0))) { cli_fail(s); rc = 2; goto done; }
         }
     }
+    /* the hardware of the TP predictions: this GPU's ceilings; on the CPU (no interconnect) the
+     * GPU of the seed's setup. TP values above one node of it are refused. */
+    lf_hw tp_hw;
+    int have_tp_hw = 0;
+    if (recipe && any_tp) {
+        if (have_hw && gpu) {
+            tp_hw = hw;
+            if (strcmp(hw.name, "measured")) snprintf(tp_hw_desc, sizeof tp_hw_desc, "%s", hw.name);
+            else snprintf(tp_hw_desc, sizeof tp_hw_desc, "%s (measured)", gi.name);
+            snprintf(tp_hw_why, sizeof tp_hw_why, "this GPU's ceilings");
+        } else {
+            if ((s = lf_hw_lookup(recipe->ref_hw, &tp_hw))) { rc = cli_fail(s); goto done; }
+            snprintf(tp_hw_desc, sizeof tp_hw_desc, "%s (datasheet)", tp_hw.name);
+            snprintf(tp_hw_why, sizeof tp_hw_why, "the seed's GPU, since %s", gpu ? "this GPU has no ceilings" : "the CPU has no interconnect");
+        }
+        if ((s = lf_recipe_check_tp(&shape, tpl, ntp, tp_hw.max_gpus, tp_hw.name))) {
+            lf_fail_prefix(s, "recipe %s", recipe->name);
+            cli_fail(s);
+            rc = 2;
+            goto done;
+        }
+        if (have_hw) {
+            for (int i = 0; i < ntp; i++)
+                if ((s = lf_roofline_check(&shape, &tp_hw, tpl[i], dl[0] == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16, tp_hw.max_gpus))) {
+                    lf_fail_prefix(s, "recipe %s, TP predictions on %s", recipe->name, tp_hw.name);
+                    cli_fail(s);
+                    rc = 2;
+                    goto done;
+                }
+            if ((s = lf_recipe_predict_tp(&shape, &tp_hw, 0, dl[0] == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16, tpl, ntp, pts, npts,
+                                          &tp_pts, &n_tp_pts))) {
+                rc = cli_fail(s);
+                goto done;
+            }
+            have_tp_hw = 1;
+        }
+    }
+    if (recipe && lf_recipe_skipped_text(plan, ntp, skipped, sizeof skipped)[0]) {
+        if (have_tp_hw) snprintf(skipped_line, sizeof skipped_line, "%s; the roofline predicts them on %s: %s", skipped, tp_hw_desc, tp_hw_why);
+        else snprintf(skipped_line, sizeof skipped_line, "%s; no ceilings (--hw none): not predicted either", skipped);
+    }
     if (csv && (s = lf_bench_check_writable(csv))) { cli_fail(s); rc = 2; goto done; }
     if (json && (s = lf_bench_check_writable(json))) { cli_fail(s); rc = 2; goto done; }
 
     char commit[64], date[40];
-    git_commit(commit, sizeof commit);
+    cli_git_commit(commit, sizeof commit);
     lf_iso_date(date, sizeof date);
     cmdline = join_args(argc, argv);
     lf_prec prec0 = dl[0] == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
@@ -507,6 +617,13 @@ int cmd_bench(int argc, char **argv) {
                lf_hw_eff_flops(&hw, prec0) / 1e12, lf_prec_name(prec0), lf_hw_eff_launch(&hw) * 1e6, hw_desc,
                gpu ? "" : "; predictions count fp32 bytes (half the bandwidth)");
     else printf("ceilings: %s\n", hw_desc);
+    if (recipe) {
+        printf("recipe %s: %s; from %s\n", recipe->name, recipe->title, recipe->source);
+        printf("  sweep: -m %s --batch %s --in %s --out %s --tp %s (options on the command line replace the recipe's lists)\n", model_arg,
+               batch_s, in_s, out_s, tp_s);
+        if (recipe_note[0]) printf("  model: %s\n", recipe_note);
+        if (skipped_line[0]) printf("  %s\n", skipped_line);
+    }
     fflush(stdout);
 
     res = calloc((size_t)npts, sizeof *res);
@@ -517,30 +634,51 @@ int cmd_bench(int argc, char **argv) {
     ui.cv_flag = bo.cv_flag;
     bo.progress = on_progress;
     bo.on_point = on_point;
+    bo.stop_requested = stop_requested;
     bo.user = &ui;
     lf_bench_model bm = {is_preset ? &cfg : NULL, model, model_arg};
     g_stop = 0;
     void (*old)(int) = signal(SIGINT, on_sigint);
     s = lf_bench_run(&bm, &bo, pts, npts, res, &n_done);
-    signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
     clear_progress(&ui);
-    if (s) { rc = cli_fail(s); goto done; }
+    if (s) { signal(SIGINT, old == SIG_ERR ? SIG_DFL : old); rc = cli_fail(s); goto done; }
     print_new_rows(&ui, 1);
 
+    lf_conclusion concl[LF_RECIPE_MAX_CONCLUSIONS];
+    int nconcl = 0;
+    if (recipe) {
+        rpts = calloc((size_t)(n_done ? n_done : 1), sizeof *rpts);
+        if (!rpts) { rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); goto done; }
+        lf_recipe_points_from_bench(res, n_done, gpu, rpts);
+        lf_recipe_data rd = {recipe, rpts, n_done, tp_pts, n_tp_pts, have_tp_hw ? tp_hw_desc : NULL, skipped, have_hw};
+        nconcl = lf_recipe_conclude(&rd, concl, LF_RECIPE_MAX_CONCLUSIONS);
+        rtable = lf_recipe_table(&rd);
+        if (rtable) {
+            printf("\n");
+            if ((s = lf_table_write(rtable, stdout, LF_FMT_TABLE))) rc = cli_fail(s);
+        }
+        printf("\nrecipe %s: the seed's conclusions against %d finished point%s (%s)\n", recipe->name, n_done, n_done == 1 ? "" : "s",
+               recipe->source);
+        for (int i = 0; i < nconcl; i++) printf("  %d. %s\n", i + 1, concl[i].text);
+        fflush(stdout);
+    }
+    lf_recipe_info rinfo = {recipe, tp_s, skipped_line, have_tp_hw ? tp_hw_desc : "", concl, nconcl, rtable};
     if (csv) {
-        if ((s = lf_bench_write_csv(csv, &meta, res, n_done))) rc = cli_fail(s);
+        if ((s = recipe ? lf_recipe_write_csv(csv, &meta, res, n_done, &rinfo) : lf_bench_write_csv(csv, &meta, res, n_done))) rc = cli_fail(s);
         else printf("wrote %s (%d points)\n", csv, n_done);
     }
     if (json) {
-        if ((s = lf_bench_write_json(json, &meta, res, n_done))) rc = cli_fail(s);
+        if ((s = recipe ? lf_recipe_write_json(json, &meta, res, n_done, &rinfo) : lf_bench_write_json(json, &meta, res, n_done))) rc = cli_fail(s);
         else printf("wrote %s (%d points)\n", json, n_done);
     }
+    /* the handler stays until the result files are written: a Ctrl-C during the writes is only noted */
+    signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
     if (ui.n_noisy) printf("%d of %d points vary by more than %.0f%% between repetitions (marked 'noisy')\n", ui.n_noisy, n_done, 100 * bo.cv_flag);
     if (ui.n_nofit) printf("%d point%s did not fit in memory\n", ui.n_nofit, ui.n_nofit == 1 ? "" : "s");
     if (n_done < npts) {
         fprintf(stderr, "linfer: bench: interrupted: %d of %d points finished%s\n", n_done, npts,
                 n_done < npts && res[n_done].state == LF_BENCH_INTERRUPTED ? " (the point in progress was abandoned)" : "");
-        rc = 1;
+        rc = 130;
     }
     if (ui.n_failed) {
         fprintf(stderr, "linfer: bench: %d point%s failed (see the note column)\n", ui.n_failed, ui.n_failed == 1 ? "" : "s");
@@ -548,6 +686,8 @@ int cmd_bench(int argc, char **argv) {
     }
 done:
     free(bl); free(il); free(ol); free(dl); free(pts); free(res); free(cmdline);
+    free(tpl); free(plan); free(rpts); free(tp_pts);
+    lf_table_free(rtable);
     lf_table_free(ui.disp);
     linfer_model_free(model);
     return rc;

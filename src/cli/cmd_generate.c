@@ -1,7 +1,17 @@
 /* cmd_generate.c — `linfer generate`: load a model, tokenize prompts, generate with streaming
- * output, and finish with a line of prefill tok/s, decode tok/s, TTFT and TPOT. */
+ * output, and finish with a line of prefill tok/s, decode tok/s, TTFT and TPOT.
+ *
+ * Runtime limits (docs/fuzzing.md, "Runtime limits"; tests/test_runtime_limits.sh): everything
+ * that can be checked before the model runs is, with a one-line message naming the culprit. Bad
+ * options, and prompts that with -n do not fit the model's context, exit 2 before anything runs
+ * (no truncation, no silent capping of -n); a batch x context whose KV cache and activations
+ * would not fit in the host's available memory exits 1 naming the sizes (CPU; the CUDA backend
+ * checks device memory itself); Ctrl-C stops at the next decode step with the text so far flushed
+ * and exits 130 (a second Ctrl-C kills at once). generate writes no files, only stdout/stderr. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +21,7 @@
 #include "core/error.h"
 #include "model/model.h"
 #include "core/mapfile.h"
+#include "perf/calibrate.h"
 #include "perf/presets.h"
 #include "engine/gpu_query.h"
 
@@ -37,7 +48,11 @@ static void usage(FILE *f) {
             "      --print-ids        print the generated token ids of each prompt ('ids[i]: ...')\n"
             "      --quiet            do not stream text (stats and ids only)\n"
             "      --warmup W         untimed runs first (default 0; cuBLAS/module loading land in these)\n"
-            "      --reps R           timed runs; with R > 1 the last line gives medians (default 1)\n",
+            "      --reps R           timed runs; with R > 1 the last line gives medians (default 1)\n"
+            "A prompt that with -n does not fit the model's context is refused (exit 2), never truncated; on the CPU a\n"
+            "batch x context whose KV cache, weights and activations exceed 90%% of the available memory is refused\n"
+            "(exit 1). Ctrl-C stops after the current token, prints what was generated and exits 130; a second Ctrl-C\n"
+            "ends the process at once.\n",
             cli_default_model());
 }
 
@@ -69,30 +84,69 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static void on_sigint(int sig) { (void)sig; linfer_request_interrupt(); }
+/* SIGINT: the first one asks the engine to stop at the next step (SA_RESETHAND: a second one
+ * kills the process, e.g. during a long prefill); g_sigint also covers the time before and
+ * between linfer_generate calls, which clear the engine's own flag when they start. */
+static volatile sig_atomic_t g_sigint = 0;
+static void on_sigint(int sig) { (void)sig; g_sigint = 1; linfer_request_interrupt(); }
 
-static int read_lines(const char *path, char ***out, int *n_out) {
+/* One prompt per non-empty line of path ("-": stdin); (*line_no)[i] is the line prompt i came
+ * from. Refuses an unreadable file, a NUL byte, no prompts. */
+static int read_lines(const char *path, char ***out, int **line_no, int *n_out) {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f) { perror(path); return 0; }
+    if (!f) { fprintf(stderr, "linfer: --batch-file %s: %s\n", path, strerror(errno)); return 0; }
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     char **v = NULL;
-    int n = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    int *ln = NULL, n = 0, lineno = 0, ok = 1;
+    while (ok && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (memchr(line, 0, (size_t)len)) { fprintf(stderr, "linfer: --batch-file %s line %d: contains a NUL byte\n", path, lineno); ok = 0; break; }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) continue;
         char **nv = realloc(v, sizeof(char *) * (size_t)(n + 1));
-        if (!nv) break;
-        v = nv;
-        v[n++] = strdup(line);
+        if (nv) v = nv;
+        int *nl = realloc(ln, sizeof(int) * (size_t)(n + 1));
+        if (nl) ln = nl;
+        if (!nv || !nl || !(v[n] = strdup(line))) { fprintf(stderr, "linfer: --batch-file %s: out of memory at line %d\n", path, lineno); ok = 0; break; }
+        ln[n++] = lineno;
     }
+    if (ok && ferror(f)) { fprintf(stderr, "linfer: --batch-file %s: read error: %s\n", path, strerror(errno)); ok = 0; }
     free(line);
     if (f != stdin) fclose(f);
-    if (n == 0) { fprintf(stderr, "linfer: %s: no prompts (one per line expected)\n", path); free(v); return 0; }
+    if (ok && n == 0) { fprintf(stderr, "linfer: --batch-file %s: no prompts (one per line expected)\n", path); ok = 0; }
+    if (!ok) {
+        for (int i = 0; i < n; i++) free(v[i]);
+        free(v); free(ln);
+        return 0;
+    }
     *out = v;
+    *line_no = ln;
     *n_out = n;
     return 1;
+}
+
+/* Which prompt: "the prompt (-p)", "--batch-file F line L", or the synthetic one of a preset. */
+static void prompt_name(char *buf, size_t cap, int is_preset, const char *batch_file, const int *line_no, int i) {
+    if (is_preset) snprintf(buf, cap, "synthetic prompt (--in)");
+    else if (batch_file) snprintf(buf, cap, "--batch-file %s line %d (prompt %d)", batch_file, line_no[i], i + 1);
+    else snprintf(buf, cap, "the prompt (-p)");
+}
+
+/* Host bytes a CPU engine will allocate for this batch and context (after src/cpu/backend_cpu.c and
+ * engine.c): fp32 weights unless GGUF-quantised (those stay memory-mapped), the fp32 KV cache,
+ * activations for a prefill chunk of max(2048, batch) tokens, and logits. */
+static void cpu_need_bytes(const lf_model *m, int batch, int ctx, double *weights, double *kv, double *act) {
+    const lf_config *c = &m->cfg;
+    lf_dtype wd = m->w.layers ? m->w.layers[0].wq.dtype : LF_DT_F32;
+    int quant = !m->random_weights && wd >= LF_DT_Q8_0 && wd <= LF_DT_Q4_1;
+    *weights = quant ? 0 : lf_config_n_params(c) * 4.0;
+    *kv = 2.0 * c->n_layers * (double)batch * ctx * c->n_kv_heads * c->head_dim * 4.0;
+    double nt = batch > 2048 ? batch : 2048, qd = (double)c->n_heads * c->head_dim, kvd = (double)c->n_kv_heads * c->head_dim;
+    double maxd = c->dim > qd ? c->dim : qd;
+    *act = nt * 4.0 * (3.0 * c->dim + 2 * qd + 2 * kvd + maxd + 3.0 * c->ffn_dim)  /* backend scratch */
+           + 2.0 * c->vocab_size * 4.0 * (batch + 1) + 8.0 * c->vocab_size;          /* logits (engine, prefill), sampling */
 }
 
 int cmd_generate(int argc, char **argv) {
@@ -108,11 +162,13 @@ int cmd_generate(int argc, char **argv) {
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
     int no_bos = 0, special = 0, print_ids = 0, quiet = 0, in_len = 128, n_batch = 1, device_set = 0, warmup = 0, reps = 1;
+    int in_set = 0, batch_set = 0;
     long lv;
     double dv;
     optind = 1;
+    opterr = 0; /* own one-line messages below */
     int c;
-    while ((c = getopt_long(argc, argv, "m:p:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:p:n:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'p': prompt = optarg; break;
@@ -120,8 +176,8 @@ int cmd_generate(int argc, char **argv) {
         case O_BATCH: batch_file = optarg; break;
         case O_WARMUP: if (!cli_parse_int("--warmup", optarg, 0, 100, &lv)) return 2; warmup = (int)lv; break;
         case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; reps = (int)lv; break;
-        case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; in_len = (int)lv; break;
-        case O_NB: if (!cli_parse_int("--batch", optarg, 1, 4096, &lv)) return 2; n_batch = (int)lv; break;
+        case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; in_len = (int)lv; in_set = 1; break;
+        case O_NB: if (!cli_parse_int("--batch", optarg, 1, 4096, &lv)) return 2; n_batch = (int)lv; batch_set = 1; break;
         case O_TEMP: if (!cli_parse_float("--temperature", optarg, 0, 100, &dv)) return 2; sp.temperature = (float)dv; break;
         case O_TOPK: if (!cli_parse_int("--top-k", optarg, 0, 1 << 24, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_TOPP: if (!cli_parse_float("--top-p", optarg, 1e-9, 1, &dv)) return 2; sp.top_p = (float)dv; break;
@@ -144,85 +200,179 @@ int cmd_generate(int argc, char **argv) {
         case O_IDS: print_ids = 1; break;
         case O_QUIET: quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case ':':
+            if (optopt > 0 && optopt < 128) fprintf(stderr, "linfer: generate: option -%c needs a value (linfer generate --help)\n", optopt);
+            else fprintf(stderr, "linfer: generate: option %s needs a value (linfer generate --help)\n", argv[optind - 1]);
+            return 2;
+        default:
+            if (optopt > 0 && optopt < 128) fprintf(stderr, "linfer: generate: unknown option -%c (linfer generate --help)\n", optopt);
+            else if (optopt >= 128) fprintf(stderr, "linfer: generate: option %s takes no value (linfer generate --help)\n", argv[optind - 1]);
+            else fprintf(stderr, "linfer: generate: unknown option %s (linfer generate --help)\n", argv[optind - 1]);
+            return 2;
         }
     }
     if (optind < argc) { fprintf(stderr, "linfer: unexpected argument '%s'\n", argv[optind]); return 2; }
     if (!device_set && lf_gpu_count() > 0) ep.device = LINFER_DEVICE_CUDA;
     lf_config preset_cfg;
     int is_preset = !lf_path_exists(model_path) && lf_preset_model(model_path, &preset_cfg) == LINFER_OK;
+    if (!is_preset) lf_clear_error();
     if (prompt && batch_file) { fprintf(stderr, "linfer: give either -p or --batch-file, not both\n"); return 2; }
+    if (is_preset && (prompt || batch_file)) {
+        fprintf(stderr, "linfer: %s is a preset (random weights, no tokenizer): it takes --in and --batch, not %s\n", model_path,
+                prompt ? "-p" : "--batch-file");
+        return 2;
+    }
+    if (!is_preset && (in_set || batch_set) && lf_path_exists(model_path)) {
+        fprintf(stderr, "linfer: %s only applies to preset models (random weights), not to %s; use -p or --batch-file\n",
+                in_set ? "--in" : "--batch", model_path);
+        return 2;
+    }
     char **prompts = NULL;
+    int *line_no = NULL;
     int n_seq = 0;
     if (is_preset) {
         n_seq = n_batch;
         prompts = calloc((size_t)n_seq, sizeof(char *));
-        for (int i = 0; i < n_seq; i++) prompts[i] = strdup("(synthetic)");
+        if (!prompts) return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"));
         sp.ignore_eos = 1;
         quiet = 1;
-    } else if (batch_file) { if (!read_lines(batch_file, &prompts, &n_seq)) return 2; }
-    else {
-        prompts = malloc(sizeof(char *));
-        prompts[0] = strdup(prompt ? prompt : "Write a conversation between the sun and pluto");
+    } else if (batch_file) {
+        if (!read_lines(batch_file, &prompts, &line_no, &n_seq)) return 2;
+        if (n_seq > 4096) {
+            fprintf(stderr, "linfer: --batch-file %s: %d prompts; one batch takes at most 4096\n", batch_file, n_seq);
+            for (int i = 0; i < n_seq; i++) free(prompts[i]);
+            free(prompts); free(line_no);
+            return 2;
+        }
+    } else {
+        prompts = calloc(1, sizeof(char *));
+        if (prompts) prompts[0] = strdup(prompt ? prompt : "Write a conversation between the sun and pluto");
+        if (!prompts || !prompts[0]) { free(prompts); return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); }
         n_seq = 1;
     }
     int rc = 0;
     linfer_model *model = NULL;
     linfer_engine *eng = NULL;
+    struct sigaction sa_int, old_int;
     int32_t **ids = calloc((size_t)n_seq, sizeof *ids), **out_ids = calloc((size_t)n_seq, sizeof *out_ids);
     size_t *lens = calloc((size_t)n_seq, sizeof *lens), *out_n = calloc((size_t)n_seq, sizeof *out_n);
     gen_ctx g = {n_seq, n_seq == 1, quiet, calloc((size_t)n_seq, sizeof(char *)), calloc((size_t)n_seq, sizeof(size_t)), calloc((size_t)n_seq, sizeof(size_t))};
+    /* Ctrl-C from here on: stop cleanly (exit 130) */
+    g_sigint = 0;
+    memset(&sa_int, 0, sizeof sa_int);
+    sa_int.sa_handler = on_sigint;
+    sigemptyset(&sa_int.sa_mask);
+    sa_int.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigaction(SIGINT, &sa_int, &old_int);
+    linfer_status s = LINFER_OK;
+    if (!ids || !out_ids || !lens || !out_n || !g.texts || !g.text_len || !g.text_cap) {
+        rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory for %d prompts", n_seq));
+        goto done;
+    }
     linfer_model_params mp = linfer_model_default_params();
     mp.path = model_path;
-    linfer_status s = is_preset ? lf_model_create_random(&preset_cfg, ep.dtype == LINFER_DTYPE_BF16 ? LF_DT_BF16 : LF_DT_F16, sp.seed, &model)
-                                : linfer_model_load(&mp, &model);
+    s = is_preset ? lf_model_create_random(&preset_cfg, ep.dtype == LINFER_DTYPE_BF16 ? LF_DT_BF16 : LF_DT_F16, sp.seed, &model)
+                  : linfer_model_load(&mp, &model);
     if (s) { rc = cli_fail(s); goto done; }
+    const int ctx_max = model->cfg.max_context;
     if (is_preset) { /* synthetic prompts: deterministic ids */
+        if (in_len >= ctx_max) {
+            fprintf(stderr, "linfer: --in %d: a prompt of %d tokens leaves no room in %s's context of %d tokens for new tokens (--in can be at most %d)\n",
+                    in_len, in_len, model_path, ctx_max, ctx_max - 1);
+            rc = 2;
+            goto done;
+        }
         uint64_t h = sp.seed;
         for (int i = 0; i < n_seq; i++) {
             ids[i] = malloc(sizeof(int32_t) * (size_t)in_len);
+            if (!ids[i]) { rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory for %d x %d prompt tokens", n_seq, in_len)); goto done; }
             lens[i] = (size_t)in_len;
             for (int j = 0; j < in_len; j++) { h = h * 6364136223846793005ull + 1442695040888963407ull; ids[i][j] = (int32_t)((h >> 33) % (uint64_t)model->cfg.vocab_size); }
         }
     }
     if (!is_preset && !model->tok) { lf_fail(LINFER_ERR_INVALID_ARG, "%s: no tokenizer (tokenizer.json) found; generate needs one", model_path); rc = cli_fail(LINFER_ERR_INVALID_ARG); goto done; }
+    /* The prompt and -n must fit the context: refused up front (exit 2), never truncated. */
     size_t max_len = is_preset ? (size_t)in_len : 0;
+    char what[1200];
     for (int i = 0; i < n_seq && !is_preset; i++) {
+        prompt_name(what, sizeof what, is_preset, batch_file, line_no, i);
         s = linfer_tokenize(model, prompts[i], strlen(prompts[i]), !no_bos && model->cfg.add_bos, special, &ids[i], &lens[i]);
-        if (s) { lf_fail_prefix(s, "prompt %d", i + 1); rc = cli_fail(s); goto done; }
+        if (s) { lf_fail_prefix(s, "%s", what); rc = cli_fail(s); goto done; }
+        if (lens[i] == 0) { fprintf(stderr, "linfer: %s is empty (0 tokens)\n", what); rc = 2; goto done; }
+        if (lens[i] >= (size_t)ctx_max) {
+            fprintf(stderr, "linfer: context exceeded: %s has %zu tokens, which leaves no room in the model's context of %d tokens for new tokens\n",
+                    what, lens[i], ctx_max);
+            rc = 2;
+            goto done;
+        }
         if (lens[i] > max_len) max_len = lens[i];
     }
-    if (max_len + (size_t)sp.max_new_tokens > (size_t)model->cfg.max_context) {
-        lf_fail(LINFER_ERR_CONTEXT, "prompt of %zu tokens + %d new tokens exceeds the model's context of %d", max_len, sp.max_new_tokens, model->cfg.max_context);
-        rc = cli_fail(LINFER_ERR_CONTEXT);
+    if (max_len + (size_t)sp.max_new_tokens > (size_t)ctx_max) {
+        int longest = 0;
+        for (int i = 0; i < n_seq; i++) if (lens[i] == max_len) { longest = i; break; }
+        prompt_name(what, sizeof what, is_preset, batch_file, line_no, longest);
+        fprintf(stderr, "linfer: context exceeded: prompt of %zu tokens + %d new tokens exceeds the model's context of %d (%s; -n can be at most %zu here)\n",
+                max_len, sp.max_new_tokens, ctx_max, what, (size_t)ctx_max - max_len);
+        rc = 2;
         goto done;
     }
     ep.max_batch = n_seq;
     ep.max_context = (int)(max_len + (size_t)sp.max_new_tokens);
-    s = linfer_engine_create(model, &ep, &eng);
-    if (s) { rc = cli_fail(s); goto done; }
-    signal(SIGINT, on_sigint);
+    if (ep.device == LINFER_DEVICE_CPU) { /* refuse what would not fit rather than be killed by the OOM killer */
+        double wb, kvb, actb, have = lf_host_mem_available();
+        cpu_need_bytes(model, n_seq, ep.max_context, &wb, &kvb, &actb);
+        double need = wb + kvb + actb, GiB = 1073741824.0;
+        if (have > 0 && need > 0.9 * have) {
+            s = lf_fail(LINFER_ERR_OUT_OF_MEMORY,
+                        "batch %d x context %d (prompt %zu + %d new tokens) needs %.2f GiB on the CPU (KV cache %.2f GiB, weights %.2f GiB, "
+                        "activations and logits %.2f GiB) but only %.2f GiB of host memory is available (90%% of MemAvailable); lower --batch, the prompt length or -n",
+                        n_seq, ep.max_context, max_len, sp.max_new_tokens, need / GiB, kvb / GiB, wb / GiB, actb / GiB, 0.9 * have / GiB);
+            rc = cli_fail(s);
+            goto done;
+        }
+    }
+    if (!g_sigint) {
+        s = linfer_engine_create(model, &ep, &eng);
+        if (s) { rc = cli_fail(s); goto done; }
+    }
     linfer_gen_stats st;
+    memset(&st, 0, sizeof st);
     double ttft[1000], tpot[1000];
     s = LINFER_OK;
-    for (int r = 0; r < warmup + reps - 1 && !s; r++) { /* untimed warm-ups, then timed repetitions */
+    for (int run = 0; run < warmup + reps - 1 && !s; run++) { /* untimed warm-ups, then timed repetitions */
+        if (g_sigint) { s = LINFER_ERR_INTERRUPTED; break; }
         s = linfer_generate(eng, n_seq, (const int32_t *const *)ids, lens, &sp, NULL, NULL, out_ids, out_n, &st);
-        if (r >= warmup) { ttft[r - warmup] = st.ttft_ms; tpot[r - warmup] = st.tpot_ms; }
-        for (int i = 0; i < n_seq; i++) { free(out_ids[i]); out_ids[i] = NULL; }
+        if (!s && run >= warmup) { ttft[run - warmup] = st.ttft_ms; tpot[run - warmup] = st.tpot_ms; }
+        for (int i = 0; i < n_seq; i++) { free(out_ids[i]); out_ids[i] = NULL; out_n[i] = 0; }
     }
-    if (!s) s = linfer_generate(eng, n_seq, (const int32_t *const *)ids, lens, &sp, on_token, &g, out_ids, out_n, &st);
-    ttft[reps - 1] = st.ttft_ms;
-    tpot[reps - 1] = st.tpot_ms;
-    signal(SIGINT, SIG_DFL);
-    if (g.stream && !quiet) printf("\n");
-    if (!g.stream && !quiet)
+    int final_run = 0;
+    if (!s && g_sigint) s = LINFER_ERR_INTERRUPTED;
+    if (!s) {
+        final_run = 1;
+        memset(&st, 0, sizeof st);
+        s = linfer_generate(eng, n_seq, (const int32_t *const *)ids, lens, &sp, on_token, &g, out_ids, out_n, &st);
+        ttft[reps - 1] = st.ttft_ms;
+        tpot[reps - 1] = st.tpot_ms;
+    }
+    if (g.stream && !quiet && final_run) printf("\n");
+    if (!g.stream && !quiet && final_run)
         for (int i = 0; i < n_seq; i++) printf("--- [%d] %s\n%s\n", i + 1, prompts[i], g.texts[i] ? g.texts[i] : "");
-    if (print_ids)
+    if (print_ids && final_run)
         for (int i = 0; i < n_seq; i++) {
             printf("ids[%d]:", i + 1);
             for (size_t j = 0; j < out_n[i]; j++) printf(" %d", out_ids[i][j]);
             printf("\n");
         }
+    fflush(stdout);
+    if (s == LINFER_ERR_INTERRUPTED) {
+        if (final_run)
+            fprintf(stderr, "linfer: interrupted (SIGINT) after %d generated token%s of %d requested; the output so far is above\n",
+                    st.generated_tokens, st.generated_tokens == 1 ? "" : "s", n_seq * sp.max_new_tokens);
+        else fprintf(stderr, "linfer: interrupted (SIGINT) before any output (while setting up%s)\n", warmup + reps > 1 ? " or in a warm-up/timed repetition" : "");
+        lf_clear_error();
+        rc = 130;
+        goto done;
+    }
     if (s) { rc = cli_fail(s); goto done; }
     if (reps > 1) {
         qsort(ttft, (size_t)reps, sizeof(double), cmp_double);
@@ -236,7 +386,13 @@ int cmd_generate(int argc, char **argv) {
 done:
     linfer_engine_free(eng);
     linfer_model_free(model);
-    for (int i = 0; i < n_seq; i++) { free(ids[i]); free(out_ids[i]); free(prompts[i]); free(g.texts[i]); }
-    free(ids); free(out_ids); free(lens); free(out_n); free(prompts); free(g.texts); free(g.text_len); free(g.text_cap);
+    sigaction(SIGINT, &old_int, NULL);
+    for (int i = 0; i < n_seq; i++) {
+        if (ids) free(ids[i]);
+        if (out_ids) free(out_ids[i]);
+        free(prompts[i]);
+        if (g.texts) free(g.texts[i]);
+    }
+    free(ids); free(out_ids); free(lens); free(out_n); free(prompts); free(line_no); free(g.texts); free(g.text_len); free(g.text_cap);
     return rc;
 }

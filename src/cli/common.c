@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *cli_default_model(void) {
     const char *env = getenv("LINFER_MODEL");
@@ -31,4 +32,18 @@ int cli_parse_float(const char *opt, const char *s, double lo, double hi, double
     }
     *out = v;
     return 1;
+}
+
+void cli_git_commit(char *buf, size_t cap) {
+    const char *env = getenv("LINFER_GIT_COMMIT");
+    snprintf(buf, cap, "unknown");
+    if (env && *env) { snprintf(buf, cap, "%s", env); return; }
+    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    if (!p) return;
+    char line[64];
+    if (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0]) snprintf(buf, cap, "%s", line);
+    }
+    pclose(p);
 }

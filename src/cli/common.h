@@ -1,9 +1,13 @@
 /* common.h — helpers shared by the CLI verbs: the default model path, number parsing. */
 #ifndef LF_CLI_COMMON_H
 #define LF_CLI_COMMON_H
+#include <stddef.h>
 /* $LINFER_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/fetch_model.sh). */
 const char *cli_default_model(void);
 /* Strict parsers: the whole string must be a number in [lo, hi]; print an error naming opt. */
 int cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *opt, const char *s, double lo, double hi, double *out);
+/* The commit the results come from: $LINFER_GIT_COMMIT, else `git rev-parse --short HEAD`, else
+ * "unknown". */
+void cli_git_commit(char *buf, size_t cap);
 #endif

@@ -11,6 +11,8 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"roofline", cmd_roofline, "predict per-op and end-to-end latency from a roofline model"},
     {"bench", cmd_bench, "sweep batch x in x out x dtype: TTFT, TPOT percentiles, E2E, tok/s, vs the roofline"},
     {"calibrate", cmd_calibrate, "measure this GPU's (or CPU's) ceilings and cache them for roofline and bench"},
+    {"profile", cmd_profile, "per-op time of prefill and decode (early, late context) beside the roofline, sorted by lost time"},
+    {"report", cmd_report, "one self-contained HTML page (charts, tables) from bench, roofline and profile JSON results"},
 };
 
 static void usage(FILE *f) {

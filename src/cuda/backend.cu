@@ -32,6 +32,29 @@ typedef struct {
     void *attn_norm, *wqkv, *bqkv, *wo, *bo, *ffn_norm, *wgu, *wdown;
 } cu_layer;
 
+// A captured decode step: every token its own sequence's next position (no tensor-core tiles),
+// all rows' logits (or argmax ids) wanted. Kernel arguments depend only on n, the attention's
+// context bound (in chunks: it sets the flash-decoding split) and the output kind, so a graph is
+// captured once per key and replayed while the positions advance (they are read from device
+// metadata that a captured memcpy refreshes from the pinned host buffer at each replay).
+#define GRAPH_CACHE 16
+
+// Linear layers of a decode step and how each is computed for small batches. The choice is made
+// per layer shape and row bucket by timing the candidates on the model's own weights the first
+// time a batch of that size runs (tune_bucket), not guessed: on an H200 at the 7B shapes cuBLAS
+// wins some shapes at one row and the skinny GEMM others (docs/perf-notes.md).
+enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
+enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_COUNT };
+static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu"};
+static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
+#define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
+static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
+typedef struct {
+    int n, chunks, greedy;    // key (n == 0: empty slot)
+    cudaGraphExec_t exec;
+    unsigned long long last_use;
+} cu_graph;
+
 typedef struct {
     lf_backend base;
     int dev;
@@ -52,6 +75,14 @@ typedef struct {
     int32_t *d_meta, *h_meta; // batch metadata (9 * max_tokens int32), device and pinned host
     int32_t *d_ids, *h_ids;   // greedy token ids [max_tokens], device and pinned host
     int32_t *h_simple;        // host scratch [max_tokens]
+    int graphs_on;            // decode steps replayed from CUDA graphs (LF_CUDA_GRAPH=0 turns off)
+    cu_graph graphs[GRAPH_CACHE];
+    unsigned long long graph_clock;
+    int fuse_swiglu;          // gate/up GEMM with the SwiGLU epilogue for small batches (LF_CUDA_FUSE=0 off)
+    int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
+    int tuned[TUNE_BUCKETS];
+    signed char impl[TUNE_BUCKETS][LIN_COUNT];
+    float impl_us[TUNE_BUCKETS][LIN_COUNT][IMPL_COUNT]; // measured, per call (0: not a candidate)
 } cu_backend;
 
 static double now_ms(void) {
@@ -239,6 +270,8 @@ static void cu_destroy(lf_backend *bb) {
     cu_backend *b = (cu_backend *)bb;
     if (!b) return;
     if (b->st) cudaStreamSynchronize(b->st);
+    for (int i = 0; i < GRAPH_CACHE; i++)
+        if (b->graphs[i].exec) cudaGraphExecDestroy(b->graphs[i].exec);
     if (b->cublas) cublasDestroy(b->cublas);
     if (b->wmem) cudaFree(b->wmem);
     if (b->kvmem) cudaFree(b->kvmem);
@@ -260,12 +293,242 @@ static void cu_reset_seq(lf_backend *bb, int seq) { (void)bb; (void)seq; /* posi
         if (prof) { CUDA_CHECK(cudaStreamSynchronize(st)); b->base.op_ms[op] += now_ms() - t0_; } \
     } while (0)
 
+static int tune_bucket_of(int M) {
+    for (int i = 0; i < TUNE_BUCKETS; i++) if (M <= tune_rows[i]) return i;
+    return -1;
+}
+
+/* one candidate implementation of linear layer `which` (out fp32 with beta, or T when !y_f32;
+ * IMPL_MMA_SWIGLU: act (T) from the fused gate/up weight) */
+static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                          int N, int K) {
+    switch (impl) {
+    case IMPL_MMA4: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 4, b->st);
+    case IMPL_MMA8: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 8, b->st);
+    case IMPL_FFMA: return lf_cuda_gemv_ffma(b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
+    case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
+    default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
+    }
+}
+
+static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) {
+    switch (impl) {
+    case IMPL_MMA4: case IMPL_MMA8: return lf_cuda_gemv_mma_supported(M, K);
+    case IMPL_FFMA: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
+    case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
+    default: return 1;
+    }
+}
+
+static void lin_shape(const cu_backend *b, int which, int *N, int *K) {
+    switch (which) {
+    case LIN_QKV: *N = b->qkv_dim; *K = b->dim; break;
+    case LIN_O: *N = b->dim; *K = b->q_dim; break;
+    case LIN_GU: *N = 2 * b->ffn; *K = b->dim; break;
+    case LIN_DOWN: *N = b->dim; *K = b->ffn; break;
+    default: *N = b->vocab; *K = b->dim; break;
+    }
+}
+
+/* Time every candidate of every linear layer at tune_rows[bi] rows on the model's weights
+ * (several layers in turn, so that they come from HBM as in a real step), outputs to scratch;
+ * keep the fastest. The unfused gate/up candidates are charged the separate SwiGLU kernel. */
+static lf_status tune_bucket(cu_backend *b, int bi) {
+    const int M = tune_rows[bi];
+    b->tuned[bi] = 1;
+    for (int w = 0; w < LIN_COUNT; w++) b->impl[bi][w] = IMPL_CUBLAS;
+    if (M > b->max_tokens) return LINFER_OK;
+    size_t need_f32 = 0;
+    for (int w = 0; w < LIN_COUNT; w++) {
+        int N, K;
+        lin_shape(b, w, &N, &K);
+        if ((size_t)M * N > need_f32) need_f32 = (size_t)M * N;
+    }
+    if (need_f32 > (size_t)b->logit_rows * b->vocab) return LINFER_OK; /* no scratch for it: cuBLAS */
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    CUDA_CHECK(cudaEventCreate(&e0));
+    cudaError_t ce = cudaEventCreate(&e1);
+    if (ce != cudaSuccess) { cudaEventDestroy(e0); return lf_fail(LINFER_ERR_DEVICE, "cudaEventCreate: %s", cudaGetErrorString(ce)); }
+    lf_status s = LINFER_OK;
+    const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
+    for (int w = 0; w < LIN_COUNT && s == LINFER_OK; w++) {
+        int N, K;
+        lin_shape(b, w, &N, &K);
+        const void *x = w == LIN_O ? b->attn : w == LIN_DOWN ? b->act : b->xn;
+        float best = 1e30f;
+        for (int impl = 0; impl < IMPL_COUNT && s == LINFER_OK; impl++) {
+            b->impl_us[bi][w][impl] = 0.f;
+            if (!impl_applies(b, impl, w, M, K)) continue;
+            float ms = 0.f;
+            for (int pass = 0; pass < 2 && s == LINFER_OK; pass++) { /* pass 0 warms up */
+                if (cudaEventRecord(e0, b->st) != cudaSuccess) { s = lf_fail(LINFER_ERR_DEVICE, "cudaEventRecord failed"); break; }
+                const int runs = pass ? reps : 1;
+                for (int r = 0; r < runs && s == LINFER_OK; r++)
+                    for (int l = 0; l < (w == LIN_HEAD ? 1 : nlay) && s == LINFER_OK; l++) {
+                        const cu_layer *L = &b->layers[l];
+                        const void *W = w == LIN_QKV ? L->wqkv : w == LIN_O ? L->wo : w == LIN_GU ? L->wgu
+                                      : w == LIN_DOWN ? L->wdown : b->lm_head;
+                        if (impl == IMPL_MMA_SWIGLU) {
+                            s = lin_impl(b, impl, x, W, b->act == x ? b->gu : b->act, 0, 0.f, M, N, K);
+                        } else {
+                            s = lin_impl(b, impl, x, W, b->logits, 1, 0.f, M, N, K);
+                            if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
+                        }
+                    }
+                if (s != LINFER_OK) break;
+                if (cudaEventRecord(e1, b->st) != cudaSuccess || cudaEventSynchronize(e1) != cudaSuccess ||
+                    cudaEventElapsedTime(&ms, e0, e1) != cudaSuccess) {
+                    s = lf_fail(LINFER_ERR_DEVICE, "CUDA events while tuning the linear layers");
+                    break;
+                }
+            }
+            if (s != LINFER_OK) break;
+            const float us = 1e3f * ms / (float)(reps * (w == LIN_HEAD ? 1 : nlay));
+            b->impl_us[bi][w][impl] = us;
+            if (us < best) { best = us; b->impl[bi][w] = (signed char)impl; }
+        }
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    if (s == LINFER_OK && getenv("LF_CUDA_TUNE_VERBOSE")) {
+        fprintf(stderr, "linfer: CUDA linear layers at %d row%s (us per call):", M, M == 1 ? "" : "s");
+        for (int w = 0; w < LIN_COUNT; w++) {
+            fprintf(stderr, "\n  %-8s ->%-10s", lin_name[w], impl_name[(int)b->impl[bi][w]]);
+            for (int impl = 0; impl < IMPL_COUNT; impl++)
+                if (b->impl_us[bi][w][impl] > 0) fprintf(stderr, " %s %.1f", impl_name[impl], b->impl_us[bi][w][impl]);
+        }
+        fprintf(stderr, "\n");
+    }
+    return s;
+}
+
+/* linear layer `which` of a step of M rows: the tuned choice for small batches, else
+ * lf_cuda_linear (own GEMV up to gemv_max_m rows, then cuBLAS) */
+static lf_status lin(cu_backend *b, int which, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K) {
+    const int bi = b->tune_on ? tune_bucket_of(M) : -1;
+    if (bi >= 0 && b->tuned[bi]) {
+        int impl = b->impl[bi][which];
+        if (impl == IMPL_MMA_SWIGLU) impl = IMPL_MMA8; /* only through lin_gate_up */
+        if (impl_applies(b, impl, which, M, K)) return lin_impl(b, impl, x, W, y, y_f32, beta, M, N, K);
+        return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
+    }
+    return lf_cuda_linear(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->gemv_max_m, b->st);
+}
+
+/* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
+typedef struct {
+    size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
+    int n_tiles, n_simple, max_simple_ctx;
+} step_meta;
+
+/* Everything of one forward step after the metadata is packed in h_meta: the metadata upload,
+ * the layers, the logits (to b->logits, chunk by chunk) or their argmax (to h_ids). Enqueued on
+ * b->st without a host synchronisation, so that a decode step can be captured as a graph.
+ * logits_host: copy each chunk's logits there (eager steps with several chunks), or NULL. */
+static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, float *logits_host) {
+    const lf_config *c = &b->base.model->cfg;
+    const int n = bt->n;
+    const int prof = b->base.profile;
+    cudaStream_t st = b->st;
+    CUDA_CHECK(cudaMemcpyAsync(b->d_meta, b->h_meta, sizeof(int32_t) * sm->o_end, cudaMemcpyHostToDevice, st));
+    const int32_t *d_tok = b->d_meta + sm->o_tok, *d_pos = b->d_meta + sm->o_pos, *d_seq = b->d_meta + sm->o_seq;
+    const int32_t *d_out = b->d_meta + sm->o_out, *d_simple = b->d_meta + sm->o_simple;
+    const lf_attn_tile *d_tiles = (const lf_attn_tile *)b->d_meta;
+    const int n_tiles = sm->n_tiles, n_simple = sm->n_simple;
+
+    const lf_dtype dt = b->dt;
+    const float eps = c->norm_eps, scale = 1.0f / sqrtf((float)b->hd);
+    const int gm = b->gemv_max_m;
+    const int bi = b->tune_on ? tune_bucket_of(n) : -1;
+    const int fused_gu = bi >= 0 && b->tuned[bi] ? b->impl[bi][LIN_GU] == IMPL_MMA_SWIGLU
+                                                 : b->fuse_swiglu && n <= gm && lf_cuda_gemv_mma_supported(n, b->dim);
+    OP(LF_OP_EMBEDDING, lf_cuda_embed(dt, b->resid, b->tok_embd, d_tok, n, b->dim, st));
+    for (int l = 0; l < b->nl; l++) {
+        const cu_layer *L = &b->layers[l];
+        void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->attn_norm, NULL, n, b->dim, eps, st));
+        OP(LF_OP_QKV, lin(b, LIN_QKV, b->xn, L->wqkv, b->qkv, 0, 0.0f, n, b->qkv_dim, b->dim));
+        OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, d_pos, d_seq, n, kc, vc, b->max_ctx,
+                                        b->nh, b->nkv, b->hd, c->rope_style, st));
+        OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
+                                                    n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
+        OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
+                                              n_simple == n ? NULL : d_simple, n_simple, b->nh, b->nkv, b->hd, scale,
+                                              sm->max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
+        OP(LF_OP_O_PROJ, lin(b, LIN_O, b->attn, L->wo, b->resid, 1, 1.0f, n, b->dim, b->q_dim));
+        if (L->bo) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, b->resid, L->bo, n, b->dim, st));
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->ffn_norm, NULL, n, b->dim, eps, st));
+        if (fused_gu) {
+            OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, b->xn, L->wgu, b->act, n, b->ffn, b->dim, 0, st));
+        } else {
+            OP(LF_OP_GATE_UP, lin(b, LIN_GU, b->xn, L->wgu, b->gu, 0, 0.0f, n, 2 * b->ffn, b->dim));
+            OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, b->act, b->gu, n, b->ffn, st));
+        }
+        OP(LF_OP_DOWN, lin(b, LIN_DOWN, b->act, L->wdown, b->resid, 1, 1.0f, n, b->dim, b->ffn));
+    }
+    for (int o0 = 0; o0 < bt->n_out; o0 += b->logit_rows) {
+        const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, eps, st));
+        OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, b->logits, 1, 0.0f, cnt, b->vocab, b->dim));
+        if (greedy) {
+            OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(b->logits, cnt, b->vocab, b->d_ids + o0, st));
+        } else if (logits_host) {
+            CUDA_CHECK(cudaMemcpyAsync(logits_host + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
+                                       cudaMemcpyDeviceToHost, st));
+        }
+    }
+    if (greedy && bt->n_out > 0)
+        CUDA_CHECK(cudaMemcpyAsync(b->h_ids, b->d_ids, sizeof(int32_t) * (size_t)bt->n_out, cudaMemcpyDeviceToHost, st));
+    return LINFER_OK;
+}
+
+/* The graph of this decode-step key, captured on first use (least recently used slot reused).
+ * NULL with graphs turned off when capture is not possible here (the step then runs eagerly). */
+static cudaGraphExec_t step_graph(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, lf_status *err) {
+    *err = LINFER_OK;
+    const int chunks = (sm->max_simple_ctx + LF_ATTN_CHUNK - 1) / LF_ATTN_CHUNK;
+    cu_graph *slot = &b->graphs[0];
+    for (int i = 0; i < GRAPH_CACHE; i++) {
+        cu_graph *g = &b->graphs[i];
+        if (g->n == bt->n && g->chunks == chunks && g->greedy == greedy) {
+            g->last_use = ++b->graph_clock;
+            return g->exec;
+        }
+        if (g->last_use < slot->last_use) slot = g;
+    }
+    if (slot->exec) { cudaGraphExecDestroy(slot->exec); memset(slot, 0, sizeof *slot); }
+    step_meta cap = *sm;
+    cap.max_simple_ctx = chunks * LF_ATTN_CHUNK; // the split depends on the chunk count only
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
+    if (e != cudaSuccess) goto no_graph;
+    {
+        lf_status s = enqueue_step(b, bt, &cap, greedy, NULL);
+        e = cudaStreamEndCapture(b->st, &graph);
+        if (s != LINFER_OK) {
+            if (graph) cudaGraphDestroy(graph);
+            cudaGetLastError();
+            *err = s;
+            return NULL;
+        }
+    }
+    if (e != cudaSuccess) goto no_graph;
+    e = cudaGraphInstantiate(&slot->exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (e != cudaSuccess) { slot->exec = NULL; goto no_graph; }
+    slot->n = bt->n; slot->chunks = chunks; slot->greedy = greedy; slot->last_use = ++b->graph_clock;
+    return slot->exec;
+no_graph:
+    cudaGetLastError();
+    fprintf(stderr, "linfer: CUDA graph capture failed (%s); decode steps run without graphs\n", cudaGetErrorString(e));
+    b->graphs_on = 0;
+    return NULL;
+}
+
 /* logits != NULL: fp32 logits of the out rows to the host; ids != NULL: their argmax only */
 static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logits, int32_t *ids) {
     cu_backend *b = (cu_backend *)bb;
-    const lf_config *c = &b->base.model->cfg;
     const int n = bt->n, T = b->max_tokens;
-    const int prof = b->base.profile;
     cudaStream_t st = b->st;
     if (n <= 0 || n > T) return lf_fail(LINFER_ERR_INVALID_ARG, "batch of %d tokens (this backend holds at most %d)", n, T);
     if (bt->n_out < 0 || bt->n_out > n) return lf_fail(LINFER_ERR_INVALID_ARG, "batch asks for %d logit rows of %d tokens", bt->n_out, n);
@@ -278,79 +541,61 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
         if (bt->tokens[i] < 0 || bt->tokens[i] >= b->vocab)
             return lf_fail(LINFER_ERR_INVALID_ARG, "token id %d out of range (vocab %d)", bt->tokens[i], b->vocab);
     }
-    for (int j = 0; j < bt->n_out; j++)
+    int out_identity = bt->n_out == n;
+    for (int j = 0; j < bt->n_out; j++) {
         if (bt->out_rows[j] < 0 || bt->out_rows[j] >= n)
             return lf_fail(LINFER_ERR_INVALID_ARG, "logit row %d out of range (batch of %d)", bt->out_rows[j], n);
+        if (bt->out_rows[j] != j) out_identity = 0;
+    }
 
     // metadata, packed: tiles [n_tiles] (16-byte aligned at 0), tokens, pos, seq [n], out_rows
     // [n_out], simple-attention token list [n_simple]
     int32_t *h = b->h_meta, *simple = b->h_simple;
     lf_attn_tile *tiles = (lf_attn_tile *)h;
-    int n_simple = 0, n_tiles = 0, max_simple_ctx = 0;
+    step_meta sm;
+    memset(&sm, 0, sizeof sm);
     for (int i = 0; i < n;) {
         int j = i + 1;
         while (j < n && j - i < LF_ATTN_TILE_ROWS && bt->seq[j] == bt->seq[i] && bt->pos[j] == bt->pos[j - 1] + 1) j++;
         if (b->mma_impl && j - i >= MMA_MIN_ROWS) {
             lf_attn_tile tl = {i, j - i, bt->seq[i], bt->pos[i]};
-            tiles[n_tiles++] = tl;
+            tiles[sm.n_tiles++] = tl;
         } else {
             for (int k = i; k < j; k++) {
-                simple[n_simple++] = k;
-                if (bt->pos[k] + 1 > max_simple_ctx) max_simple_ctx = bt->pos[k] + 1;
+                simple[sm.n_simple++] = k;
+                if (bt->pos[k] + 1 > sm.max_simple_ctx) sm.max_simple_ctx = bt->pos[k] + 1;
             }
         }
         i = j;
     }
-    const size_t o_tok = 4 * (size_t)n_tiles, o_pos = o_tok + n, o_seq = o_pos + n, o_out = o_seq + n,
-                 o_simple = o_out + (size_t)bt->n_out, o_end = o_simple + (size_t)n_simple;
-    memcpy(h + o_tok, bt->tokens, sizeof(int32_t) * n);
-    memcpy(h + o_pos, bt->pos, sizeof(int32_t) * n);
-    memcpy(h + o_seq, bt->seq, sizeof(int32_t) * n);
-    if (bt->n_out > 0) memcpy(h + o_out, bt->out_rows, sizeof(int32_t) * bt->n_out);
-    if (n_simple > 0) memcpy(h + o_simple, simple, sizeof(int32_t) * n_simple);
-    CUDA_CHECK(cudaMemcpyAsync(b->d_meta, h, sizeof(int32_t) * o_end, cudaMemcpyHostToDevice, st));
-    const int32_t *d_tok = b->d_meta + o_tok, *d_pos = b->d_meta + o_pos, *d_seq = b->d_meta + o_seq;
-    const int32_t *d_out = b->d_meta + o_out, *d_simple = b->d_meta + o_simple;
-    const lf_attn_tile *d_tiles = (const lf_attn_tile *)b->d_meta;
+    sm.o_tok = 4 * (size_t)sm.n_tiles; sm.o_pos = sm.o_tok + n; sm.o_seq = sm.o_pos + n; sm.o_out = sm.o_seq + n;
+    sm.o_simple = sm.o_out + (size_t)bt->n_out; sm.o_end = sm.o_simple + (size_t)sm.n_simple;
+    memcpy(h + sm.o_tok, bt->tokens, sizeof(int32_t) * n);
+    memcpy(h + sm.o_pos, bt->pos, sizeof(int32_t) * n);
+    memcpy(h + sm.o_seq, bt->seq, sizeof(int32_t) * n);
+    if (bt->n_out > 0) memcpy(h + sm.o_out, bt->out_rows, sizeof(int32_t) * bt->n_out);
+    if (sm.n_simple > 0) memcpy(h + sm.o_simple, simple, sizeof(int32_t) * sm.n_simple);
 
-    const lf_dtype dt = b->dt;
-    const float eps = c->norm_eps, scale = 1.0f / sqrtf((float)b->hd);
-    const int gm = b->gemv_max_m;
-    OP(LF_OP_EMBEDDING, lf_cuda_embed(dt, b->resid, b->tok_embd, d_tok, n, b->dim, st));
-    for (int l = 0; l < b->nl; l++) {
-        const cu_layer *L = &b->layers[l];
-        void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->attn_norm, NULL, n, b->dim, eps, st));
-        OP(LF_OP_QKV, lf_cuda_linear(b->cublas, dt, b->xn, L->wqkv, b->qkv, 0, 0.0f, n, b->qkv_dim, b->dim, gm, st));
-        OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, d_pos, d_seq, n, kc, vc, b->max_ctx,
-                                        b->nh, b->nkv, b->hd, c->rope_style, st));
-        OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
-                                                    n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
-        OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
-                                              n_simple == n ? NULL : d_simple, n_simple, b->nh, b->nkv, b->hd, scale,
-                                              max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
-        OP(LF_OP_O_PROJ, lf_cuda_linear(b->cublas, dt, b->attn, L->wo, b->resid, 1, 1.0f, n, b->dim, b->q_dim, gm, st));
-        if (L->bo) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, b->resid, L->bo, n, b->dim, st));
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->ffn_norm, NULL, n, b->dim, eps, st));
-        OP(LF_OP_GATE_UP, lf_cuda_linear(b->cublas, dt, b->xn, L->wgu, b->gu, 0, 0.0f, n, 2 * b->ffn, b->dim, gm, st));
-        OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, b->act, b->gu, n, b->ffn, st));
-        OP(LF_OP_DOWN, lf_cuda_linear(b->cublas, dt, b->act, L->wdown, b->resid, 1, 1.0f, n, b->dim, b->ffn, gm, st));
+    const int greedy = ids != NULL;
+    if (b->tune_on && !b->base.profile) { /* first batch of this size: choose the linear-layer kernels */
+        const int bi = tune_bucket_of(n);
+        if (bi >= 0 && !b->tuned[bi]) LF_TRY(tune_bucket(b, bi));
     }
-    for (int o0 = 0; o0 < bt->n_out; o0 += b->logit_rows) {
-        const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, eps, st));
-        OP(LF_OP_LM_HEAD, lf_cuda_linear(b->cublas, dt, b->xo, b->lm_head, b->logits, 1, 0.0f, cnt, b->vocab, b->dim, gm, st));
-        if (ids) {
-            OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(b->logits, cnt, b->vocab, b->d_ids + o0, st));
-        } else {
-            CUDA_CHECK(cudaMemcpyAsync(logits + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
-                                       cudaMemcpyDeviceToHost, st));
-        }
+    cudaGraphExec_t exec = NULL;
+    if (b->graphs_on && !b->base.profile && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows) {
+        lf_status s;
+        exec = step_graph(b, bt, &sm, greedy, &s);
+        if (s != LINFER_OK) return s;
     }
-    if (ids && bt->n_out > 0)
-        CUDA_CHECK(cudaMemcpyAsync(b->h_ids, b->d_ids, sizeof(int32_t) * (size_t)bt->n_out, cudaMemcpyDeviceToHost, st));
+    if (exec) {
+        CUDA_CHECK(cudaGraphLaunch(exec, st));
+        if (!greedy)
+            CUDA_CHECK(cudaMemcpyAsync(logits, b->logits, sizeof(float) * (size_t)n * b->vocab, cudaMemcpyDeviceToHost, st));
+    } else {
+        LF_TRY(enqueue_step(b, bt, &sm, greedy, logits));
+    }
     CUDA_CHECK(cudaStreamSynchronize(st));
-    if (ids && bt->n_out > 0) memcpy(ids, b->h_ids, sizeof(int32_t) * (size_t)bt->n_out);
+    if (greedy && bt->n_out > 0) memcpy(ids, b->h_ids, sizeof(int32_t) * (size_t)bt->n_out);
     return LINFER_OK;
 }
 
@@ -422,6 +667,14 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     // LF_CUDA_ATTN_MMA: 0 simple kernel only, 1 or 2 tensor-core kernel version (default 2)
     b->mma_impl = lf_cuda_attention_tiles_supported(c->head_dim) ? env_int("LF_CUDA_ATTN_MMA", 2) : 0;
     if (b->mma_impl < 0 || b->mma_impl > 2) b->mma_impl = 2;
+    b->graphs_on = env_int("LF_CUDA_GRAPH", 1) != 0;
+    {   // programmatic dependent launch: Hopper and later (LF_CUDA_PDL=0 turns it off)
+        int major = 0;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, p->gpu_index) != cudaSuccess) { cudaGetLastError(); major = 0; }
+        lf_cuda_set_pdl(major >= 9 && env_int("LF_CUDA_PDL", 1) != 0);
+    }
+    b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
+    b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     lf_status s = LINFER_OK;
     b->layers = (cu_layer *)calloc((size_t)c->n_layers, sizeof *b->layers);
     if (!b->layers) { free(b); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); }

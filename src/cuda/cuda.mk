@@ -39,7 +39,7 @@ endif
 # Libraries the device machine lacks; everything else (libc, libstdc++, CUDA) is there.
 BUNDLE_LIBS_RE := lib(openblas|gfortran|cjson|pcre2-8|utf8proc|cmocka|gomp|quadmath)
 device-bundle:
-	$(MAKE) BUILD=build-dev all cuda-test-build
+	$(MAKE) BUILD=build-dev all cuda-test-build lab
 	-$(MAKE) BUILD=build-dev $(patsubst $(BUILD)/%,build-dev/%,$(TEST_BIN))
 	rm -rf build-dev/lib && mkdir -p build-dev/lib
 	@for b in build-dev/linfer build-dev/tests/cuda/test_cuda_kernels build-dev/tests/test_*; do \
@@ -50,3 +50,16 @@ device-bundle:
 	@# the shared libraries travel compressed (the working tree that travels is limited to 64 MiB)
 	@for f in build-dev/lib/*; do xz -T0 -6 -f "$$f"; done
 	du -sh build-dev/lib build-dev/linfer build-dev/tests
+
+# Kernel lab (lab/*.c): programs that time the shipped kernels' variants (never copies of them)
+LAB_BIN := $(patsubst lab/%.c,$(BUILD)/lab/%,$(wildcard lab/*.c))
+.PHONY: lab
+ifeq ($(CUDA),1)
+lab: $(LAB_BIN)
+$(BUILD)/lab/%: lab/%.c $(BUILD)/liblinfer.a $(CUDA_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(CUDA_HOME)/include $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblinfer.a $(LDLIBS)
+else
+lab:
+	@echo "lab: CUDA=0 (nvcc not found); nothing to build"
+endif

@@ -25,6 +25,12 @@ extern "C" {
 typedef struct { int32_t tok_start, n_rows, seq, pos0; } lf_attn_tile;
 #define LF_ATTN_TILE_ROWS 64
 
+/* Programmatic dependent launch for the decode-chain kernels (Hopper and later): each kernel's
+ * blocks may start while the previous kernel finishes; they wait for it before touching
+ * activations (see kernels.cu). Process-wide; off by default; the backend turns it on. */
+void lf_cuda_set_pdl(int on);
+int lf_cuda_pdl(void);
+
 /* bytes per element of T (2), 0 if dt is not F16/BF16 */
 size_t lf_cuda_dtype_size(lf_dtype dt);
 
@@ -55,6 +61,7 @@ lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *b
  * per (token, head) whose partial results (in split_scratch, fp32) a second kernel combines.
  * split_scratch NULL: never split. LF_ATTN_SPLIT_SCRATCH bytes are plenty. */
 #define LF_ATTN_SPLIT_SCRATCH (4u << 20)
+#define LF_ATTN_CHUNK 128 /* positions per step of the simple kernel; the split is in whole chunks */
 lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                             const void *k_cache, const void *v_cache, int max_ctx,
                             const int32_t *pos, const int32_t *seq, const int32_t *tok_idx, int n,
@@ -80,11 +87,31 @@ lf_status lf_cuda_argmax_rows(const float *logits, int rows, int vocab, int32_t 
 lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, int M, int N, cudaStream_t st);
 
 /* y[M, N] = x[M, K] . W[N, K]^T (+ beta * y). x, W: T. y: fp32 when y_f32 (beta may be 1: the
- * residual add), else T (beta must be 0). M <= gemv_max_m (and K % 8 == 0): own GEMV kernel;
- * otherwise cuBLAS (cublasGemmEx, CUBLAS_COMPUTE_32F) on the handle's stream. */
+ * residual add), else T (beta must be 0). M <= gemv_max_m: the tensor-core skinny GEMM
+ * (lf_cuda_gemv_mma) when it applies (M <= 16, K % 32 == 0, aligned), else the FFMA GEMV
+ * (M <= 8, K % 8 == 0); otherwise cuBLAS (cublasGemmEx, CUBLAS_COMPUTE_32F) on the handle's
+ * stream. The three are also callable alone (the kernel lab times them side by side). */
 lf_status lf_cuda_linear(cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
                          float beta, int M, int N, int K, int gemv_max_m, cudaStream_t st);
-#define LF_CUDA_GEMV_MAX_M 8 /* the most rows the own GEMV kernel handles */
+#define LF_CUDA_GEMV_MAX_M 8 /* the most rows the FFMA GEMV kernel handles */
+#define LF_CUDA_GEMV_MMA_MAX_M 16 /* the most rows the tensor-core skinny GEMM handles */
+/* FFMA GEMV: one warp per weight row, 16-byte loads, x re-read per row (M <= 8, K % 8 == 0) */
+lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
+                            cudaStream_t st);
+/* Tensor-core skinny GEMM (mma.m16n8k16): each weight read once for all M <= 16 rows, 16-byte
+ * loads, K split over `warps` (4 or 8; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
+lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
+                           int warps, cudaStream_t st);
+/* act[M, ffn] (T) = silu(x . Wg^T) * (x . Wu^T), Wgu = [gate rows (ffn) | up rows (ffn)] [2*ffn, K]:
+ * the gate/up GEMM and SwiGLU in one kernel (the skinny GEMM's SwiGLU epilogue). gate and up are
+ * rounded to T before SwiGLU, as lf_cuda_linear + lf_cuda_swiglu do. M <= 16, K % 32 == 0. */
+lf_status lf_cuda_gate_up_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K, int warps,
+                                 cudaStream_t st);
+/* 1 when lf_cuda_gemv_mma / lf_cuda_gate_up_swiglu take M rows of K (16-byte aligned pointers) */
+int lf_cuda_gemv_mma_supported(int M, int K);
+/* cuBLAS alone (cublasGemmEx) */
+lf_status lf_cuda_gemm_cublas(cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta,
+                              int M, int N, int K, cudaStream_t st);
 /* Rows up to which the backend uses the own GEMV by default (LF_CUDA_GEMV overrides), from a
  * measured table (bench/gpu_gemv_crossover.sh, H200, llama-2-7b fp16 decode TPOT in ms):
  *   rows      1      2      3      4      6      8

@@ -78,6 +78,45 @@ static inline unsigned grid_for(size_t n, int threads, unsigned cap = 65535u * 8
     return (unsigned)b;
 }
 
+// Programmatic dependent launch (PDL, Hopper): the kernels of the decode chain are launched with
+// programmatic stream serialisation, so the next kernel's blocks start while this one's last
+// blocks still run. Each such kernel calls pdl_enter() before it reads or writes anything another
+// kernel produces or consumes: it waits for the preceding kernel to complete and flush
+// (griddepcontrol.wait), then lets the next kernel launch (griddepcontrol.launch_dependents).
+// Before that point a kernel may only read weights (never written while kernels run); the GEMV
+// kernels use it to pull the first slices of their weights into L2. Off (plain launches, and the
+// instructions are no-ops without the attribute) unless lf_cuda_set_pdl(1).
+static int g_pdl = 0;
+extern "C" void lf_cuda_set_pdl(int on) { g_pdl = on ? 1 : 0; }
+extern "C" int lf_cuda_pdl(void) { return g_pdl; }
+__device__ __forceinline__ void pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void prefetch_l2(const void *p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
+#endif
+}
+// kern<<<grid, block, smem, st>>>(args) with the PDL attribute when enabled. A kernel name with
+// template commas goes in parentheses.
+#define LF_LAUNCH(kern, grid, block, smem, st, ...)                                                \
+    do {                                                                                           \
+        cudaLaunchConfig_t cfg_ = {};                                                              \
+        cfg_.gridDim = dim3(grid);                                                                 \
+        cfg_.blockDim = dim3(block);                                                               \
+        cfg_.dynamicSmemBytes = (smem);                                                            \
+        cfg_.stream = (st);                                                                        \
+        cudaLaunchAttribute at_[1];                                                                \
+        at_[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;                            \
+        at_[0].val.programmaticStreamSerializationAllowed = 1;                                     \
+        cfg_.attrs = at_;                                                                          \
+        cfg_.numAttrs = g_pdl;                                                                     \
+        cudaLaunchKernelEx(&cfg_, kern, __VA_ARGS__);                                              \
+    } while (0)
+
 // Runs BODY with T bound to the element type of dt (returns LINFER_ERR_UNSUPPORTED otherwise).
 #define DISPATCH_T(dt, what, ...)                                                                  \
     do {                                                                                           \
@@ -93,6 +132,7 @@ extern "C" size_t lf_cuda_dtype_size(lf_dtype dt) { return (dt == LF_DT_F16 || d
 // embedding gather: out fp32 [n, dim]
 template <typename T>
 __global__ void embed_kernel(float *__restrict__ out, const T *__restrict__ embd, const int32_t *__restrict__ tokens, int dim) {
+    pdl_enter();
     const int i = blockIdx.x;
     const T *row = embd + (size_t)tokens[i] * dim;
     float *o = out + (size_t)i * dim;
@@ -102,7 +142,7 @@ __global__ void embed_kernel(float *__restrict__ out, const T *__restrict__ embd
 
 extern "C" lf_status lf_cuda_embed(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, cudaStream_t st) {
     if (n <= 0) return LINFER_OK;
-    DISPATCH_T(dt, "embed", embed_kernel<T><<<n, 256, 0, st>>>(out, (const T *)embd, tokens, dim));
+    DISPATCH_T(dt, "embed", LF_LAUNCH(embed_kernel<T>, n, 256, 0, st, out, (const T *)embd, tokens, dim));
     CUDA_CHECK_LAUNCH("embed_kernel");
     return LINFER_OK;
 }
@@ -115,6 +155,7 @@ __global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ o
                                                                const T *__restrict__ w, const int32_t *__restrict__ rows,
                                                                int n, float eps) {
     __shared__ float red[33];
+    pdl_enter();
     const int r = blockIdx.x;
     const float *xr = x + (size_t)(rows ? rows[r] : r) * n;
     float ss = 0.f;
@@ -125,10 +166,59 @@ __global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ o
     for (int i = threadIdx.x; i < n; i += NORM_THREADS) o[i] = TT<T>::mk(xr[i] * inv * TT<T>::f(w[i]));
 }
 
+// The same for n % 4 == 0, n <= 16384 (every model here): one pass over x with float4 loads, up to
+// 4 per thread kept in registers for the output pass, up to 1024 threads, so a decode step's
+// single row costs one round trip to L2 instead of n / 256 dependent loads.
+#define NORM_VEC_MAX 4
+template <typename T>
+__global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, const float *__restrict__ x,
+                                                           const T *__restrict__ w, const int32_t *__restrict__ rows,
+                                                           int n, float eps) {
+    __shared__ float red[33];
+    typedef typename TT<T>::T2 T2;
+    pdl_enter();
+    const int r = blockIdx.x, n4 = n >> 2;
+    const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)(rows ? rows[r] : r) * n);
+    float4 v[NORM_VEC_MAX];
+    float ss = 0.f;
+#pragma unroll
+    for (int j = 0; j < NORM_VEC_MAX; j++) {
+        const int i = threadIdx.x + j * blockDim.x;
+        v[j] = i < n4 ? xr[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+        ss = fmaf(v[j].x, v[j].x, ss);
+        ss = fmaf(v[j].y, v[j].y, ss);
+        ss = fmaf(v[j].z, v[j].z, ss);
+        ss = fmaf(v[j].w, v[j].w, ss);
+    }
+    ss = block_sum(ss, red);
+    const float inv = 1.0f / sqrtf(ss / (float)n + eps);
+    const uint2 *w2 = reinterpret_cast<const uint2 *>(w);
+    uint2 *o2 = reinterpret_cast<uint2 *>(out + (size_t)r * n);
+#pragma unroll
+    for (int j = 0; j < NORM_VEC_MAX; j++) {
+        const int i = threadIdx.x + j * blockDim.x;
+        if (i < n4) {
+            const uint2 wu = __ldg(w2 + i);
+            const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.y));
+            uint2 ou;
+            ou.x = pack2<T>(v[j].x * inv * wa.x, v[j].y * inv * wa.y);
+            ou.y = pack2<T>(v[j].z * inv * wb.x, v[j].w * inv * wb.y);
+            o2[i] = ou;
+        }
+    }
+}
+
 extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
                                      int n_rows, int n, float eps, cudaStream_t st) {
     if (n_rows <= 0) return LINFER_OK;
-    DISPATCH_T(dt, "rmsnorm", rmsnorm_kernel<T><<<n_rows, NORM_THREADS, 0, st>>>((T *)out, x, (const T *)w, rows, n, eps));
+    const int n4 = n / 4;
+    if (n % 4 == 0 && n4 <= 1024 * NORM_VEC_MAX && !((uintptr_t)x & 15) && !(((uintptr_t)w | (uintptr_t)out) & 7)) {
+        int threads = n4 < 1024 ? ((n4 + 31) / 32) * 32 : 1024;
+        DISPATCH_T(dt, "rmsnorm", LF_LAUNCH(rmsnorm_vec_kernel<T>, n_rows, threads, 0, st, (T *)out, x, (const T *)w, rows, n, eps));
+        CUDA_CHECK_LAUNCH("rmsnorm_vec_kernel");
+        return LINFER_OK;
+    }
+    DISPATCH_T(dt, "rmsnorm", LF_LAUNCH(rmsnorm_kernel<T>, n_rows, NORM_THREADS, 0, st, (T *)out, x, (const T *)w, rows, n, eps));
     CUDA_CHECK_LAUNCH("rmsnorm_kernel");
     return LINFER_OK;
 }
@@ -142,6 +232,7 @@ __global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__
                                 const float *__restrict__ inv_freq, const int32_t *__restrict__ pos,
                                 const int32_t *__restrict__ seq, T *__restrict__ kc, T *__restrict__ vc, int max_ctx,
                                 int n_heads, int n_kv, int hd, int interleaved) {
+    pdl_enter();
     const int t = blockIdx.x;
     const int p = pos[t], s = seq[t];
     const int half = hd >> 1, q_dim = n_heads * hd, kv_dim = n_kv * hd;
@@ -178,8 +269,10 @@ extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, co
                                       cudaStream_t st) {
     if (n <= 0) return LINFER_OK;
     if ((head_dim & 1) || head_dim > 2048) return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA rope: head_dim %d", head_dim);
-    const int half = head_dim / 2, threads = half * (half >= 256 ? 1 : 256 / half);
-    DISPATCH_T(dt, "rope", rope_qkv_kernel<T><<<n, threads, 0, st>>>((T *)qkv, qkv_stride, (const T *)bias, inv_freq, pos, seq,
+    // as many pair groups as fit in 1024 threads: a decode step's one block visits each head in
+    // few rounds
+    const int half = head_dim / 2, threads = half * (half >= 1024 ? 1 : 1024 / half);
+    DISPATCH_T(dt, "rope", LF_LAUNCH(rope_qkv_kernel<T>, n, threads, 0, st, (T *)qkv, qkv_stride, (const T *)bias, inv_freq, pos, seq,
                                                                        (T *)k_cache, (T *)v_cache, max_ctx, n_heads, n_kv_heads,
                                                                        head_dim, style == LF_ROPE_INTERLEAVED));
     CUDA_CHECK_LAUNCH("rope_qkv_kernel");
@@ -192,7 +285,7 @@ extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, co
 // shared memory) -> online softmax -> P.V (threads own VEC output dims of one of R row groups;
 // the R partial sums are added at the end). VEC = 8 when head_dim % 8 == 0, else 2.
 #define ATT_THREADS 128
-#define ATT_CHUNK 128
+#define ATT_CHUNK LF_ATTN_CHUNK
 template <typename T, int VEC> struct VecT;
 template <typename T> struct VecT<T, 8> { typedef uint4 U; };
 template <typename T> struct VecT<T, 2> { typedef typename TT<T>::T2 U; };
@@ -219,6 +312,7 @@ attn_simple_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
                    float scale, int split_len, float *__restrict__ part_o, float *__restrict__ part_ml) {
     typedef typename VecT<T, VEC>::U U;
     extern __shared__ float att_smem[];
+    pdl_enter();
     const int h = blockIdx.x;
     const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
     const int tid = threadIdx.x, lane = tid & 31;
@@ -311,6 +405,7 @@ template <typename T>
 __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const float *__restrict__ part_o,
                                     const float *__restrict__ part_ml, const int32_t *__restrict__ tok_idx, int n_heads,
                                     int hd, int ns) {
+    pdl_enter();
     const int h = blockIdx.x;
     const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
     const size_t base = ((size_t)blockIdx.y * n_heads + h) * ns;
@@ -379,15 +474,15 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
     float *part_o = split_scratch, *part_ml = ns > 1 ? split_scratch + (size_t)base_blocks * ns * head_dim : NULL;
     dim3 grid(n_heads, n, ns);
     DISPATCH_T(dt, "attention",
-        if (vec == 8) attn_simple_kernel<T, 8><<<grid, ATT_THREADS, smem, st>>>(
+        if (vec == 8) LF_LAUNCH((attn_simple_kernel<T, 8>), grid, ATT_THREADS, smem, st,
             (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
             kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
-        else attn_simple_kernel<T, 2><<<grid, ATT_THREADS, smem, st>>>(
+        else LF_LAUNCH((attn_simple_kernel<T, 2>), grid, ATT_THREADS, smem, st,
             (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
             kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
         CUDA_CHECK_LAUNCH("attn_simple_kernel");
         if (ns > 1) {
-            attn_combine_kernel<T><<<dim3(n_heads, n), 128, 0, st>>>((T *)out, out_stride, part_o, part_ml, tok_idx,
+            LF_LAUNCH(attn_combine_kernel<T>, dim3(n_heads, n), 128, 0, st, (T *)out, out_stride, part_o, part_ml, tok_idx,
                                                                      n_heads, head_dim, ns);
             CUDA_CHECK_LAUNCH("attn_combine_kernel");
         });
@@ -768,6 +863,7 @@ extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_str
 template <typename T>
 __global__ void swiglu_kernel(T *__restrict__ out, const T *__restrict__ gu, int ffn) {
     typedef typename TT<T>::T2 T2;
+    pdl_enter();
     const T *g = gu + (size_t)blockIdx.y * 2 * ffn, *u = g + ffn;
     T *o = out + (size_t)blockIdx.y * ffn;
     const int stride = gridDim.x * blockDim.x;
@@ -791,7 +887,7 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
     if (n > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA swiglu: %d rows in one launch (max 65535)", n);
     const int work = (ffn & 1) ? ffn : ffn / 2;
     dim3 grid(grid_for((size_t)work, 256, 64), n);
-    DISPATCH_T(dt, "swiglu", swiglu_kernel<T><<<grid, 256, 0, st>>>((T *)out, (const T *)gu, ffn));
+    DISPATCH_T(dt, "swiglu", LF_LAUNCH(swiglu_kernel<T>, grid, 256, 0, st, (T *)out, (const T *)gu, ffn));
     CUDA_CHECK_LAUNCH("swiglu_kernel");
     return LINFER_OK;
 }
@@ -803,6 +899,7 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
 __global__ void argmax_rows_kernel(const float *__restrict__ logits, int vocab, int32_t *__restrict__ out) {
     __shared__ float sv[256];
     __shared__ int si[256];
+    pdl_enter();
     const float *row = logits + (size_t)blockIdx.x * vocab;
     float best = -INFINITY;
     int bi = 0x7fffffff;
@@ -826,7 +923,7 @@ __global__ void argmax_rows_kernel(const float *__restrict__ logits, int vocab, 
 
 extern "C" lf_status lf_cuda_argmax_rows(const float *logits, int rows, int vocab, int32_t *out, cudaStream_t st) {
     if (rows <= 0 || vocab <= 0) return LINFER_OK;
-    argmax_rows_kernel<<<rows, 256, 0, st>>>(logits, vocab, out);
+    LF_LAUNCH(argmax_rows_kernel, rows, 256, 0, st, logits, vocab, out);
     CUDA_CHECK_LAUNCH("argmax_rows_kernel");
     return LINFER_OK;
 }
@@ -835,6 +932,7 @@ extern "C" lf_status lf_cuda_argmax_rows(const float *logits, int rows, int voca
 // y[m, n] (fp32) += bias[n] (T): the o_proj bias of HF attention_bias models, added to the residual
 template <typename T>
 __global__ void add_bias_kernel(float *__restrict__ y, const T *__restrict__ bias, int N) {
+    pdl_enter();
     float *row = y + (size_t)blockIdx.y * N;
     for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < N; j += gridDim.x * blockDim.x) row[j] += TT<T>::f(bias[j]);
 }
@@ -843,7 +941,7 @@ extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, i
     if (M <= 0 || N <= 0) return LINFER_OK;
     if (M > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA add_bias: %d rows in one launch (max 65535)", M);
     dim3 grid(grid_for((size_t)N, 256, 64), M);
-    DISPATCH_T(dt, "add_bias", add_bias_kernel<T><<<grid, 256, 0, st>>>(y, (const T *)bias, N));
+    DISPATCH_T(dt, "add_bias", LF_LAUNCH(add_bias_kernel<T>, grid, 256, 0, st, y, (const T *)bias, N));
     CUDA_CHECK_LAUNCH("add_bias_kernel");
     return LINFER_OK;
 }
@@ -856,10 +954,12 @@ template <typename T, int M>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int row = blockIdx.x * GEMV_WARPS + warp;
-    if (row >= N) return;
+    const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
     const int K8 = K >> 3;
     const uint4 *w4 = reinterpret_cast<const uint4 *>(W + (size_t)row * K);
+    for (int c = lane * 8; c < K8; c += 256) prefetch_l2(w4 + c); // the row, one 128-byte line per lane step
+    pdl_enter();
+    if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
     const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
     float acc[M];
 #pragma unroll
@@ -895,16 +995,208 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Skinny GEMM on tensor cores for M <= 16 rows ("GEMV-MMA"): y[m, n] = sum_k x[m, k] W[n, k], each
+// weight read exactly once for all M rows. mma.m16n8k16 with the weight rows as the MMA's M
+// dimension (a 16-row tile per block) and the tokens as its N dimension (NT tiles of 8 tokens).
+// The k order inside one mma is free as long as A and B use the same order, so thread
+// (g = lane/4, c = lane%4) loads 16 bytes = 8 consecutive k (8c .. 8c+7 of a 32-k block) of
+// weight rows g and g+8 and of token g, and feeds them as the mma's k {2c,2c+1,2c+8,2c+9} of two
+// steps (phys 8c..8c+3, then 8c+4..8c+7). The warps of a block split K; their partial tiles are
+// added in shared memory. Epilogues: EPI 0 y (T) = acc; EPI 1 y (fp32) = acc + beta*y (the
+// residual add); EPI 2 (SwiGLU) the tile's rows are 8 gate rows i*8+g and the 8 matching up rows
+// ffn+i*8+g of the fused [gate | up] weight, so one thread holds gate and up of the same
+// (feature, token) and writes act = silu(gate)*up (gate and up rounded to T first, as the
+// unfused path stores them).
+#define GM_UNROLL (NT == 1 ? 8 : 4) /* 32-k blocks per warp per round: 16-byte loads in flight per lane: 2U (W) + NT*U (x) */
+template <typename T, int NT, int EPI, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32)
+gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, float beta, int M, int N,
+                int K, int ffn) {
+    __shared__ float red[WARPS > 1 ? WARPS - 1 : 1][NT][4][32];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+    int row_lo, row_hi, feat = 0;
+    if (EPI == 2) {
+        feat = blockIdx.x * 8 + g;
+        const int f = feat < ffn ? feat : ffn - 1;
+        row_lo = f;
+        row_hi = ffn + f;
+    } else {
+        row_lo = min(blockIdx.x * 16 + g, N - 1);
+        row_hi = min(blockIdx.x * 16 + g + 8, N - 1);
+    }
+    const int K8 = K >> 3, KB = K >> 5;
+    const uint4 *wlo = reinterpret_cast<const uint4 *>(W) + (size_t)row_lo * K8 + c;
+    const uint4 *whi = reinterpret_cast<const uint4 *>(W) + (size_t)row_hi * K8 + c;
+    const uint4 *xr[NT];
+    bool xok[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        const int tok = t * 8 + g;
+        xok[t] = tok < M;
+        xr[t] = reinterpret_cast<const uint4 *>(x) + (size_t)(xok[t] ? tok : 0) * K8 + c;
+    }
+    // before the dependency wait: pull this warp's first iterations of both weight rows into L2
+    // (lanes c = 0..3 of a row cover one 64-byte half line per 32-k block)
+    if (c == 0) {
+#pragma unroll
+        for (int it = 0; it < 2; it++)
+#pragma unroll
+            for (int u = 0; u < GM_UNROLL; u += 2) {
+                const int kb = warp * GM_UNROLL + it * WARPS * GM_UNROLL + u;
+                if (kb < KB) { prefetch_l2(wlo + kb * 4); prefetch_l2(whi + kb * 4); }
+            }
+    }
+    pdl_enter();
+    float acc[NT][4];
+#pragma unroll
+    for (int t = 0; t < NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.f;
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+    for (int kb0 = warp * GM_UNROLL; kb0 < KB; kb0 += WARPS * GM_UNROLL) {
+        uint4 alo[GM_UNROLL], ahi[GM_UNROLL], bx[GM_UNROLL][NT];
+#pragma unroll
+        for (int u = 0; u < GM_UNROLL; u++) {
+            const int kb = kb0 + u;
+            if (kb < KB) {
+                alo[u] = __ldg(wlo + kb * 4);
+                ahi[u] = __ldg(whi + kb * 4);
+#pragma unroll
+                for (int t = 0; t < NT; t++) bx[u][t] = xok[t] ? __ldg(xr[t] + kb * 4) : zero;
+            } else {
+                alo[u] = ahi[u] = zero;
+#pragma unroll
+                for (int t = 0; t < NT; t++) bx[u][t] = zero;
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < GM_UNROLL; u++) {
+            const uint32_t a0[4] = {alo[u].x, ahi[u].x, alo[u].y, ahi[u].y};
+            const uint32_t a1[4] = {alo[u].z, ahi[u].z, alo[u].w, ahi[u].w};
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                mma16816<T>(acc[t], a0, bx[u][t].x, bx[u][t].y);
+                mma16816<T>(acc[t], a1, bx[u][t].z, bx[u][t].w);
+            }
+        }
+    }
+    if (WARPS > 1) {
+        if (warp > 0) {
+#pragma unroll
+            for (int t = 0; t < NT; t++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) red[warp - 1][t][i][lane] = acc[t][i];
+        }
+        __syncthreads();
+        if (warp > 0) return;
+#pragma unroll
+        for (int w = 0; w < WARPS - 1; w++)
+#pragma unroll
+            for (int t = 0; t < NT; t++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) acc[t][i] += red[w][t][i][lane];
+    }
+    // c0, c1: (tile row g, tokens 2c, 2c+1); c2, c3: (tile row g+8, the same tokens)
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            const int tok = t * 8 + 2 * c + j;
+            if (tok >= M) continue;
+            if (EPI == 2) {
+                if (feat < ffn) {
+                    const float gt = TT<T>::f(TT<T>::mk(acc[t][j])), up = TT<T>::f(TT<T>::mk(acc[t][2 + j]));
+                    reinterpret_cast<T *>(y)[(size_t)tok * ffn + feat] = TT<T>::mk(gt / (1.0f + expf(-gt)) * up);
+                }
+            } else {
+                const int n_lo = blockIdx.x * 16 + g, n_hi = n_lo + 8;
+#pragma unroll
+                for (int hh = 0; hh < 2; hh++) {
+                    const int n = hh ? n_hi : n_lo;
+                    if (n >= N) continue;
+                    const float v = acc[t][2 * hh + j];
+                    const size_t o = (size_t)tok * N + n;
+                    if (EPI == 1) {
+                        float *yf = reinterpret_cast<float *>(y);
+                        yf[o] = beta != 0.f ? v + beta * yf[o] : v;
+                    } else {
+                        reinterpret_cast<T *>(y)[o] = TT<T>::mk(v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static int gemv_mma_ok(const void *x, const void *W, int M, int K) {
+    return M >= 1 && M <= LF_CUDA_GEMV_MMA_MAX_M && K % 32 == 0 && !(((uintptr_t)x | (uintptr_t)W) & 15);
+}
+
+extern "C" int lf_cuda_gemv_mma_supported(int M, int K) { return M >= 1 && M <= LF_CUDA_GEMV_MMA_MAX_M && K % 32 == 0; }
+
+// EPI/NT/WARPS dispatch. warps: 4 or 8 (split of K inside a block)
+template <typename T, int EPI>
+static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, int M, int N, int K, int ffn, int warps,
+                            cudaStream_t st) {
+    const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
+#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn)
+    if (M <= 8) { if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
+    else { if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
+#undef GMM
+}
+
+// warps per block: enough blocks x warps to keep ~16 warps per SM streaming
+static int gemv_mma_warps(int tiles) { return tiles >= 1024 ? 4 : 8; }
+
+extern "C" lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                                      int N, int K, int warps, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (!gemv_mma_ok(x, W, M, K))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_mma: M %d (1..%d), K %d (multiple of 32), 16-byte aligned pointers",
+                       M, LF_CUDA_GEMV_MMA_MAX_M, K);
+    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv_mma: beta != 0 needs an fp32 output");
+    if (warps <= 0) warps = gemv_mma_warps((N + 15) / 16);
+    DISPATCH_T(dt, "gemv_mma",
+        if (y_f32) gemv_mma_launch<T, 1>(x, W, y, beta, M, N, K, 0, warps, st);
+        else gemv_mma_launch<T, 0>(x, W, y, 0.f, M, N, K, 0, warps, st));
+    CUDA_CHECK_LAUNCH("gemv_mma_kernel");
+    return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_gate_up_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K,
+                                            int warps, cudaStream_t st) {
+    if (M <= 0 || ffn <= 0) return LINFER_OK;
+    if (!gemv_mma_ok(x, Wgu, M, K))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gate_up_swiglu: M %d (1..%d), K %d (multiple of 32), 16-byte aligned pointers",
+                       M, LF_CUDA_GEMV_MMA_MAX_M, K);
+    if (warps <= 0) warps = gemv_mma_warps((ffn + 7) / 8);
+    DISPATCH_T(dt, "gate_up_swiglu", gemv_mma_launch<T, 2>(x, Wgu, act, 0.f, M, 2 * ffn, K, ffn, warps, st));
+    CUDA_CHECK_LAUNCH("gemv_mma_kernel(swiglu)");
+    return LINFER_OK;
+}
+
 extern "C" lf_status lf_cuda_linear(cublasHandle_t hdl, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
                                     float beta, int M, int N, int K, int gemv_max_m, cudaStream_t st) {
     if (M <= 0 || N <= 0) return LINFER_OK;
     if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA linear: beta != 0 needs an fp32 output");
     if (dt != LF_DT_F16 && dt != LF_DT_BF16)
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA linear: dtype %s (want F16 or BF16)", lf_dtype_name(dt));
+    if (M <= gemv_max_m && gemv_mma_ok(x, W, M, K)) return lf_cuda_gemv_mma(dt, x, W, y, y_f32, beta, M, N, K, 0, st);
+    if (M <= gemv_max_m && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0 && !(((uintptr_t)x | (uintptr_t)W) & 15))
+        return lf_cuda_gemv_ffma(dt, x, W, y, y_f32, beta, M, N, K, st);
+    return lf_cuda_gemm_cublas(hdl, dt, x, W, y, y_f32, beta, M, N, K, st);
+}
+
+extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                                       int N, int K, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
     const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
-    if (M <= gemv_max_m && M <= LF_CUDA_GEMV_MAX_M && aligned) {
+    if (M > LF_CUDA_GEMV_MAX_M || !aligned)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv: M %d (at most %d), K %d (multiple of 8), 16-byte aligned pointers",
+                       M, LF_CUDA_GEMV_MAX_M, K);
+    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv: beta != 0 needs an fp32 output");
+    {
         const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
-#define GEMV_CASE(MM) case MM: gemv_kernel<T, MM><<<blocks, GEMV_WARPS * 32, 0, st>>>((const T *)x, (const T *)W, y, y_f32, beta, N, K); break
+#define GEMV_CASE(MM) case MM: LF_LAUNCH((gemv_kernel<T, MM>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K); break
         DISPATCH_T(dt, "gemv", switch (M) {
             GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
             GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
@@ -913,6 +1205,14 @@ extern "C" lf_status lf_cuda_linear(cublasHandle_t hdl, lf_dtype dt, const void 
         CUDA_CHECK_LAUNCH("gemv_kernel");
         return LINFER_OK;
     }
+}
+
+extern "C" lf_status lf_cuda_gemm_cublas(cublasHandle_t hdl, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
+                                         float beta, int M, int N, int K, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA linear: beta != 0 needs an fp32 output");
+    if (dt != LF_DT_F16 && dt != LF_DT_BF16)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA linear: dtype %s (want F16 or BF16)", lf_dtype_name(dt));
     // row-major y[M,N] = x[M,K] W[N,K]^T  <=>  column-major y^T[N,M] = W^T . x^T, W seen as [K,N] col-major
     const cudaDataType_t ab = dt == LF_DT_F16 ? CUDA_R_16F : CUDA_R_16BF;
     const cudaDataType_t ct = y_f32 ? CUDA_R_32F : ab;

@@ -2,6 +2,7 @@
  * decode steps with a KV cache, host-side sampling, stop conditions, streamed callbacks and
  * TTFT/TPOT statistics. Backend-agnostic: it only sees lf_backend_ops. */
 #include "../core/clock.h"
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "backend.h"
 #include "sampling.h"
 #include "../tokenizer/tokenizer.h"
+#include "../perf/profile.h"   /* lf_step_hook / lf_step_info: the per-step profiling hook defined here */
 
 struct linfer_engine {
     lf_model *model;
@@ -16,6 +18,8 @@ struct linfer_engine {
     linfer_engine_params params;
     float *logits;       /* [max_batch][vocab] */
     void *sample_scratch;
+    lf_step_hook hook;   /* profiling: called after each step (NULL: off) */
+    void *hook_user;
 };
 
 static volatile sig_atomic_t g_interrupt = 0;
@@ -84,6 +88,15 @@ void linfer_engine_free(linfer_engine *e) {
     free(e);
 }
 
+void lf_engine_set_step_hook(linfer_engine *e, lf_step_hook fn, void *user) {
+    e->hook = fn;
+    e->hook_user = user;
+    e->backend->profile = fn != NULL;
+    memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+}
+
+lf_backend *lf_engine_backend(linfer_engine *e) { return e->backend; }
+
 /* Prefill n_seq prompts into KV slots 0..n_seq-1; logits of each prompt's last token land in
  * e->logits[i]. Tokens are packed into chunks of at most PREFILL_CHUNK. */
 static lf_status prefill(linfer_engine *e, int n_seq, const int32_t *const *prompts, const size_t *lens) {
@@ -109,6 +122,8 @@ static lf_status prefill(linfer_engine *e, int n_seq, const int32_t *const *prom
                     memcpy(e->logits + (size_t)row_seq[r] * e->model->cfg.vocab_size, chunk_logits + (size_t)r * e->model->cfg.vocab_size,
                            sizeof(float) * e->model->cfg.vocab_size);
                 n = 0; n_out = 0;
+                /* Ctrl-C between prefill chunks: a long prompt stops at the next chunk, not at its end */
+                if (!s && g_interrupt && !last) s = lf_fail(LINFER_ERR_INTERRUPTED, "interrupted during the prompt (prefill)");
             }
         }
     }
@@ -132,8 +147,14 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     if (n_seq <= 0 || n_seq > e->params.max_batch)
         return lf_fail(LINFER_ERR_INVALID_ARG, "batch of %d prompts (this engine was made for 1..%d)", n_seq, e->params.max_batch);
     if (sp.max_new_tokens <= 0) return lf_fail(LINFER_ERR_INVALID_ARG, "number of tokens to generate must be positive (got %d)", sp.max_new_tokens);
-    if (sp.top_p <= 0.0f || sp.top_p > 1.0f) return lf_fail(LINFER_ERR_INVALID_ARG, "top_p = %g (must be in (0, 1])", sp.top_p);
-    if (sp.temperature < 0.0f) return lf_fail(LINFER_ERR_INVALID_ARG, "temperature = %g (must be >= 0)", sp.temperature);
+    /* written so that NaN fails too */
+    if (!(sp.top_p > 0.0f && sp.top_p <= 1.0f)) return lf_fail(LINFER_ERR_INVALID_ARG, "top_p = %g (must be in (0, 1])", sp.top_p);
+    if (!(sp.temperature >= 0.0f) || isinf(sp.temperature))
+        return lf_fail(LINFER_ERR_INVALID_ARG, "temperature = %g (must be finite and >= 0)", sp.temperature);
+    if (sp.top_k < 0) return lf_fail(LINFER_ERR_INVALID_ARG, "top_k = %d (must be >= 0; 0 = off)", sp.top_k);
+    if (sp.n_stop_ids < 0 || (sp.n_stop_ids > 0 && !sp.stop_ids))
+        return lf_fail(LINFER_ERR_INVALID_ARG, "n_stop_ids = %d with stop_ids %s", sp.n_stop_ids, sp.stop_ids ? "set" : "NULL");
+    if (!prompts || !prompt_lens) return lf_fail(LINFER_ERR_INVALID_ARG, "linfer_generate: NULL prompts");
     for (int i = 0; i < n_seq; i++) {
         if (prompt_lens[i] == 0) return lf_fail(LINFER_ERR_INVALID_ARG, "prompt %d is empty", i);
         if (prompt_lens[i] + (size_t)sp.max_new_tokens > (size_t)e->params.max_context)
@@ -166,7 +187,13 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     /* greedy decoding on a backend that can take the argmax on the device: only ids come back */
     const int device_greedy = sp.temperature <= 0.0f && e->backend->ops->forward_greedy != NULL;
     int have_ids = 0;
-    double t0 = lf_now_ms();
+    /* profiling (e->hook): the step being timed, reported to the hook when it ends */
+    int hk_seqs = n_seq, hk_tokens = 0, hk_forwards, hk_sampled = 0;
+    long hk_ctx = 0;
+    for (int i = 0; i < n_seq; i++) { hk_tokens += (int)prompt_lens[i]; hk_ctx += (long)prompt_lens[i]; }
+    hk_forwards = (hk_tokens + PREFILL_CHUNK - 1) / PREFILL_CHUNK;
+    if (e->hook) memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+    double t0 = lf_now_ms(), hk_t0 = t0;
     if ((s = prefill(e, n_seq, prompts, prompt_lens))) goto done;
     double t_first = 0, t_dec0 = 0;
     int steps = 0, n_active = n_seq, total_gen = 0;
@@ -174,8 +201,10 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         /* sample one token for each active sequence from e->logits[i] */
         for (int i = 0; i < n_seq; i++) {
             if (!active[i]) continue;
+            double ts = e->hook ? lf_now_ms() : 0;
             int32_t t = have_ids ? greedy_ids[i]
                                  : lf_sample(e->logits + (size_t)i * c->vocab_size, c->vocab_size, &scfg, &rng[i], e->sample_scratch);
+            if (e->hook && !have_ids) { e->backend->op_ms[LF_OP_SAMPLING] += lf_now_ms() - ts; hk_sampled++; }
             cur[i] = t;
             n_gen[i]++;
             total_gen++;
@@ -187,6 +216,14 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
             if (stop || n_gen[i] >= sp.max_new_tokens) { active[i] = 0; n_active--; }
         }
         if (steps == 0) { t_first = lf_now_ms(); t_dec0 = t_first; }
+        if (e->hook) { /* one step ends here: the prefill (with the first sampling) or a decode step */
+            lf_step_info si = {steps == 0 ? LF_STEP_PREFILL : LF_STEP_DECODE, steps, hk_seqs, hk_tokens, hk_forwards, hk_ctx,
+                               hk_sampled, lf_now_ms() - hk_t0, e->backend->op_ms, NULL};
+            e->hook(e->hook_user, &si);
+            memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+            hk_sampled = 0;
+            hk_t0 = lf_now_ms();   /* the hook's own time belongs to no step */
+        }
         if (g_interrupt) { s = lf_fail(LINFER_ERR_INTERRUPTED, "interrupted after %d decode steps", steps); break; }
         if (n_active == 0) break;
         int n = 0;
@@ -199,6 +236,12 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         int32_t *bpos = btok + n;
         for (int j = 0; j < n; j++) { btok[j] = cur[seq[j]]; bpos[j] = pos[seq[j]]; }
         lf_batch b = {n, btok, bpos, seq, rows, n};
+        if (e->hook) {
+            hk_seqs = hk_tokens = n;
+            hk_forwards = 1;
+            hk_ctx = 0;
+            for (int j = 0; j < n; j++) hk_ctx += bpos[j] + 1;
+        }
         if (device_greedy) {
             s = e->backend->ops->forward_greedy(e->backend, &b, step_ids);
             for (int j = 0; j < n && !s; j++) greedy_ids[seq[j]] = step_ids[j];

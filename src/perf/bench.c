@@ -1,6 +1,7 @@
 /* bench.c — statistics, sweep expansion, the sweep runner (engines reused across points, per-step
  * timestamps from the token callback, roofline predictions), and atomic CSV/JSON output. */
 #include "../core/clock.h"
+#include "../core/atomic_file.h"
 #include "bench.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -477,6 +478,8 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
         if (r->state == LF_BENCH_INTERRUPTED) break;   /* not finished: not reported */
         (*n_done)++;
         if (o->on_point) o->on_point(o->user, r, i, n);
+        /* a stop asked for during this point's last run ends the sweep here, not after the next point */
+        if (o->stop_requested && o->stop_requested(o->user)) stop = 1;
     }
     linfer_engine_free(bs.eng);
     linfer_model_free(bs.rmodel);
@@ -541,31 +544,6 @@ static lf_table *make_table(const lf_bench_result *res, int n, const char *model
 
 lf_table *lf_bench_table(const lf_bench_result *r, int n, const char *model) { return make_table(r, n, model, NULL); }
 
-typedef lf_status (*writer_fn)(FILE *f, const void *ctx);
-
-/* Write to path.tmp, flush it to disk, then rename over path: readers see the old file or the
- * whole new one, never a part. */
-static lf_status write_atomic(const char *path, writer_fn fn, const void *ctx) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return lf_fail(LINFER_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    lf_status s = fn(f, ctx);
-    int bad = s != LINFER_OK || ferror(f);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) bad = 1;
-    if (fclose(f) != 0) bad = 1;
-    if (bad) {
-        remove(tmp);
-        return s ? s : lf_fail(LINFER_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return lf_fail(LINFER_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
-    }
-    return LINFER_OK;
-}
-
 lf_status lf_bench_check_writable(const char *path) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: path too long", path);
@@ -629,12 +607,12 @@ static lf_status json_writer(FILE *f, const void *vctx) {
 
 lf_status lf_bench_write_csv(const char *path, const lf_bench_meta *m, const lf_bench_result *r, int n) {
     out_ctx c = {m, r, n};
-    return write_atomic(path, csv_writer, &c);
+    return lf_write_atomic(path, csv_writer, &c);
 }
 
 lf_status lf_bench_write_json(const char *path, const lf_bench_meta *m, const lf_bench_result *r, int n) {
     out_ctx c = {m, r, n};
-    return write_atomic(path, json_writer, &c);
+    return lf_write_atomic(path, json_writer, &c);
 }
 
 const char *lf_iso_date(char *buf, size_t cap) {

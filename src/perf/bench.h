@@ -90,6 +90,9 @@ typedef struct {
     const lf_hw *hw;           /* ceilings for predictions; NULL: no predictions */
     lf_bench_progress_fn progress;
     lf_bench_point_fn on_point;
+    /* Optional: asked after each finished point; non-zero stops the sweep there (a stop requested
+     * during a point's last run, after its last progress call, is seen here). */
+    int (*stop_requested)(void *user);
     void *user;
 } lf_bench_opts;
 void lf_bench_default_opts(lf_bench_opts *o);

@@ -233,7 +233,7 @@ static void write_text(const lf_table *t, FILE *f) {
     free(num);
 }
 
-static void csv_field(FILE *f, const char *s) {
+void lf_csv_field(FILE *f, const char *s) {
     int quote = s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' ') || strpbrk(s, ",\"\r\n") != NULL;
     if (!quote) { fputs(s, f); return; }
     fputc('"', f);
@@ -245,14 +245,14 @@ static void csv_field(FILE *f, const char *s) {
 }
 
 static void write_csv(const lf_table *t, FILE *f) {
-    for (int c = 0; c < t->ncols; c++) { if (c) fputc(',', f); csv_field(f, t->names[c]); }
+    for (int c = 0; c < t->ncols; c++) { if (c) fputc(',', f); lf_csv_field(f, t->names[c]); }
     fputc('\n', f);
     for (int r = 0; r < t->nrows; r++) {
         for (int c = 0; c < t->ncols; c++) {
             if (c) fputc(',', f);
             const cell *x = get(t, r, c);
             if (x->is_num && !x->is_int) fprintf(f, "%.10g", x->value);   /* full precision for tools */
-            else csv_field(f, lf_table_cell(t, r, c));
+            else lf_csv_field(f, lf_table_cell(t, r, c));
         }
         fputc('\n', f);
     }

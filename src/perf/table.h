@@ -50,4 +50,6 @@ lf_status lf_table_write_json_object(FILE *f, int n, const char *const *keys, co
 /* A JSON string literal with escapes (for callers composing their own JSON around tables). */
 void lf_json_string(FILE *f, const char *s);
 
+/* One CSV field: quoted (with "" for ") when it has a comma, quote, newline or edge spaces. */
+void lf_csv_field(FILE *f, const char *s);
 #endif

@@ -158,11 +158,70 @@ static void test_linear(cublasHandle_t hdl, lf_dtype dt, int M, int N, int K, in
     lf_cpu_linear(ref, x, W, NULL, M, N, K);
     if (accumulate) lf_cpu_add(ref, y0, (int64_t)M * N);
     char v[80];
-    int gemv = M <= gemv_max_m && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
-    snprintf(v, sizeof v, "%s M%d N%d K%d -> %s%s", gemv ? "gemv" : "cublas", M, N, K, y_f32 ? "f32" : dtn(dt),
-             accumulate ? " +=" : "");
+    const int mma = M <= gemv_max_m && lf_cuda_gemv_mma_supported(M, K);
+    const int gemv = !mma && M <= gemv_max_m && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
+    snprintf(v, sizeof v, "%s M%d N%d K%d -> %s%s", mma ? "gemv-mma" : gemv ? "gemv" : "cublas", M, N, K,
+             y_f32 ? "f32" : dtn(dt), accumulate ? " +=" : "");
     check("linear", dt, v, got, ref, (size_t)M * N, tol(dt));
     free(x); free(W); free(y0); free(got); free(ref); cudaFree(dx); cudaFree(dW); cudaFree(dy);
+}
+
+/* the three linear-layer kernels called alone: FFMA GEMV, tensor-core skinny GEMM (4 and 8
+ * warps), cuBLAS, on the same inputs */
+static void test_linear_variants(cublasHandle_t hdl, lf_dtype dt, int M, int N, int K, int accumulate) {
+    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)N * K, 1.0f / sqrtf((float)K));
+    round_array(dt, x, (size_t)M * K);
+    round_array(dt, W, (size_t)N * K);
+    float *y0 = frand_array((size_t)M * N, 1.0f), *ref = xmalloc((size_t)M * N * 4);
+    lf_cpu_linear(ref, x, W, NULL, M, N, K);
+    if (accumulate) lf_cpu_add(ref, y0, (int64_t)M * N);
+    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K);
+    for (int v = 0; v < 4; v++) {
+        if (v == 0 && (M > LF_CUDA_GEMV_MAX_M || K % 8)) continue;
+        if ((v == 1 || v == 2) && !lf_cuda_gemv_mma_supported(M, K)) continue;
+        void *dy = accumulate ? dput(y0, (size_t)M * N * 4) : dalloc((size_t)M * N * 4);
+        const float beta = accumulate ? 1.0f : 0.0f;
+        if (v == 0) LF(lf_cuda_gemv_ffma(dt, dx, dW, dy, 1, beta, M, N, K, 0));
+        else if (v == 3) LF(lf_cuda_gemm_cublas(hdl, dt, dx, dW, dy, 1, beta, M, N, K, 0));
+        else LF(lf_cuda_gemv_mma(dt, dx, dW, dy, 1, beta, M, N, K, v == 1 ? 4 : 8, 0));
+        float *got = dget_f32(dy, (size_t)M * N);
+        char vn[80];
+        snprintf(vn, sizeof vn, "%s M%d N%d K%d -> f32%s", v == 0 ? "ffma" : v == 1 ? "mma4" : v == 2 ? "mma8" : "cublas",
+                 M, N, K, accumulate ? " +=" : "");
+        check("linear-variant", dt, vn, got, ref, (size_t)M * N, tol(dt));
+        free(got);
+        cudaFree(dy);
+    }
+    /* bf16/fp16 output of the skinny GEMM */
+    if (lf_cuda_gemv_mma_supported(M, K)) {
+        void *dy = dalloc((size_t)M * N * 2);
+        LF(lf_cuda_gemv_mma(dt, dx, dW, dy, 0, 0.0f, M, N, K, 0, 0));
+        float *got = dget_T(dt, dy, (size_t)M * N), *r2 = xmalloc((size_t)M * N * 4);
+        lf_cpu_linear(r2, x, W, NULL, M, N, K);
+        char vn[80];
+        snprintf(vn, sizeof vn, "mma M%d N%d K%d -> %s", M, N, K, dtn(dt));
+        check("linear-variant", dt, vn, got, r2, (size_t)M * N, tol(dt));
+        free(got); free(r2); cudaFree(dy);
+    }
+    free(x); free(W); free(y0); free(ref); cudaFree(dx); cudaFree(dW);
+}
+
+/* gate/up GEMM with the SwiGLU epilogue vs CPU linear -> round to T -> swiglu */
+static void test_gate_up_swiglu(lf_dtype dt, int M, int ffn, int K, int warps) {
+    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)2 * ffn * K, 3.0f / sqrtf((float)K));
+    round_array(dt, x, (size_t)M * K);
+    round_array(dt, W, (size_t)2 * ffn * K);
+    float *gu = xmalloc((size_t)M * 2 * ffn * 4), *ref = xmalloc((size_t)M * ffn * 4);
+    lf_cpu_linear(gu, x, W, NULL, M, 2 * ffn, K);
+    round_array(dt, gu, (size_t)M * 2 * ffn);
+    for (int t = 0; t < M; t++) lf_cpu_swiglu(ref + (size_t)t * ffn, gu + (size_t)t * 2 * ffn, gu + (size_t)t * 2 * ffn + ffn, ffn);
+    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)2 * ffn * K), *dy = dalloc((size_t)M * ffn * 2);
+    LF(lf_cuda_gate_up_swiglu(dt, dx, dW, dy, M, ffn, K, warps, 0));
+    float *got = dget_T(dt, dy, (size_t)M * ffn);
+    char vn[80];
+    snprintf(vn, sizeof vn, "M%d ffn%d K%d warps %d", M, ffn, K, warps);
+    check("gate_up_swiglu", dt, vn, got, ref, (size_t)M * ffn, tol(dt));
+    free(x); free(W); free(gu); free(ref); free(got); cudaFree(dx); cudaFree(dW); cudaFree(dy);
 }
 
 static void test_swiglu(lf_dtype dt, int n, int ffn) {
@@ -597,6 +656,17 @@ static void test_forward(lf_dtype dt) {
     compare_forward("random gqa cublas+simple", m, m, dt, bound);
     unsetenv("LF_CUDA_GEMV");
     unsetenv("LF_CUDA_ATTN_MMA");
+    /* decode steps replayed from CUDA graphs (the default) and run eagerly; the skinny GEMM with
+     * the fused SwiGLU for every decode step (3 rows) */
+    setenv("LF_CUDA_GRAPH", "0", 1);
+    compare_forward("random gqa no graphs", m, m, dt, bound);
+    unsetenv("LF_CUDA_GRAPH");
+    setenv("LF_CUDA_GEMV", "16", 1);
+    compare_forward("random gqa gemv-mma+fused swiglu", m, m, dt, bound);
+    setenv("LF_CUDA_FUSE", "0", 1);
+    compare_forward("random gqa gemv-mma unfused", m, m, dt, bound);
+    unsetenv("LF_CUDA_FUSE");
+    unsetenv("LF_CUDA_GEMV");
     lf_model_free(m);
     hand_model *hm = xmalloc(sizeof *hm);
     build_hand_model(hm);
@@ -872,6 +942,16 @@ int main(int argc, char **argv) {
         test_linear(hdl, dt, 37, 1000, 512, 1, 1, 8);
         if (!g_quick) test_linear(hdl, dt, 300, 2048, 1024, 1, 0, 8);
         test_linear(hdl, dt, 2, 64, 100, 0, 0, 8); /* K % 8 != 0: cuBLAS */
+        test_linear(hdl, dt, 13, 1000, 512, 1, 1, 16); /* M 9..16: skinny GEMM, two token tiles */
+        test_linear(hdl, dt, 5, 1000, 520, 1, 1, 16);  /* K % 32 != 0: FFMA GEMV */
+        {
+            const int vm[] = {1, 2, 3, 7, 8, 9, 16};
+            for (size_t i = 0; i < sizeof vm / sizeof vm[0]; i++) test_linear_variants(hdl, dt, vm[i], 1000, 1056, i & 1);
+            if (!g_quick) test_linear_variants(hdl, dt, 4, 4099, 4096, 1); /* N % 16 != 0 */
+            test_gate_up_swiglu(dt, 1, 1000, 512, 0);
+            test_gate_up_swiglu(dt, 5, 1004, 544, 4); /* ffn % 8 != 0 */
+            test_gate_up_swiglu(dt, 16, 256, 1024, 8);
+        }
         test_swiglu(dt, 5, 1000);
         test_swiglu(dt, 3, 999); /* odd: one element per thread */
         test_rope(dt, 8, 2, 64, LF_ROPE_NEOX, 0, LF_ROPE_SCALING_NONE);

@@ -1,0 +1,201 @@
+/* lab_gemv.c — kernel lab for the decode linear layers: the shipped GEMV variants of
+ * src/cuda/kernels.cu side by side at the real shapes of a model, first checked against the CPU
+ * reference, then timed.
+ *
+ *   lab_gemv [--model llama-2-7b] [--dtype f16|bf16] [--m 1,2,4,8,16] [--reps 9] [--iters 20]
+ *
+ * Variants (all through the launchers of src/cuda/cuda_kernels.h, never copies):
+ *   ffma     lf_cuda_gemv_ffma      one warp per weight row, FFMA (M <= 8)
+ *   mma4     lf_cuda_gemv_mma       tensor-core skinny GEMM, K split over 4 warps
+ *   mma8     lf_cuda_gemv_mma       the same, 8 warps
+ *   cublas   lf_cuda_gemm_cublas    cublasGemmEx
+ *   swiglu   lf_cuda_gate_up_swiglu gate/up GEMM + SwiGLU epilogue (gate_up shape only, mma)
+ * Method (device METHOD.md): correctness of every variant on 64 sampled output rows of every
+ * shape and M against a double-precision CPU dot of the same rounded inputs; then per variant a
+ * warm-up, and the median over --reps of (time of --iters launches / iters), CUDA events, the
+ * weights rotating over enough copies to exceed 4x the L2 so every launch reads HBM. Achieved
+ * bandwidth counts weight + activation + output bytes; the ratio is to the HBM read bandwidth
+ * measured in the same run (lf_calibrate_gpu). Prints a table; exit 1 if a check fails. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cuda_runtime_api.h>
+#include "cuda/cuda_kernels.h"
+#include "core/dtype.h"
+#include "perf/presets.h"
+#include "perf/calibrate.h"
+#include "perf/sweep.h"
+
+#define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
+    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
+
+enum { V_FFMA, V_MMA4, V_MMA8, V_CUBLAS, V_SWIGLU, V_COUNT };
+static const char *vname[V_COUNT] = {"ffma", "mma4", "mma8", "cublas", "swiglu"};
+
+static uint64_t g_rng = 0x1234567ull;
+static float frand(void) {
+    g_rng = g_rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((int32_t)(g_rng >> 40) - (1 << 23)) / 8388608.0f;
+}
+static uint16_t to_bits(lf_dtype dt, float v) { return dt == LF_DT_F16 ? lf_f32_to_f16(v) : lf_f32_to_bf16(v); }
+static float from_bits(lf_dtype dt, uint16_t b) { return dt == LF_DT_F16 ? lf_f16_to_f32(b) : lf_bf16_to_f32(b); }
+
+static int cmp_f(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return (x > y) - (x < y); }
+
+/* run variant v once; y is fp32 [M, N] (or T act [M, N/2] for swiglu) */
+static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int M, int N, int K,
+                     cudaStream_t st) {
+    switch (v) {
+    case V_FFMA: return lf_cuda_gemv_ffma(dt, x, W, y, 1, 0.f, M, N, K, st);
+    case V_MMA4: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 4, st);
+    case V_MMA8: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
+    case V_CUBLAS: return lf_cuda_gemm_cublas(h, dt, x, W, y, 1, 0.f, M, N, K, st);
+    default: return lf_cuda_gate_up_swiglu(dt, x, W, y, M, N / 2, K, 0, st);
+    }
+}
+
+static int applies(int v, int M, int K, int is_gu) {
+    if (v == V_FFMA) return M <= LF_CUDA_GEMV_MAX_M;
+    if (v == V_SWIGLU) return is_gu && lf_cuda_gemv_mma_supported(M, K);
+    if (v == V_MMA4 || v == V_MMA8) return lf_cuda_gemv_mma_supported(M, K);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    const char *model = "llama-2-7b", *mlist = "1,2,4,8,16";
+    lf_dtype dt = LF_DT_F16;
+    int reps = 9, iters = 20;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) { i++; dt = !strcmp(argv[i], "bf16") ? LF_DT_BF16 : LF_DT_F16; }
+        else if (!strcmp(argv[i], "--m") && i + 1 < argc) mlist = argv[++i];
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
+        else { fprintf(stderr, "usage: lab_gemv [--model NAME] [--dtype f16|bf16] [--m LIST] [--reps N] [--iters N]\n"); return 2; }
+    }
+    lf_config cfg;
+    if (lf_preset_model(model, &cfg) != LINFER_OK) { fprintf(stderr, "lab_gemv: %s\n", linfer_last_error()); return 2; }
+    const lf_config *c = &cfg;
+    int *ms = NULL, nm = 0;
+    if (lf_parse_int_list(mlist, "--m", 1, 64, &ms, &nm) != LINFER_OK) { fprintf(stderr, "lab_gemv: %s\n", linfer_last_error()); return 2; }
+    int maxm = 0;
+    for (int i = 0; i < nm; i++) if (ms[i] > maxm) maxm = ms[i];
+
+    lf_calib_opts co;
+    lf_calib_default_opts(&co);
+    co.quick = 1;
+    lf_calib_result cr;
+    if (lf_calibrate_gpu(0, &co, &cr) != LINFER_OK) { fprintf(stderr, "lab_gemv: %s\n", linfer_last_error()); return 1; }
+    printf("# %s, %s, %s; HBM read bandwidth measured now: %.3f TB/s; L2 %.0f MiB\n", cr.name, model,
+           dt == LF_DT_F16 ? "fp16" : "bf16", cr.read_bw / 1e12, cr.l2_bytes / 1048576.0);
+
+    const int q_dim = c->n_heads * c->head_dim, kv_dim = c->n_kv_heads * c->head_dim;
+    struct { const char *name; int N, K, gu; } shp[] = {
+        {"qkv", q_dim + 2 * kv_dim, c->dim, 0}, {"o_proj", c->dim, q_dim, 0},
+        {"gate_up", 2 * c->ffn_dim, c->dim, 1}, {"down", c->dim, c->ffn_dim, 0}, {"lm_head", c->vocab_size, c->dim, 0},
+    };
+    const int nshp = 5;
+    cudaStream_t st;
+    CK(cudaStreamCreate(&st));
+    cublasHandle_t h;
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "cublasCreate failed\n"); return 1; }
+    cublasSetStream(h, st);
+    void *ws;
+    CK(cudaMalloc(&ws, 32u << 20));
+    cublasSetWorkspace(h, ws, 32u << 20);
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    int failed = 0;
+    printf("%-8s %4s %-7s %9s %8s %7s %s\n", "shape", "M", "variant", "us", "GB/s", "of_read", "check(max rel err)");
+    for (int si = 0; si < nshp; si++) {
+        const int N = shp[si].N, K = shp[si].K;
+        const size_t wn = (size_t)N * K, wbytes = wn * 2;
+        int copies = (int)ceil(4.0 * cr.l2_bytes / (double)wbytes) + 1;
+        if (copies < 2) copies = 2;
+        /* host weights: one random copy (rounded); device: `copies` identical copies */
+        uint16_t *hw = malloc(wbytes), *hx = malloc((size_t)maxm * K * 2);
+        if (!hw || !hx) { fprintf(stderr, "out of host memory\n"); return 1; }
+        for (size_t i = 0; i < wn; i++) hw[i] = to_bits(dt, 0.05f * frand());
+        for (size_t i = 0; i < (size_t)maxm * K; i++) hx[i] = to_bits(dt, frand());
+        char *dw;
+        CK(cudaMalloc((void **)&dw, wbytes * copies));
+        for (int cp = 0; cp < copies; cp++) CK(cudaMemcpy(dw + wbytes * cp, hw, wbytes, cudaMemcpyHostToDevice));
+        void *dx, *dy;
+        CK(cudaMalloc(&dx, (size_t)maxm * K * 2));
+        CK(cudaMemcpy(dx, hx, (size_t)maxm * K * 2, cudaMemcpyHostToDevice));
+        CK(cudaMalloc(&dy, (size_t)maxm * N * 4));
+        float *hy = malloc((size_t)maxm * N * 4);
+        for (int mi = 0; mi < nm; mi++) {
+            const int M = ms[mi];
+            for (int v = 0; v < V_COUNT; v++) {
+                if (!applies(v, M, K, shp[si].gu)) continue;
+                /* check: 64 sampled output features */
+                CK(cudaMemset(dy, 0xFF, (size_t)maxm * N * 4));
+                if (run(v, h, dt, dx, dw, dy, M, N, K, st) != LINFER_OK) { printf("%s: %s\n", vname[v], linfer_last_error()); failed++; continue; }
+                CK(cudaStreamSynchronize(st));
+                const int nout = v == V_SWIGLU ? N / 2 : N;
+                CK(cudaMemcpy(hy, dy, (size_t)M * nout * (v == V_SWIGLU ? 2 : 4), cudaMemcpyDeviceToHost));
+                double worst = 0;
+                for (int smp = 0; smp < 64; smp++) {
+                    const int f = (int)(((uint64_t)smp * 2654435761u) % (uint64_t)nout);
+                    for (int m = 0; m < M; m++) {
+                        double ref, mag = 0;
+                        if (v == V_SWIGLU) {
+                            double gs = 0, us = 0, gm = 0, um = 0;
+                            for (int k = 0; k < K; k++) {
+                                const double xv = from_bits(dt, hx[(size_t)m * K + k]);
+                                const double gw = from_bits(dt, hw[(size_t)f * K + k]), uw = from_bits(dt, hw[(size_t)(nout + f) * K + k]);
+                                gs += xv * gw; us += xv * uw; gm += fabs(xv * gw); um += fabs(xv * uw);
+                            }
+                            const double gr = from_bits(dt, to_bits(dt, (float)gs)), ur = from_bits(dt, to_bits(dt, (float)us));
+                            ref = gr / (1.0 + exp(-gr)) * ur;
+                            mag = fabs(ref) + (gm + um) * 1e-2 + 1e-6;
+                            const double got = from_bits(dt, ((uint16_t *)hy)[(size_t)m * nout + f]);
+                            const double err = fabs(got - ref) / mag;
+                            if (!(err <= worst)) worst = err;
+                        } else {
+                            double s = 0;
+                            for (int k = 0; k < K; k++) {
+                                const double p = (double)from_bits(dt, hx[(size_t)m * K + k]) * from_bits(dt, hw[(size_t)f * K + k]);
+                                s += p; mag += fabs(p);
+                            }
+                            ref = s;
+                            const double err = fabs(hy[(size_t)m * N + f] - ref) / (mag + 1e-6);
+                            if (!(err <= worst)) worst = err;
+                        }
+                    }
+                }
+                /* fp32 accumulation in another order: |err| <= 1e-4 of sum|x*w|; swiglu: T rounding of gate/up */
+                const double tol = v == V_SWIGLU ? (dt == LF_DT_F16 ? 2e-3 : 1.6e-2) : 1e-4;
+                const int ok = worst <= tol;
+                if (!ok) failed++;
+                /* time */
+                float ts[64];
+                const int R = reps > 64 ? 64 : reps;
+                for (int w = 0; w < copies; w++) run(v, h, dt, dx, dw + wbytes * (w % copies), dy, M, N, K, st);
+                for (int r = 0; r < R; r++) {
+                    CK(cudaEventRecord(e0, st));
+                    for (int it = 0; it < iters; it++) run(v, h, dt, dx, dw + wbytes * ((r * iters + it) % copies), dy, M, N, K, st);
+                    CK(cudaEventRecord(e1, st));
+                    CK(cudaEventSynchronize(e1));
+                    float ms_ = 0;
+                    CK(cudaEventElapsedTime(&ms_, e0, e1));
+                    ts[r] = ms_ / iters;
+                }
+                qsort(ts, R, sizeof ts[0], cmp_f);
+                const double t = ts[R / 2] * 1e-3;
+                const double bytes = (double)wbytes + (double)M * K * 2 + (double)M * nout * (v == V_SWIGLU ? 2 : 4);
+                printf("%-8s %4d %-7s %9.2f %8.0f %6.1f%% %s(%.1e)\n", shp[si].name, M, vname[v], t * 1e6, bytes / t / 1e9,
+                       100.0 * bytes / t / cr.read_bw, ok ? "ok" : "FAIL", worst);
+                fflush(stdout);
+            }
+        }
+        free(hw); free(hx); free(hy);
+        CK(cudaFree(dw)); CK(cudaFree(dx)); CK(cudaFree(dy));
+    }
+    printf("# %s\n", failed ? "SOME CHECKS FAILED" : "all checks passed");
+    free(ms);
+    return failed ? 1 : 0;
+}
