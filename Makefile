@@ -28,7 +28,7 @@ ifeq ($(SAN),1)
   CUDA := 0
 endif
 
-LIB_SRC := $(wildcard src/core/*.c src/model/*.c src/tokenizer/*.c src/engine/*.c src/cpu/*.c src/perf/*.c)
+LIB_SRC := $(wildcard src/core/*.c src/model/*.c src/tokenizer/*.c src/engine/*.c src/cpu/*.c src/perf/*.c src/dist/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 CU_SRC  := $(wildcard src/cuda/*.cu)
 TEST_SRC := $(wildcard tests/test_*.c)

@@ -8,6 +8,7 @@
  *   ffma     lf_cuda_gemv_ffma      one warp per weight row, FFMA (M <= 8)
  *   mma4     lf_cuda_gemv_mma       tensor-core skinny GEMM, K split over 4 warps
  *   mma8     lf_cuda_gemv_mma       the same, 8 warps
+ *   mma16    lf_cuda_gemv_mma       the same, 16 warps
  *   cublas   lf_cuda_gemm_cublas    cublasGemmEx
  *   swiglu   lf_cuda_gate_up_swiglu gate/up GEMM + SwiGLU epilogue (gate_up shape only, mma)
  * Method (device METHOD.md): correctness of every variant on 64 sampled output rows of every
@@ -30,8 +31,8 @@
 #define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
 
-enum { V_FFMA, V_MMA4, V_MMA8, V_CUBLAS, V_SWIGLU, V_COUNT };
-static const char *vname[V_COUNT] = {"ffma", "mma4", "mma8", "cublas", "swiglu"};
+enum { V_FFMA, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_COUNT };
+static const char *vname[V_COUNT] = {"ffma", "mma4", "mma8", "mma16", "cublas", "swiglu"};
 
 static uint64_t g_rng = 0x1234567ull;
 static float frand(void) {
@@ -50,6 +51,7 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
     case V_FFMA: return lf_cuda_gemv_ffma(dt, x, W, y, 1, 0.f, M, N, K, st);
     case V_MMA4: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 4, st);
     case V_MMA8: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
+    case V_MMA16: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 16, st);
     case V_CUBLAS: return lf_cuda_gemm_cublas(h, dt, x, W, y, 1, 0.f, M, N, K, st);
     default: return lf_cuda_gate_up_swiglu(dt, x, W, y, M, N / 2, K, 0, st);
     }
@@ -58,7 +60,7 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
 static int applies(int v, int M, int K, int is_gu) {
     if (v == V_FFMA) return M <= LF_CUDA_GEMV_MAX_M;
     if (v == V_SWIGLU) return is_gu && lf_cuda_gemv_mma_supported(M, K);
-    if (v == V_MMA4 || v == V_MMA8) return lf_cuda_gemv_mma_supported(M, K);
+    if (v == V_MMA4 || v == V_MMA8 || v == V_MMA16) return lf_cuda_gemv_mma_supported(M, K);
     return 1;
 }
 

@@ -46,6 +46,21 @@ cp tests/data/hf/tiny-gqa/config.json "$tmp/hf/"
 sed -i 's/"hidden_size": 256/"hidden_size": 320/' "$tmp/hf/config.json"
 expect_fail wrong-shape "has shape .* but the config needs" -- "$bin" info -m "$tmp/hf"
 expect_ok hf-info 'parameters' -- "$bin" info -m tests/data/hf/tiny-gqa
+# calibrate: NCCL all-reduce (per GPU count) in --help, in the cache file and in the roofline
+expect_ok calibrate-help-nccl 'NCCL all-reduce.*GPU count' -- "$bin" calibrate --help
+expect_ok calibrate-help-no-nccl 'no-nccl' -- "$bin" calibrate --help
+printf '%s\n' '# linfer calibration v1' 'gpu_name NVIDIA H200' 'read_bw 4.5e12' 'gemm_flops_fp16 7e14' 'launch_s 2.5e-6' \
+  'ar_latency_s 2.5e-05' 'ar_busbw 3e11' 'ar_gpus 4' 'ar_latency_s_2 1.25e-05' 'ar_busbw_2 3.3e11' 'ar_latency_s_4 2.5e-05' \
+  'ar_busbw_4 3e11' 'ar_nccl_version_2 22809' 'ar_time_s_2_2048 1.25e-05' 'ar_time_s_2_268435456 0.000813' > "$tmp/calib.txt"
+expect_ok roofline-measured-ar-tp2 'all-reduce over 2 GPUs: busbw = 330 GB/s per direction, latency L_ar = 12.5 us' -- \
+  "$bin" roofline -m llama-2-13b --gpu measured --calib "$tmp/calib.txt" --tp 2 --batch 1 --in 128 --out 128 --explain
+expect_ok roofline-assumed-ar-tp8 'all-reduce over 8 GPUs: busbw = 450 GB/s per direction, latency L_ar = 8 us' -- \
+  "$bin" roofline -m llama-2-13b --gpu measured --calib "$tmp/calib.txt" --tp 8 --batch 1 --in 128 --out 128 --explain
+expect_ok calibrate-show-ar 'all-reduce latency, 2 GPUs \(us\) +12\.50 +8\.00' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
+expect_ok calibrate-show-ar-sizes '256 MiB +268435456 +813\.00' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
+if ! command -v nvidia-smi >/dev/null 2>&1; then   # no GPU: calibrate fails as before, --no-nccl or not
+  expect_fail calibrate-no-gpu 'no CUDA GPU found|built without CUDA' -- "$bin" calibrate --no-nccl
+fi
 if [ -s "$model" ]; then
   head -c 5000000 "$model" > "$tmp/trunc.gguf"
   expect_fail truncated-gguf 'trunc.gguf.*(past the end|truncated)' -- "$bin" info -m "$tmp/trunc.gguf"

@@ -1,6 +1,8 @@
 /* cmd_calibrate.c — `linfer calibrate`: measure the ceilings of the GPU(s) (or the CPU), print
  * "ceiling, measured, datasheet, ratio", and cache them per device for `linfer roofline --gpu
- * measured` and `linfer bench`. */
+ * measured` and `linfer bench`. With 2 or more GPUs, GPU 0's calibration also gets the NCCL
+ * all-reduce latency and bus bandwidth for every GPU count 2, 4, 8 present (and the count present),
+ * each with its per-size table. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,12 @@ static void usage(FILE *f) {
             "GPU: HBM read bandwidth (read-only reduction over a buffer >= 32x L2, 16-byte loads), device-to-device\n"
             "copy bandwidth (cudaMemcpy, read + write bytes), cuBLAS GEMM fp16/bf16 (cublasGemmEx 8192^3, random\n"
             "data), kernel-launch overhead (empty kernels back to back, CUDA-graph replay, launch + sync), each the\n"
-            "median of repetitions timed with CUDA events after warm-up. NCCL all-reduce: not measured yet.\n"
+            "median of repetitions timed with CUDA events after warm-up.\n"
+            "NCCL all-reduce (2 or more GPUs, with GPU 0's calibration): for every GPU count 2, 4, 8 present (and the\n"
+            "count present), one process drives GPUs 0..n-1; fp16 sums of 2 KiB to 256 MiB, per size time, algBW and\n"
+            "busBW = algBW x 2(n-1)/n; latency = time of 2 KiB, busBW = best at >= 64 MiB. NCCL is loaded at run time:\n"
+            "$LINFER_NCCL_LIB, libnccl.so.2, libnccl.so, then the Python package nvidia-nccl; NCCL_NVLS_ENABLE=0 unless\n"
+            "set. Without NCCL the rest is still measured and a note says what was tried.\n"
             "CPU (--cpu): memory read bandwidth (all threads) and OpenBLAS sgemm GFLOP/s.\n"
             "  --gpu N          GPU index to measure (default 0)\n"
             "  --all-gpus       measure every GPU, one cache file each\n"
@@ -37,11 +44,48 @@ static void usage(FILE *f) {
             "  --calib FILE     cache file to write/read (one device only). Defaults: GPU 0: %s\n"
             "                   ($LINFER_CALIB overrides it), GPU i: ...-gpu<i>.txt, CPU: %s\n"
             "  --no-save        measure and print, do not write the cache\n"
+            "  --no-nccl        skip the NCCL all-reduce measurement (the cache then has no all-reduce figures)\n"
             "  --show           print the cached calibration instead of measuring\n"
             "  --format F       table (default), csv, json or md\n"
             "Without a GPU (and without --cpu): a one-line error, exit 1.\n",
             path, cpath);
 }
+
+#ifdef LINFER_HAVE_CUDA
+/* NCCL all-reduce over GPUs 0..n-1 for every GPU count to measure, into r->ar[]; what could not be
+ * measured, and why, into r->ar_note. */
+static void measure_allreduce(lf_calib_result *r, const lf_calib_opts *co, int present) {
+    r->ar_note[0] = 0;
+    if (present < 2) {
+        snprintf(r->ar_note, sizeof r->ar_note, "%d GPU present, nothing to measure", present);
+        return;
+    }
+    int counts[LF_HW_AR_MAX_GPUS];
+    int nc = lf_allreduce_gpu_counts(present, counts, LF_HW_AR_MAX_GPUS);
+    for (int i = 0; i < nc; i++) {
+        int n = counts[i];
+        fprintf(stderr, "linfer: measuring NCCL all-reduce over GPUs 0..%d...\n", n - 1);
+        lf_allreduce_calib a;
+        lf_status s = lf_calibrate_allreduce(n, co, &a);
+        if (s == LINFER_OK) {
+            r->ar[n] = a;
+            r->allreduce_measured = 1;
+            continue;
+        }
+        size_t l = strlen(r->ar_note);
+        if (s == LINFER_ERR_UNSUPPORTED) {   /* NCCL not found (or no CUDA): no other count can do better */
+            snprintf(r->ar_note + l, sizeof r->ar_note - l, "%snot measured: %s", l ? "; " : "", linfer_last_error());
+            break;
+        }
+        snprintf(r->ar_note + l, sizeof r->ar_note - l, "%s%d GPUs not measured: %s", l ? "; " : "", n, linfer_last_error());
+    }
+    if (present > LF_HW_AR_MAX_GPUS) {
+        size_t l = strlen(r->ar_note);
+        snprintf(r->ar_note + l, sizeof r->ar_note - l, "%s%d GPUs present: counts above %d are not measured", l ? "; " : "",
+                 present, LF_HW_AR_MAX_GPUS);
+    }
+}
+#endif
 
 static void print_result(const lf_calib_result *r, const char *path, lf_table_format fmt, int saved) {
     lf_hw ds;
@@ -67,6 +111,36 @@ static void print_result(const lf_calib_result *r, const char *path, lf_table_fo
     lf_status s = lf_table_write(t, stdout, fmt);
     lf_table_free(t);
     if (s) cli_fail(s);
+    /* NCCL all-reduce: one table per GPU count measured, then what was not measured */
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS && !r->is_cpu; n++) {
+        if (r->ar[n].n_gpus != n || r->ar[n].n_sizes == 0) continue;
+        lf_table *at = lf_allreduce_table(&r->ar[n]);
+        if (!at) { fprintf(stderr, "linfer: out of memory\n"); return; }
+        if (fmt == LF_FMT_TABLE) printf("\n");
+        s = lf_table_write(at, stdout, fmt);
+        lf_table_free(at);
+        if (s) cli_fail(s);
+        if (fmt != LF_FMT_TABLE) continue;
+        printf("all-reduce over %d GPUs: latency %.2f us (smallest message), busBW %.1f GB/s (best >= 64 MiB)", n,
+               r->ar[n].latency_s * 1e6, r->ar[n].busbw_best / 1e9);
+        if (have_ds) {   /* what the roofline assumes without the measurement */
+            lf_hw d = ds;
+            d.use_measured = 0;
+            char link[96];
+            if (d.nvlink_bw > 0 && n <= d.nvlink_gpus)
+                snprintf(link, sizeof link, "NVLink %.0f GB/s both directions / 2", d.nvlink_bw / 1e9);
+            else
+                snprintf(link, sizeof link, "PCIe Gen%d x16 per direction", d.pcie_gen);
+            printf("; %s assumes %.2f us and %.1f GB/s (%s)", d.name, lf_hw_eff_ar_latency(&d, n) * 1e6, lf_hw_eff_busbw(&d, n) / 1e9,
+                   link);
+        }
+        printf("\n");
+    }
+    if (r->ar_note[0] && !r->is_cpu) {
+        /* machine-readable formats keep stdout to the tables */
+        FILE *nf = fmt == LF_FMT_CSV || fmt == LF_FMT_JSON ? stderr : stdout;
+        fprintf(nf, "%sNCCL all-reduce: %s\n", fmt == LF_FMT_TABLE ? "\n" : "", r->ar_note);
+    }
     if (fmt == LF_FMT_TABLE) {
         if (saved) printf("saved to %s\n", path);
         else if (path) printf("(from %s)\n", path);
@@ -74,13 +148,14 @@ static void print_result(const lf_calib_result *r, const char *path, lf_table_fo
 }
 
 int cmd_calibrate(int argc, char **argv) {
-    enum { O_GPU = 300, O_ALL, O_CPU, O_QUICK, O_REPS, O_WARMUP, O_CALIB, O_NOSAVE, O_SHOW, O_FORMAT };
+    enum { O_GPU = 300, O_ALL, O_CPU, O_QUICK, O_REPS, O_WARMUP, O_CALIB, O_NOSAVE, O_SHOW, O_FORMAT, O_NONCCL };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, O_GPU}, {"all-gpus", no_argument, 0, O_ALL}, {"cpu", no_argument, 0, O_CPU},
         {"quick", no_argument, 0, O_QUICK}, {"reps", required_argument, 0, O_REPS}, {"warmup", required_argument, 0, O_WARMUP},
         {"calib", required_argument, 0, O_CALIB}, {"no-save", no_argument, 0, O_NOSAVE}, {"show", no_argument, 0, O_SHOW},
-        {"format", required_argument, 0, O_FORMAT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int gpu = 0, all = 0, cpu = 0, nosave = 0, show = 0;
+        {"format", required_argument, 0, O_FORMAT}, {"no-nccl", no_argument, 0, O_NONCCL}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int gpu = 0, all = 0, cpu = 0, nosave = 0, show = 0, no_nccl = 0;
     const char *calib = NULL;
     lf_calib_opts co;
     lf_calib_default_opts(&co);
@@ -99,6 +174,7 @@ int cmd_calibrate(int argc, char **argv) {
         case O_CALIB: calib = optarg; break;
         case O_NOSAVE: nosave = 1; break;
         case O_SHOW: show = 1; break;
+        case O_NONCCL: no_nccl = 1; break;
         case O_FORMAT: if (lf_table_format_parse(optarg, &fmt)) return cli_fail(LINFER_ERR_INVALID_ARG); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -136,6 +212,7 @@ int cmd_calibrate(int argc, char **argv) {
     }
 
 #ifndef LINFER_HAVE_CUDA
+    (void)no_nccl;
     fprintf(stderr, "linfer: calibrate: this linfer was built without CUDA (nvcc not found at build time); "
                     "`linfer calibrate --cpu` measures the CPU\n");
     return 1;
@@ -155,6 +232,11 @@ int cmd_calibrate(int argc, char **argv) {
         lf_calib_result r;
         lf_status s = lf_calibrate_gpu(g, &co, &r);
         if (s) { rc = cli_fail(s); continue; }
+        /* the all-reduce spans GPUs 0..n-1 and is kept with GPU 0's calibration (the file
+         * `linfer roofline --gpu measured` reads) */
+        if (no_nccl) snprintf(r.ar_note, sizeof r.ar_note, "skipped (--no-nccl)");
+        else if (g == 0) measure_allreduce(&r, &co, n);
+        else if (n >= 2) snprintf(r.ar_note, sizeof r.ar_note, "measured with GPU 0's calibration (`linfer calibrate` or --all-gpus)");
         int saved = 0;
         if (!nosave) {
             if ((s = lf_calib_save(path, &r))) rc = cli_fail(s);

@@ -44,8 +44,8 @@ typedef struct {
 // time a batch of that size runs (tune_bucket), not guessed: on an H200 at the 7B shapes cuBLAS
 // wins some shapes at one row and the skinny GEMM others (docs/perf-notes.md).
 enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
-enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_COUNT };
-static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu"};
+enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_COUNT };
+static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16"};
 static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -305,6 +305,7 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
     switch (impl) {
     case IMPL_MMA4: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 4, b->st);
     case IMPL_MMA8: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 8, b->st);
+    case IMPL_MMA16: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 16, b->st);
     case IMPL_FFMA: return lf_cuda_gemv_ffma(b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
@@ -313,7 +314,7 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
 
 static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) {
     switch (impl) {
-    case IMPL_MMA4: case IMPL_MMA8: return lf_cuda_gemv_mma_supported(M, K);
+    case IMPL_MMA4: case IMPL_MMA8: case IMPL_MMA16: return lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
     default: return 1;

@@ -99,7 +99,7 @@ lf_status lf_cuda_linear(cublasHandle_t h, lf_dtype dt, const void *x, const voi
 lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                             cudaStream_t st);
 /* Tensor-core skinny GEMM (mma.m16n8k16): each weight read once for all M <= 16 rows, 16-byte
- * loads, K split over `warps` (4 or 8; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
+ * loads, K split over `warps` (4, 8 or 16; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
 lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                            int warps, cudaStream_t st);
 /* act[M, ffn] (T) = silu(x . Wg^T) * (x . Wu^T), Wgu = [gate rows (ffn) | up rows (ffn)] [2*ffn, K]:

@@ -1133,14 +1133,14 @@ static int gemv_mma_ok(const void *x, const void *W, int M, int K) {
 
 extern "C" int lf_cuda_gemv_mma_supported(int M, int K) { return M >= 1 && M <= LF_CUDA_GEMV_MMA_MAX_M && K % 32 == 0; }
 
-// EPI/NT/WARPS dispatch. warps: 4 or 8 (split of K inside a block)
+// EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
 static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, int M, int N, int K, int ffn, int warps,
                             cudaStream_t st) {
     const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
 #define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn)
-    if (M <= 8) { if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
-    else { if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
+    if (M <= 8) { if (warps >= 16) GMM(1, 16); else if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
+    else { if (warps >= 16) GMM(2, 16); else if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
 #undef GMM
 }
 

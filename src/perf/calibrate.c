@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #endif
 #include "bench.h"
+#include "../dist/nccl_loader.h"
 #include "../engine/gpu_query.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -289,7 +290,17 @@ void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m) {
     m->read_bw = r->read_bw;
     for (int i = 0; i < LF_PREC_COUNT; i++) m->gemm_flops[i] = r->gemm_flops[i];
     m->launch_s = r->launch_s;
-    /* all-reduce not measured yet: 0 = "not measured", the roofline keeps its assumptions */
+    /* all-reduce: per GPU count; the single figures are the largest count measured. 0 = "not
+     * measured": the roofline keeps its assumptions there */
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
+        const lf_allreduce_calib *a = &r->ar[n];
+        if (a->n_gpus != n || !(a->latency_s > 0 || a->busbw_best > 0)) continue;
+        m->ar_latency_by_n[n] = a->latency_s;
+        m->ar_busbw_by_n[n] = a->busbw_best;
+        m->ar_gpus = n;
+        m->ar_latency_s = a->latency_s;
+        m->ar_busbw = a->busbw_best;
+    }
     m->valid = m->read_bw > 0;
 }
 
@@ -332,7 +343,20 @@ lf_status lf_calib_save(const char *path, const lf_calib_result *r) {
     if (s) { remove(tmp); return s; }
     FILE *f = fopen(tmp, "a");
     if (!f) { remove(tmp); return lf_fail(LINFER_ERR_IO, "%s: cannot write calibration: %s", tmp, strerror(errno)); }
-    fprintf(f, "# written by linfer calibrate; NCCL all-reduce: not measured (ar_* = 0, a later issue)\n");
+    int any_ar = 0;
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) any_ar |= r->ar[n].n_gpus == n;
+    if (!any_ar) fprintf(f, "# written by linfer calibrate; NCCL all-reduce: not measured (ar_* = 0: the roofline's assumptions apply)\n");
+    else fprintf(f, "# written by linfer calibrate; ar_*: NCCL all-reduce, ar_time_s_<gpus>_<bytes> = median seconds of one fp16 all-reduce\n");
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
+        const lf_allreduce_calib *a = &r->ar[n];
+        if (a->n_gpus != n) continue;
+        char v[32];
+        fprintf(f, "# all-reduce over %d GPUs: NCCL %s%s%s%s\n", n, lf_nccl_version_str(a->nccl_version, v, sizeof v),
+                a->nccl_lib[0] ? " (" : "", a->nccl_lib, a->nccl_lib[0] ? ")" : "");
+        fprintf(f, "ar_nccl_version_%d %d\n", n, a->nccl_version);
+        for (int i = 0; i < a->n_sizes && i < LF_AR_MAX_SIZES; i++)
+            if (a->time_s[i] > 0 && a->bytes[i] > 0) fprintf(f, "ar_time_s_%d_%.0f %.17g\n", n, a->bytes[i], a->time_s[i]);
+    }
     fprintf(f, "is_cpu %d\n", r->is_cpu);
     fprintf(f, "device_index %d\n", r->device_index < 0 ? 0 : r->device_index);
     fprintf(f, "driver_version %d\nruntime_version %d\n", r->driver_version, r->runtime_version);
@@ -390,9 +414,51 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
         else if (!strcmp(key, "launch_sync_s")) r->launch_sync_s = v;
         else if (!strcmp(key, "allreduce_measured")) r->allreduce_measured = (int)v;
         else if (!strcmp(key, "date")) r->date = v;
+        else if (!strncmp(key, "ar_nccl_version_", 16) || !strncmp(key, "ar_time_s_", 10)) {
+            /* ar_nccl_version_<n> V, ar_time_s_<n>_<bytes> T */
+            int ver = key[3] == 'n';
+            char *e;
+            long n = strtol(key + (ver ? 16 : 10), &e, 10);
+            if (n < 2 || n > LF_HW_AR_MAX_GPUS || !(v >= 0) || v > 1e9) continue;
+            lf_allreduce_calib *a = &r->ar[n];
+            if (ver) {
+                if (*e) continue;
+                a->nccl_version = (int)v;
+                continue;
+            }
+            if (*e != '_') continue;
+            char *e2;
+            double bytes = strtod(e + 1, &e2);
+            if (e2 == e + 1 || *e2 || !(bytes >= 1 && bytes < 1e15) || !(v > 0) || a->n_sizes >= LF_AR_MAX_SIZES) continue;
+            a->n_gpus = (int)n;
+            a->bytes[a->n_sizes] = bytes;
+            a->time_s[a->n_sizes] = v;
+            a->n_sizes++;
+        }
     }
     fclose(f);
     if (r->is_cpu) r->device_index = -1;
+    /* the per-size tables (ascending sizes), then the figures presets.h keeps; a file with only
+     * the derived figures (or the older single ar_gpus / ar_latency_s / ar_busbw) still shows them */
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
+        lf_allreduce_calib *a = &r->ar[n];
+        for (int i = 1; i < a->n_sizes; i++)
+            for (int j = i; j > 0 && a->bytes[j - 1] > a->bytes[j]; j--) {
+                double tb = a->bytes[j], tt = a->time_s[j];
+                a->bytes[j] = a->bytes[j - 1], a->time_s[j] = a->time_s[j - 1];
+                a->bytes[j - 1] = tb, a->time_s[j - 1] = tt;
+            }
+        if (a->n_sizes > 0) lf_allreduce_derive(a);
+        double lat = m.ar_latency_by_n[n], bw = m.ar_busbw_by_n[n];
+        if (!(lat > 0 || bw > 0) && m.ar_gpus == n) lat = m.ar_latency_s, bw = m.ar_busbw;
+        if (lat > 0 || bw > 0) {
+            a->n_gpus = n;
+            a->latency_s = lat;       /* the cached ceilings are what the roofline uses */
+            a->busbw_best = bw;
+        }
+        if (a->n_gpus == n) r->allreduce_measured = 1;
+        else memset(a, 0, sizeof *a);
+    }
     return LINFER_OK;
 }
 
@@ -424,6 +490,79 @@ static void row_num(lf_table *t, const char *what, double meas, double ds, int p
     lf_table_str(t, note);
 }
 
+static const char *size_str(double b, char *buf, size_t cap) {
+    if (b >= 1048576 && fmod(b, 1048576) == 0) snprintf(buf, cap, "%.0f MiB", b / 1048576);
+    else if (b >= 1024 && fmod(b, 1024) == 0) snprintf(buf, cap, "%.0f KiB", b / 1024);
+    else snprintf(buf, cap, "%.0f B", b);
+    return buf;
+}
+
+/* NCCL all-reduce rows: per GPU count measured, the latency and the bus bandwidth beside what the
+ * roofline assumes without them (ds's NVLink / PCIe figures); else one "not measured" row. */
+static void calib_table_ar(lf_table *t, const lf_calib_result *r, const lf_hw *ds) {
+    lf_hw d;
+    if (ds) { d = *ds; d.use_measured = 0; }
+    int rows = 0;
+    char note[320], v[32], sz[32];
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
+        const lf_allreduce_calib *a = &r->ar[n];
+        if (a->n_gpus != n) continue;
+        rows++;
+        double lat_ds = ds ? lf_hw_eff_ar_latency(&d, n) : 0, bw_ds = ds ? lf_hw_eff_busbw(&d, n) : 0;
+        int nvl = ds && ds->nvlink_bw > 0 && n <= ds->nvlink_gpus;
+        char what[64];
+        snprintf(what, sizeof what, "all-reduce latency, %d GPUs (us)", n);
+        char ver[48] = "", smallest[48] = "";
+        if (a->nccl_version > 0) snprintf(ver, sizeof ver, " %s", lf_nccl_version_str(a->nccl_version, v, sizeof v));
+        if (a->n_sizes > 0) snprintf(smallest, sizeof smallest, " (%s)", size_str(a->bytes[0], sz, sizeof sz));
+        snprintf(note, sizeof note, "NCCL%s, fp16 sum, time of the smallest message%s, median; datasheet column: the roofline's "
+                 "assumption (%s)", ver, smallest, nvl ? "NVLink domain" : "PCIe");
+        row_num(t, what, a->latency_s * 1e6, lat_ds * 1e6, 2, note);
+        snprintf(what, sizeof what, "all-reduce busBW, %d GPUs (GB/s)", n);
+        if (a->busbw_best_bytes > 0)
+            snprintf(note, sizeof note, "best busBW = algBW x 2(n-1)/n among messages >= 64 MiB (%s); datasheet column: %s",
+                     size_str(a->busbw_best_bytes, sz, sizeof sz), nvl ? "NVLink per direction (nvlink_bw / 2)" : "PCIe x16 per direction");
+        else
+            snprintf(note, sizeof note, "best busBW = algBW x 2(n-1)/n among messages >= 64 MiB; datasheet column: %s",
+                     nvl ? "NVLink per direction (nvlink_bw / 2)" : "PCIe x16 per direction");
+        row_num(t, what, a->busbw_best / 1e9, bw_ds / 1e9, 1, note);
+    }
+    if (rows) return;
+    lf_table_row(t);
+    lf_table_str(t, "NCCL all-reduce");
+    lf_table_str(t, "not measured");
+    if (ds && ds->ar_latency_s > 0) lf_table_strf(t, "%.0f us (assumed)", ds->ar_latency_s * 1e6);
+    else lf_table_empty(t);
+    lf_table_empty(t);
+    lf_table_str(t, r->ar_note[0] ? r->ar_note : "needs 2 or more GPUs and NCCL; the roofline keeps its assumed latency");
+}
+
+lf_table *lf_allreduce_table(const lf_allreduce_calib *a) {
+    static const char *cols[] = {"size", "bytes", "time (us)", "algBW (GB/s)", "busBW (GB/s)", "note"};
+    lf_table *t = lf_table_new(6, cols);
+    if (!t) return NULL;
+    char title[512], v[32], sz[32];
+    snprintf(title, sizeof title, "NCCL all-reduce over %d GPUs (0..%d), fp16 sum, out of place, NCCL %s%s%s%s", a->n_gpus, a->n_gpus - 1,
+             lf_nccl_version_str(a->nccl_version, v, sizeof v), a->nccl_lib[0] ? " (" : "", a->nccl_lib, a->nccl_lib[0] ? ")" : "");
+    lf_table_set_title(t, title);
+    for (int i = 0; i < a->n_sizes && i < LF_AR_MAX_SIZES; i++) {
+        lf_table_row(t);
+        lf_table_str(t, size_str(a->bytes[i], sz, sizeof sz));
+        lf_table_num(t, a->bytes[i], 0);
+        lf_table_num(t, a->time_s[i] * 1e6, 2);
+        lf_table_num(t, a->algbw[i] / 1e9, 2);
+        lf_table_num(t, a->busbw[i] / 1e9, 2);
+        char note[160] = "";
+        if (i == 0 && a->time_s[i] == a->latency_s) snprintf(note, sizeof note, "latency");
+        if (a->bytes[i] == 4096 * 2.0) snprintf(note + strlen(note), sizeof note - strlen(note), "%sdecode token, h=4096 (LLaMA-7B)", note[0] ? "; " : "");
+        if (a->bytes[i] == 5120 * 2.0) snprintf(note + strlen(note), sizeof note - strlen(note), "%sdecode token, h=5120 (LLaMA-13B)", note[0] ? "; " : "");
+        if (a->busbw_best_bytes > 0 && a->bytes[i] == a->busbw_best_bytes)
+            snprintf(note + strlen(note), sizeof note - strlen(note), "%sbest busBW (>= 64 MiB)", note[0] ? "; " : "");
+        lf_table_str(t, note);
+    }
+    return t;
+}
+
 lf_table *lf_calib_table(const lf_calib_result *r, const lf_hw *ds) {
     static const char *cols[] = {"ceiling", "measured", "datasheet", "ratio", "note"};
     lf_table *t = lf_table_new(5, cols);
@@ -451,13 +590,7 @@ lf_table *lf_calib_table(const lf_calib_result *r, const lf_hw *ds) {
             "empty kernels back to back on one stream, per kernel; datasheet column: the roofline's assumption it replaces");
     row_num(t, "kernel launch, CUDA graph (us)", r->launch_graph_s * 1e6, 0, 2, "empty kernels replayed from one captured graph, per kernel");
     row_num(t, "launch + sync round trip (us)", r->launch_sync_s * 1e6, 0, 2, "launch one empty kernel, cudaStreamSynchronize, repeat");
-    lf_table_row(t);
-    lf_table_str(t, "NCCL all-reduce");
-    lf_table_str(t, r->allreduce_measured ? "measured" : "not measured");
-    if (ds && ds->ar_latency_s > 0) lf_table_strf(t, "%.0f us (assumed)", ds->ar_latency_s * 1e6);
-    else lf_table_empty(t);
-    lf_table_empty(t);
-    lf_table_str(t, "all-reduce calibration is a later issue; the roofline keeps its assumed latency");
+    calib_table_ar(t, r, ds);
     row_num(t, "device memory (GiB)", r->mem_bytes / GIB, ds ? ds->mem_bytes / GIB : 0, 1, "cudaMemGetInfo total");
     return t;
 }

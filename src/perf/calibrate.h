@@ -6,15 +6,24 @@
  * fp32 accumulation, as the engine calls it), and kernel-launch overhead (empty kernels launched
  * back to back; the same kernels replayed from a CUDA graph; launch + synchronise round trip).
  * Every figure is timed with CUDA events after warm-up and is the median of repetitions.
- * NCCL all-reduce is not measured yet (its fields stay 0 = "not measured").
+ *
+ * NCCL all-reduce (lf_calibrate_allreduce, src/dist/allreduce_calib.c): one process drives GPUs
+ * 0..n-1 (ncclCommInitAll; NCCL is dlopened, src/dist/nccl_loader.h), fp16 ncclSum out of place
+ * over message sizes from 2 KiB to 256 MiB; per size the median time of one all-reduce, the
+ * algorithm bandwidth (bytes / time) and the bus bandwidth (algBW · 2(n-1)/n, nccl-tests'
+ * convention). Derived: latency = time of the smallest message, bus bandwidth = the best busBW
+ * among sizes >= 64 MiB. `linfer calibrate` measures it for every GPU count 2, 4, 8 present (and
+ * the count present) and keeps it with GPU 0's calibration.
  *
  * CPU: memory read bandwidth (AVX2 reduction over all threads) and OpenBLAS sgemm FLOP/s, so the
  * CPU roofline of `linfer bench --device cpu` has ceilings too.
  *
  * Results are cached per device in the calibration file format of presets.h (lf_hw_measured,
  * "key value" lines) plus extra numeric keys the loader of presets.c skips (copy_bw,
- * launch_graph_s, ...). GPU 0 uses lf_hw_default_calib_path() — the file `linfer roofline --gpu
- * measured` reads — GPU i > 0 and the CPU use siblings of it (see lf_calib_path). */
+ * launch_graph_s, ..., and the all-reduce tables: ar_nccl_version_<n>, ar_time_s_<n>_<bytes>).
+ * The all-reduce figures live in GPU 0's file only. GPU 0 uses lf_hw_default_calib_path() — the
+ * file `linfer roofline --gpu measured` reads — GPU i > 0 and the CPU use siblings of it (see
+ * lf_calib_path). */
 #ifndef LF_PERF_CALIBRATE_H
 #define LF_PERF_CALIBRATE_H
 #include <stddef.h>
@@ -37,6 +46,40 @@ typedef struct {
 } lf_calib_opts;
 void lf_calib_default_opts(lf_calib_opts *o);
 
+/* ---- NCCL all-reduce -------------------------------------------------------------------------- */
+#define LF_AR_MAX_SIZES 16
+#define LF_AR_BUSBW_MIN_BYTES (64.0 * 1048576)   /* busBW ceiling: best among messages this large */
+typedef struct {
+    int n_gpus;                          /* GPUs 0..n_gpus-1; 0 = not measured */
+    int n_sizes;
+    double bytes[LF_AR_MAX_SIZES];       /* message size (fp16 elements × 2), ascending */
+    double time_s[LF_AR_MAX_SIZES];      /* median seconds of one all-reduce */
+    double algbw[LF_AR_MAX_SIZES];       /* bytes / time, B/s */
+    double busbw[LF_AR_MAX_SIZES];       /* algbw · 2(n-1)/n, B/s */
+    double latency_s;                    /* time of the smallest message */
+    double busbw_best;                   /* best busbw among sizes >= LF_AR_BUSBW_MIN_BYTES (0: none) */
+    double busbw_best_bytes;             /* the size that gave it */
+    int nccl_version;                    /* ncclGetVersion code (22809 = 2.28.9); 0 unknown */
+    char nccl_lib[256];                  /* the library loaded ("" when read back from a file) */
+} lf_allreduce_calib;
+
+/* Message sizes, bytes, ascending: 2 KiB × 4^k up to 256 MiB (256 MiB itself last), plus 4096×2
+ * and 5120×2 B (decode tokens of LLaMA-7B and 13B); quick: 2 KiB, 8 KiB, 10 KiB, 512 KiB, 8 MiB,
+ * 64 MiB. Sizes above max_bytes (> 0) are left out. Returns the count (<= cap). */
+int lf_allreduce_sizes(int quick, double max_bytes, double *bytes, int cap);
+/* GPU counts to measure when `present` GPUs are visible: 2, 4, 8 that are <= present, and present
+ * itself when it is not one of them (all capped at LF_HW_AR_MAX_GPUS). Returns the count. */
+int lf_allreduce_gpu_counts(int present, int *counts, int cap);
+/* algbw, busbw, latency_s, busbw_best(_bytes) from n_gpus, n_sizes, bytes and time_s. */
+void lf_allreduce_derive(lf_allreduce_calib *a);
+/* Measure (CUDA builds with NCCL; 2 <= n_gpus <= LF_HW_AR_MAX_GPUS GPUs present). Sets
+ * NCCL_NVLS_ENABLE=0 unless already set. o->reps (median), o->warmup, o->quick (fewer sizes, at
+ * most 64 MiB). LINFER_ERR_UNSUPPORTED when built without CUDA or NCCL is not found (the message
+ * names every path tried), LINFER_ERR_DEVICE for CUDA/NCCL failures. */
+lf_status lf_calibrate_allreduce(int n_gpus, const lf_calib_opts *o, lf_allreduce_calib *out);
+/* Table "size, bytes, time (us), algBW (GB/s), busBW (GB/s), note" of one GPU count. */
+lf_table *lf_allreduce_table(const lf_allreduce_calib *a);
+
 typedef struct {
     int is_cpu;
     int device_index;             /* GPU index (-1 for the CPU) */
@@ -57,7 +100,9 @@ typedef struct {
     double launch_s;              /* per kernel, back-to-back launches on one stream */
     double launch_graph_s;        /* per kernel, replaying a captured CUDA graph */
     double launch_sync_s;         /* launch + cudaStreamSynchronize round trip */
-    int allreduce_measured;       /* 0: NCCL all-reduce not measured (a later issue) */
+    int allreduce_measured;       /* 1: at least one ar[n] below was measured (GPU 0's calibration) */
+    lf_allreduce_calib ar[LF_HW_AR_MAX_GPUS + 1]; /* index = GPU count (2..8); n_gpus 0 = not measured */
+    char ar_note[512];            /* why the all-reduce was not measured (not saved) */
     double date;                  /* seconds since the epoch when measured */
 } lf_calib_result;
 
@@ -73,7 +118,8 @@ const char *lf_cpu_name(char *buf, size_t cap);
 double lf_host_mem_total(void);
 double lf_host_mem_available(void);
 
-/* The fields presets.h knows (valid = read_bw > 0). */
+/* The fields presets.h knows (valid = read_bw > 0); ar_latency_by_n / ar_busbw_by_n from ar[], the
+ * single ar_latency_s / ar_busbw / ar_gpus from the largest GPU count measured. */
 void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m);
 /* Cache file of a device: GPU 0: lf_hw_default_calib_path(); GPU i: the same with "-gpu<i>"
  * before ".txt" (or appended); CPU: "-cpu". */

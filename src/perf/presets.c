@@ -496,18 +496,32 @@ double lf_hw_eff_launch(const lf_hw *hw) {
     return hw->launch_s;
 }
 
-static int measured_ar_applies(const lf_hw *hw, int tp) {
-    return hw->use_measured && hw->measured.valid && hw->measured.ar_gpus == tp;
+/* The measured all-reduce figure at exactly tp GPUs (latency or bus bandwidth), 0 when none:
+ * the per-count one, else the single (older-format) one when it was measured at tp. ar_gpus = 0
+ * switches all of them off. */
+static double measured_ar(const lf_hw *hw, int tp, int busbw) {
+    const lf_hw_measured *m = &hw->measured;
+    if (!hw->use_measured || !m->valid || m->ar_gpus <= 0 || tp < 2) return 0;
+    if (tp <= LF_HW_AR_MAX_GPUS) {
+        double v = busbw ? m->ar_busbw_by_n[tp] : m->ar_latency_by_n[tp];
+        if (v > 0) return v;
+    }
+    if (m->ar_gpus == tp) return busbw ? m->ar_busbw : m->ar_latency_s;
+    return 0;
 }
 
+int lf_hw_ar_measured_at(const lf_hw *hw, int tp, int busbw) { return measured_ar(hw, tp, busbw) > 0; }
+
 double lf_hw_eff_ar_latency(const lf_hw *hw, int tp) {
-    if (measured_ar_applies(hw, tp) && hw->measured.ar_latency_s > 0) return hw->measured.ar_latency_s;
+    double v = measured_ar(hw, tp, 0);
+    if (v > 0) return v;
     if (hw->nvlink_bw > 0 && tp <= hw->nvlink_gpus) return hw->ar_latency_s;
     return hw->ar_latency_pcie_s > 0 ? hw->ar_latency_pcie_s : hw->ar_latency_s;
 }
 
 double lf_hw_eff_busbw(const lf_hw *hw, int tp) {
-    if (measured_ar_applies(hw, tp) && hw->measured.ar_busbw > 0) return hw->measured.ar_busbw;
+    double v = measured_ar(hw, tp, 1);
+    if (v > 0) return v;
     if (hw->nvlink_bw > 0 && tp <= hw->nvlink_gpus) return hw->nvlink_bw / 2;
     return hw->pcie_bw;
 }
@@ -515,12 +529,23 @@ double lf_hw_eff_busbw(const lf_hw *hw, int tp) {
 const char *lf_hw_origin(const lf_hw *hw, char *buf, size_t cap) {
     const lf_hw_measured *m = &hw->measured;
     int on = hw->use_measured && m->valid;
+    /* all-reduce: the GPU counts it was measured at (NCCL, `linfer calibrate`), assumed elsewhere */
+    char ar[96] = "assumed";
+    if (on && m->ar_gpus > 0) {
+        char counts[48] = "";
+        for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
+            if (!(m->ar_latency_by_n[n] > 0 || m->ar_busbw_by_n[n] > 0)) continue;
+            size_t l = strlen(counts);
+            snprintf(counts + l, sizeof counts - l, "%s%d", l ? "," : "", n);
+        }
+        if (!counts[0]) snprintf(counts, sizeof counts, "%d", m->ar_gpus);
+        snprintf(ar, sizeof ar, "measured (NCCL) at %s GPUs, assumed at others", counts);
+    }
     snprintf(buf, cap, "bandwidth %s, FLOP/s %s, launch %s, all-reduce %s",
              on && m->read_bw > 0 ? "measured" : "datasheet",
              on && (m->gemm_flops[0] > 0 || m->gemm_flops[1] > 0 || m->gemm_flops[2] > 0 || m->gemm_flops[3] > 0)
                  ? "measured" : "datasheet",
-             on && m->launch_s > 0 ? "measured" : "assumed",
-             on && m->ar_gpus > 0 ? "measured (at its GPU count)" : "assumed");
+             on && m->launch_s > 0 ? "measured" : "assumed", ar);
     return buf;
 }
 
@@ -537,6 +562,11 @@ lf_status lf_hw_measured_save(const char *path, const lf_hw_measured *m) {
     fprintf(f, "ar_latency_s %.17g\n", m->ar_latency_s);
     fprintf(f, "ar_busbw %.17g\n", m->ar_busbw);
     fprintf(f, "ar_gpus %d\n", m->ar_gpus);
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
+        if (!(m->ar_latency_by_n[n] > 0 || m->ar_busbw_by_n[n] > 0)) continue;
+        fprintf(f, "ar_latency_s_%d %.17g\n", n, m->ar_latency_by_n[n]);
+        fprintf(f, "ar_busbw_%d %.17g\n", n, m->ar_busbw_by_n[n]);
+    }
     if (fclose(f) != 0) return lf_fail(LINFER_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return LINFER_OK;
 }
@@ -570,8 +600,18 @@ lf_status lf_hw_measured_load(const char *path, lf_hw_measured *m) {
         else if (!strcmp(p, "launch_s")) m->launch_s = d;
         else if (!strcmp(p, "ar_latency_s")) m->ar_latency_s = d;
         else if (!strcmp(p, "ar_busbw")) m->ar_busbw = d;
-        else if (!strcmp(p, "ar_gpus")) m->ar_gpus = (int)d;
-        else {
+        else if (!strcmp(p, "ar_gpus")) m->ar_gpus = d > 1e6 ? 0 : (int)d;
+        else if (!strncmp(p, "ar_latency_s_", 13) || !strncmp(p, "ar_busbw_", 9)) {
+            /* per GPU count: ar_latency_s_<n>, ar_busbw_<n> (n = 2..8; other counts skipped) */
+            int lat = p[3] == 'l';
+            const char *num = p + (lat ? 13 : 9);
+            char *e;
+            long n = strtol(num, &e, 10);
+            if (e != num && !*e && n >= 2 && n <= LF_HW_AR_MAX_GPUS) {
+                if (lat) m->ar_latency_by_n[n] = d;
+                else m->ar_busbw_by_n[n] = d;
+            }
+        } else {
             int hit = 0;
             for (int i = 0; i < LF_PREC_COUNT; i++)
                 if (strncmp(p, "gemm_flops_", 11) == 0 && strcmp(p + 11, prec_names[i]) == 0) { m->gemm_flops[i] = d; hit = 1; }

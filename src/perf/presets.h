@@ -62,7 +62,13 @@ lf_status lf_preset_shape(const char *name, lf_roofline_model *out);
 const char *lf_preset_model_names(char *buf, size_t cap, int runnable_only);
 
 /* ---- hardware ---------------------------------------------------------------------------- */
-/* What `linfer calibrate` measures. 0 means "not measured". */
+/* What `linfer calibrate` measures. 0 means "not measured".
+ * All-reduce: ar_latency_by_n[n] / ar_busbw_by_n[n] were measured over n GPUs (n = 2..8; NCCL,
+ * fp16, one process driving GPUs 0..n-1; file keys ar_latency_s_<n>, ar_busbw_<n>). The single
+ * ar_latency_s / ar_busbw / ar_gpus are the largest count measured (the older file format, still
+ * read and written). ar_gpus is also the switch: 0 means no all-reduce figure applies at all, so
+ * clearing ar_gpus (e.g. `linfer roofline --link-bw`) turns the per-count figures off too. */
+#define LF_HW_AR_MAX_GPUS 8
 typedef struct {
     int valid;
     char gpu_name[96];            /* nvidia-smi name of the GPU measured */
@@ -72,7 +78,9 @@ typedef struct {
     double launch_s;              /* per-kernel launch overhead */
     double ar_latency_s;          /* all-reduce time of a tiny message */
     double ar_busbw;              /* all-reduce bus bandwidth, B/s (NCCL busBW convention) */
-    int ar_gpus;                  /* GPUs the all-reduce was measured across */
+    int ar_gpus;                  /* GPUs the all-reduce was measured across (the largest count) */
+    double ar_latency_by_n[LF_HW_AR_MAX_GPUS + 1]; /* index = GPU count; 0 = not measured at that count */
+    double ar_busbw_by_n[LF_HW_AR_MAX_GPUS + 1];
 } lf_hw_measured;
 
 typedef struct {
@@ -108,10 +116,14 @@ lf_status lf_hw_from_measured(const lf_hw_measured *m, lf_hw *out);
 double lf_hw_eff_bw(const lf_hw *hw);
 double lf_hw_eff_flops(const lf_hw *hw, lf_prec p);
 double lf_hw_eff_launch(const lf_hw *hw);
+/* All-reduce latency over tp GPUs: the measurement at exactly tp GPUs when present (per-count
+ * figure, else the single one when ar_gpus == tp), else the assumption (NVLink domain or PCIe). */
 double lf_hw_eff_ar_latency(const lf_hw *hw, int tp);
 /* Per-direction bandwidth an all-reduce over tp GPUs sees (NVLink within its domain, else PCIe;
  * a measured bus bandwidth replaces it when it was measured over the same number of GPUs). */
 double lf_hw_eff_busbw(const lf_hw *hw, int tp);
+/* 1 when a measured all-reduce latency / bus bandwidth applies at tp GPUs (what the two above use). */
+int lf_hw_ar_measured_at(const lf_hw *hw, int tp, int busbw);
 /* Human string of where each ceiling comes from ("datasheet" / "measured"). */
 const char *lf_hw_origin(const lf_hw *hw, char *buf, size_t cap);
 

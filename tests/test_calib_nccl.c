@@ -1,0 +1,383 @@
+/* test_calib_nccl.c — NCCL all-reduce calibration without a GPU: message sizes and GPU counts,
+ * the derived latency and bus bandwidth, the calibration-file round trip of the per-GPU-count
+ * figures (lf_hw_measured and the full lf_calib_result with its per-size tables), the roofline
+ * picking the measured figure at the matching TP and the assumed one elsewhere, and the NCCL
+ * loader's failure path (LINFER_NCCL_LIB pointing at a file that is no library). */
+#include "test_util.h"
+
+#include "dist/nccl_loader.h"
+#include "engine/gpu_query.h"
+#include "perf/calibrate.h"
+#include "perf/presets.h"
+#include "perf/roofline.h"
+#include "perf/table.h"
+
+#define MIB (1024.0 * 1024.0)
+
+static int close_rel(double a, double b, double tol) { return fabs(a - b) <= tol * fabs(b); }
+
+static void test_sizes(void **state) {
+    (void)state;
+    double b[LF_AR_MAX_SIZES];
+    int n = lf_allreduce_sizes(0, 0, b, LF_AR_MAX_SIZES);
+    assert_int_equal(n, 11);   /* 2K 8K 10K 32K 128K 512K 2M 8M 32M 128M 256M */
+    assert_true(b[0] == 2048 && b[1] == 8192 && b[2] == 10240 && b[n - 2] == 128 * MIB && b[n - 1] == 256 * MIB);
+    for (int i = 1; i < n; i++) assert_true(b[i] > b[i - 1]);
+    int big = 0;
+    for (int i = 0; i < n; i++) big += b[i] >= LF_AR_BUSBW_MIN_BYTES;
+    assert_int_equal(big, 2);
+    /* quick: fewer, one of them >= 64 MiB */
+    n = lf_allreduce_sizes(1, 0, b, LF_AR_MAX_SIZES);
+    assert_int_equal(n, 6);
+    assert_true(b[0] == 2048 && b[1] == 8192 && b[2] == 10240 && b[n - 1] == 64 * MIB);
+    /* a memory cap drops the large ones; cap on the output array */
+    n = lf_allreduce_sizes(0, 32 * MIB, b, LF_AR_MAX_SIZES);
+    assert_int_equal(n, 9);
+    assert_true(b[n - 1] == 32 * MIB);
+    assert_int_equal(lf_allreduce_sizes(0, 0, b, 3), 3);
+}
+
+static void test_gpu_counts(void **state) {
+    (void)state;
+    int c[LF_HW_AR_MAX_GPUS];
+    assert_int_equal(lf_allreduce_gpu_counts(0, c, 8), 0);
+    assert_int_equal(lf_allreduce_gpu_counts(1, c, 8), 0);
+    assert_int_equal(lf_allreduce_gpu_counts(2, c, 8), 1);
+    assert_int_equal(c[0], 2);
+    assert_int_equal(lf_allreduce_gpu_counts(3, c, 8), 2);
+    assert_true(c[0] == 2 && c[1] == 3);
+    assert_int_equal(lf_allreduce_gpu_counts(4, c, 8), 2);
+    assert_true(c[0] == 2 && c[1] == 4);
+    assert_int_equal(lf_allreduce_gpu_counts(6, c, 8), 3);
+    assert_true(c[0] == 2 && c[1] == 4 && c[2] == 6);
+    assert_int_equal(lf_allreduce_gpu_counts(8, c, 8), 3);
+    assert_true(c[0] == 2 && c[1] == 4 && c[2] == 8);
+    assert_int_equal(lf_allreduce_gpu_counts(16, c, 8), 3);   /* capped at 8 */
+    assert_true(c[2] == 8);
+    assert_int_equal(lf_allreduce_gpu_counts(12, c, 8), 3);
+    assert_true(c[2] == 8);
+}
+
+/* A made-up 4-GPU measurement: 2 KiB in 20 µs ... 256 MiB at 300 GB/s algorithm bandwidth. */
+static void fake_ar(lf_allreduce_calib *a, int n_gpus, double lat, double algbw_big) {
+    memset(a, 0, sizeof *a);
+    a->n_gpus = n_gpus;
+    a->n_sizes = lf_allreduce_sizes(0, 0, a->bytes, LF_AR_MAX_SIZES);
+    for (int i = 0; i < a->n_sizes; i++) a->time_s[i] = lat + a->bytes[i] / algbw_big;
+    a->nccl_version = 22809;
+    snprintf(a->nccl_lib, sizeof a->nccl_lib, "/opt/nccl/libnccl.so.2");
+    lf_allreduce_derive(a);
+}
+
+static void test_derive(void **state) {
+    (void)state;
+    lf_allreduce_calib a;
+    fake_ar(&a, 4, 20e-6, 300e9);
+    assert_true(a.latency_s == a.time_s[0] && a.bytes[0] == 2048);
+    for (int i = 0; i < a.n_sizes; i++) {
+        assert_true(close_rel(a.algbw[i], a.bytes[i] / a.time_s[i], 1e-12));
+        assert_true(close_rel(a.busbw[i], a.algbw[i] * 1.5, 1e-12));   /* 2(n-1)/n = 1.5 at n = 4 */
+    }
+    /* the best among >= 64 MiB: 256 MiB here (the latency weighs least) */
+    assert_true(a.busbw_best_bytes == 256 * MIB);
+    assert_true(close_rel(a.busbw_best, 1.5 * 256 * MIB / (20e-6 + 256 * MIB / 300e9), 1e-12));
+    /* 2 GPUs: busBW = algBW */
+    fake_ar(&a, 2, 10e-6, 200e9);
+    assert_true(a.busbw[3] == a.algbw[3]);
+    /* nothing >= 64 MiB: no bus bandwidth ceiling, the latency stays */
+    a.n_sizes = 5;
+    lf_allreduce_derive(&a);
+    assert_true(a.busbw_best == 0 && a.latency_s > 0);
+}
+
+static char g_dir[64];
+
+static int setup_dir(void **state) {
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/lf_test_nccl_XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state) {
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* lf_hw_measured: per-count keys, the single keys = the largest count, old files still read */
+static void test_measured_file(void **state) {
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/m.txt", g_dir);
+    lf_hw_measured me;
+    memset(&me, 0, sizeof me);
+    snprintf(me.gpu_name, sizeof me.gpu_name, "NVIDIA H200");
+    me.read_bw = 4.5e12;
+    me.gemm_flops[LF_PREC_FP16] = 700e12;
+    me.ar_latency_by_n[2] = 11e-6;
+    me.ar_busbw_by_n[2] = 360e9;
+    me.ar_latency_by_n[4] = 17e-6;
+    me.ar_busbw_by_n[4] = 340e9;
+    me.ar_gpus = 4;
+    me.ar_latency_s = 17e-6;
+    me.ar_busbw = 340e9;
+    assert_int_equal(lf_hw_measured_save(path, &me), LINFER_OK);
+    char *txt = NULL;
+    {
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        txt = calloc(1, 4096);
+        assert_true(fread(txt, 1, 4095, f) > 0);
+        fclose(f);
+    }
+    assert_non_null(strstr(txt, "\nar_latency_s_2 1.1e-05\n"));
+    assert_non_null(strstr(txt, "\nar_busbw_4 340000000000\n"));
+    assert_non_null(strstr(txt, "\nar_gpus 4\n"));
+    assert_null(strstr(txt, "ar_busbw_8"));   /* counts not measured are not written */
+    free(txt);
+    lf_hw_measured back;
+    assert_int_equal(lf_hw_measured_load(path, &back), LINFER_OK);
+    assert_true(back.valid && back.ar_gpus == 4 && back.ar_latency_s == 17e-6 && back.ar_busbw == 340e9);
+    for (int n = 0; n <= LF_HW_AR_MAX_GPUS; n++) {
+        assert_true(back.ar_latency_by_n[n] == me.ar_latency_by_n[n]);
+        assert_true(back.ar_busbw_by_n[n] == me.ar_busbw_by_n[n]);
+    }
+    /* odd per-count keys are skipped, not errors; a negative value is still an error */
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fprintf(f, "ar_latency_s_9 1e-5\nar_busbw_1 1e9\nar_busbw_x 1e9\nar_latency_s_ 3\nar_time_s_2_2048 1e-5\nar_nccl_version_2 22809\n");
+    fclose(f);
+    assert_int_equal(lf_hw_measured_load(path, &back), LINFER_OK);
+    assert_true(back.ar_latency_by_n[2] == 11e-6 && back.ar_busbw_by_n[1] == 0);
+    f = fopen(path, "a");
+    fprintf(f, "ar_busbw_2 -5\n");
+    fclose(f);
+    assert_int_equal(lf_hw_measured_load(path, &back), LINFER_ERR_FORMAT);
+    /* the older format: only the single keys */
+    f = fopen(path, "w");
+    fprintf(f, "# linfer calibration v1\ngpu_name NVIDIA H200\nread_bw 4.5e12\ngemm_flops_fp16 7e14\nar_latency_s 1.2e-05\n"
+               "ar_busbw 3.6e11\nar_gpus 8\n");
+    fclose(f);
+    assert_int_equal(lf_hw_measured_load(path, &back), LINFER_OK);
+    assert_true(back.ar_gpus == 8 && back.ar_latency_by_n[8] == 0);
+    lf_hw hw;
+    assert_int_equal(lf_hw_from_measured(&back, &hw), LINFER_OK);
+    assert_true(lf_hw_eff_ar_latency(&hw, 8) == 12e-6 && lf_hw_eff_busbw(&hw, 8) == 360e9);
+    assert_true(lf_hw_eff_ar_latency(&hw, 2) == 8e-6);   /* assumed at the other counts */
+}
+
+/* The accessors: the measured figure at exactly tp, the assumed one elsewhere */
+static void test_eff_by_tp(void **state) {
+    (void)state;
+    lf_hw_measured me;
+    memset(&me, 0, sizeof me);
+    snprintf(me.gpu_name, sizeof me.gpu_name, "NVIDIA H200");
+    me.read_bw = 4.5e12;
+    me.gemm_flops[LF_PREC_BF16] = 750e12;
+    me.valid = 1;
+    me.ar_latency_by_n[2] = 11e-6;
+    me.ar_busbw_by_n[2] = 360e9;
+    me.ar_latency_by_n[4] = 17e-6;
+    me.ar_busbw_by_n[4] = 0;       /* latency only (no message >= 64 MiB fit) */
+    me.ar_gpus = 4;
+    me.ar_latency_s = 17e-6;
+    lf_hw hw, ds;
+    assert_int_equal(lf_hw_from_measured(&me, &hw), LINFER_OK);
+    assert_int_equal(lf_hw_lookup("h200", &ds), LINFER_OK);
+    assert_true(lf_hw_eff_ar_latency(&hw, 2) == 11e-6 && lf_hw_eff_busbw(&hw, 2) == 360e9);
+    assert_true(lf_hw_eff_ar_latency(&hw, 4) == 17e-6);
+    assert_true(lf_hw_eff_busbw(&hw, 4) == lf_hw_eff_busbw(&ds, 4));          /* not measured: NVLink / 2 */
+    assert_true(lf_hw_eff_busbw(&ds, 4) == ds.nvlink_bw / 2);
+    assert_true(lf_hw_eff_ar_latency(&hw, 8) == ds.ar_latency_s && lf_hw_eff_busbw(&hw, 8) == ds.nvlink_bw / 2);
+    assert_true(lf_hw_eff_ar_latency(&hw, 3) == ds.ar_latency_s);
+    assert_true(lf_hw_ar_measured_at(&hw, 2, 0) && lf_hw_ar_measured_at(&hw, 2, 1));
+    assert_true(lf_hw_ar_measured_at(&hw, 4, 0) && !lf_hw_ar_measured_at(&hw, 4, 1));
+    assert_false(lf_hw_ar_measured_at(&hw, 8, 0) || lf_hw_ar_measured_at(&hw, 1, 0));
+    char buf[200];
+    assert_non_null(strstr(lf_hw_origin(&hw, buf, sizeof buf), "all-reduce measured (NCCL) at 2,4 GPUs, assumed at others"));
+    /* the roofline uses them at tp 2 and not at tp 8 */
+    lf_roofline_model m;
+    assert_int_equal(lf_preset_shape("llama-2-13b", &m), LINFER_OK);
+    lf_roofline_result r;
+    assert_int_equal(lf_roofline_point(&m, &hw, NULL, 2, 1, 128, 128, LF_PREC_FP16, &r), LINFER_OK);
+    assert_true(r.ar_latency_s == 11e-6 && r.busbw == 360e9);
+    assert_int_equal(lf_roofline_point(&m, &hw, NULL, 8, 1, 128, 128, LF_PREC_FP16, &r), LINFER_OK);
+    assert_true(r.ar_latency_s == ds.ar_latency_s && r.busbw == ds.nvlink_bw / 2);
+    /* datasheet only: use_measured off */
+    hw.use_measured = 0;
+    assert_true(lf_hw_eff_ar_latency(&hw, 2) == ds.ar_latency_s && lf_hw_eff_busbw(&hw, 2) == ds.nvlink_bw / 2);
+    hw.use_measured = 1;
+    /* ar_gpus = 0 switches every measured all-reduce figure off (`linfer roofline --link-bw`) */
+    hw.measured.ar_gpus = 0;
+    assert_true(lf_hw_eff_ar_latency(&hw, 2) == ds.ar_latency_s && lf_hw_eff_busbw(&hw, 2) == ds.nvlink_bw / 2);
+    assert_non_null(strstr(lf_hw_origin(&hw, buf, sizeof buf), "all-reduce assumed"));
+}
+
+/* lf_calib_save / lf_calib_load with the per-size tables; the table shows measured beside assumed */
+static void test_calib_result_file(void **state) {
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/sub/cal.txt", g_dir);
+    lf_calib_result r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.name, sizeof r.name, "NVIDIA H200");
+    r.mem_bytes = 150e9;
+    r.read_bw = 4.5e12;
+    r.gemm_flops[LF_PREC_FP16] = 700e12;
+    r.launch_s = 2.5e-6;
+    fake_ar(&r.ar[2], 2, 9e-6, 350e9);
+    fake_ar(&r.ar[8], 8, 25e-6, 300e9);
+    r.allreduce_measured = 1;
+    lf_hw_measured m;
+    lf_calib_to_measured(&r, &m);
+    assert_true(m.ar_gpus == 8 && m.ar_latency_s == r.ar[8].latency_s && m.ar_busbw == r.ar[8].busbw_best);
+    assert_true(m.ar_latency_by_n[2] == r.ar[2].latency_s && m.ar_busbw_by_n[2] == r.ar[2].busbw_best);
+    assert_true(m.ar_latency_by_n[4] == 0);
+    assert_int_equal(lf_calib_save(path, &r), LINFER_OK);
+
+    lf_hw_measured lm;
+    assert_int_equal(lf_hw_measured_load(path, &lm), LINFER_OK);   /* the per-size keys are skipped */
+    assert_true(lm.ar_gpus == 8 && lm.ar_latency_by_n[2] == r.ar[2].latency_s && lm.ar_busbw_by_n[8] == r.ar[8].busbw_best);
+
+    lf_calib_result back;
+    assert_int_equal(lf_calib_load(path, &back), LINFER_OK);
+    assert_int_equal(back.allreduce_measured, 1);
+    for (int n = 0; n <= LF_HW_AR_MAX_GPUS; n++) {
+        const lf_allreduce_calib *a = &r.ar[n], *b = &back.ar[n];
+        assert_int_equal(b->n_gpus, a->n_gpus);
+        assert_int_equal(b->n_sizes, a->n_sizes);
+        for (int i = 0; i < a->n_sizes; i++) {
+            assert_true(b->bytes[i] == a->bytes[i] && b->time_s[i] == a->time_s[i]);
+            assert_true(close_rel(b->busbw[i], a->busbw[i], 1e-12));
+        }
+        assert_true(b->latency_s == a->latency_s && b->busbw_best == a->busbw_best);
+        if (a->n_gpus) assert_int_equal(b->nccl_version, 22809);
+    }
+
+    /* table: two rows per count, measured beside the roofline's assumption */
+    lf_hw ds;
+    assert_int_equal(lf_hw_lookup("h200", &ds), LINFER_OK);
+    lf_table *t = lf_calib_table(&back, &ds);
+    assert_non_null(t);
+    int rows = 0;
+    for (int i = 0; i < lf_table_nrows(t); i++) {
+        const char *c0 = lf_table_cell(t, i, 0);
+        if (!strstr(c0, "all-reduce")) continue;
+        rows++;
+        if (strstr(c0, "latency, 2 GPUs")) {
+            assert_true(close_rel(lf_table_value(t, i, 1), 9.0 + 2048 / 350e9 * 1e6, 1e-9));
+            assert_true(lf_table_value(t, i, 2) == ds.ar_latency_s * 1e6);
+        }
+        if (strstr(c0, "busBW, 8 GPUs")) assert_true(lf_table_value(t, i, 2) == ds.nvlink_bw / 2 / 1e9);
+    }
+    assert_int_equal(rows, 4);
+    lf_table_free(t);
+    t = lf_allreduce_table(&back.ar[2]);
+    assert_non_null(t);
+    assert_int_equal(lf_table_nrows(t), 11);
+    assert_string_equal(lf_table_cell(t, 0, 0), "2 KiB");
+    assert_non_null(strstr(lf_table_cell(t, 0, 5), "latency"));
+    assert_non_null(strstr(lf_table_cell(t, 2, 5), "LLaMA-13B"));
+    assert_string_equal(lf_table_cell(t, 10, 0), "256 MiB");
+    assert_non_null(strstr(lf_table_cell(t, 10, 5), "best busBW"));
+    lf_table_free(t);
+
+    /* not measured: one row, with the reason */
+    memset(back.ar, 0, sizeof back.ar);
+    snprintf(back.ar_note, sizeof back.ar_note, "1 GPU present, nothing to measure");
+    t = lf_calib_table(&back, &ds);
+    rows = 0;
+    for (int i = 0; i < lf_table_nrows(t); i++) {
+        if (!strstr(lf_table_cell(t, i, 0), "all-reduce")) continue;
+        rows++;
+        assert_string_equal(lf_table_cell(t, i, 1), "not measured");
+        assert_non_null(strstr(lf_table_cell(t, i, 4), "1 GPU present"));
+    }
+    assert_int_equal(rows, 1);
+    lf_table_free(t);
+}
+
+/* The loader's failure path: LINFER_NCCL_LIB names a file that is not a library */
+static void test_loader_failure(void **state) {
+    (void)state;
+    char bogus[128];
+    snprintf(bogus, sizeof bogus, "%s/not-a-library.so", g_dir);
+    FILE *f = fopen(bogus, "w");
+    assert_non_null(f);
+    fprintf(f, "this is not an ELF file\n");
+    fclose(f);
+    setenv("LINFER_NCCL_LIB", bogus, 1);
+    lf_nccl *nc = (lf_nccl *)1;
+#ifndef LINFER_HAVE_CUDA
+    assert_int_equal(lf_nccl_open(0, &nc), LINFER_ERR_UNSUPPORTED);
+    assert_null(nc);
+    assert_non_null(strstr(linfer_last_error(), "without CUDA"));
+    lf_allreduce_calib a;
+    assert_int_equal(lf_calibrate_allreduce(2, NULL, &a), LINFER_ERR_UNSUPPORTED);
+#else
+    /* only the environment's file: a deterministic failure on every machine */
+    assert_int_equal(lf_nccl_open(LF_NCCL_SKIP_SYSTEM | LF_NCCL_SKIP_PYTHON, &nc), LINFER_ERR_UNSUPPORTED);
+    assert_null(nc);
+    const char *e = linfer_last_error();
+    assert_non_null(strstr(e, "NCCL not found: tried $LINFER_NCCL_LIB="));
+    assert_non_null(strstr(e, bogus));
+    assert_non_null(strstr(e, "libnccl.so.2 (skipped)"));
+    assert_non_null(strstr(e, "python3 nvidia.nccl (skipped)"));
+    /* a path that does not exist */
+    char none[160];
+    snprintf(none, sizeof none, "%s/no-such-libnccl.so.2", g_dir);
+    setenv("LINFER_NCCL_LIB", none, 1);
+    assert_int_equal(lf_nccl_open(LF_NCCL_SKIP_SYSTEM | LF_NCCL_SKIP_PYTHON, &nc), LINFER_ERR_UNSUPPORTED);
+    assert_non_null(strstr(linfer_last_error(), none));
+    /* unset */
+    unsetenv("LINFER_NCCL_LIB");
+    assert_int_equal(lf_nccl_open(LF_NCCL_SKIP_SYSTEM | LF_NCCL_SKIP_PYTHON, &nc), LINFER_ERR_UNSUPPORTED);
+    assert_non_null(strstr(linfer_last_error(), "$LINFER_NCCL_LIB (unset)"));
+    /* the whole search: NCCL may well be installed here (then the bogus file was passed over);
+     * if not, the message names the bogus file and every other candidate */
+    setenv("LINFER_NCCL_LIB", bogus, 1);
+    lf_status s = lf_nccl_open(0, &nc);
+    if (s == LINFER_OK) {
+        assert_non_null(nc);
+        assert_null(strstr(lf_nccl_lib_path(nc), "not-a-library"));
+        assert_true(lf_nccl_version(nc) >= 2000);
+        char v[32];
+        assert_true(lf_nccl_version_str(lf_nccl_version(nc), v, sizeof v)[0] == '2');
+        lf_nccl_close(nc);
+    } else {
+        assert_int_equal(s, LINFER_ERR_UNSUPPORTED);
+        e = linfer_last_error();
+        assert_non_null(strstr(e, bogus));
+        assert_non_null(strstr(e, "libnccl.so.2 ("));
+        assert_non_null(strstr(e, "libnccl.so ("));
+        assert_non_null(strstr(e, "python3 nvidia.nccl ("));
+    }
+    /* the measurement itself: no GPU here (skip when there are two) */
+    lf_allreduce_calib a;
+    assert_int_equal(lf_calibrate_allreduce(1, NULL, &a), LINFER_ERR_INVALID_ARG);
+    assert_int_equal(lf_calibrate_allreduce(9, NULL, &a), LINFER_ERR_INVALID_ARG);
+    if (lf_gpu_count() < 2) {
+        s = lf_calibrate_allreduce(2, NULL, &a);
+        assert_true(s == LINFER_ERR_DEVICE || s == LINFER_ERR_UNSUPPORTED);
+        assert_int_equal(a.n_gpus, 0);
+    }
+#endif
+    unsetenv("LINFER_NCCL_LIB");
+    char v[32];
+    assert_string_equal(lf_nccl_version_str(22809, v, sizeof v), "2.28.9");
+    assert_string_equal(lf_nccl_version_str(2708, v, sizeof v), "2.7.8");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_gpu_counts),
+        cmocka_unit_test(test_derive),
+        cmocka_unit_test(test_measured_file),
+        cmocka_unit_test(test_eff_by_tp),
+        cmocka_unit_test(test_calib_result_file),
+        cmocka_unit_test(test_loader_failure),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
