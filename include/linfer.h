@@ -76,6 +76,11 @@ typedef struct {
      * does by default, and what a GPU fp16 kernel does), 0 = fp32 reference, -1 = auto (fp16 for
      * GGUF files with quantised weights, fp32 otherwise; the default). */
     int cpu_attention_f16;
+    /* Tensor parallelism (CUDA): this process is rank tp_rank of tp_size (default 1: none), one
+     * GPU each (gpu_index), and tp_comm is the NCCL communicator (an ncclComm_t) joining the
+     * ranks, from the launcher (src/dist/launcher.h). Every rank runs the same generate calls. */
+    int tp_size, tp_rank;
+    void *tp_comm;
 } linfer_engine_params;
 
 linfer_engine_params linfer_engine_default_params(void);

@@ -17,6 +17,7 @@
 #include "cuda_common.h"
 #include "cuda_kernels.h"
 #include "random_weights.h"
+#include "dist/nccl_loader.h"
 extern "C" {
 #include "engine/backend.h"
 #include "cpu/kernels.h"
@@ -64,6 +65,11 @@ typedef struct {
     size_t es;
     int dim, nh, nkv, hd, q_dim, kv_dim, qkv_dim, ffn, vocab, nl, max_seqs, max_ctx, max_tokens, logit_rows;
     int gemv_max_m, mma_impl; // mma_impl 0: simple attention kernel only
+    // tensor parallelism: this rank's shard. nh, nkv, q_dim, kv_dim, qkv_dim, ffn above are the
+    // rank's own (heads rank*nh .. , kv heads kh0 .., ffn columns rank*ffn ..); g_* the model's.
+    int tp, rank, kh0, g_q_dim, g_kv_dim, g_ffn;
+    lf_nccl *nccl;
+    ncclComm_t comm;
     char *wmem, *kvmem, *smem;
     cu_layer *layers;
     void *tok_embd, *lm_head, *out_norm;
@@ -172,11 +178,58 @@ static void uploader_free(uploader *u) {
     memset(u, 0, sizeof *u);
 }
 
-// One tensor into dst (n elements of b->dt): random synthesis, raw copy, or convert through staging.
+// Elements [e_start, e_start + cnt) of source tensor t into dst (cnt elements of b->dt): raw copy,
+// or conversion through the staging buffers. Quantised sources need e_start on a block boundary.
+static lf_status upload_range(cu_backend *b, uploader *u, const lf_tensor_src *t, const char *nm, uint64_t e_start,
+                              uint64_t cnt_all, void *dst) {
+    const lf_dtype sdt = t->dtype;
+    const int direct = sdt == LF_DT_F32 || sdt == LF_DT_F16 || sdt == LF_DT_BF16;
+    const int be = lf_dtype_block_elems(sdt), bb = lf_dtype_block_bytes(sdt);
+    if (!direct && (be <= 0 || e_start % (uint64_t)be || cnt_all % (uint64_t)be))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA backend: weight %s: dtype %s (or a slice not on its %d-element blocks)", nm,
+                       lf_dtype_name(sdt), be);
+    // elements per chunk: direct: what fits raw; quantised: dequantised fp32 fits, whole blocks
+    uint64_t per = direct ? UPLOAD_CHUNK / (uint64_t)(sdt == LF_DT_F32 ? 4 : 2) : (UPLOAD_CHUNK / 4) / 32 * 32;
+    const uint8_t *src = (const uint8_t *)t->data;
+    for (uint64_t e0 = 0; e0 < cnt_all; e0 += per) {
+        const uint64_t cnt = cnt_all - e0 < per ? cnt_all - e0 : per, es0 = e_start + e0;
+        const int i = u->next;
+        u->next ^= 1;
+        CUDA_CHECK(cudaEventSynchronize(u->ev[i])); // staging buffer i is free again
+        char *d = (char *)dst + e0 * b->es;
+        if (direct) {
+            const size_t ses = sdt == LF_DT_F32 ? 4 : 2;
+            memcpy(u->pinned[i], src + es0 * ses, cnt * ses);
+            if (sdt == b->dt) {
+                CUDA_CHECK(cudaMemcpyAsync(d, u->pinned[i], cnt * ses, cudaMemcpyHostToDevice, b->st));
+            } else {
+                CUDA_CHECK(cudaMemcpyAsync(u->raw[i], u->pinned[i], cnt * ses, cudaMemcpyHostToDevice, b->st));
+                LF_TRY(lf_cuda_convert(b->dt, d, sdt, u->raw[i], cnt, b->st));
+            }
+        } else {
+            lf_to_f32(sdt, src + es0 / be * bb, (float *)u->pinned[i], cnt);
+            CUDA_CHECK(cudaMemcpyAsync(u->raw[i], u->pinned[i], cnt * 4, cudaMemcpyHostToDevice, b->st));
+            LF_TRY(lf_cuda_convert(b->dt, d, LF_DT_F32, u->raw[i], cnt, b->st));
+        }
+        CUDA_CHECK(cudaEventRecord(u->ev[i], b->st));
+    }
+    return LINFER_OK;
+}
+
+// The part of a tensor one rank keeps: element (i, j), i < rows, j < cols, is the tensor's element
+// off + i*ld + j (a row range: rows 1, cols = the elements; a column range of a row-major matrix:
+// rows = its rows, ld = its row length).
+typedef struct { uint64_t rows, cols, ld, off; } tp_slice;
+
+// One tensor (n elements in the model) into dst, whole or its slice sl: random synthesis, raw
+// copy, or convert through staging.
 static lf_status upload(cu_backend *b, uploader *u, const lf_tensor_src *t, const char *name, int layer,
-                        uint64_t n, void *dst, uint32_t rid) {
+                        uint64_t n, void *dst, uint32_t rid, const tp_slice *sl) {
     const lf_model *m = b->base.model;
     if (m->random_weights) {
+        if (sl)
+            return lf_cuda_fill_random_slice(b->dt, dst, sl->rows, sl->cols, sl->ld, sl->off, m->random_seed, rid,
+                                             lf_random_scale(&m->cfg, rid), m->random_dtype, b->st);
         LF_TRY(lf_cuda_fill_random(b->dt, dst, n, m->random_seed, rid, lf_random_scale(&m->cfg, rid), m->random_dtype, b->st));
         return LINFER_OK;
     }
@@ -189,36 +242,9 @@ static lf_status upload(cu_backend *b, uploader *u, const lf_tensor_src *t, cons
     if (have != n)
         return lf_fail(LINFER_ERR_FORMAT, "CUDA backend: weight %s has %llu elements, expected %llu", nm,
                        (unsigned long long)have, (unsigned long long)n);
-    const lf_dtype sdt = t->dtype;
-    const int direct = sdt == LF_DT_F32 || sdt == LF_DT_F16 || sdt == LF_DT_BF16;
-    const int be = lf_dtype_block_elems(sdt), bb = lf_dtype_block_bytes(sdt);
-    if (!direct && (be <= 0 || n % (uint64_t)be))
-        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA backend: weight %s: dtype %s", nm, lf_dtype_name(sdt));
-    // elements per chunk: direct: what fits raw; quantised: dequantised fp32 fits, whole blocks
-    uint64_t per = direct ? UPLOAD_CHUNK / (uint64_t)(sdt == LF_DT_F32 ? 4 : 2) : (UPLOAD_CHUNK / 4) / 32 * 32;
-    const uint8_t *src = (const uint8_t *)t->data;
-    for (uint64_t e0 = 0; e0 < n; e0 += per) {
-        const uint64_t cnt = n - e0 < per ? n - e0 : per;
-        const int i = u->next;
-        u->next ^= 1;
-        CUDA_CHECK(cudaEventSynchronize(u->ev[i])); // staging buffer i is free again
-        char *d = (char *)dst + e0 * b->es;
-        if (direct) {
-            const size_t ses = sdt == LF_DT_F32 ? 4 : 2;
-            memcpy(u->pinned[i], src + e0 * ses, cnt * ses);
-            if (sdt == b->dt) {
-                CUDA_CHECK(cudaMemcpyAsync(d, u->pinned[i], cnt * ses, cudaMemcpyHostToDevice, b->st));
-            } else {
-                CUDA_CHECK(cudaMemcpyAsync(u->raw[i], u->pinned[i], cnt * ses, cudaMemcpyHostToDevice, b->st));
-                LF_TRY(lf_cuda_convert(b->dt, d, sdt, u->raw[i], cnt, b->st));
-            }
-        } else {
-            lf_to_f32(sdt, src + e0 / be * bb, (float *)u->pinned[i], cnt);
-            CUDA_CHECK(cudaMemcpyAsync(u->raw[i], u->pinned[i], cnt * 4, cudaMemcpyHostToDevice, b->st));
-            LF_TRY(lf_cuda_convert(b->dt, d, LF_DT_F32, u->raw[i], cnt, b->st));
-        }
-        CUDA_CHECK(cudaEventRecord(u->ev[i], b->st));
-    }
+    if (!sl) return upload_range(b, u, t, nm, 0, n, dst);
+    for (uint64_t i = 0; i < sl->rows; i++)
+        LF_TRY(upload_range(b, u, t, nm, sl->off + i * sl->ld, sl->cols, (char *)dst + i * sl->cols * b->es));
     return LINFER_OK;
 }
 
@@ -231,7 +257,19 @@ static lf_status upload_all(cu_backend *b) {
     uploader u;
     lf_status s = m->random_weights ? LINFER_OK : uploader_init(&u);
     if (m->random_weights) memset(&u, 0, sizeof u);
-#define UP(src, name, layer, n, dst, rid) do { if (s == LINFER_OK) s = upload(b, &u, src, name, layer, n, dst, rid); } while (0)
+#define UP(src, name, layer, n, dst, rid) do { if (s == LINFER_OK) s = upload(b, &u, src, name, layer, n, dst, rid, NULL); } while (0)
+    /* this rank's parts (whole tensors when tp == 1): rows of wq/wk/wv/w_gate/w_up and their
+     * biases, columns of wo and w_down */
+    const int tp = b->tp;
+    const uint64_t hd = (uint64_t)b->hd, gq = (uint64_t)b->g_q_dim, gkv = (uint64_t)b->g_kv_dim, gffn = (uint64_t)b->g_ffn;
+    const tp_slice s_q = {1, (uint64_t)b->q_dim * dim, 0, (uint64_t)b->rank * b->q_dim * dim};
+    const tp_slice s_kv = {1, (uint64_t)b->kv_dim * dim, 0, (uint64_t)b->kh0 * hd * dim};
+    const tp_slice s_bq = {1, (uint64_t)b->q_dim, 0, (uint64_t)b->rank * b->q_dim};
+    const tp_slice s_bkv = {1, (uint64_t)b->kv_dim, 0, (uint64_t)b->kh0 * hd};
+    const tp_slice s_o = {dim, (uint64_t)b->q_dim, gq, (uint64_t)b->rank * b->q_dim};
+    const tp_slice s_ffn = {1, (uint64_t)b->ffn * dim, 0, (uint64_t)b->rank * b->ffn * dim};
+    const tp_slice s_down = {dim, (uint64_t)b->ffn, gffn, (uint64_t)b->rank * b->ffn};
+#define UPS(src, name, layer, n, dst, rid, sl) do { if (s == LINFER_OK) s = upload(b, &u, src, name, layer, n, dst, rid, tp > 1 ? &(sl) : NULL); } while (0)
     UP(&w->tok_embd, "tok_embd", -1, (uint64_t)b->vocab * dim, b->tok_embd, LF_RW_TOK_EMBD);
     if (!c->tie_embeddings) UP(&w->lm_head, "lm_head", -1, (uint64_t)b->vocab * dim, b->lm_head, LF_RW_LM_HEAD);
     UP(&w->out_norm, "out_norm", -1, dim, b->out_norm, LF_RW_OUT_NORM);
@@ -240,23 +278,24 @@ static lf_status upload_all(cu_backend *b) {
         cu_layer *L = &b->layers[l];
         char *qkv = (char *)L->wqkv;
         UP(&S->attn_norm, "attn_norm", l, dim, L->attn_norm, lf_random_layer_id(l, LF_RW_ATTN_NORM));
-        UP(&S->wq, "wq", l, (uint64_t)b->q_dim * dim, qkv, lf_random_layer_id(l, LF_RW_WQ));
-        UP(&S->wk, "wk", l, (uint64_t)b->kv_dim * dim, qkv + (size_t)b->q_dim * dim * es, lf_random_layer_id(l, LF_RW_WK));
-        UP(&S->wv, "wv", l, (uint64_t)b->kv_dim * dim, qkv + (size_t)(b->q_dim + b->kv_dim) * dim * es, lf_random_layer_id(l, LF_RW_WV));
+        UPS(&S->wq, "wq", l, gq * dim, qkv, lf_random_layer_id(l, LF_RW_WQ), s_q);
+        UPS(&S->wk, "wk", l, gkv * dim, qkv + (size_t)b->q_dim * dim * es, lf_random_layer_id(l, LF_RW_WK), s_kv);
+        UPS(&S->wv, "wv", l, gkv * dim, qkv + (size_t)(b->q_dim + b->kv_dim) * dim * es, lf_random_layer_id(l, LF_RW_WV), s_kv);
         if (c->qkv_bias) {
             char *bq = (char *)L->bqkv;
-            UP(&S->bq, "bq", l, b->q_dim, bq, lf_random_layer_id(l, LF_RW_BQ));
-            UP(&S->bk, "bk", l, b->kv_dim, bq + (size_t)b->q_dim * es, lf_random_layer_id(l, LF_RW_BK));
-            UP(&S->bv, "bv", l, b->kv_dim, bq + (size_t)(b->q_dim + b->kv_dim) * es, lf_random_layer_id(l, LF_RW_BV));
+            UPS(&S->bq, "bq", l, gq, bq, lf_random_layer_id(l, LF_RW_BQ), s_bq);
+            UPS(&S->bk, "bk", l, gkv, bq + (size_t)b->q_dim * es, lf_random_layer_id(l, LF_RW_BK), s_bkv);
+            UPS(&S->bv, "bv", l, gkv, bq + (size_t)(b->q_dim + b->kv_dim) * es, lf_random_layer_id(l, LF_RW_BV), s_bkv);
         }
-        UP(&S->wo, "wo", l, dim * b->q_dim, L->wo, lf_random_layer_id(l, LF_RW_WO));
+        UPS(&S->wo, "wo", l, dim * gq, L->wo, lf_random_layer_id(l, LF_RW_WO), s_o);
         if (L->bo) UP(&S->bo, "bo", l, dim, L->bo, lf_random_layer_id(l, LF_RW_BO));
         UP(&S->ffn_norm, "ffn_norm", l, dim, L->ffn_norm, lf_random_layer_id(l, LF_RW_FFN_NORM));
-        UP(&S->w_gate, "w_gate", l, (uint64_t)b->ffn * dim, L->wgu, lf_random_layer_id(l, LF_RW_W_GATE));
-        UP(&S->w_up, "w_up", l, (uint64_t)b->ffn * dim, (char *)L->wgu + (size_t)b->ffn * dim * es, lf_random_layer_id(l, LF_RW_W_UP));
-        UP(&S->w_down, "w_down", l, dim * b->ffn, L->wdown, lf_random_layer_id(l, LF_RW_W_DOWN));
+        UPS(&S->w_gate, "w_gate", l, gffn * dim, L->wgu, lf_random_layer_id(l, LF_RW_W_GATE), s_ffn);
+        UPS(&S->w_up, "w_up", l, gffn * dim, (char *)L->wgu + (size_t)b->ffn * dim * es, lf_random_layer_id(l, LF_RW_W_UP), s_ffn);
+        UPS(&S->w_down, "w_down", l, dim * gffn, L->wdown, lf_random_layer_id(l, LF_RW_W_DOWN), s_down);
     }
 #undef UP
+#undef UPS
     if (s == LINFER_OK) {
         cudaError_t e = cudaStreamSynchronize(b->st);
         if (e != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "CUDA backend: weight upload: %s", cudaGetErrorString(e));
@@ -273,6 +312,7 @@ static void cu_destroy(lf_backend *bb) {
     for (int i = 0; i < GRAPH_CACHE; i++)
         if (b->graphs[i].exec) cudaGraphExecDestroy(b->graphs[i].exec);
     if (b->cublas) cublasDestroy(b->cublas);
+    if (b->nccl) lf_nccl_close(b->nccl); /* the communicator belongs to the launcher */
     if (b->wmem) cudaFree(b->wmem);
     if (b->kvmem) cudaFree(b->kvmem);
     if (b->smem) cudaFree(b->smem);
@@ -416,6 +456,15 @@ static lf_status lin(cu_backend *b, int which, const void *x, const void *W, voi
     return lf_cuda_linear(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->gemv_max_m, b->st);
 }
 
+/* In-place fp32 sum over the tensor-parallel ranks (NCCL, on the backend's stream). */
+static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
+    const ncclResult_t r = b->nccl->AllReduce(x, x, count, ncclFloat32, ncclSum, b->comm, b->st);
+    if (r != ncclSuccess)
+        return lf_fail(LINFER_ERR_DEVICE, "NCCL all-reduce of %zu floats (rank %d of %d): %s", count, b->rank, b->tp,
+                       b->nccl->GetErrorString(r));
+    return LINFER_OK;
+}
+
 /* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
 typedef struct {
     size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
@@ -456,8 +505,13 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
         OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
                                               n_simple == n ? NULL : d_simple, n_simple, b->nh, b->nkv, b->hd, scale,
                                               sm->max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
-        OP(LF_OP_O_PROJ, lin(b, LIN_O, b->attn, L->wo, b->resid, 1, 1.0f, n, b->dim, b->q_dim));
-        if (L->bo) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, b->resid, L->bo, n, b->dim, st));
+        // with tensor parallelism each rank's o_proj (and down) gives a partial sum over its
+        // heads (columns): rank 0 adds it to the residual, the others write theirs in its place,
+        // and the all-reduce leaves residual + every partial on every rank
+        const float beta = b->rank == 0 ? 1.0f : 0.0f;
+        OP(LF_OP_O_PROJ, lin(b, LIN_O, b->attn, L->wo, b->resid, 1, beta, n, b->dim, b->q_dim));
+        if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, b->resid, L->bo, n, b->dim, st));
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->resid, (size_t)n * b->dim));
         OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->ffn_norm, NULL, n, b->dim, eps, st));
         if (fused_gu) {
             OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, b->xn, L->wgu, b->act, n, b->ffn, b->dim, 0, st));
@@ -465,12 +519,19 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
             OP(LF_OP_GATE_UP, lin(b, LIN_GU, b->xn, L->wgu, b->gu, 0, 0.0f, n, 2 * b->ffn, b->dim));
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, b->act, b->gu, n, b->ffn, st));
         }
-        OP(LF_OP_DOWN, lin(b, LIN_DOWN, b->act, L->wdown, b->resid, 1, 1.0f, n, b->dim, b->ffn));
+        OP(LF_OP_DOWN, lin(b, LIN_DOWN, b->act, L->wdown, b->resid, 1, beta, n, b->dim, b->ffn));
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->resid, (size_t)n * b->dim));
     }
     for (int o0 = 0; o0 < bt->n_out; o0 += b->logit_rows) {
         const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
         OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, eps, st));
         OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, b->logits, 1, 0.0f, cnt, b->vocab, b->dim));
+        // every rank samples from rank 0's logits (the ranks may have chosen different lm_head
+        // kernels, whose last bits differ): the others zero theirs and an all-reduce copies them
+        if (b->tp > 1) {
+            if (b->rank != 0) CUDA_CHECK(cudaMemsetAsync(b->logits, 0, sizeof(float) * (size_t)cnt * b->vocab, st));
+            OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->logits, (size_t)cnt * b->vocab));
+        }
         if (greedy) {
             OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(b->logits, cnt, b->vocab, b->d_ids + o0, st));
         } else if (logits_host) {
@@ -640,6 +701,17 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     if ((c->head_dim & 1) || c->head_dim > 256)
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA backend: head_dim %d (must be even and at most 256)", c->head_dim);
 
+    const int tp = p->tp_size > 1 ? p->tp_size : 1, rank = tp > 1 ? p->tp_rank : 0;
+    if (tp > 1) {
+        if (rank < 0 || rank >= tp) return lf_fail(LINFER_ERR_INVALID_ARG, "tensor parallelism: rank %d of %d", rank, tp);
+        if (!p->tp_comm) return lf_fail(LINFER_ERR_INVALID_ARG, "tensor parallelism over %d GPUs without an NCCL communicator", tp);
+        if (c->n_heads % tp)
+            return lf_fail(LINFER_ERR_UNSUPPORTED, "tensor parallelism: %d attention heads do not divide over %d GPUs", c->n_heads, tp);
+        if (c->ffn_dim % tp)
+            return lf_fail(LINFER_ERR_UNSUPPORTED, "tensor parallelism: FFN width %d does not divide over %d GPUs", c->ffn_dim, tp);
+        if (c->n_kv_heads % tp && tp % c->n_kv_heads)
+            return lf_fail(LINFER_ERR_UNSUPPORTED, "tensor parallelism: %d KV heads neither divide over %d GPUs nor divide %d", c->n_kv_heads, tp, tp);
+    }
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
@@ -659,9 +731,14 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->dev = p->gpu_index;
     b->dt = p->dtype;
     b->es = lf_cuda_dtype_size(p->dtype);
-    b->dim = c->dim; b->nh = c->n_heads; b->nkv = c->n_kv_heads; b->hd = c->head_dim;
-    b->q_dim = c->n_heads * c->head_dim; b->kv_dim = c->n_kv_heads * c->head_dim;
-    b->qkv_dim = b->q_dim + 2 * b->kv_dim; b->ffn = c->ffn_dim; b->vocab = c->vocab_size; b->nl = c->n_layers;
+    b->tp = tp; b->rank = rank;
+    b->dim = c->dim; b->hd = c->head_dim;
+    b->nh = c->n_heads / tp;
+    b->nkv = c->n_kv_heads >= tp ? c->n_kv_heads / tp : 1;   /* fewer KV heads than ranks: replicated */
+    b->kh0 = c->n_kv_heads >= tp ? rank * b->nkv : rank * b->nh / (c->n_heads / c->n_kv_heads);
+    b->g_q_dim = c->n_heads * c->head_dim; b->g_kv_dim = c->n_kv_heads * c->head_dim; b->g_ffn = c->ffn_dim;
+    b->q_dim = b->nh * c->head_dim; b->kv_dim = b->nkv * c->head_dim;
+    b->qkv_dim = b->q_dim + 2 * b->kv_dim; b->ffn = c->ffn_dim / tp; b->vocab = c->vocab_size; b->nl = c->n_layers;
     b->max_seqs = p->max_seqs; b->max_ctx = p->max_context; b->max_tokens = p->max_batch_tokens;
     b->logit_rows = p->max_batch_tokens < LOGIT_ROWS ? p->max_batch_tokens : LOGIT_ROWS;
     b->gemv_max_m = env_int("LF_CUDA_GEMV", LF_CUDA_GEMV_DEFAULT_M); // measured crossover; 0: cuBLAS for every linear layer
@@ -730,6 +807,10 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         e = cudaMemcpy(b->inv_freq, inv, sizeof(float) * (size_t)(b->hd / 2), cudaMemcpyHostToDevice);
         free(inv);
         CU_OR_FAIL(e);
+    }
+    if (tp > 1) {
+        TRY_OR_FAIL(lf_nccl_open(0, &b->nccl));
+        b->comm = (ncclComm_t)p->tp_comm;
     }
     TRY_OR_FAIL(upload_all(b));
     CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */

@@ -15,7 +15,11 @@ CUDA_HDRS := $(wildcard src/cuda/*.h) src/model/model.h src/core/dtype.h src/cor
 ifeq ($(CUDA),1)
 $(CU_OBJ): $(CUDA_HDRS)
 
-cuda-test-build: $(CUDA_TEST_BIN) $(BUILD)/tests/cuda/test_hf_device $(BUILD)/tests/cuda/test_cuda_vs_cpu
+cuda-test-build: $(CUDA_TEST_BIN) $(BUILD)/tests/cuda/test_hf_device $(BUILD)/tests/cuda/test_cuda_vs_cpu $(BUILD)/tests/cuda/test_tp
+
+$(BUILD)/tests/cuda/test_tp: tests/cuda/test_tp.c $(BUILD)/liblinfer.a $(CUDA_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(CUDA_HOME)/include $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblinfer.a $(LDLIBS)
 
 $(BUILD)/tests/cuda/test_cuda_vs_cpu: tests/cuda/test_cuda_vs_cpu.c $(BUILD)/liblinfer.a
 	@mkdir -p $(@D)

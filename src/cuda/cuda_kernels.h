@@ -127,6 +127,11 @@ lf_status lf_cuda_convert(lf_dtype dt, void *dst, lf_dtype src_dt, const void *s
 lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, uint32_t id, float scale,
                               lf_dtype round_dt, cudaStream_t st);
 
+/* A slice of the same random tensor (tensor parallelism): dst[i*cols + j] (T) = element
+ * off + i*ld + j of the tensor lf_cuda_fill_random would make, i < rows, j < cols. */
+lf_status lf_cuda_fill_random_slice(lf_dtype dt, void *dst, size_t rows, size_t cols, size_t ld, size_t off, uint64_t seed,
+                                    uint32_t id, float scale, lf_dtype round_dt, cudaStream_t st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1251,6 +1251,26 @@ __global__ void fill_random_kernel(T *__restrict__ dst, size_t n, uint64_t seed,
         dst[i] = TT<T>::mk(lf_random_weight_value(seed, id, i, scale, (lf_dtype)round_dt));
 }
 
+// a slice of a random tensor: dst[i*cols + j] = value at the tensor's element off + i*ld + j
+template <typename T>
+__global__ void fill_random_slice_kernel(T *__restrict__ dst, size_t rows, size_t cols, size_t ld, size_t off, uint64_t seed,
+                                         uint32_t id, float scale, int round_dt) {
+    const size_t n = rows * cols;
+    for (size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x; k < n; k += (size_t)gridDim.x * blockDim.x) {
+        const size_t i = k / cols, j = k - i * cols;
+        dst[k] = TT<T>::mk(lf_random_weight_value(seed, id, off + i * ld + j, scale, (lf_dtype)round_dt));
+    }
+}
+
+extern "C" lf_status lf_cuda_fill_random_slice(lf_dtype dt, void *dst, size_t rows, size_t cols, size_t ld, size_t off,
+                                               uint64_t seed, uint32_t id, float scale, lf_dtype round_dt, cudaStream_t st) {
+    if (!rows || !cols) return LINFER_OK;
+    DISPATCH_T(dt, "fill_random_slice", fill_random_slice_kernel<T><<<grid_for(rows * cols, 256), 256, 0, st>>>(
+                                            (T *)dst, rows, cols, ld, off, seed, id, scale, (int)round_dt));
+    CUDA_CHECK_LAUNCH("fill_random_slice_kernel");
+    return LINFER_OK;
+}
+
 extern "C" lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, uint32_t id, float scale,
                                          lf_dtype round_dt, cudaStream_t st) {
     if (!n) return LINFER_OK;

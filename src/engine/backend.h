@@ -49,6 +49,8 @@ typedef struct {
     int gpu_index;      /* CUDA */
     lf_dtype dtype;     /* CUDA compute/storage dtype: LF_DT_F16 or LF_DT_BF16 */
     int cpu_attention_f16; /* CPU: fp16 KV cache values and fp16 attention operands (see kernels.h) */
+    int tp_size, tp_rank;  /* CUDA tensor parallelism: shard of this rank (tp_size 0 or 1: none) */
+    void *tp_comm;         /* ncclComm_t joining the ranks */
 } lf_backend_params;
 
 struct lf_backend {
