@@ -35,6 +35,10 @@ expect_fail four-byte-gguf 'four.gguf.*truncated' -- "$bin" info -m "$tmp/four.g
 expect_fail bad-verb 'unknown verb' -- "$bin" frobnicate
 expect_fail bad-n 'expects an integer' -- "$bin" generate -n 0
 expect_fail bad-device 'cpu or cuda' -- "$bin" generate --device tpu
+# tensor parallelism: refused before anything runs (no GPU here; on the CPU it is not built)
+expect_fail tp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smollm2-135m --tp 2 --device cpu -n 2
+expect_fail tp-bad-value 'expects an integer' -- "$bin" generate -m smollm2-135m --tp 0 -n 2
+expect_fail tp-env-incomplete 'LOCAL_RANK is not set|built without CUDA' -- env RANK=1 WORLD_SIZE=2 "$bin" generate -m smollm2-135m --device cuda -n 2
 # HF directory with a broken config / truncated weights
 cp -r tests/data/hf/tiny-gqa "$tmp/hf"
 truncate -s 100000 "$tmp/hf/model.safetensors"

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "cli.h"
 #include "common.h"
+#include "dist/launcher.h"
 #include "linfer.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -32,6 +33,9 @@ static void usage(FILE *f) {
             "                         with random weights made on the device and synthetic prompts (default: %s)\n"
             "      --in N             preset models: prompt length in tokens (default 128)\n"
             "      --batch B          preset models: number of prompts (default 1)\n"
+            "      --tp N             tensor parallelism over N GPUs: starts N-1 more processes of linfer, one per GPU\n"
+            "                         (CUDA; docs/distributed.md; RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT\n"
+            "                         from an external launcher are joined instead)\n"
             "  -p, --prompt TEXT      prompt text (default: \"Write a conversation between the sun and pluto\")\n"
             "      --batch-file FILE  one prompt per line: a static batch of prompts of different lengths\n"
             "  -n, --n-predict N      tokens to generate per prompt (default 64)\n"
@@ -150,19 +154,21 @@ static void cpu_need_bytes(const lf_model *m, int batch, int ctx, double *weight
 }
 
 int cmd_generate(int argc, char **argv) {
-    enum { O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
+    enum { O_TP = 230, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'}, {"n-predict", required_argument, 0, 'n'},
         {"batch-file", required_argument, 0, O_BATCH}, {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED}, {"device", required_argument, 0, O_DEVICE},
         {"dtype", required_argument, 0, O_DTYPE}, {"threads", required_argument, 0, O_THREADS}, {"ignore-eos", no_argument, 0, O_IGNORE_EOS},
         {"no-bos", no_argument, 0, O_NOBOS}, {"special", no_argument, 0, O_SPECIAL}, {"print-ids", no_argument, 0, O_IDS},
-        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"tp", required_argument, 0, O_TP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = cli_default_model(), *prompt = NULL, *batch_file = NULL;
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
     int no_bos = 0, special = 0, print_ids = 0, quiet = 0, in_len = 128, n_batch = 1, device_set = 0, warmup = 0, reps = 1;
-    int in_set = 0, batch_set = 0;
+    int in_set = 0, batch_set = 0, tp = 1, dist_on = 0;
+    lf_dist dist;
+    lf_dist_init(&dist);
     long lv;
     double dv;
     optind = 1;
@@ -178,6 +184,7 @@ int cmd_generate(int argc, char **argv) {
         case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; reps = (int)lv; break;
         case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; in_len = (int)lv; in_set = 1; break;
         case O_NB: if (!cli_parse_int("--batch", optarg, 1, 4096, &lv)) return 2; n_batch = (int)lv; batch_set = 1; break;
+        case O_TP: if (!cli_parse_int("--tp", optarg, 1, 64, &lv)) return 2; tp = (int)lv; break;
         case O_TEMP: if (!cli_parse_float("--temperature", optarg, 0, 100, &dv)) return 2; sp.temperature = (float)dv; break;
         case O_TOPK: if (!cli_parse_int("--top-k", optarg, 0, 1 << 24, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_TOPP: if (!cli_parse_float("--top-p", optarg, 1e-9, 1, &dv)) return 2; sp.top_p = (float)dv; break;
@@ -268,6 +275,35 @@ int cmd_generate(int argc, char **argv) {
     if (!ids || !out_ids || !lens || !out_n || !g.texts || !g.text_len || !g.text_cap) {
         rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory for %d prompts", n_seq));
         goto done;
+    }
+    /* tensor parallelism: --tp N starts ranks 1..N-1 (copies of this process) and makes this one
+     * rank 0; a rank started that way (or by an external launcher) joins. Only rank 0 prints. */
+    if (lf_dist_env_present() || tp > 1) {
+        if (device_set && ep.device != LINFER_DEVICE_CUDA) {
+            fprintf(stderr, "linfer: --tp %d needs the CUDA backend, not --device cpu\n", tp);
+            rc = 2;
+            goto done;
+        }
+        ep.device = LINFER_DEVICE_CUDA;
+        if (batch_file && !strcmp(batch_file, "-")) {
+            fprintf(stderr, "linfer: --batch-file - (standard input) cannot be used with --tp: the other ranks cannot read it; give a file\n");
+            rc = 2;
+            goto done;
+        }
+        const char *ws = getenv("WORLD_SIZE");
+        if (lf_dist_env_present() && tp > 1 && ws && atoi(ws) != tp) {
+            fprintf(stderr, "linfer: --tp %d but the launcher's WORLD_SIZE is %s; give the same number or leave --tp out\n", tp, ws);
+            rc = 2;
+            goto done;
+        }
+        s = lf_dist_env_present() ? lf_dist_join(&dist) : lf_dist_spawn(tp, argc + 1, argv - 1, &dist);
+        if (s) { rc = cli_fail(s); goto done; }
+        dist_on = 1;
+        ep.tp_size = dist.world;
+        ep.tp_rank = dist.rank;
+        ep.tp_comm = dist.comm;
+        ep.gpu_index = dist.local_rank;
+        if (dist.rank != 0 && !freopen("/dev/null", "w", stdout)) { rc = cli_fail(lf_fail(LINFER_ERR_IO, "rank %d: cannot silence stdout", dist.rank)); goto done; }
     }
     linfer_model_params mp = linfer_model_default_params();
     mp.path = model_path;
@@ -386,6 +422,10 @@ int cmd_generate(int argc, char **argv) {
 done:
     linfer_engine_free(eng);
     linfer_model_free(model);
+    if (dist_on) {
+        lf_status fs = lf_dist_finish(&dist, rc);
+        if (fs && rc == 0) rc = cli_fail(fs);
+    }
     sigaction(SIGINT, &old_int, NULL);
     for (int i = 0; i < n_seq; i++) {
         if (ids) free(ids[i]);

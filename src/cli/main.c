@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cli.h"
 #include "linfer.h"
+#include "dist/launcher.h"
 
 static const struct { const char *name; int (*fn)(int, char **); const char *help; } verbs[] = {
     {"generate", cmd_generate, "run a model on prompts and stream the output"},
@@ -22,7 +23,7 @@ static void usage(FILE *f) {
 
 int cli_fail(int status) {
     const char *msg = linfer_last_error();
-    fprintf(stderr, "linfer: %s%s%s\n", linfer_status_name((linfer_status)status), msg[0] ? ": " : "", msg);
+    fprintf(stderr, "%s: %s%s%s\n", lf_dist_log_prefix(), linfer_status_name((linfer_status)status), msg[0] ? ": " : "", msg);
     return status == LINFER_ERR_INVALID_ARG ? 2 : 1;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cuda_runtime.h>
 #include "cuda_common.h"
 #include "cuda_kernels.h"
@@ -70,6 +71,12 @@ typedef struct {
     int tp, rank, kh0, g_q_dim, g_kv_dim, g_ffn;
     lf_nccl *nccl;
     ncclComm_t comm;
+    // one-shot all-reduce over peer memory for small messages (LF_CUDA_ONESHOT=0: NCCL only)
+    int os_on, os_half;
+    char *os_mem;                 // this rank's exchange buffer, flags, epoch counters
+    void *os_opened[LF_ONESHOT_MAX_TP]; // peers' buffers opened through CUDA IPC (closed at the end)
+    lf_oneshot_peers os_peers;
+    uint32_t *os_epoch;
     char *wmem, *kvmem, *smem;
     cu_layer *layers;
     void *tok_embd, *lm_head, *out_norm;
@@ -312,6 +319,9 @@ static void cu_destroy(lf_backend *bb) {
     for (int i = 0; i < GRAPH_CACHE; i++)
         if (b->graphs[i].exec) cudaGraphExecDestroy(b->graphs[i].exec);
     if (b->cublas) cublasDestroy(b->cublas);
+    for (int i = 0; i < LF_ONESHOT_MAX_TP; i++)
+        if (b->os_opened[i]) cudaIpcCloseMemHandle(b->os_opened[i]);
+    if (b->os_mem) cudaFree(b->os_mem);
     if (b->nccl) lf_nccl_close(b->nccl); /* the communicator belongs to the launcher */
     if (b->wmem) cudaFree(b->wmem);
     if (b->kvmem) cudaFree(b->kvmem);
@@ -456,8 +466,11 @@ static lf_status lin(cu_backend *b, int which, const void *x, const void *W, voi
     return lf_cuda_linear(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->gemv_max_m, b->st);
 }
 
-/* In-place fp32 sum over the tensor-parallel ranks (NCCL, on the backend's stream). */
+/* In-place fp32 sum over the tensor-parallel ranks, on the backend's stream: the one-shot
+ * peer-memory kernel for small messages (a decode step's rows), NCCL otherwise. */
 static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
+    if (b->os_on && count <= (size_t)b->os_half)
+        return lf_cuda_oneshot_allreduce(x, (int)count, &b->os_peers, b->os_epoch, b->rank, b->tp, b->os_half, b->st);
     const ncclResult_t r = b->nccl->AllReduce(x, x, count, ncclFloat32, ncclSum, b->comm, b->st);
     if (r != ncclSuccess)
         return lf_fail(LINFER_ERR_DEVICE, "NCCL all-reduce of %zu floats (rank %d of %d): %s", count, b->rank, b->tp,
@@ -685,6 +698,82 @@ static lf_status alloc_region(char **p, size_t bytes, const char *what, size_t n
     return LINFER_OK;
 }
 
+#define ONESHOT_ROWS 16 /* rows (tokens) up to which an all-reduce of the residual goes one-shot */
+typedef struct {
+    cudaIpcMemHandle_t h;
+    uint64_t ptr;
+    int64_t pid;
+    int32_t dev, ok;
+} oneshot_info;
+
+/* Collective (every rank calls it while creating its backend): allocate this rank's exchange
+ * buffer, swap handles with the peers over NCCL, map the peers' buffers (CUDA IPC between
+ * processes, peer access inside one process). If any rank cannot, every rank keeps NCCL. */
+static lf_status oneshot_setup(cu_backend *b) {
+    const int tp = b->tp;
+    const size_t half = (size_t)ONESHOT_ROWS * b->dim, nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
+    const size_t bytes = 2 * half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t);
+    oneshot_info me, all[LF_ONESHOT_MAX_TP];
+    memset(&me, 0, sizeof me);
+    int ok = tp <= LF_ONESHOT_MAX_TP && env_int("LF_CUDA_ONESHOT", 1) != 0 && half <= (size_t)INT32_MAX;
+    if (ok && cudaMalloc((void **)&b->os_mem, bytes) != cudaSuccess) { cudaGetLastError(); b->os_mem = NULL; ok = 0; }
+    if (ok && cudaMemset(b->os_mem, 0, bytes) != cudaSuccess) { cudaGetLastError(); ok = 0; }
+    if (ok && cudaIpcGetMemHandle(&me.h, b->os_mem) != cudaSuccess) { cudaGetLastError(); ok = 0; }
+    me.ptr = (uint64_t)(uintptr_t)b->os_mem;
+    me.pid = (int64_t)getpid();
+    me.dev = b->dev;
+    me.ok = ok;
+    /* all-gather of the infos (bytes) through NCCL; buffer: [tp] received + 1 sent */
+    char *d = NULL;
+    CUDA_CHECK(cudaMalloc((void **)&d, sizeof(oneshot_info) * (size_t)(tp + 1)));
+    cudaError_t ce = cudaMemcpy(d + sizeof(oneshot_info) * (size_t)tp, &me, sizeof me, cudaMemcpyHostToDevice);
+    ncclResult_t nr = ncclSuccess;
+    if (ce == cudaSuccess) nr = b->nccl->AllGather(d + sizeof(oneshot_info) * (size_t)tp, d, sizeof(oneshot_info), ncclUint8, b->comm, b->st);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaStreamSynchronize(b->st);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaMemcpy(all, d, sizeof(oneshot_info) * (size_t)tp, cudaMemcpyDeviceToHost);
+    cudaFree(d);
+    if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce setup: %s", cudaGetErrorString(ce));
+    if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce setup: NCCL all-gather: %s", b->nccl->GetErrorString(nr));
+    for (int r = 0; r < tp; r++) ok = ok && all[r].ok;
+    /* map the peers */
+    for (int r = 0; r < tp && ok; r++) {
+        char *base = NULL;
+        if (r == b->rank) base = b->os_mem;
+        else if (all[r].pid == me.pid) { /* another thread of this process: peer access */
+            int can = 0;
+            if (cudaDeviceCanAccessPeer(&can, b->dev, all[r].dev) != cudaSuccess || !can) { cudaGetLastError(); ok = 0; break; }
+            cudaError_t pe = cudaDeviceEnablePeerAccess(all[r].dev, 0);
+            if (pe != cudaSuccess && pe != cudaErrorPeerAccessAlreadyEnabled) { cudaGetLastError(); ok = 0; break; }
+            cudaGetLastError();
+            base = (char *)(uintptr_t)all[r].ptr;
+        } else {
+            void *ptr = NULL;
+            if (cudaIpcOpenMemHandle(&ptr, all[r].h, cudaIpcMemLazyEnablePeerAccess) != cudaSuccess) { cudaGetLastError(); ok = 0; break; }
+            b->os_opened[r] = ptr;
+            base = (char *)ptr;
+        }
+        b->os_peers.buf[r] = (float *)base;
+        b->os_peers.flags[r] = (uint32_t *)(base + 2 * half * sizeof(float));
+    }
+    /* every rank must agree: min over the ranks of ok */
+    int32_t *dok = NULL;
+    CUDA_CHECK(cudaMalloc((void **)&dok, sizeof(int32_t)));
+    int32_t okv = ok;
+    ce = cudaMemcpy(dok, &okv, sizeof okv, cudaMemcpyHostToDevice);
+    if (ce == cudaSuccess) nr = b->nccl->AllReduce(dok, dok, 1, ncclInt32, ncclMin, b->comm, b->st);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaStreamSynchronize(b->st);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaMemcpy(&okv, dok, sizeof okv, cudaMemcpyDeviceToHost);
+    cudaFree(dok);
+    if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce setup: %s", cudaGetErrorString(ce));
+    if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce setup: NCCL: %s", b->nccl->GetErrorString(nr));
+    b->os_on = okv != 0;
+    b->os_half = (int)half;
+    b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + 2 * half * sizeof(float) + nflags * sizeof(uint32_t)) : NULL;
+    if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && b->rank == 0)
+        fprintf(stderr, "linfer: one-shot all-reduce not available on every rank (peer memory); using NCCL for all\n");
+    return LINFER_OK;
+}
+
 extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out) {
     *out = NULL;
     const lf_config *c = &m->cfg;
@@ -811,6 +900,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     if (tp > 1) {
         TRY_OR_FAIL(lf_nccl_open(0, &b->nccl));
         b->comm = (ncclComm_t)p->tp_comm;
+        TRY_OR_FAIL(oneshot_setup(b));
     }
     TRY_OR_FAIL(upload_all(b));
     CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */

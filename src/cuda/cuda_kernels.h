@@ -127,6 +127,17 @@ lf_status lf_cuda_convert(lf_dtype dt, void *dst, lf_dtype src_dt, const void *s
 lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, uint32_t id, float scale,
                               lf_dtype round_dt, cudaStream_t st);
 
+/* One-shot all-reduce (sum, fp32, in place) of x[n] over tp ranks through peer memory (see
+ * kernels.cu): buf[r] is rank r's exchange buffer (2 * half_elems floats, on its GPU, mapped here),
+ * flags[r] its flags (LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP uint32, zeroed once), epoch_ctr
+ * this rank's per-block call counters (LF_ONESHOT_MAX_BLOCKS uint32, zeroed once, local). Every
+ * rank must make the same calls in the same order. n <= half_elems. */
+#define LF_ONESHOT_MAX_TP 8
+#define LF_ONESHOT_MAX_BLOCKS 64
+typedef struct { float *buf[LF_ONESHOT_MAX_TP]; uint32_t *flags[LF_ONESHOT_MAX_TP]; } lf_oneshot_peers;
+lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
+                                    int half_elems, cudaStream_t st);
+
 /* A slice of the same random tensor (tensor parallelism): dst[i*cols + j] (T) = element
  * off + i*ld + j of the tensor lf_cuda_fill_random would make, i < rows, j < cols. */
 lf_status lf_cuda_fill_random_slice(lf_dtype dt, void *dst, size_t rows, size_t cols, size_t ld, size_t off, uint64_t seed,

@@ -1224,6 +1224,75 @@ extern "C" lf_status lf_cuda_gemm_cublas(cublasHandle_t hdl, lf_dtype dt, const 
 }
 
 // ---------------------------------------------------------------------------------------------
+// One-shot all-reduce over peer memory (tensor parallelism, small messages): every rank copies its
+// vector into its own exchange buffer (the half of it chosen by the call's parity), tells every
+// peer by a flag in the peer's memory (release, system scope), waits for the peers' flags in its
+// own memory (acquire), then reads all ranks' buffers over NVLink and adds them in rank order 0..
+// tp-1, so every rank gets the same bits. Flags carry a per-block call counter (epoch), so they
+// never need resetting and graph replays work. Two halves: a rank can be at most one call ahead
+// of a peer (it waits for that peer's flag of its own call), so the half it writes is never the
+// one a slower peer still reads. A peer that never arrives ends the kernel with a trap after 10 s
+// rather than a silent hang.
+__device__ __forceinline__ void st_release_sys(uint32_t *p, uint32_t v) {
+    asm volatile("st.release.sys.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+__device__ __forceinline__ uint32_t ld_acquire_sys(const uint32_t *p) {
+    uint32_t v;
+    asm volatile("ld.acquire.sys.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+    return v;
+}
+__device__ __forceinline__ uint64_t global_ns() {
+    uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
+__global__ void __launch_bounds__(256) oneshot_allreduce_kernel(float *__restrict__ x, int n, lf_oneshot_peers P,
+                                                                 uint32_t *__restrict__ epoch_ctr, int rank, int tp,
+                                                                 int half_elems) {
+    __shared__ uint32_t s_epoch;
+    pdl_enter();
+    const int b = blockIdx.x, per = (n + gridDim.x - 1) / gridDim.x, i0 = b * per, i1 = min(n, i0 + per);
+    if (threadIdx.x == 0) s_epoch = epoch_ctr[b] + 1;
+    __syncthreads();
+    const uint32_t ep = s_epoch;
+    const size_t half = (size_t)(ep & 1) * (size_t)half_elems;
+    float *mine = P.buf[rank] + half;
+    for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) mine[i] = x[i];
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        epoch_ctr[b] = ep;
+        __threadfence_system();
+        for (int p = 0; p < tp; p++)
+            if (p != rank) st_release_sys(P.flags[p] + b * LF_ONESHOT_MAX_TP + rank, ep);
+        const uint64_t t0 = global_ns();
+        for (int p = 0; p < tp; p++) {
+            if (p == rank) continue;
+            while (ld_acquire_sys(P.flags[rank] + b * LF_ONESHOT_MAX_TP + p) < ep)
+                if (global_ns() - t0 > 10000000000ull) __trap(); /* a peer never came */
+        }
+    }
+    __syncthreads();
+    for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) {
+        float sum = 0.f;
+        for (int r = 0; r < tp; r++) sum += __ldcv(P.buf[r] + half + i);
+        x[i] = sum;
+    }
+}
+
+extern "C" lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
+                                               int half_elems, cudaStream_t st) {
+    if (n <= 0) return LINFER_OK;
+    if (n > half_elems || tp < 2 || tp > LF_ONESHOT_MAX_TP)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce: %d floats (buffer %d), %d ranks", n, half_elems, tp);
+    int blocks = (n + 1023) / 1024;
+    if (blocks > LF_ONESHOT_MAX_BLOCKS) blocks = LF_ONESHOT_MAX_BLOCKS;
+    LF_LAUNCH(oneshot_allreduce_kernel, blocks, 256, 0, st, x, n, *peers, epoch_ctr, rank, tp, half_elems);
+    CUDA_CHECK_LAUNCH("oneshot_allreduce_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
 // weight conversion and synthesis
 template <typename T>
 __global__ void convert_kernel(T *__restrict__ dst, int src_dt, const void *__restrict__ src, size_t n) {

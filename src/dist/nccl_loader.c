@@ -62,6 +62,11 @@ static lf_nccl *try_open(const char *file, char *why, size_t cap) {
     SYM(AllReduce, "ncclAllReduce", 1);
     SYM(GroupStart, "ncclGroupStart", 1);
     SYM(GroupEnd, "ncclGroupEnd", 1);
+    SYM(GetUniqueId, "ncclGetUniqueId", 1);
+    SYM(CommInitRank, "ncclCommInitRank", 1);
+    SYM(CommGetAsyncError, "ncclCommGetAsyncError", 0);
+    SYM(AllGather, "ncclAllGather", 1);
+    SYM(Broadcast, "ncclBroadcast", 1);
     n->handle = h;
     snprintf(n->path, sizeof n->path, "%s", file);
     struct link_map *lm = NULL;

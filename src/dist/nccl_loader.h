@@ -10,8 +10,9 @@
  *      `python3 -c "import nvidia.nccl as m; print(list(m.__path__)[0])"` (run through popen)
  *
  * that loads and has every symbol linfer needs (ncclGetVersion, ncclGetErrorString,
- * ncclCommInitAll, ncclCommDestroy, ncclAllReduce, ncclGroupStart, ncclGroupEnd; ncclCommAbort is
- * optional). On failure: LINFER_ERR_UNSUPPORTED with one message naming every candidate and why
+ * ncclCommInitAll, ncclCommDestroy, ncclAllReduce, ncclGroupStart, ncclGroupEnd, and for one process
+ * per GPU (src/dist/launcher.h) ncclGetUniqueId, ncclCommInitRank, ncclAllGather, ncclBroadcast;
+ * ncclCommAbort and ncclCommGetAsyncError are optional: NULL when the library lacks them). On failure: LINFER_ERR_UNSUPPORTED with one message naming every candidate and why
  * it failed ("NCCL not found: tried $LINFER_NCCL_LIB (unset), libnccl.so.2 (<dlerror>), ...").
  * Never exits the process.
  *
@@ -62,6 +63,14 @@ struct lf_nccl {
                               ncclComm_t comm, cudaStream_t stream);
     ncclResult_t (*GroupStart)(void);
     ncclResult_t (*GroupEnd)(void);
+    /* one process per GPU (src/dist/launcher.c) */
+    ncclResult_t (*GetUniqueId)(ncclUniqueId *id);
+    ncclResult_t (*CommInitRank)(ncclComm_t *comm, int nranks, ncclUniqueId id, int rank);
+    ncclResult_t (*CommGetAsyncError)(ncclComm_t comm, ncclResult_t *async_error);   /* optional: NULL when absent */
+    ncclResult_t (*AllGather)(const void *send, void *recv, size_t sendcount, ncclDataType_t type, ncclComm_t comm,
+                              cudaStream_t stream);
+    ncclResult_t (*Broadcast)(const void *send, void *recv, size_t count, ncclDataType_t type, int root, ncclComm_t comm,
+                              cudaStream_t stream);
 };
 #endif
 
