@@ -47,7 +47,7 @@ expect_refused tp-above-node "recipe exp3: --tp 16: larger than the 8 GPUs of on
   "$bin" bench --recipe exp3 -m llama-2-70b --tp 1,16
 expect_refused tp-not-pow2 "--tp 3: tensor parallelism must be a power of two" -- "$bin" bench --recipe exp3 -m "$tiny" --tp 1,3
 expect_refused nothing-to-run "--tp 2,4: nothing to run: the engine runs TP 1 only" -- "$bin" bench --recipe exp3 -m "$tiny" --tp 2,4
-expect_refused tp-without-recipe "--tp 2: only with --recipe" -- "$bin" bench --tp 2
+expect_refused tp-without-recipe-on-cpu "--tp 2 needs the CUDA backend" -- "$bin" bench --device cpu -m "$tiny" --tp 2
 expect_refused two-dtypes "--recipe exp1 --dtype fp32,fp32: a recipe runs one dtype" -- "$bin" bench --recipe exp1 --dtype fp32,fp32
 expect_refused bad-tp-list "--tp" -- "$bin" bench --recipe exp3 -m "$tiny" --tp 1,x
 expect_refused context "exceeds" -- "$bin" bench --recipe exp2 -m "$tiny" --in 500 --out 100

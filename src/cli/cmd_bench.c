@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "common.h"
+#include "dist/launcher.h"
 #include "linfer.h"
 #include "core/error.h"
 #include "core/mapfile.h"
@@ -82,7 +83,9 @@ static void usage(FILE *f) {
             "                         (AGREES / DISAGREES / INCONCLUSIVE); the recipe and its conclusions also go into the\n"
             "                         CSV/JSON metadata. Options given on the command line replace the recipe's lists.\n"
             "                         On the CPU the recipe's model (llama-13b, llama-2-7b) is replaced by %s unless -m is given.\n"
-            "      --tp LIST          (with --recipe) tensor-parallel GPUs. The engine runs TP 1 only: larger TP values are not\n"
+            "      --tp N             without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
+            "                         GPU, started here; docs/distributed.md). With --recipe, a LIST:\n"
+            "      --tp LIST          (with --recipe) tensor-parallel GPUs. The recipe runs TP 1 only: larger TP values are not\n"
             "                         run and are predicted by the roofline (on the CPU: on the seed's GPU). TP values that cannot\n"
             "                         exist (not a power of two, above a node's GPUs, heads/FFN not divisible) are refused.\n"
             "A point that does not fit in memory is reported (\"does not fit: needs X GiB, have Y\") and the sweep goes on.\n"
@@ -387,7 +390,9 @@ int cmd_bench(int argc, char **argv) {
         {"recipe", required_argument, 0, O_RECIPE}, {"tp", required_argument, 0, O_TP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_arg = NULL, *batch_s = NULL, *in_s = NULL, *out_s = NULL, *dtype_s = NULL, *hw_arg = NULL, *calib = NULL;
     const char *csv = NULL, *json = NULL, *recipe_s = NULL, *tp_s = NULL;
-    int device_set = 0, no_progress = 0, warmup = -1, reps = -1;
+    int device_set = 0, no_progress = 0, warmup = -1, reps = -1, dist_on = 0;
+    lf_dist dist;
+    lf_dist_init(&dist);
     lf_bench_opts bo;
     lf_bench_default_opts(&bo);
     long lv;
@@ -430,9 +435,13 @@ int cmd_bench(int argc, char **argv) {
         lf_status rs = lf_recipe_lookup(recipe_s, &recipe);
         if (rs) { cli_fail(rs); return 2; }
     }
+    /* --tp N without a recipe: the whole sweep on N GPUs, one process each (rank 0 prints and
+     * writes the files); with a recipe, --tp is a list predicted by the roofline beyond TP 1 */
+    int run_tp = 1;
     if (tp_s && !recipe) {
-        fprintf(stderr, "linfer: bench: --tp %s: only with --recipe (the engine runs TP 1; `linfer roofline --tp` predicts larger TP)\n", tp_s);
-        return 2;
+        long v;
+        if (!cli_parse_int("--tp", tp_s, 1, 64, &v)) return 2;
+        run_tp = (int)v;
     }
 
     /* device */
@@ -500,6 +509,19 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
 
+    if (!recipe && (run_tp > 1 || lf_dist_env_present())) {
+        if (!gpu) { fprintf(stderr, "linfer: bench: --tp %d needs the CUDA backend\n", run_tp); rc = 2; goto done; }
+        if ((s = cli_dist_start(run_tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
+        dist_on = 1;
+        bo.tp_size = dist.world;
+        bo.tp_rank = dist.rank;
+        bo.tp_comm = dist.comm;
+        bo.gpu_index = dist.local_rank;
+        if (dist.rank != 0) {
+            no_progress = 1;
+            csv = json = NULL; /* rank 0 writes the result files */
+        }
+    }
     /* model: a preset (random weights) or a file */
     lf_config cfg;
     int is_preset = 0;
@@ -685,6 +707,10 @@ int cmd_bench(int argc, char **argv) {
         rc = 1;
     }
 done:
+    if (dist_on) {
+        lf_status fs = lf_dist_finish(&dist, rc);
+        if (fs && rc == 0) rc = cli_fail(fs);
+    }
     free(bl); free(il); free(ol); free(dl); free(pts); free(res); free(cmdline);
     free(tpl); free(plan); free(rpts); free(tp_pts);
     lf_table_free(rtable);

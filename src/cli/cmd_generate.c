@@ -296,14 +296,12 @@ int cmd_generate(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-        s = lf_dist_env_present() ? lf_dist_join(&dist) : lf_dist_spawn(tp, argc + 1, argv - 1, &dist);
-        if (s) { rc = cli_fail(s); goto done; }
+        if ((s = cli_dist_start(tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
         ep.tp_size = dist.world;
         ep.tp_rank = dist.rank;
         ep.tp_comm = dist.comm;
         ep.gpu_index = dist.local_rank;
-        if (dist.rank != 0 && !freopen("/dev/null", "w", stdout)) { rc = cli_fail(lf_fail(LINFER_ERR_IO, "rank %d: cannot silence stdout", dist.rank)); goto done; }
     }
     linfer_model_params mp = linfer_model_default_params();
     mp.path = model_path;

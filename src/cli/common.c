@@ -1,5 +1,6 @@
 /* common.c — CLI helpers. */
 #include "common.h"
+#include "dist/launcher.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,4 +47,11 @@ void cli_git_commit(char *buf, size_t cap) {
         if (line[0]) snprintf(buf, cap, "%s", line);
     }
     pclose(p);
+}
+
+lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d) {
+    LF_TRY(lf_dist_env_present() ? lf_dist_join(d) : lf_dist_spawn(tp, argc + 1, argv - 1, d));
+    if (d->rank != 0 && !freopen("/dev/null", "w", stdout))
+        return lf_fail(LINFER_ERR_IO, "rank %d: cannot silence stdout", d->rank);
+    return LINFER_OK;
 }

@@ -10,4 +10,9 @@ int cli_parse_float(const char *opt, const char *s, double lo, double hi, double
 /* The commit the results come from: $LINFER_GIT_COMMIT, else `git rev-parse --short HEAD`, else
  * "unknown". */
 void cli_git_commit(char *buf, size_t cap);
+/* Tensor parallelism for a verb: join the job the environment names (RANK, ...), else start tp - 1
+ * more ranks as copies of this process (argc/argv: the verb's, as cmd_* got them from main).
+ * Ranks other than 0 get stdout on /dev/null: only rank 0 prints results. lf_dist_finish at the end. */
+#include "dist/launcher.h"
+lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d);
 #endif

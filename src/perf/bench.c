@@ -269,7 +269,10 @@ static void predict(const lf_bench_model *bm, const lf_config *cfg, const lf_mod
     }
     lf_prec prec = p->dtype == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
     lf_roofline_result rr;
-    if (lf_roofline_point(&rm, &hw, &ro, 1, p->batch, p->in_len, p->out_len, prec, &rr) != LINFER_OK) { lf_clear_error(); return; }
+    if (lf_roofline_point(&rm, &hw, &ro, o->tp_size > 1 ? o->tp_size : 1, p->batch, p->in_len, p->out_len, prec, &rr) != LINFER_OK) {
+        lf_clear_error();
+        return;
+    }
     r->pred_ttft_ms = rr.ttft_s * 1e3;
     r->pred_tpot_ms = p->out_len > 1 ? rr.tpot_mean_s * 1e3 : NAN;
     r->pred_e2e_ms = rr.e2e_s * 1e3;
@@ -341,6 +344,9 @@ static lf_status get_engine(bench_state *bs, const lf_bench_model *bm, const lf_
         ep.max_context = ctx;
         ep.n_threads = o->n_threads;
         ep.gpu_index = o->gpu_index;
+        ep.tp_size = o->tp_size;
+        ep.tp_rank = o->tp_rank;
+        ep.tp_comm = o->tp_comm;
         double free_before = o->device == LINFER_DEVICE_CUDA ? gpu_free_bytes(o->gpu_index) : lf_host_mem_available();
         s = linfer_engine_create(m, &ep, &bs->eng);
         if (s == LINFER_OK) {
@@ -380,6 +386,7 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
         memset(r, 0, sizeof *r);
         nan_fill(r);
         r->pt = *p;
+        r->tp = o->tp_size > 1 ? o->tp_size : 1;
         double t_point = lf_now_s();
         int rss_ok = rss_reset();
         linfer_model *m = NULL;
@@ -488,7 +495,7 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
 
 /* ---- output -------------------------------------------------------------------------------------- */
 static const char *const point_cols[] = {
-    "model", "dtype", "batch", "in", "out", "state", "note", "warmup", "reps",
+    "model", "dtype", "tp", "batch", "in", "out", "state", "note", "warmup", "reps",
     "ttft_ms", "ttft_p50_ms", "ttft_std_ms", "tpot_ms", "tpot_p50_ms", "tpot_p95_ms", "tpot_p99_ms", "itl_ms",
     "e2e_ms", "e2e_std_ms", "e2e_p50_ms", "e2e_p95_ms", "out_tok_s", "total_tok_s", "cv_ttft", "cv_tpot", "cv_e2e", "noisy",
     "peak_rss_gib", "gpu_mem_gib", "pred_ttft_ms", "pred_tpot_ms", "pred_e2e_ms", "pred_mem_gib", "eff_ttft", "eff_tpot", "wall_s"};
@@ -512,6 +519,7 @@ static lf_table *make_table(const lf_bench_result *res, int n, const char *model
         lf_table_row(t);
         lf_table_str(t, nz(model));
         lf_table_str(t, lf_bench_dtype_name(r->pt.dtype));
+        lf_table_int(t, r->tp > 0 ? r->tp : 1);
         lf_table_int(t, r->pt.batch);
         lf_table_int(t, r->pt.in_len);
         lf_table_int(t, r->pt.out_len);

@@ -57,6 +57,7 @@ const char *lf_bench_state_name(lf_bench_state s);      /* "ok", "does not fit",
 typedef struct {
     lf_bench_point pt;
     lf_bench_state state;
+    int tp;                    /* tensor-parallel GPUs the point ran on (1: none) */
     char note[320];            /* "does not fit: needs X GiB, have Y GiB", the error, or "" */
     int warmup, reps;          /* runs done */
     double ttft_ms, ttft_p50_ms, ttft_std_ms;          /* over repetitions */
@@ -93,6 +94,10 @@ typedef struct {
     /* Optional: asked after each finished point; non-zero stops the sweep there (a stop requested
      * during a point's last run, after its last progress call, is seen here). */
     int (*stop_requested)(void *user);
+    /* Tensor parallelism (CUDA): this process is rank tp_rank of tp_size, tp_comm the NCCL
+     * communicator (src/dist/launcher.h); every rank runs the same sweep. 0/1: none. */
+    int tp_size, tp_rank;
+    void *tp_comm;
     void *user;
 } lf_bench_opts;
 void lf_bench_default_opts(lf_bench_opts *o);
