@@ -341,6 +341,7 @@ static void test_safetensors_matrix(void **st) {
     CASE("offsets-reversed", header_override, "{\"x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 0]}}", "data_offsets");
     /* a \u0000 escape would cut the name short (found by fuzz_safetensors) */
     CASE("nul-in-name", header_override, "{\"model.norm.weight\\u0000x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", "u0000");
+    CASE("control-byte-in-name", header_override, "{\"model.norm.weight\x01x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", "control character");
 #undef CASE
     /* config.json problems */
     st_dir("config-wrong-type", "{\"model_type\": \"llama\", \"hidden_size\": \"big\"}", &v, dir, sizeof dir);

@@ -72,7 +72,7 @@ if ls "$tmp" | grep -qE '\.(tmp|bench)$'; then fail "temporary files left: $(ls 
 
 # ---- exp3 on the tiny model: TP 2 and 4 not run, predicted on the seed's GPU ------------------------
 expect_run exp3-tiny -- "$bin" bench --recipe exp3 -m "$tiny" --batch 1,2,4 --reps 1 --warmup 1 --no-progress "${cal[@]}" --json "$tmp/e3.json"
-has exp3-skipped "TP 2, 4 not run: tensor parallelism is not implemented in the engine yet.*predicts them on v100-32" "$tmp/out"
+has exp3-skipped "TP 2, 4 not run: recipes run TP 1 only.*predicts them on v100-32" "$tmp/out"
 has exp3-tp-table '^roofline for every TP asked' "$tmp/out"
 has exp3-three-lines '^  3\. seed says tok/s grows with TP' "$tmp/out"
 has exp3-roofline-only '^  1\. seed says latency falls as TP .* \(roofline only\)$' "$tmp/out"

@@ -509,6 +509,11 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
 
+    if (recipe && lf_dist_env_present()) {
+        fprintf(stderr, "linfer: bench: --recipe runs in one process (TP 1); it cannot be a rank of a launched job (RANK/WORLD_SIZE are set)\n");
+        rc = 2;
+        goto done;
+    }
     if (!recipe && (run_tp > 1 || lf_dist_env_present())) {
         if (!gpu) { fprintf(stderr, "linfer: bench: --tp %d needs the CUDA backend\n", run_tp); rc = 2; goto done; }
         if ((s = cli_dist_start(run_tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
@@ -568,6 +573,8 @@ int cmd_bench(int argc, char **argv) {
     } else lf_cpu_name(dev_name, sizeof dev_name);
     lf_hw hw;
     int have_hw = 0;
+    /* ranks other than 0 print nothing: no predictions (a calibration exists for GPU 0 only, usually) */
+    if (dist_on && dist.rank != 0) hw_arg = "none";
     if ((rc = resolve_hw(bo.device, bo.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw, hw_desc, sizeof hw_desc))) goto done;
     bo.hw = have_hw ? &hw : NULL;
     if (have_hw) { /* the GPU must have tensor cores for each dtype */

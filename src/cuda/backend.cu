@@ -698,11 +698,46 @@ static lf_status alloc_region(char **p, size_t bytes, const char *what, size_t n
     return LINFER_OK;
 }
 
+/* Collective: *ok_all = min over the ranks of ok_local (1/0). Every rank must call it at the same
+ * point of backend creation, so that a failure on one rank fails them all instead of leaving the
+ * others waiting in a later collective. */
+static lf_status tp_agree(cu_backend *b, int ok_local, int *ok_all) {
+    int32_t *d = NULL, v = ok_local ? 1 : 0;
+    *ok_all = 0;
+    CUDA_CHECK(cudaMalloc((void **)&d, sizeof *d));
+    cudaError_t ce = cudaMemcpy(d, &v, sizeof v, cudaMemcpyHostToDevice);
+    ncclResult_t nr = ncclSuccess;
+    if (ce == cudaSuccess) nr = b->nccl->AllReduce(d, d, 1, ncclInt32, ncclMin, b->comm, 0);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaStreamSynchronize(0);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaMemcpy(&v, d, sizeof v, cudaMemcpyDeviceToHost);
+    cudaFree(d);
+    if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "tensor parallelism: agreeing with the other ranks: %s", cudaGetErrorString(ce));
+    if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "tensor parallelism: agreeing with the other ranks: %s", b->nccl->GetErrorString(nr));
+    *ok_all = v != 0;
+    return LINFER_OK;
+}
+
+/* a value unique to this process (threads share it; another process, also in another PID
+ * namespace, has another one): tells whether a peer rank's pointers are usable here */
+static uint64_t process_token(void) {
+    static uint64_t tok = 0;
+    static int done = 0;
+    if (!done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tok = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&tok;
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (f) { uint64_t r = 0; if (fread(&r, sizeof r, 1, f) == 1) tok ^= r; fclose(f); }
+        done = 1;
+    }
+    return tok;
+}
+
 #define ONESHOT_ROWS 16 /* rows (tokens) up to which an all-reduce of the residual goes one-shot */
 typedef struct {
     cudaIpcMemHandle_t h;
     uint64_t ptr;
-    int64_t pid;
+    uint64_t proc;   /* process_token() */
     int32_t dev, ok;
 } oneshot_info;
 
@@ -720,7 +755,7 @@ static lf_status oneshot_setup(cu_backend *b) {
     if (ok && cudaMemset(b->os_mem, 0, bytes) != cudaSuccess) { cudaGetLastError(); ok = 0; }
     if (ok && cudaIpcGetMemHandle(&me.h, b->os_mem) != cudaSuccess) { cudaGetLastError(); ok = 0; }
     me.ptr = (uint64_t)(uintptr_t)b->os_mem;
-    me.pid = (int64_t)getpid();
+    me.proc = process_token();
     me.dev = b->dev;
     me.ok = ok;
     /* all-gather of the infos (bytes) through NCCL; buffer: [tp] received + 1 sent */
@@ -739,7 +774,7 @@ static lf_status oneshot_setup(cu_backend *b) {
     for (int r = 0; r < tp && ok; r++) {
         char *base = NULL;
         if (r == b->rank) base = b->os_mem;
-        else if (all[r].pid == me.pid) { /* another thread of this process: peer access */
+        else if (all[r].proc == me.proc) { /* another thread of this process: peer access */
             int can = 0;
             if (cudaDeviceCanAccessPeer(&can, b->dev, all[r].dev) != cudaSuccess || !can) { cudaGetLastError(); ok = 0; break; }
             cudaError_t pe = cudaDeviceEnablePeerAccess(all[r].dev, 0);
@@ -843,6 +878,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     lf_status s = LINFER_OK;
+    int tp_agreed = 0;
     b->layers = (cu_layer *)calloc((size_t)c->n_layers, sizeof *b->layers);
     if (!b->layers) { free(b); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); }
 
@@ -860,11 +896,25 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         free(b->layers); free(b);
         return lf_fail(LINFER_ERR_DEVICE, "no usable CUDA device %d: %s", p->gpu_index, cudaGetErrorString(e));
     }
-    if (need > fr) {
+    int fits = need <= fr, all_fit = fits;
+    if (tp > 1) { /* every rank fits its shard, or every rank refuses */
+        lf_status as = lf_nccl_open(0, &b->nccl);
+        b->comm = (ncclComm_t)p->tp_comm;
+        if (as == LINFER_OK) as = tp_agree(b, fits, &all_fit);
+        if (as != LINFER_OK) { if (b->nccl) lf_nccl_close(b->nccl); free(b->layers); free(b); return as; }
+    }
+    if (!fits) {
+        if (b->nccl) lf_nccl_close(b->nccl);
         free(b->layers); free(b);
         return lf_fail(LINFER_ERR_OUT_OF_MEMORY,
                        "CUDA backend needs %.0f MiB (weights %.0f, KV cache %.0f for %d x %d positions, scratch %.0f), free %.0f MiB of %.0f",
                        mib(need), mib(wbytes), mib(kvbytes), p->max_seqs, p->max_context, mib(sbytes + staging), mib(fr), mib(tot));
+    }
+    if (!all_fit) {
+        lf_nccl_close(b->nccl);
+        free(b->layers); free(b);
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "tensor parallelism: another of the %d ranks has not the GPU memory for its shard "
+                       "(this rank needs %.0f MiB, free %.0f MiB)", tp, mib(need), mib(fr));
     }
 #define TRY_OR_FAIL(expr) do { if ((s = (expr)) != LINFER_OK) goto fail; } while (0)
 #define CU_OR_FAIL(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
@@ -897,16 +947,26 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         free(inv);
         CU_OR_FAIL(e);
     }
-    if (tp > 1) {
-        TRY_OR_FAIL(lf_nccl_open(0, &b->nccl));
-        b->comm = (ncclComm_t)p->tp_comm;
-        TRY_OR_FAIL(oneshot_setup(b));
-    }
     TRY_OR_FAIL(upload_all(b));
     CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */
+    if (tp > 1) { /* every rank is ready, or every rank fails (the fail path agrees on failure) */
+        int all_ok = 0;
+        tp_agreed = 1;
+        TRY_OR_FAIL(tp_agree(b, 1, &all_ok));
+        if (!all_ok) { s = lf_fail(LINFER_ERR_DEVICE, "tensor parallelism: another of the %d ranks failed to create its backend", tp); goto fail; }
+        TRY_OR_FAIL(oneshot_setup(b));
+    }
     *out = &b->base;
     return LINFER_OK;
 fail:
+    if (tp > 1 && !tp_agreed && b->nccl) { /* the others wait at the readiness agreement: tell them */
+        int all_ok = 0;
+        lf_status keep = s;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", linfer_last_error());
+        (void)tp_agree(b, 0, &all_ok);
+        s = lf_fail(keep, "%s", msg);
+    }
     cu_destroy(&b->base);
     return s;
 #undef TRY_OR_FAIL

@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include "cuda_common.h"
 #include "cuda_kernels.h"
 #include "random_weights.h"
@@ -1231,8 +1232,9 @@ extern "C" lf_status lf_cuda_gemm_cublas(cublasHandle_t hdl, lf_dtype dt, const 
 // tp-1, so every rank gets the same bits. Flags carry a per-block call counter (epoch), so they
 // never need resetting and graph replays work. Two halves: a rank can be at most one call ahead
 // of a peer (it waits for that peer's flag of its own call), so the half it writes is never the
-// one a slower peer still reads. A peer that never arrives ends the kernel with a trap after 10 s
-// rather than a silent hang.
+// one a slower peer still reads; every call launches the same blocks, so all blocks of a call
+// agree on the half. A peer that never arrives ends the kernel with a trap after
+// LF_ONESHOT_TIMEOUT_S (300 s; the launcher's supervisor ends a job with a dead rank long before).
 __device__ __forceinline__ void st_release_sys(uint32_t *p, uint32_t v) {
     asm volatile("st.release.sys.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
 }
@@ -1249,7 +1251,7 @@ __device__ __forceinline__ uint64_t global_ns() {
 
 __global__ void __launch_bounds__(256) oneshot_allreduce_kernel(float *__restrict__ x, int n, lf_oneshot_peers P,
                                                                  uint32_t *__restrict__ epoch_ctr, int rank, int tp,
-                                                                 int half_elems) {
+                                                                 int half_elems, unsigned long long timeout_ns) {
     __shared__ uint32_t s_epoch;
     pdl_enter();
     const int b = blockIdx.x, per = (n + gridDim.x - 1) / gridDim.x, i0 = b * per, i1 = min(n, i0 + per);
@@ -1269,7 +1271,7 @@ __global__ void __launch_bounds__(256) oneshot_allreduce_kernel(float *__restric
         for (int p = 0; p < tp; p++) {
             if (p == rank) continue;
             while (ld_acquire_sys(P.flags[rank] + b * LF_ONESHOT_MAX_TP + p) < ep)
-                if (global_ns() - t0 > 10000000000ull) __trap(); /* a peer never came */
+                if (global_ns() - t0 > timeout_ns) __trap(); /* a peer never came (LF_ONESHOT_TIMEOUT_S) */
         }
     }
     __syncthreads();
@@ -1285,9 +1287,16 @@ extern "C" lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot
     if (n <= 0) return LINFER_OK;
     if (n > half_elems || tp < 2 || tp > LF_ONESHOT_MAX_TP)
         return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce: %d floats (buffer %d), %d ranks", n, half_elems, tp);
-    int blocks = (n + 1023) / 1024;
-    if (blocks > LF_ONESHOT_MAX_BLOCKS) blocks = LF_ONESHOT_MAX_BLOCKS;
-    LF_LAUNCH(oneshot_allreduce_kernel, blocks, 256, 0, st, x, n, *peers, epoch_ctr, rank, tp, half_elems);
+    // always the same number of blocks: each block's call counter (epoch) then advances with every
+    // call, so the parity of the buffer half is the same for every block of a call (blocks beyond
+    // the data only exchange flags)
+    static unsigned long long timeout_ns = 0;
+    if (!timeout_ns) {
+        const char *e = getenv("LF_ONESHOT_TIMEOUT_S");
+        const double sec = e && *e ? atof(e) : 300.0;
+        timeout_ns = (unsigned long long)((sec > 0 ? sec : 300.0) * 1e9);
+    }
+    LF_LAUNCH(oneshot_allreduce_kernel, LF_ONESHOT_MAX_BLOCKS, 256, 0, st, x, n, *peers, epoch_ctr, rank, tp, half_elems, timeout_ns);
     CUDA_CHECK_LAUNCH("oneshot_allreduce_kernel");
     return LINFER_OK;
 }

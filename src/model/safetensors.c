@@ -47,7 +47,7 @@ static int cmp_tensor_name(const void *a, const void *b) {
     return strcmp(((const lf_st_tensor *)a)->name, ((const lf_st_tensor *)b)->name);
 }
 
-/* Offset of the first "\u0000" escape inside a JSON string of text[0..len), or -1. cJSON turns it
+/* Offset of the first "\u0000" escape or raw control byte inside a JSON string of text[0..len), or -1. cJSON turns it
  * into a NUL byte that ends the C string, so "a\u0000b" would be read as the name "a": a crafted
  * header could give a tensor a name other than the one it spells (found by fuzz_safetensors). */
 static long json_nul_escape_at(const char *text, size_t len) {
@@ -56,6 +56,7 @@ static long json_nul_escape_at(const char *text, size_t len) {
         const char ch = text[i];
         if (!in_str) { if (ch == '"') in_str = 1; continue; }
         if (ch == '"') { in_str = 0; continue; }
+        if ((unsigned char)ch < 0x20) return (long)i; /* raw control byte (JSON forbids them; a NUL would cut the name too) */
         if (ch != '\\' || i + 1 >= len) continue;
         if (text[i + 1] == 'u' && i + 5 < len && text[i + 2] == '0' && text[i + 3] == '0' && text[i + 4] == '0' && text[i + 5] == '0')
             return (long)i;
@@ -75,7 +76,7 @@ lf_status lf_safetensors_parse(const uint8_t *buf, size_t size, const char *name
     long bad = lf_utf8_invalid_at(hdr, (size_t)hlen);
     if (bad >= 0) return lf_fail(LINFER_ERR_FORMAT, "%s: header is not valid UTF-8 (byte %ld)", name, bad);
     const long nul = json_nul_escape_at(hdr, (size_t)hlen);
-    if (nul >= 0) return lf_fail(LINFER_ERR_FORMAT, "%s: header has a NUL character (\\u0000) in a string at byte %ld", name, nul + 8);
+    if (nul >= 0) return lf_fail(LINFER_ERR_FORMAT, "%s: header has a NUL (\\u0000) or control character in a string at byte %ld", name, nul + 8);
     const char *end_ptr = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end_ptr, 0);
     if (!root) return lf_fail(LINFER_ERR_FORMAT, "%s: header is not valid JSON (near byte %ld)", name, end_ptr ? (long)(end_ptr - hdr) : -1L);

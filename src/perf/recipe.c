@@ -128,11 +128,11 @@ lf_status lf_recipe_plan_tp(const int *tp, int ntp, int n_gpus, lf_recipe_tp *pl
         memset(p, 0, sizeof *p);
         p->tp = tp[i];
         if (tp[i] == 1) { p->run = 1; (*n_run)++; continue; }
-        if (n_gpus <= 0) snprintf(p->why, sizeof p->why, "tensor parallelism is not implemented in the engine yet, and this run is on the CPU");
+        if (n_gpus <= 0) snprintf(p->why, sizeof p->why, "recipes run TP 1 only (`linfer bench --tp N` runs a sweep at TP N), and this run is on the CPU");
         else if (tp[i] > devices)
-            snprintf(p->why, sizeof p->why, "tensor parallelism is not implemented in the engine yet, and this machine has %d GPU%s", n_gpus,
+            snprintf(p->why, sizeof p->why, "recipes run TP 1 only (`linfer bench --tp N` runs a sweep at TP N), and this machine has %d GPU%s", n_gpus,
                      n_gpus == 1 ? "" : "s");
-        else snprintf(p->why, sizeof p->why, "tensor parallelism is not implemented in the engine yet");
+        else snprintf(p->why, sizeof p->why, "recipes run TP 1 only (`linfer bench --tp N` runs a sweep at TP N)");
     }
     if (*n_run == 0) {
         char list[256] = "";
