@@ -150,9 +150,9 @@ static void test_plan_tp(void **state) {
     assert_int_equal(lf_recipe_plan_tp(tps, 3, 0, plan, &nrun), LINFER_OK);
     assert_int_equal(nrun, 1);
     assert_true(plan[0].run && !plan[1].run && !plan[2].run);
-    assert_non_null(strstr(plan[1].why, "not implemented in the engine"));
+    assert_non_null(strstr(plan[1].why, "recipes run TP 1 only"));
     lf_recipe_skipped_text(plan, 3, buf, sizeof buf);
-    assert_non_null(strstr(buf, "TP 2, 4 not run: tensor parallelism is not implemented"));
+    assert_non_null(strstr(buf, "TP 2, 4 not run: recipes run TP 1 only"));
     /* one GPU: TP 2 is also beyond the machine */
     assert_int_equal(lf_recipe_plan_tp(tps, 3, 1, plan, &nrun), LINFER_OK);
     assert_non_null(strstr(plan[2].why, "this machine has 1 GPU"));
@@ -341,7 +341,7 @@ static void test_exp3_tp_roofline(void **state) {
         p[i].e2e_ms = p[i].pred_e2e_ms;
         p[i].out_tok_s = p[i].pred_tok_s;
     }
-    lf_recipe_data d = {get("exp3"), p, 9, tp_pts, ntp, "v100-32 (datasheet)", "TP 2, 4 not run: tensor parallelism is not implemented", 1};
+    lf_recipe_data d = {get("exp3"), p, 9, tp_pts, ntp, "v100-32 (datasheet)", "TP 2, 4 not run: recipes run TP 1 only", 1};
     lf_conclusion c[LF_RECIPE_MAX_CONCLUSIONS];
     assert_int_equal(lf_recipe_conclude(&d, c, LF_RECIPE_MAX_CONCLUSIONS), 3);
     /* 13B is bandwidth-bound on V100s: more GPUs, less latency; the seed's 1st conclusion holds */

@@ -13,7 +13,7 @@
  *   lf_recipe_conclude(&data, c, LF_RECIPE_MAX_CONCLUSIONS);  1-3 lines "seed says ...; AGREES"
  *   lf_recipe_write_json(path, &meta, res, n, &info);         bench's JSON + the recipe in "meta"
  *
- * Tensor parallelism is not implemented in the engine yet: TP values above 1 are not run; they
+ * Recipes run TP 1 only (`linfer bench --tp N` runs whole sweeps at TP N): TP values above 1 are not run; they
  * are predicted by the roofline (docs/bench.md, "Recipes"). Library code: failures return an lf
  * status with a message naming the culprit; nothing here exits or prints. */
 #ifndef LF_PERF_RECIPE_H
