@@ -18,6 +18,7 @@
 #include "common.h"
 #include "dist/launcher.h"
 #include "linfer.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/mapfile.h"
 #include "engine/gpu_query.h"
@@ -260,19 +261,13 @@ static void fmt_dur(double s, char *buf, size_t cap) {
     else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int on_progress(void *user, int point, int n_points, int run, int n_runs) {
     ui_state *u = user;
     u->last_point = point;
     u->last_run = run;
     if (u->tty) {
         double done = (double)point * n_runs + run, total = (double)n_points * n_runs;
-        double el = wall_now() - u->t0, eta = done > 0 ? el / done * (total - done) : NAN;
+        double el = lf_now_s() - u->t0, eta = done > 0 ? el / done * (total - done) : NAN;
         char bar[31], e1[32], e2[32];
         int fill = total > 0 ? (int)(30 * done / total) : 0;
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
@@ -659,7 +654,7 @@ int cmd_bench(int argc, char **argv) {
     ui.disp = lf_table_new(N_DISP, disp_cols);
     if (!res || !ui.disp) { rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); goto done; }
     ui.tty = !no_progress && isatty(2);
-    ui.t0 = wall_now();
+    ui.t0 = lf_now_s();
     ui.cv_flag = bo.cv_flag;
     bo.progress = on_progress;
     bo.on_point = on_point;

@@ -23,6 +23,7 @@ extern "C" {
 #include "engine/backend.h"
 #include "cpu/kernels.h"
 #include "core/dtype.h"
+#include "core/clock.h"
 }
 
 #define LOGIT_ROWS 256            // lm_head rows per chunk
@@ -98,11 +99,6 @@ typedef struct {
     float impl_us[TUNE_BUCKETS][LIN_COUNT][IMPL_COUNT]; // measured, per call (0: not a candidate)
 } cu_backend;
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static size_t carve(size_t *off, size_t bytes) {
     size_t o = (*off + 255) & ~(size_t)255;
@@ -338,9 +334,9 @@ static void cu_destroy(lf_backend *bb) {
 static void cu_reset_seq(lf_backend *bb, int seq) { (void)bb; (void)seq; /* positions are overwritten as they are reused */ }
 
 #define OP(op, call) do {                                                                          \
-        double t0_ = prof ? now_ms() : 0.0;                                                        \
+        double t0_ = prof ? lf_now_ms() : 0.0;                                                        \
         LF_TRY(call);                                                                              \
-        if (prof) { CUDA_CHECK(cudaStreamSynchronize(st)); b->base.op_ms[op] += now_ms() - t0_; } \
+        if (prof) { CUDA_CHECK(cudaStreamSynchronize(st)); b->base.op_ms[op] += lf_now_ms() - t0_; } \
     } while (0)
 
 static int tune_bucket_of(int M) {
