@@ -159,6 +159,11 @@ static void check_point(const lf_bench_result *r) {
         if (!(isfinite(v[i]) && v[i] > 0)) fail_msg("field %zu of point b=%d in=%d out=%d is %g", i, r->pt.batch, r->pt.in_len, r->pt.out_len, v[i]);
     }
     assert_true(isnan(r->gpu_mem_bytes));   /* CPU: not applicable */
+    /* NVML sampling: CUDA only */
+    assert_int_equal(r->nvml_gpus, 0);
+    assert_int_equal(r->nvml_samples, 0);
+    assert_true(isnan(r->gpu_util_mean_pct) && isnan(r->gpu_util_max_pct) && isnan(r->mem_util_mean_pct) && isnan(r->nvml_peak_mem_bytes) &&
+                isnan(r->power_mean_w) && isnan(r->sm_clock_mean_mhz));
     assert_true(r->tpot_p50_ms <= r->tpot_p95_ms && r->tpot_p95_ms <= r->tpot_p99_ms);
     assert_true(r->e2e_p50_ms <= r->e2e_p95_ms);
     assert_true(r->ttft_ms < r->e2e_ms);
@@ -270,6 +275,12 @@ static void test_outputs(void **state) {
             if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) fail_msg("point %d: %s is not a positive number", k, num[i]);
         }
         assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(p, "gpu_mem_gib")));
+        /* NVML fields: present, null / 0 on the CPU */
+        const char *nv[] = {"gpu_util_mean_pct", "gpu_util_max_pct", "mem_util_mean_pct", "nvml_peak_mem_gib", "power_mean_w", "sm_clock_mean_mhz"};
+        for (size_t i = 0; i < sizeof nv / sizeof nv[0]; i++)
+            if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(p, nv[i]))) fail_msg("point %d: %s is not null", k, nv[i]);
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "nvml_samples")) && cJSON_GetObjectItemCaseSensitive(p, "nvml_samples")->valueint == 0);
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "nvml_gpus")) && cJSON_GetObjectItemCaseSensitive(p, "nvml_gpus")->valueint == 0);
         assert_string_equal(cJSON_GetObjectItemCaseSensitive(p, "state")->valuestring, "ok");
         assert_int_equal(cJSON_GetObjectItemCaseSensitive(p, "batch")->valueint, f->res[k].pt.batch);
         assert_true(cJSON_GetObjectItemCaseSensitive(p, "tpot_p50_ms")->valuedouble <= cJSON_GetObjectItemCaseSensitive(p, "tpot_p99_ms")->valuedouble);
@@ -280,7 +291,7 @@ static void test_outputs(void **state) {
     FILE *fp = fopen(csv, "r");
     assert_non_null(fp);
     char line[8192];
-    int rows = 0, nf0 = -1, col_ttft = -1, col_commit = -1;
+    int rows = 0, nf0 = -1, col_ttft = -1, col_commit = -1, col_wall = -1, col_util = -1, col_samples = -1;
     while (fgets(line, sizeof line, fp)) {
         int nf = 1, q = 0, col = 0;
         char field[256];
@@ -291,6 +302,11 @@ static void test_outputs(void **state) {
                 field[fl] = 0;
                 if (rows == 0 && !strcmp(field, "ttft_ms")) col_ttft = col;
                 if (rows == 0 && !strcmp(field, "git_commit")) col_commit = col;
+                if (rows == 0 && !strcmp(field, "wall_s")) col_wall = col;
+                if (rows == 0 && !strcmp(field, "gpu_util_mean_pct")) col_util = col;
+                if (rows == 0 && !strcmp(field, "nvml_samples")) col_samples = col;
+                if (rows > 0 && col == col_util) assert_string_equal(field, "");      /* CPU: not sampled */
+                if (rows > 0 && col == col_samples) assert_string_equal(field, "0");
                 if (rows > 0 && col == col_ttft) assert_true(strtod(field, NULL) > 0);
                 if (rows > 0 && col == col_commit) assert_string_equal(field, "abc1234");
                 nf++; col++; fl = 0;
@@ -306,6 +322,10 @@ static void test_outputs(void **state) {
     fclose(fp);
     assert_int_equal(rows, 1 + 4);
     assert_true(col_ttft >= 0 && col_commit >= 0);
+    /* the NVML columns come after the older point columns (which keep their positions: wall_s is
+     * the 37th) and before the metadata */
+    assert_int_equal(col_wall, 36);
+    assert_true(col_samples > col_wall && col_util > col_samples && col_util < col_commit);
 
     /* an unwritable path fails cleanly */
     assert_int_not_equal(lf_bench_write_csv("/nonexistent-dir/x.csv", &meta, f->res, f->n_done), LINFER_OK);

@@ -2,7 +2,11 @@
  * the derived latency and bus bandwidth, the calibration-file round trip of the per-GPU-count
  * figures (lf_hw_measured and the full lf_calib_result with its per-size tables), the roofline
  * picking the measured figure at the matching TP and the assumed one elsewhere, and the NCCL
- * loader's failure path (LINFER_NCCL_LIB pointing at a file that is no library). */
+ * loader's failure path (LINFER_NCCL_LIB pointing at a file that is no library).
+ * Also the fp8 GEMM figure of the calibration: its cache round trip with and without it (files
+ * written before it existed load with NAN = "not measured"), the reason kept when it was not
+ * measured, the table row beside the datasheet, the roofline using it for fp8, and the clean
+ * no-GPU / no-CUDA errors of the fp8 launchers. */
 #include "test_util.h"
 
 #include "dist/nccl_loader.h"
@@ -369,6 +373,223 @@ static void test_loader_failure(void **state) {
     assert_string_equal(lf_nccl_version_str(2708, v, sizeof v), "2.7.8");
 }
 
+/* ---- fp8 GEMM figure ------------------------------------------------------------------------- */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *txt = calloc(1, 65536);
+    assert_non_null(txt);
+    assert_true(fread(txt, 1, 65535, f) > 0);
+    fclose(f);
+    return txt;
+}
+
+static int find_row(const lf_table *t, const char *what) {
+    for (int i = 0; i < lf_table_nrows(t); i++)
+        if (strstr(lf_table_cell(t, i, 0), what)) return i;
+    return -1;
+}
+
+static void fake_gpu(lf_calib_result *r, int cc_major, int cc_minor) {
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "NVIDIA H200");
+    r->mem_bytes = 150e9;
+    r->read_bw = 4.5e12;
+    r->gemm_flops[LF_PREC_FP16] = 700e12;
+    r->gemm_flops[LF_PREC_BF16] = 750e12;
+    r->gemm_flops[LF_PREC_FP8] = NAN;
+    r->gemm_n = 8192;
+    r->launch_s = 2.5e-6;
+    r->cc_major = cc_major;
+    r->cc_minor = cc_minor;
+    r->date = 1.7e9;
+}
+
+/* measured: file, presets' loader, full round trip, table (ratio to the datasheet), roofline fp8 */
+static void test_fp8_measured_file(void **state) {
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/fp8/cal.txt", g_dir);
+    lf_calib_result r;
+    fake_gpu(&r, 9, 0);
+    r.gemm_flops[LF_PREC_FP8] = 1.5e15;
+    assert_int_equal(lf_calib_save(path, &r), LINFER_OK);
+    char *txt = slurp(path);
+    assert_non_null(strstr(txt, "\ngemm_flops_fp8 1500000000000000\n"));
+    assert_non_null(strstr(txt, "\ncc_major 9\ncc_minor 0\n"));
+    assert_null(strstr(txt, "gemm_fp8_note"));
+    free(txt);
+
+    lf_hw_measured m;
+    assert_int_equal(lf_hw_measured_load(path, &m), LINFER_OK);
+    assert_true(m.gemm_flops[LF_PREC_FP8] == 1.5e15 && m.gemm_flops[LF_PREC_FP16] == 700e12);
+    lf_calib_result back;
+    assert_int_equal(lf_calib_load(path, &back), LINFER_OK);
+    assert_true(back.gemm_flops[LF_PREC_FP8] == 1.5e15);
+    assert_true(back.cc_major == 9 && back.cc_minor == 0);
+    assert_string_equal(back.gemm_fp8_note, "");
+
+    /* the table: beside fp16 / bf16, measured / datasheet */
+    lf_hw ds;
+    assert_int_equal(lf_hw_lookup("h200", &ds), LINFER_OK);
+    lf_table *t = lf_calib_table(&back, &ds);
+    assert_non_null(t);
+    int i16 = find_row(t, "GEMM bf16"), i8 = find_row(t, "GEMM fp8");
+    assert_true(i16 >= 0 && i8 == i16 + 1);
+    assert_true(close_rel(lf_table_value(t, i8, 1), 1500.0, 1e-12));
+    assert_true(lf_table_value(t, i8, 2) == ds.flops[LF_PREC_FP8] / 1e12);
+    assert_true(close_rel(lf_table_value(t, i8, 3), 1.5e15 / ds.flops[LF_PREC_FP8], 1e-3));
+    assert_non_null(strstr(lf_table_cell(t, i8, 4), "E4M3"));
+    assert_non_null(strstr(lf_table_cell(t, i8, 4), "TN"));
+    lf_table_free(t);
+
+    /* the roofline: --gpu measured --dtype fp8 uses it, fp16 its own figure */
+    lf_hw hw;
+    assert_int_equal(lf_hw_from_measured(&m, &hw), LINFER_OK);
+    assert_true(lf_hw_eff_flops(&hw, LF_PREC_FP8) == 1.5e15);
+    assert_true(lf_hw_eff_flops(&hw, LF_PREC_FP16) == 700e12);
+    lf_roofline_model rm;
+    assert_int_equal(lf_preset_shape("llama-2-7b", &rm), LINFER_OK);
+    lf_roofline_result rr;
+    assert_int_equal(lf_roofline_point(&rm, &hw, NULL, 1, 8, 128, 16, LF_PREC_FP8, &rr), LINFER_OK);
+    assert_true(rr.peak_flops == 1.5e15);
+}
+
+/* not measured (compute capability 8.0): 0 in the file, NAN and the reason back; the roofline keeps
+ * the datasheet (none for the A100: fp8 refused) */
+static void test_fp8_not_measured_file(void **state) {
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/fp8/cal-a100.txt", g_dir);
+    lf_calib_result r;
+    fake_gpu(&r, 8, 0);
+    snprintf(r.name, sizeof r.name, "NVIDIA A100-SXM4-80GB");
+    snprintf(r.gemm_fp8_note, sizeof r.gemm_fp8_note, "fp8 GEMM needs compute capability >= 8.9 (this GPU: 8.0)\nsecond line");
+    lf_hw_measured m;
+    lf_calib_to_measured(&r, &m);
+    assert_true(m.gemm_flops[LF_PREC_FP8] == 0);   /* presets' "not measured" */
+    assert_int_equal(lf_calib_save(path, &r), LINFER_OK);
+    char *txt = slurp(path);
+    assert_non_null(strstr(txt, "\ngemm_flops_fp8 0\n"));
+    assert_non_null(strstr(txt, "\n# gemm_fp8_note fp8 GEMM needs compute capability >= 8.9 (this GPU: 8.0) second line\n"));
+    free(txt);
+    assert_int_equal(lf_hw_measured_load(path, &m), LINFER_OK);
+    assert_true(m.gemm_flops[LF_PREC_FP8] == 0);
+    lf_calib_result back;
+    assert_int_equal(lf_calib_load(path, &back), LINFER_OK);
+    assert_true(isnan(back.gemm_flops[LF_PREC_FP8]));
+    assert_true(back.gemm_flops[LF_PREC_BF16] == 750e12);
+    assert_string_equal(back.gemm_fp8_note, "fp8 GEMM needs compute capability >= 8.9 (this GPU: 8.0) second line");
+    lf_hw ds;
+    assert_int_equal(lf_hw_lookup("a100-sxm-80", &ds), LINFER_OK);
+    lf_table *t = lf_calib_table(&back, &ds);
+    assert_non_null(t);
+    int i8 = find_row(t, "GEMM fp8");
+    assert_true(i8 >= 0);
+    assert_string_equal(lf_table_cell(t, i8, 1), "not measured");
+    assert_string_equal(lf_table_cell(t, i8, 2), "");   /* the A100 has no fp8 */
+    assert_non_null(strstr(lf_table_cell(t, i8, 4), "compute capability >= 8.9 (this GPU: 8.0)"));
+    lf_table_free(t);
+    /* the same without the note line: the reason comes from the compute capability */
+    back.gemm_fp8_note[0] = 0;
+    t = lf_calib_table(&back, &ds);
+    assert_non_null(strstr(lf_table_cell(t, find_row(t, "GEMM fp8"), 4), "compute capability >= 8.9 (this GPU: 8.0)"));
+    lf_table_free(t);
+    lf_hw hw;
+    assert_int_equal(lf_hw_from_measured(&m, &hw), LINFER_OK);
+    assert_true(lf_hw_eff_flops(&hw, LF_PREC_FP8) == 0 && lf_hw_eff_flops(&hw, LF_PREC_BF16) == 750e12);
+    lf_roofline_model rm;
+    assert_int_equal(lf_preset_shape("llama-2-7b", &rm), LINFER_OK);
+    assert_int_equal(lf_roofline_check(&rm, &hw, 1, LF_PREC_FP8, 8), LINFER_ERR_INVALID_ARG);
+}
+
+/* files written before the fp8 figure: no gemm_flops_fp8 / cc_* keys at all, or presets' 0 */
+static void test_fp8_old_files(void **state) {
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/old.txt", g_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# linfer calibration v1\ngpu_name NVIDIA H200\nmem_bytes 1.5e11\nread_bw 4.5e12\ngemm_flops_fp16 7e14\n"
+               "gemm_flops_bf16 7.5e14\nlaunch_s 2.5e-06\nar_gpus 0\nis_cpu 0\ndevice_index 0\nsm_count 132\ngemm_n 8192\ndate 1.7e9\n");
+    fclose(f);
+    lf_calib_result back;
+    assert_int_equal(lf_calib_load(path, &back), LINFER_OK);
+    assert_true(isnan(back.gemm_flops[LF_PREC_FP8]));
+    assert_true(back.gemm_flops[LF_PREC_FP16] == 7e14 && back.gemm_flops[LF_PREC_BF16] == 7.5e14 && back.gemm_n == 8192);
+    assert_true(back.cc_major == 0 && back.gemm_fp8_note[0] == 0);
+    lf_hw ds;
+    assert_int_equal(lf_hw_lookup("h200", &ds), LINFER_OK);
+    lf_table *t = lf_calib_table(&back, &ds);
+    int i8 = find_row(t, "GEMM fp8");
+    assert_true(i8 >= 0);
+    assert_string_equal(lf_table_cell(t, i8, 1), "not measured");
+    assert_true(lf_table_value(t, i8, 2) == 1979.0);
+    assert_non_null(strstr(lf_table_cell(t, i8, 4), "no fp8 figure in this calibration"));
+    lf_table_free(t);
+    /* saved again: still loads for presets (0, not "nan") */
+    assert_int_equal(lf_calib_save(path, &back), LINFER_OK);
+    char *txt = slurp(path);
+    assert_non_null(strstr(txt, "\ngemm_flops_fp8 0\n"));
+    assert_null(strstr(txt, "nan"));
+    free(txt);
+    lf_hw_measured m;
+    assert_int_equal(lf_hw_measured_load(path, &m), LINFER_OK);
+    lf_hw hw;
+    assert_int_equal(lf_hw_from_measured(&m, &hw), LINFER_OK);
+    assert_true(lf_hw_eff_flops(&hw, LF_PREC_FP8) == ds.flops[LF_PREC_FP8]);   /* the datasheet's */
+    /* an older linfer's explicit zero */
+    f = fopen(path, "w");
+    fprintf(f, "# linfer calibration v1\ngpu_name NVIDIA H200\nread_bw 4.5e12\ngemm_flops_fp16 7e14\ngemm_flops_fp8 0\n");
+    fclose(f);
+    assert_int_equal(lf_calib_load(path, &back), LINFER_OK);
+    assert_true(isnan(back.gemm_flops[LF_PREC_FP8]));
+}
+
+/* the CPU calibration has no fp8 figure (NAN), which the CPU roofline entry does not use */
+static void test_fp8_cpu(void **state) {
+    (void)state;
+    lf_calib_opts o;
+    lf_calib_default_opts(&o);
+    o.quick = 1;
+    o.reps = 1;
+    o.read_bytes = 8.0 * 1048576;
+    o.gemm_n = 64;
+    lf_calib_result r;
+    assert_int_equal(lf_calibrate_cpu(&o, &r), LINFER_OK);
+    assert_true(isnan(r.gemm_flops[LF_PREC_FP8]) && r.gemm_flops[LF_PREC_FP16] > 0);
+    lf_hw_measured m;
+    lf_calib_to_measured(&r, &m);
+    assert_true(m.gemm_flops[LF_PREC_FP8] == 0);
+    lf_hw hw;
+    lf_hw_cpu(&r, &hw);
+    assert_true(hw.flops[LF_PREC_FP8] == 0 && isfinite(lf_hw_eff_flops(&hw, LF_PREC_FP8)));
+    lf_table *t = lf_calib_table(&r, NULL);
+    assert_int_equal(find_row(t, "fp8"), -1);
+    lf_table_free(t);
+}
+
+/* no GPU: the GPU calibration and the fp8 launchers fail cleanly (with a GPU: skipped here, see
+ * tests/cuda/test_cuda_calib.c) */
+static void test_fp8_no_gpu(void **state) {
+    (void)state;
+    lf_calib_result r;
+#ifndef LINFER_HAVE_CUDA
+    assert_int_equal(lf_calibrate_gpu(0, NULL, &r), LINFER_ERR_UNSUPPORTED);
+    assert_non_null(strstr(linfer_last_error(), "without CUDA"));
+#else
+    if (lf_gpu_count() > 0) skip();
+    assert_int_equal(lf_calibrate_gpu(0, NULL, &r), LINFER_ERR_DEVICE);
+    assert_non_null(strstr(linfer_last_error(), "no CUDA GPU"));
+    double t[2];
+    assert_int_equal(lf_cuda_calib_gemm_fp8(0, 256, 1, 0, 2, t), LINFER_ERR_DEVICE);
+    assert_non_null(strstr(linfer_last_error(), "no CUDA GPU"));
+    float x[16 * 16] = {0}, y[16 * 16];
+    assert_int_equal(lf_cuda_calib_gemm_fp8_check(0, 16, 16, 16, 1, x, x, y), LINFER_ERR_DEVICE);
+    assert_non_null(strstr(linfer_last_error(), "no CUDA GPU"));
+#endif
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes),
@@ -378,6 +599,11 @@ int main(void) {
         cmocka_unit_test(test_eff_by_tp),
         cmocka_unit_test(test_calib_result_file),
         cmocka_unit_test(test_loader_failure),
+        cmocka_unit_test(test_fp8_measured_file),
+        cmocka_unit_test(test_fp8_not_measured_file),
+        cmocka_unit_test(test_fp8_old_files),
+        cmocka_unit_test(test_fp8_cpu),
+        cmocka_unit_test(test_fp8_no_gpu),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

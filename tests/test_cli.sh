@@ -62,6 +62,15 @@ expect_ok roofline-assumed-ar-tp8 'all-reduce over 8 GPUs: busbw = 450 GB/s per 
   "$bin" roofline -m llama-2-13b --gpu measured --calib "$tmp/calib.txt" --tp 8 --batch 1 --in 128 --out 128 --explain
 expect_ok calibrate-show-ar 'all-reduce latency, 2 GPUs \(us\) +12\.50 +8\.00' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
 expect_ok calibrate-show-ar-sizes '256 MiB +268435456 +813\.00' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
+# calibrate: fp8 GEMM (cuBLASLt): "not measured" in a file without it, else beside the datasheet, and
+# used by the roofline for --dtype fp8
+expect_ok calibrate-show-fp8-absent 'cuBLASLt GEMM fp8 \(TFLOP/s\) +not measured +1979\.0' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
+{ cat "$tmp/calib.txt"; printf '%s\n' 'gemm_flops_fp8 1.5e15' 'cc_major 9' 'cc_minor 0'; } > "$tmp/calib-fp8.txt"
+expect_ok calibrate-show-fp8 'cuBLASLt GEMM fp8 \(TFLOP/s\) +1500\.0 +1979\.0 +0\.758' -- "$bin" calibrate --show --calib "$tmp/calib-fp8.txt"
+expect_ok calibrate-show-fp8-json '"ceiling": "cuBLASLt GEMM fp8 \(TFLOP/s\)", "measured": 1500, "datasheet": 1979' -- \
+  "$bin" calibrate --show --calib "$tmp/calib-fp8.txt" --format json
+expect_ok roofline-measured-fp8 'F = 1\.5 PFLOP/s \(fp8\)' -- \
+  "$bin" roofline -m llama-2-7b --gpu measured --calib "$tmp/calib-fp8.txt" --dtype fp8 --batch 8 --in 128 --out 16 --explain
 if ! command -v nvidia-smi >/dev/null 2>&1; then   # no GPU: calibrate fails as before, --no-nccl or not
   expect_fail calibrate-no-gpu 'no CUDA GPU found|built without CUDA' -- "$bin" calibrate --no-nccl
 fi

@@ -130,11 +130,21 @@ static void test_category_sums(void **state) {
     assert_true(fd >= 0);
     close(fd);
     lf_profile_meta meta = {"tiny", "cpu", "test cpu", "abc", "test", "2026-01-01T00:00:00Z", "test ceilings", 2, 1,
-                            t.tpot_profiled_ms, t.tpot_unprofiled_ms, t.ttft_profiled_ms, t.ttft_unprofiled_ms};
+                            t.tpot_profiled_ms, t.tpot_unprofiled_ms, t.ttft_profiled_ms, t.ttft_unprofiled_ms,
+                            t.timing_source, 1, 0};
+    assert_non_null(t.timing_source);   /* the CPU backend says how it timed the ops */
     assert_int_equal(lf_profile_write_json(path, &meta, &p), LINFER_OK);
     cJSON *j = tu_load_json(path);
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "kind")->valuestring, "profile");
+    {   /* the meta names the timing source and the TP degree of the run (once) */
+        const cJSON *mj = cJSON_GetObjectItem(j, "meta");
+        assert_string_equal(cJSON_GetObjectItem(mj, "timing_source")->valuestring, "monotonic clock around each op");
+        assert_int_equal((int)cJSON_GetObjectItem(mj, "tp")->valuedouble, 1);
+        int n_tp = 0;
+        for (const cJSON *it = mj->child; it; it = it->next) n_tp += !strcmp(it->string, "tp");
+        assert_int_equal(n_tp, 1);
+    }
     const cJSON *phases = cJSON_GetObjectItem(j, "phases");
     assert_int_equal(cJSON_GetArraySize(phases), 3);
     const cJSON *ph0 = cJSON_GetArrayItem(phases, 0), *ops = cJSON_GetObjectItem(ph0, "ops");

@@ -114,7 +114,10 @@ expect_fail dir-input 'is a directory' -- "$bin" report "$tmp" -o "$tmp/x.html"
 expect_fail no-output 'give -o' -- "$bin" report "$tmp/bench.json"
 expect_fail unwritable-output 'no-dir/x\.html' -- "$bin" report "$tmp/bench.json" -o "$tmp/no-dir/x.html"
 [ ! -e "$tmp/x.html" ] && pass || fail "a failed report left x.html behind"
-expect_fail profile-cuda 'CUPTI' -- "$bin" profile -m smollm2-135m --device cuda
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  expect_fail profile-cuda-no-gpu 'CUDA' -- "$bin" profile -m smollm2-135m --device cuda --hw none
+fi
+expect_fail profile-tp-cpu 'needs the CUDA backend' -- "$bin" profile -m smollm2-135m --device cpu --tp 2
 expect_fail profile-context "exceeds" -- "$bin" profile -m smollm2-135m --in 8000 --out 500 --hw none
 
 # ---- headless Chromium: the page renders, and not blank -------------------------------------------

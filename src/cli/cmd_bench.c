@@ -4,7 +4,6 @@
  * parses options, picks ceilings, prints the table as points finish and writes CSV/JSON.
  * `--recipe NAME` runs a preset sweep from the seeds and ends with their conclusions checked
  * against the points (src/perf/recipe.c). */
-#include <dlfcn.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include "model/model.h"
 #include "perf/bench.h"
 #include "perf/calibrate.h"
+#include "perf/nvml_sampler.h"
 #include "perf/presets.h"
 #include "perf/recipe.h"
 #include "perf/roofline.h"
@@ -52,7 +52,9 @@ static void usage(FILE *f) {
             "       linfer bench --recipe NAME [-m MODEL] [--batch LIST] [--in LIST] [--out LIST] [--tp LIST] [options]\n"
             "Runs every point of batch x in x out x dtype (W warm-up runs, then R timed repetitions each) and reports,\n"
             "per point: TTFT; TPOT mean and p50/p95/p99 over decode steps; ITL; end-to-end latency mean, std, p50, p95;\n"
-            "output and total tok/s; peak host RSS; GPU memory in use; the roofline prediction for the same point and\n"
+            "output and total tok/s; peak host RSS; GPU memory in use; on a GPU, NVML readings over the timed repetitions\n"
+            "(utilisation mean/max, memory-bandwidth utilisation, peak memory used, power, SM clock: column util%%, \"-\"\n"
+            "when NVML is not available); the roofline prediction for the same point and\n"
             "the efficiency (predicted / measured) of TTFT and TPOT; the coefficient of variation of the repetitions\n"
             "(points above --cv-flag are marked). Prompts are synthetic token ids; generation ignores EOS.\n"
             "With no arguments: on a GPU -m %s --batch %s --in %s --out %s (2 warm-up, 5 reps);\n"
@@ -79,6 +81,8 @@ static void usage(FILE *f) {
             "      --csv FILE         every field of every point, plus the run's metadata as columns (atomic write)\n"
             "      --json FILE        {\"meta\": {...}, \"points\": [...]} (atomic write)\n"
             "      --no-progress      no progress bar (it is shown only when stderr is a terminal)\n"
+            "      --nvml-ms MS       GPU sampling period through NVML (default 20; 0: no sampling). With --tp N rank 0\n"
+            "                         samples all N GPUs. NVML is dlopen'd ($LINFER_NVML_LIB, else libnvidia-ml.so.1)\n"
             "      --recipe NAME      a preset sweep reproducing a seed's benchmark (%s), ending with the seed's\n"
             "                         conclusions checked against the measured points and the roofline\n"
             "                         (AGREES / DISAGREES / INCONCLUSIVE); the recipe and its conclusions also go into the\n"
@@ -117,23 +121,16 @@ static void on_sigint(int sig) {
 
 /* ---- run metadata -------------------------------------------------------------------------------- */
 
-/* Driver version string through NVML when it can be loaded ("580.159.04"), else the CUDA driver API
- * version. */
+/* Driver version string through NVML when it can be loaded ("580.159.04", src/perf/nvml_sampler.h),
+ * else the CUDA driver API version. */
 static void driver_version(int api_version, char *buf, size_t cap) {
-    snprintf(buf, cap, "CUDA driver API %d.%d", api_version / 1000, (api_version % 1000) / 10);
-    void *h = dlopen("libnvidia-ml.so.1", RTLD_LAZY | RTLD_LOCAL);
-    if (!h) return;
-    int (*init)(void) = NULL, (*shut)(void) = NULL;
-    int (*get)(char *, unsigned) = NULL;
-    *(void **)&init = dlsym(h, "nvmlInit_v2");
-    *(void **)&shut = dlsym(h, "nvmlShutdown");
-    *(void **)&get = dlsym(h, "nvmlSystemGetDriverVersion");
-    if (init && get && init() == 0) {
-        char v[96] = "";
-        if (get(v, sizeof v) == 0 && v[0]) snprintf(buf, cap, "%s (CUDA driver API %d.%d)", v, api_version / 1000, (api_version % 1000) / 10);
-        if (shut) shut();
+    char v[96];
+    if (lf_nvml_driver_version(v, sizeof v) == LINFER_OK)
+        snprintf(buf, cap, "%s (CUDA driver API %d.%d)", v, api_version / 1000, (api_version % 1000) / 10);
+    else {
+        lf_clear_error();
+        snprintf(buf, cap, "CUDA driver API %d.%d", api_version / 1000, (api_version % 1000) / 10);
     }
-    dlclose(h);
 }
 
 static char *join_args(int argc, char **argv) {
@@ -160,78 +157,6 @@ static char *join_args(int argc, char **argv) {
     return s;
 }
 
-/* ---- ceilings ------------------------------------------------------------------------------------ */
-/* Picks the lf_hw for the predictions. *have = 0: no predictions. desc says where the figures
- * come from. Returns an exit code (0 ok). */
-static int resolve_hw(linfer_device dev, int gpu_index, const char *gpu_name, const char *hw_arg, const char *calib, lf_hw *hw,
-                      int *have, char *desc, size_t cap) {
-    *have = 0;
-    char path[1024];
-    if (calib) snprintf(path, sizeof path, "%s", calib);
-    else lf_calib_path(dev == LINFER_DEVICE_CPU, gpu_index, path, sizeof path);
-    if (hw_arg && !strcasecmp(hw_arg, "none")) { snprintf(desc, cap, "none (--hw none): no predictions"); return 0; }
-    lf_calib_result cr;
-    int have_calib = lf_calib_load(path, &cr) == LINFER_OK;
-    if (!have_calib) lf_clear_error();
-    if (dev == LINFER_DEVICE_CPU && (!hw_arg || !strcasecmp(hw_arg, "measured"))) {
-        if (have_calib && cr.is_cpu) {
-            lf_hw_cpu(&cr, hw);
-            snprintf(desc, cap, "measured: %s", path);
-        } else if (hw_arg) {
-            fprintf(stderr, "linfer: bench: --hw measured: no CPU calibration at %s (run `linfer calibrate --cpu`)\n", path);
-            return 2;
-        } else {
-            fprintf(stderr, "linfer: bench: no CPU calibration at %s; measuring quickly (`linfer calibrate --cpu` caches one)\n", path);
-            lf_calib_opts co;
-            lf_calib_default_opts(&co);
-            co.quick = 1;
-            lf_status s = lf_calibrate_cpu(&co, &cr);
-            if (s) return cli_fail(s);
-            lf_hw_cpu(&cr, hw);
-            snprintf(desc, cap, "quick CPU measurement (no calibration at %s)", path);
-        }
-        *have = 1;
-        return 0;
-    }
-    if (hw_arg && !strcasecmp(hw_arg, "measured")) {
-        if (!have_calib) { fprintf(stderr, "linfer: bench: --hw measured: no calibration at %s (run `linfer calibrate`)\n", path); return 2; }
-        lf_hw_measured me;
-        lf_calib_to_measured(&cr, &me);
-        lf_status s = lf_hw_from_measured(&me, hw);
-        if (s) { cli_fail(s); return 2; }
-        snprintf(desc, cap, "measured: %s (%s)%s", path, cr.name,
-                 gpu_name && strcasecmp(gpu_name, cr.name) ? " - NOT this GPU" : "");
-        *have = 1;
-        return 0;
-    }
-    if (hw_arg) {
-        lf_status s = lf_hw_lookup(hw_arg, hw);
-        if (s) { cli_fail(s); return 2; }
-        snprintf(desc, cap, "datasheet: %s (--hw)", hw->name);
-        *have = 1;
-        return 0;
-    }
-    /* default on a GPU: its calibration, else its datasheet preset */
-    if (have_calib && gpu_name && !strcasecmp(cr.name, gpu_name)) {
-        lf_hw_measured me;
-        lf_calib_to_measured(&cr, &me);
-        if (lf_hw_from_measured(&me, hw) == LINFER_OK) {
-            snprintf(desc, cap, "measured: %s (datasheet: %s)", path, hw->source ? hw->source : "none");
-            *have = 1;
-            return 0;
-        }
-        lf_clear_error();
-    }
-    if (gpu_name && lf_hw_lookup(gpu_name, hw) == LINFER_OK) {
-        snprintf(desc, cap, "datasheet: %s (%s%s%s; run `linfer calibrate`)", hw->name,
-                 have_calib ? "calibration at " : "no calibration at ", path, have_calib ? " is for another GPU" : "");
-        *have = 1;
-        return 0;
-    }
-    lf_clear_error();
-    snprintf(desc, cap, "none: GPU '%s' has no preset and no calibration (run `linfer calibrate`)", gpu_name ? gpu_name : "?");
-    return 0;
-}
 
 /* ---- terminal output ------------------------------------------------------------------------------ */
 typedef struct {
@@ -247,7 +172,7 @@ typedef struct {
 
 static const char *const disp_cols[] = {
     "dtype", "batch", "   in", "  out", " ttft_ms", "    pred", "  eff", " tpot_ms", "     p50", "     p95", "     p99", "    pred",
-    "  eff", "  e2e_ms", "     std", "out_tok/s", "  tok/s", "rss_GiB", "gpu_GiB", "  cv%", "note"};
+    "  eff", "  e2e_ms", "     std", "out_tok/s", "  tok/s", "rss_GiB", "gpu_GiB", "util%", "  cv%", "note"};
 #define N_DISP ((int)(sizeof disp_cols / sizeof disp_cols[0]))
 
 static void clear_progress(ui_state *u) {
@@ -306,6 +231,8 @@ static void add_disp_row(lf_table *t, const lf_bench_result *r, double cv_flag) 
     lf_table_num(t, r->total_tok_s, 1);
     lf_table_num(t, r->peak_rss_bytes / 1073741824.0, 2);
     lf_table_num(t, r->gpu_mem_bytes / 1073741824.0, 2);
+    if (isfinite(r->gpu_util_mean_pct)) lf_table_num(t, r->gpu_util_mean_pct, 0);   /* NVML, mean over the timed runs */
+    else lf_table_str(t, "-");
     double cv = NAN;
     const double cvs[3] = {r->cv_ttft, r->cv_tpot, r->cv_e2e};
     for (int k = 0; k < 3; k++)
@@ -374,7 +301,7 @@ static void on_point(void *user, const lf_bench_result *r, int point, int n_poin
 /* ---- the verb ------------------------------------------------------------------------------------ */
 int cmd_bench(int argc, char **argv) {
     enum { O_BATCH = 400, O_IN, O_OUT, O_DTYPE, O_DEVICE, O_GPUIDX, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_CV, O_CSV,
-           O_JSON, O_NOPROG, O_RECIPE, O_TP };
+           O_JSON, O_NOPROG, O_RECIPE, O_TP, O_NVML_MS };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"batch", required_argument, 0, O_BATCH}, {"in", required_argument, 0, O_IN},
         {"out", required_argument, 0, O_OUT}, {"dtype", required_argument, 0, O_DTYPE}, {"device", required_argument, 0, O_DEVICE},
@@ -382,10 +309,12 @@ int cmd_bench(int argc, char **argv) {
         {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"seed", required_argument, 0, O_SEED},
         {"hw", required_argument, 0, O_HW}, {"calib", required_argument, 0, O_CALIB}, {"cv-flag", required_argument, 0, O_CV},
         {"csv", required_argument, 0, O_CSV}, {"json", required_argument, 0, O_JSON}, {"no-progress", no_argument, 0, O_NOPROG},
-        {"recipe", required_argument, 0, O_RECIPE}, {"tp", required_argument, 0, O_TP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"recipe", required_argument, 0, O_RECIPE}, {"tp", required_argument, 0, O_TP}, {"nvml-ms", required_argument, 0, O_NVML_MS},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_arg = NULL, *batch_s = NULL, *in_s = NULL, *out_s = NULL, *dtype_s = NULL, *hw_arg = NULL, *calib = NULL;
     const char *csv = NULL, *json = NULL, *recipe_s = NULL, *tp_s = NULL;
     int device_set = 0, no_progress = 0, warmup = -1, reps = -1, dist_on = 0;
+    double nvml_ms = LF_NVML_DEFAULT_PERIOD_MS;   /* 0: no GPU sampling */
     lf_dist dist;
     lf_dist_init(&dist);
     lf_bench_opts bo;
@@ -420,6 +349,11 @@ int cmd_bench(int argc, char **argv) {
         case O_NOPROG: no_progress = 1; break;
         case O_RECIPE: recipe_s = optarg; break;
         case O_TP: tp_s = optarg; break;
+        case O_NVML_MS:
+            if (!cli_parse_float("--nvml-ms", optarg, 0, 60000, &dv)) return 2;
+            if (dv > 0 && dv < 1) { fprintf(stderr, "linfer: bench: --nvml-ms %s: 0 (off) or 1 to 60000 ms\n", optarg); return 2; }
+            nvml_ms = dv;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -489,6 +423,8 @@ int cmd_bench(int argc, char **argv) {
     linfer_model *model = NULL;
     char *cmdline = NULL;
     ui_state ui = {0};
+    lf_nvml_sampler *nvml = NULL;
+    char nvml_desc[1024] = "";
     lf_status s;
     if ((s = lf_parse_int_list(batch_s, "--batch", 1, 4096, &bl, &nb)) || (s = lf_parse_int_list(in_s, "--in", 1, 1 << 20, &il, &ni)) ||
         (s = lf_parse_int_list(out_s, "--out", 1, 1 << 20, &ol, &no)) || (s = lf_bench_parse_dtypes(dtype_s, &dl, &nd)) ||
@@ -570,7 +506,7 @@ int cmd_bench(int argc, char **argv) {
     int have_hw = 0;
     /* ranks other than 0 print nothing: no predictions (a calibration exists for GPU 0 only, usually) */
     if (dist_on && dist.rank != 0) hw_arg = "none";
-    if ((rc = resolve_hw(bo.device, bo.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw, hw_desc, sizeof hw_desc))) goto done;
+    if ((rc = cli_resolve_hw("bench", bo.device, bo.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw, hw_desc, sizeof hw_desc))) goto done;
     bo.hw = have_hw ? &hw : NULL;
     if (have_hw) { /* the GPU must have tensor cores for each dtype */
         lf_roofline_model rm;
@@ -624,6 +560,26 @@ int cmd_bench(int argc, char **argv) {
     if (csv && (s = lf_bench_check_writable(csv))) { cli_fail(s); rc = 2; goto done; }
     if (json && (s = lf_bench_check_writable(json))) { cli_fail(s); rc = 2; goto done; }
 
+    /* GPU sampling through NVML: this GPU; with --tp N started here, rank 0 samples the N GPUs of the
+     * run (CUDA ordinals 0..N-1 of this host, the ranks' LOCAL_RANKs) and the other ranks none; under
+     * an external launcher rank 0 samples its own GPU only (the others may be on other hosts). */
+    if (gpu && nvml_ms > 0 && (!dist_on || dist.rank == 0)) {
+        int ng = 1, gl[LF_NVML_MAX_GPUS];
+        gl[0] = bo.gpu_index;
+        if (dist_on && dist.spawned && dist.world <= LF_NVML_MAX_GPUS) {
+            ng = dist.world;
+            for (int g = 0; g < ng; g++) gl[g] = g;
+        }
+        lf_nvml_opts nvo = {gl, ng, nvml_ms, NULL};
+        if (lf_nvml_sampler_open(&nvo, &nvml) == LINFER_OK) lf_nvml_sampler_describe(nvml, nvml_desc, sizeof nvml_desc);
+        else {
+            snprintf(nvml_desc, sizeof nvml_desc, "not available: %s", linfer_last_error());
+            lf_clear_error();
+        }
+    } else if (gpu) snprintf(nvml_desc, sizeof nvml_desc, "%s", nvml_ms > 0 ? "off (rank other than 0)" : "off (--nvml-ms 0)");
+    else snprintf(nvml_desc, sizeof nvml_desc, "none (CPU)");
+    bo.nvml = nvml;
+
     char commit[64], date[40];
     cli_git_commit(commit, sizeof commit);
     lf_iso_date(date, sizeof date);
@@ -641,6 +597,7 @@ int cmd_bench(int argc, char **argv) {
                lf_hw_eff_flops(&hw, prec0) / 1e12, lf_prec_name(prec0), lf_hw_eff_launch(&hw) * 1e6, hw_desc,
                gpu ? "" : "; predictions count fp32 bytes (half the bandwidth)");
     else printf("ceilings: %s\n", hw_desc);
+    if (gpu) printf("gpu sampling: %s\n", nvml_desc);
     if (recipe) {
         printf("recipe %s: %s; from %s\n", recipe->name, recipe->title, recipe->source);
         printf("  sweep: -m %s --batch %s --in %s --out %s --tp %s (options on the command line replace the recipe's lists)\n", model_arg,
@@ -717,6 +674,7 @@ done:
     free(tpl); free(plan); free(rpts); free(tp_pts);
     lf_table_free(rtable);
     lf_table_free(ui.disp);
+    lf_nvml_sampler_close(nvml);
     linfer_model_free(model);
     return rc;
 }

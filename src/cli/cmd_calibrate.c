@@ -1,8 +1,9 @@
 /* cmd_calibrate.c — `linfer calibrate`: measure the ceilings of the GPU(s) (or the CPU), print
  * "ceiling, measured, datasheet, ratio", and cache them per device for `linfer roofline --gpu
- * measured` and `linfer bench`. With 2 or more GPUs, GPU 0's calibration also gets the NCCL
- * all-reduce latency and bus bandwidth for every GPU count 2, 4, 8 present (and the count present),
- * each with its per-size table. */
+ * measured` and `linfer bench` (fp8 GEMM: `linfer roofline --gpu measured --dtype fp8`; the engine
+ * itself has no fp8 path, the figure is a ceiling only). With 2 or more GPUs, GPU 0's calibration
+ * also gets the NCCL all-reduce latency and bus bandwidth for every GPU count 2, 4, 8 present (and
+ * the count present), each with its per-size table. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,9 @@ static void usage(FILE *f) {
             "`linfer bench` use them as measured ceilings (the datasheet figures stay beside them).\n"
             "GPU: HBM read bandwidth (read-only reduction over a buffer >= 32x L2, 16-byte loads), device-to-device\n"
             "copy bandwidth (cudaMemcpy, read + write bytes), cuBLAS GEMM fp16/bf16 (cublasGemmEx 8192^3, random\n"
-            "data), kernel-launch overhead (empty kernels back to back, CUDA-graph replay, launch + sync), each the\n"
-            "median of repetitions timed with CUDA events after warm-up.\n"
+            "data), fp8 GEMM on compute capability >= 8.9 (cublasLtMatmul 8192^3, E4M3 inputs, bf16 output, TN;\n"
+            "older GPUs: \"not measured\"), kernel-launch overhead (empty kernels back to back, CUDA-graph replay,\n"
+            "launch + sync), each the median of repetitions timed with CUDA events after warm-up.\n"
             "NCCL all-reduce (2 or more GPUs, with GPU 0's calibration): for every GPU count 2, 4, 8 present (and the\n"
             "count present), one process drives GPUs 0..n-1; fp16 sums of 2 KiB to 256 MiB, per size time, algBW and\n"
             "busBW = algBW x 2(n-1)/n; latency = time of 2 KiB, busBW = best at >= 64 MiB. NCCL is loaded at run time:\n"
@@ -102,11 +104,14 @@ static void print_result(const lf_calib_result *r, const char *path, lf_table_fo
     if (r->date > 0 && gmtime_r(&when, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
     if (r->is_cpu)
         snprintf(title, sizeof title, "%s, measured %s", r->name, date);
-    else
-        snprintf(title, sizeof title, "GPU %d: %s (%d SMs, L2 %.0f MiB), driver API %d.%d, CUDA runtime %d.%d, measured %s%s%s",
-                 r->device_index, r->name, r->sm_count, r->l2_bytes / 1048576.0, r->driver_version / 1000, (r->driver_version % 1000) / 10,
+    else {
+        char cc[32] = "";
+        if (r->cc_major > 0) snprintf(cc, sizeof cc, ", CC %d.%d", r->cc_major, r->cc_minor);
+        snprintf(title, sizeof title, "GPU %d: %s (%d SMs, L2 %.0f MiB%s), driver API %d.%d, CUDA runtime %d.%d, measured %s%s%s",
+                 r->device_index, r->name, r->sm_count, r->l2_bytes / 1048576.0, cc, r->driver_version / 1000, (r->driver_version % 1000) / 10,
                  r->runtime_version / 1000, (r->runtime_version % 1000) / 10, date, have_ds ? "; datasheet: preset " : "; no datasheet preset",
                  have_ds ? ds.name : "");
+    }
     lf_table_set_title(t, title);
     lf_status s = lf_table_write(t, stdout, fmt);
     lf_table_free(t);

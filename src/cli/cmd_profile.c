@@ -19,67 +19,45 @@
 #include "perf/presets.h"
 #include "perf/profile.h"
 #include "perf/roofline.h"
+#include "engine/gpu_query.h"
+#include "dist/launcher.h"
 
 static void usage(FILE *f) {
     char cpath[1024], names[1024];
     lf_calib_path(1, 0, cpath, sizeof cpath);
     lf_preset_model_names(names, sizeof names, 1);
     fprintf(f,
-            "usage: linfer profile -m MODEL [--batch B] [--in I] [--out O] [--json F] [--csv F] [options]\n"
+            "usage: linfer profile -m MODEL [--batch B] [--in I] [--out O] [--tp N] [--json F] [--csv F] [options]\n"
             "Runs generate calls of B synthetic prompts of I tokens, O new tokens each (greedy, EOS ignored), and\n"
             "reports per phase (prefill; decode steps of the first half = early context; of the second half = late\n"
             "context) the time of each op category, its share of the measured step time, calls, achieved GB/s and\n"
             "GFLOP/s, the roofline's predicted time and the efficiency (predicted / measured), sorted by lost time\n"
             "(measured - predicted): the first row is where the next optimisation is. other/host-gaps = measured step\n"
             "time - the sum of the categories. Profiled and un-profiled runs alternate; both TPOTs are printed (the\n"
-            "difference is the cost of the timers).\n"
+            "difference is the cost of the timers). On a GPU the op times are the GPU start/end times of every kernel\n"
+            "from CUPTI activity records, also inside the CUDA graph of a decode step; a kernel overlapping the previous\n"
+            "one (programmatic dependent launch) counts only past the previous one's end, so nothing is counted twice.\n"
             "  -m, --model NAME|PATH  preset (random weights: %s) or a GGUF file / HF directory\n"
             "      --batch B          sequences (default 1)\n"
             "      --in I             prompt tokens per sequence (default 128)\n"
             "      --out O            generated tokens per sequence (default 32; >= 3 for both decode phases)\n"
-            "      --device cpu       the CPU backend (the CUDA per-op profile comes from CUPTI, not yet wired)\n"
+            "      --device cpu|cuda  backend (default: cuda when a GPU is present)\n"
+            "      --dtype fp16|bf16  CUDA weights and activations (default fp16)\n"
+            "      --tp N             tensor parallelism over N GPUs (one linfer process per GPU, each profiling itself):\n"
+            "                         rank 0 prints its table; with --json/--csv every rank r > 0 writes FILE.rank<r>\n"
             "      --threads N        CPU threads (default: all cores)\n"
             "      --warmup W         un-profiled runs first (default 1)\n"
             "      --reps R           pairs of un-profiled + profiled runs (default 3)\n"
             "      --seed S           random weights and synthetic prompts (default 42)\n"
-            "      --hw measured|none ceilings of the predictions: the CPU calibration (%s, `linfer calibrate\n"
-            "                         --cpu`), else a quick measurement; none: no predictions\n"
+            "      --hw measured|NAME|none  ceilings of the predictions. CPU: its calibration (%s, `linfer calibrate\n"
+            "                         --cpu`), else a quick measurement. GPU: its calibration (`linfer calibrate`), else\n"
+            "                         its datasheet preset; NAME: a GPU preset; none: no predictions\n"
             "      --calib FILE       calibration file to use instead\n"
             "      --json FILE        {\"kind\": \"profile\", \"meta\": {...}, \"phases\": [...]} (atomic write)\n"
             "      --csv FILE         one row per phase and category, the metadata as columns (atomic write)\n",
             names, cpath);
 }
 
-
-/* CPU ceilings: the calibration file, else a quick measurement. Returns an exit code. */
-static int cpu_ceilings(const char *hw_arg, const char *calib, lf_hw *hw, int *have, char *desc, size_t cap) {
-    *have = 0;
-    if (hw_arg && !strcasecmp(hw_arg, "none")) { snprintf(desc, cap, "none (--hw none)"); return 0; }
-    if (hw_arg && strcasecmp(hw_arg, "measured")) {
-        fprintf(stderr, "linfer: profile: --hw '%s': on the CPU give measured or none\n", hw_arg);
-        return 2;
-    }
-    char path[1024];
-    if (calib) snprintf(path, sizeof path, "%s", calib);
-    else lf_calib_path(1, 0, path, sizeof path);
-    lf_calib_result cr;
-    if (lf_calib_load(path, &cr) == LINFER_OK && cr.is_cpu) {
-        snprintf(desc, cap, "measured: %s", path);
-    } else {
-        lf_clear_error();
-        if (calib) { fprintf(stderr, "linfer: profile: --calib %s: not a CPU calibration (run `linfer calibrate --cpu`)\n", calib); return 2; }
-        fprintf(stderr, "linfer: profile: no CPU calibration at %s; measuring quickly (`linfer calibrate --cpu` caches one)\n", path);
-        lf_calib_opts co;
-        lf_calib_default_opts(&co);
-        co.quick = 1;
-        lf_status s = lf_calibrate_cpu(&co, &cr);
-        if (s) return cli_fail(s);
-        snprintf(desc, cap, "quick CPU measurement (no calibration at %s)", path);
-    }
-    lf_hw_cpu(&cr, hw);
-    *have = 1;
-    return 0;
-}
 
 static int is_quantised(const lf_model *m) {
     if (!m || m->random_weights || !m->w.layers) return 0;
@@ -88,18 +66,19 @@ static int is_quantised(const lf_model *m) {
 }
 
 int cmd_profile(int argc, char **argv) {
-    enum { O_BATCH = 400, O_IN, O_OUT, O_DEVICE, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_JSON, O_CSV };
+    enum { O_BATCH = 400, O_IN, O_OUT, O_DEVICE, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_JSON, O_CSV, O_DTYPE, O_TP };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"batch", required_argument, 0, O_BATCH}, {"in", required_argument, 0, O_IN},
         {"out", required_argument, 0, O_OUT}, {"device", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
         {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"seed", required_argument, 0, O_SEED},
         {"hw", required_argument, 0, O_HW}, {"calib", required_argument, 0, O_CALIB}, {"json", required_argument, 0, O_JSON},
-        {"csv", required_argument, 0, O_CSV}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"csv", required_argument, 0, O_CSV}, {"dtype", required_argument, 0, O_DTYPE}, {"tp", required_argument, 0, O_TP},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_arg = NULL, *hw_arg = NULL, *calib = NULL, *json = NULL, *csv = NULL;
     lf_profile_run_opts ro;
     lf_profile_default_run_opts(&ro);
     long lv;
-    int c;
+    int c, device_set = 0, tp = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
         switch (c) {
@@ -108,13 +87,17 @@ int cmd_profile(int argc, char **argv) {
         case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; ro.in_len = (int)lv; break;
         case O_OUT: if (!cli_parse_int("--out", optarg, 1, 1 << 20, &lv)) return 2; ro.out_len = (int)lv; break;
         case O_DEVICE:
-            if (!strcmp(optarg, "cpu")) break;
-            if (!strcmp(optarg, "cuda") || !strcmp(optarg, "gpu")) {
-                fprintf(stderr, "linfer: profile: --device %s: the GPU per-op profile (CUPTI) is not wired yet; use --device cpu\n", optarg);
-                return 1;
-            }
-            fprintf(stderr, "linfer: profile: --device must be cpu, got '%s'\n", optarg);
-            return 2;
+            device_set = 1;
+            if (!strcmp(optarg, "cpu")) ro.device = LINFER_DEVICE_CPU;
+            else if (!strcmp(optarg, "cuda") || !strcmp(optarg, "gpu")) ro.device = LINFER_DEVICE_CUDA;
+            else { fprintf(stderr, "linfer: profile: --device must be cpu or cuda, got '%s'\n", optarg); return 2; }
+            break;
+        case O_DTYPE:
+            if (!strcmp(optarg, "fp16") || !strcmp(optarg, "f16")) ro.dtype = LINFER_DTYPE_F16;
+            else if (!strcmp(optarg, "bf16")) ro.dtype = LINFER_DTYPE_BF16;
+            else { fprintf(stderr, "linfer: profile: --dtype must be fp16 or bf16, got '%s'\n", optarg); return 2; }
+            break;
+        case O_TP: if (!cli_parse_int("--tp", optarg, 1, 64, &lv)) return 2; tp = (int)lv; break;
         case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, 1024, &lv)) return 2; ro.n_threads = (int)lv; break;
         case O_WARMUP: if (!cli_parse_int("--warmup", optarg, 0, 100, &lv)) return 2; ro.warmup = (int)lv; break;
         case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; ro.reps = (int)lv; break;
@@ -129,22 +112,44 @@ int cmd_profile(int argc, char **argv) {
     }
     if (optind < argc) { fprintf(stderr, "linfer: profile: unexpected argument '%s'\n", argv[optind]); return 2; }
     if (!model_arg) model_arg = cli_default_model();
+    if (!device_set) ro.device = lf_gpu_count() > 0 || tp > 1 ? LINFER_DEVICE_CUDA : LINFER_DEVICE_CPU;
+    const int gpu = ro.device == LINFER_DEVICE_CUDA;
+    if ((tp > 1 || lf_dist_env_present()) && !gpu) { fprintf(stderr, "linfer: profile: --tp %d needs the CUDA backend\n", tp); return 2; }
 
     int rc = 0;
     lf_status s;
     linfer_model *model = NULL;
     lf_profile prof = {0};
+    lf_dist dist;
+    memset(&dist, 0, sizeof dist);
+    int dist_on = 0;
+    char json_rank[1100], csv_rank[1100];
+    if (tp > 1 || lf_dist_env_present()) {
+        if ((s = cli_dist_start(tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
+        dist_on = 1;
+        ro.tp_size = dist.world;
+        ro.tp_rank = dist.rank;
+        ro.tp_comm = dist.comm;
+        ro.gpu_index = dist.local_rank;
+        if (dist.rank != 0) { /* every rank keeps its own profile: FILE.rank<r> */
+            if (json) { snprintf(json_rank, sizeof json_rank, "%s.rank%d", json, dist.rank); json = json_rank; }
+            if (csv) { snprintf(csv_rank, sizeof csv_rank, "%s.rank%d", csv, dist.rank); csv = csv_rank; }
+        }
+    }
     /* model: a preset (random weights) or a file */
     int is_preset = 0;
     if (lf_path_exists(model_arg)) {
         linfer_model_params mp = linfer_model_default_params();
         mp.path = model_arg;
         mp.load_tokenizer = 0;
-        if ((s = linfer_model_load(&mp, &model))) return cli_fail(s);
+        if ((s = linfer_model_load(&mp, &model))) { rc = cli_fail(s); goto done; }
     } else {
         lf_config cfg;
         if ((s = lf_preset_model(model_arg, &cfg))) { cli_fail(s); return 2; }
-        if ((s = lf_model_create_random(&cfg, LF_DT_F16, ro.seed, &model))) return cli_fail(s);
+        if ((s = lf_model_create_random(&cfg, ro.dtype == LINFER_DTYPE_BF16 ? LF_DT_BF16 : LF_DT_F16, ro.seed, &model))) {
+            rc = cli_fail(s);
+            goto done;
+        }
         is_preset = 1;
     }
     if ((long)ro.in_len + ro.out_len > model->cfg.max_context) {
@@ -158,23 +163,38 @@ int cmd_profile(int argc, char **argv) {
     lf_hw hw;
     int have_hw = 0;
     char hw_desc[1200], dev_name[160];
-    if ((rc = cpu_ceilings(hw_arg, calib, &hw, &have_hw, hw_desc, sizeof hw_desc))) goto done;
-    lf_cpu_name(dev_name, sizeof dev_name);
-    printf("linfer profile: %s (%s) on %s, batch %d, in %d, out %d, %d warm-up + %d x (un-profiled, profiled) runs\n", model_arg,
-           is_preset ? "preset, random weights" : "from file", dev_name, ro.batch, ro.in_len, ro.out_len, ro.warmup, ro.reps);
+    lf_gpu_info gi;
+    memset(&gi, 0, sizeof gi);
+    if (gpu) {
+        if ((s = lf_gpu_info_get(ro.gpu_index, &gi))) { rc = cli_fail(s); goto done; }
+        snprintf(dev_name, sizeof dev_name, "%s", gi.name);
+    } else {
+        lf_cpu_name(dev_name, sizeof dev_name);
+    }
+    if ((rc = cli_resolve_hw("profile", ro.device, ro.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw, hw_desc,
+                             sizeof hw_desc)))
+        goto done;
+    printf("linfer profile: %s (%s) on %s%s, batch %d, in %d, out %d, %d warm-up + %d x (un-profiled, profiled) runs\n", model_arg,
+           is_preset ? "preset, random weights" : "from file", dev_name, gpu ? (ro.dtype == LINFER_DTYPE_BF16 ? " (bf16)" : " (fp16)") : "",
+           ro.batch, ro.in_len, ro.out_len, ro.warmup, ro.reps);
+    if (dist_on) printf("tensor parallelism: %d GPUs; this table is rank 0's%s\n", dist.world, json || csv ? "; ranks > 0 write FILE.rank<r>" : "");
     fflush(stdout);
 
     lf_profile_timing tm;
     if ((s = lf_profile_run(model, &ro, &prof, &tm))) { rc = cli_fail(s); goto done; }
-    const double bytes_scale = is_quantised(model) ? 1 : 2;   /* fp32 tensors on the CPU (docs/bench.md) */
+    /* the CPU holds fp32 tensors (docs/bench.md): bytes at 4 B per element, twice the roofline's 16-bit count */
+    const double bytes_scale = gpu || is_quantised(model) ? 1 : 2;
     if (have_hw) {
         lf_roofline_model rm;
         lf_roofline_model_from_config(&model->cfg, model_arg, &rm);
         lf_roofline_opts rop;
         lf_roofline_default_opts(&rop);
-        rop.launch_s = 0;
-        rop.workspace_bytes = 0;
-        if ((s = lf_profile_predict(&prof, &rm, &hw, &rop, LF_PREC_FP16, bytes_scale))) { rc = cli_fail(s); goto done; }
+        if (!gpu) {   /* no kernel launches on the CPU */
+            rop.launch_s = 0;
+            rop.workspace_bytes = 0;
+        }
+        const lf_prec prec = ro.dtype == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
+        if ((s = lf_profile_predict(&prof, &rm, &hw, &rop, prec, bytes_scale))) { rc = cli_fail(s); goto done; }
         printf("ceilings: %.1f GB/s, %.1f GFLOP/s; from %s%s\n", prof.ceil_bw / 1e9, prof.ceil_flops / 1e9, hw_desc,
                bytes_scale > 1 ? "; bytes counted at fp32 (4 B per weight, activation, KV element)" : "");
     } else printf("ceilings: %s: no predictions\n", hw_desc);
@@ -184,8 +204,9 @@ int cmd_profile(int argc, char **argv) {
     lf_iso_date(date, sizeof date);
     size_t l = (size_t)snprintf(cmdline, sizeof cmdline, "linfer");
     for (int i = 0; i < argc && l < sizeof cmdline; i++) l += (size_t)snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
-    lf_profile_meta meta = {model_arg, "cpu", dev_name, commit, cmdline, date, have_hw ? hw_desc : "none", ro.reps, ro.warmup,
-                            tm.tpot_profiled_ms, tm.tpot_unprofiled_ms, tm.ttft_profiled_ms, tm.ttft_unprofiled_ms};
+    lf_profile_meta meta = {model_arg, gpu ? "cuda" : "cpu", dev_name, commit, cmdline, date, have_hw ? hw_desc : "none", ro.reps,
+                            ro.warmup, tm.tpot_profiled_ms, tm.tpot_unprofiled_ms, tm.ttft_profiled_ms, tm.ttft_unprofiled_ms,
+                            tm.timing_source, dist_on ? dist.world : 1, dist_on ? dist.rank : 0};
     lf_profile_print(stdout, &prof, &meta);
     if (json) {
         if ((s = lf_profile_write_json(json, &meta, &prof))) rc = cli_fail(s);
@@ -198,5 +219,9 @@ int cmd_profile(int argc, char **argv) {
 done:
     lf_profile_free(&prof);
     linfer_model_free(model);
+    if (dist_on) {
+        lf_status fs = lf_dist_finish(&dist, rc);
+        if (fs && !rc) rc = cli_fail(fs);
+    }
     return rc;
 }

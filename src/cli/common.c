@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include "cli.h"
+#include "core/error.h"
+#include "perf/calibrate.h"
 
 const char *cli_default_model(void) {
     const char *env = getenv("LINFER_MODEL");
@@ -54,4 +58,78 @@ lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d) {
     if (d->rank != 0 && !freopen("/dev/null", "w", stdout))
         return lf_fail(LINFER_ERR_IO, "rank %d: cannot silence stdout", d->rank);
     return LINFER_OK;
+}
+
+/* Ceilings for the predictions of a verb (bench, profile). CPU: the CPU calibration, else a quick
+ * measurement. GPU: --hw measured (the calibration file), --hw NAME (a datasheet preset), or by
+ * default this GPU's calibration, else its datasheet preset. *have = 0: no predictions; desc says
+ * where the figures come from. Returns an exit code (0 ok). */
+int cli_resolve_hw(const char *verb, linfer_device dev, int gpu_index, const char *gpu_name, const char *hw_arg, const char *calib,
+                   lf_hw *hw, int *have, char *desc, size_t cap) {
+    *have = 0;
+    char path[1024];
+    if (calib) snprintf(path, sizeof path, "%s", calib);
+    else lf_calib_path(dev == LINFER_DEVICE_CPU, gpu_index, path, sizeof path);
+    if (hw_arg && !strcasecmp(hw_arg, "none")) { snprintf(desc, cap, "none (--hw none): no predictions"); return 0; }
+    lf_calib_result cr;
+    int have_calib = lf_calib_load(path, &cr) == LINFER_OK;
+    if (!have_calib) lf_clear_error();
+    if (dev == LINFER_DEVICE_CPU && (!hw_arg || !strcasecmp(hw_arg, "measured"))) {
+        if (have_calib && cr.is_cpu) {
+            lf_hw_cpu(&cr, hw);
+            snprintf(desc, cap, "measured: %s", path);
+        } else if (hw_arg || calib) {
+            fprintf(stderr, "linfer: %s: %s: no CPU calibration at %s (run `linfer calibrate --cpu`)\n", verb,
+                    calib ? "--calib" : "--hw measured", path);
+            return 2;
+        } else {
+            fprintf(stderr, "linfer: %s: no CPU calibration at %s; measuring quickly (`linfer calibrate --cpu` caches one)\n", verb, path);
+            lf_calib_opts co;
+            lf_calib_default_opts(&co);
+            co.quick = 1;
+            lf_status s = lf_calibrate_cpu(&co, &cr);
+            if (s) return cli_fail(s);
+            lf_hw_cpu(&cr, hw);
+            snprintf(desc, cap, "quick CPU measurement (no calibration at %s)", path);
+        }
+        *have = 1;
+        return 0;
+    }
+    if (hw_arg && !strcasecmp(hw_arg, "measured")) {
+        if (!have_calib) { fprintf(stderr, "linfer: %s: --hw measured: no calibration at %s (run `linfer calibrate`)\n", verb, path); return 2; }
+        lf_hw_measured me;
+        lf_calib_to_measured(&cr, &me);
+        lf_status s = lf_hw_from_measured(&me, hw);
+        if (s) { cli_fail(s); return 2; }
+        snprintf(desc, cap, "measured: %s (%s)%s", path, cr.name, gpu_name && strcasecmp(gpu_name, cr.name) ? " - NOT this GPU" : "");
+        *have = 1;
+        return 0;
+    }
+    if (hw_arg) {
+        lf_status s = lf_hw_lookup(hw_arg, hw);
+        if (s) { cli_fail(s); return 2; }
+        snprintf(desc, cap, "datasheet: %s (--hw)", hw->name);
+        *have = 1;
+        return 0;
+    }
+    /* default on a GPU: its calibration, else its datasheet preset */
+    if (have_calib && gpu_name && !strcasecmp(cr.name, gpu_name)) {
+        lf_hw_measured me;
+        lf_calib_to_measured(&cr, &me);
+        if (lf_hw_from_measured(&me, hw) == LINFER_OK) {
+            snprintf(desc, cap, "measured: %s (datasheet: %s)", path, hw->source ? hw->source : "none");
+            *have = 1;
+            return 0;
+        }
+        lf_clear_error();
+    }
+    if (gpu_name && lf_hw_lookup(gpu_name, hw) == LINFER_OK) {
+        snprintf(desc, cap, "datasheet: %s (%s%s%s; run `linfer calibrate`)", hw->name, have_calib ? "calibration at " : "no calibration at ",
+                 path, have_calib ? " is for another GPU" : "");
+        *have = 1;
+        return 0;
+    }
+    lf_clear_error();
+    snprintf(desc, cap, "none: GPU '%s' has no preset and no calibration (run `linfer calibrate`)", gpu_name ? gpu_name : "?");
+    return 0;
 }

@@ -15,4 +15,9 @@ void cli_git_commit(char *buf, size_t cap);
  * Ranks other than 0 get stdout on /dev/null: only rank 0 prints results. lf_dist_finish at the end. */
 #include "dist/launcher.h"
 lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d);
+/* Ceilings of a verb's predictions (see common.c). Returns an exit code (0 ok). */
+#include "linfer.h"
+#include "perf/presets.h"
+int cli_resolve_hw(const char *verb, linfer_device dev, int gpu_index, const char *gpu_name, const char *hw_arg, const char *calib,
+                   lf_hw *hw, int *have, char *desc, size_t cap);
 #endif

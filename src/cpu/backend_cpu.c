@@ -180,6 +180,7 @@ lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, l
     if (!b) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
     b->base.ops = &cpu_ops;
     b->base.model = m;
+    b->base.timing_source = "monotonic clock around each op";
     b->base.params = *p;
     if (p->n_threads > 0) omp_set_num_threads(p->n_threads);
     lf_cpu_blas_single_thread();

@@ -19,6 +19,7 @@
 #include "cuda_kernels.h"
 #include "random_weights.h"
 #include "dist/nccl_loader.h"
+#include "cupti_trace.h"
 extern "C" {
 #include "engine/backend.h"
 #include "cpu/kernels.h"
@@ -54,9 +55,21 @@ static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "dow
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
 typedef struct {
     int n, chunks, greedy;    // key (n == 0: empty slot)
+    int traced;               // captured while CUPTI traced (profile): kept apart from the plain graphs
+    int n_kernel_nodes;       // kernel nodes of the captured graph
     cudaGraphExec_t exec;
     unsigned long long last_use;
 } cu_graph;
+
+// `linfer profile` on this backend (src/cuda/cupti_trace.h): a traced step's kernels get their op
+// category from the tag pushed around their launch (eager) or, replayed from a graph, from their
+// position in the kernel sequence of an eager step of the same key (learned first, names checked).
+typedef struct {
+    int n, chunks, greedy;    // key (n == 0: empty)
+    int count;                // kernels of the step
+    signed char *tags;        // [count] lf_op, -1: untagged
+    const char **names;       // [count] kernel names (owned by CUPTI)
+} cu_trace_seq;
 
 typedef struct {
     lf_backend base;
@@ -92,6 +105,11 @@ typedef struct {
     int graphs_on;            // decode steps replayed from CUDA graphs (LF_CUDA_GRAPH=0 turns off)
     cu_graph graphs[GRAPH_CACHE];
     unsigned long long graph_clock;
+    // profiling: CUPTI (trace_state 0: not tried, 1: tracing, -1: unavailable, host timers) or host timers
+    int trace_state, trace_now, step_events;
+    cu_trace_seq trace_seq[GRAPH_CACHE];
+    cudaEvent_t trace_ev[2];
+    lf_cuda_trace_info last_trace;
     int fuse_swiglu;          // gate/up GEMM with the SwiGLU epilogue for small batches (LF_CUDA_FUSE=0 off)
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
     int tuned[TUNE_BUCKETS];
@@ -99,6 +117,8 @@ typedef struct {
     float impl_us[TUNE_BUCKETS][LIN_COUNT][IMPL_COUNT]; // measured, per call (0: not a candidate)
 } cu_backend;
 
+
+static void free_trace_seq(cu_trace_seq *q);
 
 static size_t carve(size_t *off, size_t bytes) {
     size_t o = (*off + 255) & ~(size_t)255;
@@ -315,6 +335,10 @@ static void cu_destroy(lf_backend *bb) {
     for (int i = 0; i < GRAPH_CACHE; i++)
         if (b->graphs[i].exec) cudaGraphExecDestroy(b->graphs[i].exec);
     if (b->cublas) cublasDestroy(b->cublas);
+    for (int i = 0; i < GRAPH_CACHE; i++) free_trace_seq(&b->trace_seq[i]);
+    if (b->trace_ev[0]) cudaEventDestroy(b->trace_ev[0]);
+    if (b->trace_ev[1]) cudaEventDestroy(b->trace_ev[1]);
+    if (b->trace_state == 1 && lf_cupti_active()) lf_cupti_stop();
     for (int i = 0; i < LF_ONESHOT_MAX_TP; i++)
         if (b->os_opened[i]) cudaIpcCloseMemHandle(b->os_opened[i]);
     if (b->os_mem) cudaFree(b->os_mem);
@@ -333,9 +357,13 @@ static void cu_destroy(lf_backend *bb) {
 
 static void cu_reset_seq(lf_backend *bb, int seq) { (void)bb; (void)seq; /* positions are overwritten as they are reused */ }
 
+// prof: host timers (a stream synchronisation per op); b->trace_now: CUPTI, the launches tagged
 #define OP(op, call) do {                                                                          \
         double t0_ = prof ? lf_now_ms() : 0.0;                                                        \
-        LF_TRY(call);                                                                              \
+        if (b->trace_now) lf_cupti_tag_push(op);                                                   \
+        lf_status op_s_ = (call);                                                                  \
+        if (b->trace_now) lf_cupti_tag_pop();                                                      \
+        if (op_s_ != LINFER_OK) return op_s_;                                                      \
         if (prof) { CUDA_CHECK(cudaStreamSynchronize(st)); b->base.op_ms[op] += lf_now_ms() - t0_; } \
     } while (0)
 
@@ -487,7 +515,7 @@ typedef struct {
 static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, float *logits_host) {
     const lf_config *c = &b->base.model->cfg;
     const int n = bt->n;
-    const int prof = b->base.profile;
+    const int prof = b->base.profile && !b->trace_now;
     cudaStream_t st = b->st;
     CUDA_CHECK(cudaMemcpyAsync(b->d_meta, b->h_meta, sizeof(int32_t) * sm->o_end, cudaMemcpyHostToDevice, st));
     const int32_t *d_tok = b->d_meta + sm->o_tok, *d_pos = b->d_meta + sm->o_pos, *d_seq = b->d_meta + sm->o_seq;
@@ -555,15 +583,17 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
 
 /* The graph of this decode-step key, captured on first use (least recently used slot reused).
  * NULL with graphs turned off when capture is not possible here (the step then runs eagerly). */
-static cudaGraphExec_t step_graph(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, lf_status *err) {
+static int graph_chunks(const step_meta *sm) { return (sm->max_simple_ctx + LF_ATTN_CHUNK - 1) / LF_ATTN_CHUNK; }
+
+static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, int traced, lf_status *err) {
     *err = LINFER_OK;
-    const int chunks = (sm->max_simple_ctx + LF_ATTN_CHUNK - 1) / LF_ATTN_CHUNK;
+    const int chunks = graph_chunks(sm);
     cu_graph *slot = &b->graphs[0];
     for (int i = 0; i < GRAPH_CACHE; i++) {
         cu_graph *g = &b->graphs[i];
-        if (g->n == bt->n && g->chunks == chunks && g->greedy == greedy) {
+        if (g->n == bt->n && g->chunks == chunks && g->greedy == greedy && g->traced == traced) {
             g->last_use = ++b->graph_clock;
-            return g->exec;
+            return g;
         }
         if (g->last_use < slot->last_use) slot = g;
     }
@@ -584,16 +614,199 @@ static cudaGraphExec_t step_graph(cu_backend *b, const lf_batch *bt, const step_
         }
     }
     if (e != cudaSuccess) goto no_graph;
+    {   /* its kernel nodes: what a traced replay must show */
+        size_t nn = 0;
+        int nk = -1;
+        if (cudaGraphGetNodes(graph, NULL, &nn) == cudaSuccess) {
+            cudaGraphNode_t *nodes = (cudaGraphNode_t *)malloc((nn ? nn : 1) * sizeof *nodes);
+            if (nodes && cudaGraphGetNodes(graph, nodes, &nn) == cudaSuccess) {
+                nk = 0;
+                for (size_t i = 0; i < nn; i++) {
+                    cudaGraphNodeType ty;
+                    if (cudaGraphNodeGetType(nodes[i], &ty) == cudaSuccess && ty == cudaGraphNodeTypeKernel) nk++;
+                }
+            }
+            free(nodes);
+        }
+        slot->n_kernel_nodes = nk;
+    }
     e = cudaGraphInstantiate(&slot->exec, graph, 0);
     cudaGraphDestroy(graph);
     if (e != cudaSuccess) { slot->exec = NULL; goto no_graph; }
-    slot->n = bt->n; slot->chunks = chunks; slot->greedy = greedy; slot->last_use = ++b->graph_clock;
-    return slot->exec;
+    slot->n = bt->n; slot->chunks = chunks; slot->greedy = greedy; slot->traced = traced; slot->last_use = ++b->graph_clock;
+    return slot;
 no_graph:
     cudaGetLastError();
     fprintf(stderr, "linfer: CUDA graph capture failed (%s); decode steps run without graphs\n", cudaGetErrorString(e));
     b->graphs_on = 0;
     return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// profiling with CUPTI
+
+/* Start or stop tracing to follow base.profile (set while the engine's step hook is on). The first
+ * time, CUPTI is loaded; if that fails, profiling falls back to host timers with a stream
+ * synchronisation per op (and says so once). */
+static lf_status trace_begin(cu_backend *b) {
+    b->trace_now = 0;
+    if (!b->base.profile) {
+        if (b->trace_state == 1 && lf_cupti_active()) lf_cupti_stop();
+        if (b->trace_state == 1) b->trace_state = 0;
+        return LINFER_OK;
+    }
+    if (b->trace_state == -1) return LINFER_OK;
+    if (!lf_cupti_active()) {
+        if (getenv("LF_CUPTI") && !strcmp(getenv("LF_CUPTI"), "0")) {
+            b->trace_state = -1;
+            b->base.timing_source = "host clock, a stream synchronisation after every op (LF_CUPTI=0)";
+            return LINFER_OK;
+        }
+        lf_status s = lf_cupti_start();
+        if (s != LINFER_OK) {
+            fprintf(stderr, "linfer: profile: %s; timing ops with host clocks instead\n", linfer_last_error());
+            b->trace_state = -1;
+            b->base.timing_source = "host clock, a stream synchronisation after every op (CUPTI unavailable)";
+            return LINFER_OK;
+        }
+        if (!b->trace_ev[0]) {
+            CUDA_CHECK(cudaEventCreate(&b->trace_ev[0]));
+            CUDA_CHECK(cudaEventCreate(&b->trace_ev[1]));
+        }
+        /* nothing launched before this point belongs to a step */
+        lf_trace_item *old = NULL;
+        size_t n_old = 0;
+        CUDA_CHECK(cudaStreamSynchronize(b->st));
+        LF_TRY(lf_cupti_take(&old, &n_old, NULL));
+        free(old);
+    }
+    b->trace_state = 1;
+    b->trace_now = 1;
+    b->base.timing_source = "CUPTI activity records (GPU start/end of every kernel, also inside CUDA graphs)";
+    b->base.counts_calls = 1;
+    return LINFER_OK;
+}
+
+static cu_trace_seq *find_trace_seq(cu_backend *b, int n, int chunks, int greedy) {
+    for (int i = 0; i < GRAPH_CACHE; i++) {
+        cu_trace_seq *q = &b->trace_seq[i];
+        if (q->n == n && q->chunks == chunks && q->greedy == greedy) return q;
+    }
+    return NULL;
+}
+
+static void free_trace_seq(cu_trace_seq *q) {
+    free(q->tags);
+    free((void *)q->names);
+    memset(q, 0, sizeof *q);
+}
+
+/* The records of the step just synchronised: each one's op category (tag; from its position for
+ * graph kernels), its exclusive time on the step's timeline (records sorted by start; a record
+ * overlapping the previous one, as programmatic dependent launch makes them, counts only past the
+ * previous end) added to base.op_ms, kernel counts to base.op_calls. gr: the graph replayed (else
+ * eager). learn_n > 0: store this eager step's kernel sequence for the graph of key
+ * (learn_n, chunks, greedy). */
+static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int chunks, int greedy) {
+    lf_trace_item *it = NULL;
+    size_t ni = 0;
+    uint64_t dropped = 0;
+    LF_TRY(lf_cupti_take(&it, &ni, &dropped));
+    lf_cuda_trace_info *ti = &b->last_trace;
+    memset(ti, 0, sizeof *ti);
+    ti->traced = 1;
+    ti->from_graph = gr != NULL;
+    ti->n_items = (int)ni;
+    ti->n_expected = gr ? gr->n_kernel_nodes : -1;
+    ti->dropped = dropped;
+    float ev = 0;
+    if (cudaEventElapsedTime(&ev, b->trace_ev[0], b->trace_ev[1]) == cudaSuccess) ti->event_ms = ev;
+    const cu_trace_seq *seq = gr ? find_trace_seq(b, gr->n, gr->chunks, gr->greedy) : NULL;
+    int nk_graph = 0;
+    for (size_t i = 0; i < ni; i++) nk_graph += it[i].kind == LF_TRACE_KERNEL && it[i].graph_id != 0;
+    const int positional = seq && nk_graph == seq->count;
+    uint64_t cur_end = 0, t_first = ni ? it[0].start_ns : 0, t_last = 0;
+    int kpos = 0;
+    for (size_t i = 0; i < ni; i++) {
+        lf_trace_item *r = &it[i];
+        int tag = r->tag;
+        if (r->kind == LF_TRACE_KERNEL) {
+            ti->n_kernels++;
+            if (r->graph_id != 0) {
+                tag = -1;
+                if (positional) {
+                    tag = seq->tags[kpos];
+                    if (strcmp(seq->names[kpos], r->name) != 0) ti->n_name_mismatch++;
+                } else if (seq) { /* counts differ: by name, where the name has one category in the sequence */
+                    for (int j = 0; j < seq->count; j++)
+                        if (!strcmp(seq->names[j], r->name)) {
+                            if (tag == -1) tag = seq->tags[j];
+                            else if (tag != seq->tags[j]) { tag = -1; break; }
+                        }
+                }
+                kpos++;
+            }
+            r->tag = tag;
+            if (tag < 0 || tag >= LF_OP_COUNT) ti->n_untagged++;
+        }
+        const uint64_t s0 = r->start_ns > cur_end ? r->start_ns : cur_end;
+        const double excl = r->end_ns > s0 ? (double)(r->end_ns - s0) * 1e-6 : 0.0;
+        if (i > 0 && r->start_ns > cur_end) ti->idle_ms += (double)(r->start_ns - cur_end) * 1e-6;
+        if (r->end_ns > cur_end) cur_end = r->end_ns;
+        if (r->end_ns > t_last) t_last = r->end_ns;
+        ti->busy_ms += excl;
+        if (tag >= 0 && tag < LF_OP_COUNT) {
+            b->base.op_ms[tag] += excl;
+            ti->tagged_ms += excl;
+            if (r->kind == LF_TRACE_KERNEL) b->base.op_calls[tag] += 1;
+        }
+    }
+    ti->span_ms = ni ? (double)(t_last - t_first) * 1e-6 : 0.0;
+    lf_status s = LINFER_OK;
+    if (learn_n > 0) {
+        cu_trace_seq *q = find_trace_seq(b, learn_n, chunks, greedy);
+        if (!q) {
+            for (int i = 0; i < GRAPH_CACHE && !q; i++) if (b->trace_seq[i].n == 0) q = &b->trace_seq[i];
+            if (!q) q = &b->trace_seq[0];
+        }
+        free_trace_seq(q);
+        q->tags = (signed char *)malloc((size_t)(ti->n_kernels ? ti->n_kernels : 1));
+        q->names = (const char **)malloc(sizeof(char *) * (size_t)(ti->n_kernels ? ti->n_kernels : 1));
+        if (!q->tags || !q->names) {
+            free_trace_seq(q);
+            s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "profile: out of host memory for a kernel sequence");
+        } else {
+            int k = 0;
+            for (size_t i = 0; i < ni; i++)
+                if (it[i].kind == LF_TRACE_KERNEL) {
+                    q->tags[k] = (signed char)it[i].tag;
+                    q->names[k] = it[i].name;
+                    k++;
+                }
+            q->count = k;
+            q->n = learn_n; q->chunks = chunks; q->greedy = greedy;
+            ti->learned = 1;
+        }
+    }
+    free(it);
+    return s;
+}
+
+extern "C" lf_status lf_cuda_set_step_events(lf_backend *bb, int on) {
+    if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
+    cu_backend *b = (cu_backend *)bb;
+    if (on && !b->trace_ev[0]) {
+        CUDA_CHECK(cudaEventCreate(&b->trace_ev[0]));
+        CUDA_CHECK(cudaEventCreate(&b->trace_ev[1]));
+    }
+    b->step_events = on != 0;
+    return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_last_trace(const lf_backend *bb, lf_cuda_trace_info *out) {
+    if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
+    *out = ((const cu_backend *)bb)->last_trace;
+    return LINFER_OK;
 }
 
 /* logits != NULL: fp32 logits of the out rows to the host; ids != NULL: their argmax only */
@@ -652,12 +865,23 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
         const int bi = tune_bucket_of(n);
         if (bi >= 0 && !b->tuned[bi]) LF_TRY(tune_bucket(b, bi));
     }
+    LF_TRY(trace_begin(b));
+    const int traced = b->trace_now;
     cudaGraphExec_t exec = NULL;
-    if (b->graphs_on && !b->base.profile && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows) {
-        lf_status s;
-        exec = step_graph(b, bt, &sm, greedy, &s);
-        if (s != LINFER_OK) return s;
+    cu_graph *gr = NULL;
+    int learn = 0;
+    if (b->graphs_on && (!b->base.profile || traced) && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows) {
+        if (traced && !find_trace_seq(b, n, graph_chunks(&sm), greedy)) {
+            learn = 1; /* an eager step first: its tagged kernels give the graph's sequence */
+        } else {
+            lf_status s;
+            gr = step_graph(b, bt, &sm, greedy, traced, &s);
+            if (s != LINFER_OK) return s;
+            exec = gr ? gr->exec : NULL;
+        }
     }
+    const int events = traced || b->step_events;
+    if (events) CUDA_CHECK(cudaEventRecord(b->trace_ev[0], st));
     if (exec) {
         CUDA_CHECK(cudaGraphLaunch(exec, st));
         if (!greedy)
@@ -665,7 +889,18 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     } else {
         LF_TRY(enqueue_step(b, bt, &sm, greedy, logits));
     }
+    if (events) CUDA_CHECK(cudaEventRecord(b->trace_ev[1], st));
     CUDA_CHECK(cudaStreamSynchronize(st));
+    if (traced) {
+        LF_TRY(trace_step(b, exec ? gr : NULL, learn ? n : 0, graph_chunks(&sm), greedy));
+    } else if (events) {
+        float ev = 0;
+        memset(&b->last_trace, 0, sizeof b->last_trace);
+        b->last_trace.from_graph = exec != NULL;
+        b->last_trace.n_expected = gr ? gr->n_kernel_nodes : -1;
+        CUDA_CHECK(cudaEventElapsedTime(&ev, b->trace_ev[0], b->trace_ev[1]));
+        b->last_trace.event_ms = ev;
+    }
     if (greedy && bt->n_out > 0) memcpy(ids, b->h_ids, sizeof(int32_t) * (size_t)bt->n_out);
     return LINFER_OK;
 }

@@ -3,12 +3,23 @@
 // Each launcher owns its buffers (RAII guards free them on every path), times with CUDA events on
 // one stream, and reports per repetition the seconds of one operation. The host side
 // (src/perf/calibrate.c) takes medians and turns times into bandwidths and FLOP/s.
+//
+// fp8 GEMM (cuBLASLt, compute capability >= 8.9): the requirements of cublasLtMatmul for fp8
+// (cuBLAS documentation, "cublasLtMatmul()": tensor-wide scaled FP8 kernels) are met by
+// construction: A and B CUDA_R_8F_E4M3, C = D CUDA_R_16BF (a listed AType/BType/CType/DType
+// combination), compute type CUBLAS_COMPUTE_32F, scale type CUDA_R_32F, A transposed and B not
+// ("TN", required on Ada, Hopper and Blackwell GeForce), m, n, k multiples of 16 and leading
+// dimensions k, k, m (16-byte aligned rows), pointers from cudaMalloc (256-byte aligned, which the
+// workspace also needs). No scale pointers: the per-tensor scales default to 1.
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#include <cuda_fp8.h>
+#include <cublasLt.h>
 #include "cuda_common.h"
 extern "C" {
 #include "perf/calibrate.h"
@@ -31,6 +42,25 @@ struct Events {
 struct Blas {
     cublasHandle_t h = nullptr;
     ~Blas() { if (h) cublasDestroy(h); }
+};
+// cuBLASLt fp8 GEMM: handle, descriptors, the heuristic's algorithm and its workspace; destroyed
+// in reverse order on every path.
+struct LtFp8Gemm {
+    cublasLtHandle_t h = nullptr;
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
+    cublasLtMatmulPreference_t pref = nullptr;
+    cublasLtMatmulAlgo_t algo;
+    DevBuf ws;
+    size_t ws_bytes = 0;
+    ~LtFp8Gemm() {
+        if (pref) cublasLtMatmulPreferenceDestroy(pref);
+        if (ld) cublasLtMatrixLayoutDestroy(ld);
+        if (lb) cublasLtMatrixLayoutDestroy(lb);
+        if (la) cublasLtMatrixLayoutDestroy(la);
+        if (op) cublasLtMatmulDescDestroy(op);
+        if (h) cublasLtDestroy(h);
+    }
 };
 struct Graph {
     cudaGraph_t g = nullptr;
@@ -56,6 +86,20 @@ __global__ void fill_uniform(T *p, size_t n, uint32_t seed) {
         float u = ((float)(h >> 8) + 0.5f) * (1.0f / 16777216.0f);  // (0, 1)
         p[i] = (T)(2.0f * u - 1.0f);
     }
+}
+
+// fp8 E4M3 uniform in [-1, 1) (rounded to nearest E4M3, saturating; tiny values may round to 0)
+__global__ void fill_uniform_fp8(__nv_fp8_storage_t *p, size_t n, uint32_t seed) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        uint32_t h = mix32((uint32_t)i * 2654435761u ^ seed ^ (uint32_t)(i >> 32));
+        float u = ((float)(h >> 8) + 0.5f) * (1.0f / 16777216.0f);  // (0, 1)
+        p[i] = __nv_cvt_float_to_fp8(2.0f * u - 1.0f, __NV_SATFINITE, __NV_E4M3);
+    }
+}
+
+__global__ void f32_to_fp8(const float *__restrict__ in, __nv_fp8_storage_t *__restrict__ out, size_t n) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = __nv_cvt_float_to_fp8(in[i], __NV_SATFINITE, __NV_E4M3);
 }
 
 // Read-only reduction: every thread XORs 16-byte words (4 loads in flight per iteration), then a
@@ -123,6 +167,66 @@ lf_status check_args(int gpu, int reps, const double *t) {
     }
     if (gpu < 0 || gpu >= n) return lf_fail(LINFER_ERR_DEVICE, "no CUDA GPU %d (this machine has %d)", gpu, n);
     CUDA_CHECK(cudaSetDevice(gpu));
+    return LINFER_OK;
+}
+
+// fp8 tensor cores: compute capability 8.9 (Ada) and later. LINFER_ERR_UNSUPPORTED below that.
+lf_status fp8_supported(int gpu) {
+    int major = 0, minor = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, gpu));
+    CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, gpu));
+    if (major * 10 + minor < 89)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "fp8 GEMM needs compute capability >= 8.9 (this GPU: %d.%d)", major, minor);
+    return LINFER_OK;
+}
+
+// D (m x n, column-major, ld m, bf16) = op(A) * B, where A is stored k x m column-major (ld k) and
+// transposed ("TN"), B is k x n column-major (ld k); A, B fp8 E4M3, fp32 accumulation, alpha 1,
+// beta 0 (C = D). Row-major view: A = weights [m][k], B = activations [n][k], D = [n][m] (y = x W^T,
+// the layout of the engine's cublasGemmEx calls). fast_accum sets CUBLASLT_MATMUL_DESC_FAST_ACCUM
+// (no periodic promotion of the tensor-core partial sums to fp32). The first algorithm of
+// cublasLtMatmulAlgoGetHeuristic within a 32 MiB workspace. LINFER_ERR_UNSUPPORTED when cuBLASLt
+// has no algorithm for it on this GPU.
+lf_status lt_fp8_setup(LtFp8Gemm &g, int m, int n, int k, int fast_accum) {
+    if (m <= 0 || n <= 0 || k <= 0 || m % 16 || n % 16 || k % 16)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "fp8 GEMM: m, n, k must be positive multiples of 16 (m = %d, n = %d, k = %d)", m, n, k);
+    CUBLAS_CHECK(cublasLtCreate(&g.h));
+    CUBLAS_CHECK(cublasLtMatmulDescCreate(&g.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(g.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(g.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    const int8_t fa = fast_accum ? 1 : 0;
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(g.op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fa, sizeof fa));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&g.la, CUDA_R_8F_E4M3, (uint64_t)k, (uint64_t)m, (int64_t)k));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&g.lb, CUDA_R_8F_E4M3, (uint64_t)k, (uint64_t)n, (int64_t)k));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&g.ld, CUDA_R_16BF, (uint64_t)m, (uint64_t)n, (int64_t)m));
+    g.ws_bytes = (size_t)32 << 20;
+    cudaError_t e = cudaMalloc(&g.ws.p, g.ws_bytes);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "fp8 GEMM: cannot allocate the 32 MiB cuBLASLt workspace: %s", cudaGetErrorString(e));
+    }
+    CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&g.pref));
+    CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(g.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &g.ws_bytes, sizeof g.ws_bytes));
+    cublasLtMatmulHeuristicResult_t res;
+    memset(&res, 0, sizeof res);
+    int got = 0;
+    cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(g.h, g.op, g.la, g.lb, g.ld, g.ld, g.pref, 1, &res, &got);
+    if (hs == CUBLAS_STATUS_NOT_SUPPORTED || hs == CUBLAS_STATUS_ARCH_MISMATCH || (hs == CUBLAS_STATUS_SUCCESS && got == 0))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "cuBLASLt %zu has no fp8 algorithm (E4M3 x E4M3 -> bf16, TN, %dx%dx%d) on this GPU%s%s",
+                       cublasLtGetVersion(), m, n, k, hs != CUBLAS_STATUS_SUCCESS ? ": " : "",
+                       hs != CUBLAS_STATUS_SUCCESS ? cublasGetStatusString(hs) : "");
+    CUBLAS_CHECK(hs);
+    CUBLAS_CHECK(res.state);
+    if (res.workspaceSize > g.ws_bytes)
+        return lf_fail(LINFER_ERR_INTERNAL, "fp8 GEMM: the heuristic's algorithm wants %zu bytes of workspace (limit %zu)", res.workspaceSize, g.ws_bytes);
+    g.algo = res.algo;
+    return LINFER_OK;
+}
+
+lf_status lt_fp8_run(const LtFp8Gemm &g, const void *A, const void *B, void *D, cudaStream_t st) {
+    const float alpha = 1.0f, beta = 0.0f;
+    CUBLAS_CHECK(cublasLtMatmul(g.h, g.op, &alpha, A, g.la, B, g.lb, &beta, D, g.ld, D, g.ld, &g.algo, g.ws.p, g.ws_bytes, st));
     return LINFER_OK;
 }
 
@@ -222,6 +326,76 @@ extern "C" lf_status lf_cuda_calib_gemm(int gpu, int n, int bf16, int warmup, in
         return LINFER_OK;
     };
     return time_reps(st.s, warmup, reps, 5, t, op, 0.3);
+}
+
+extern "C" lf_status lf_cuda_calib_gemm_fp8(int gpu, int n, int fast_accum, int warmup, int reps, double *t) {
+    LF_TRY(check_args(gpu, reps, t));
+    LF_TRY(fp8_supported(gpu));
+    if (n <= 0 || n > 65536 || n % 16) return lf_fail(LINFER_ERR_INVALID_ARG, "fp8 GEMM calibration: n = %d (a multiple of 16 is needed)", n);
+    const size_t nn = (size_t)n * n;
+    Stream st;
+    DevBuf A, B, D;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&st.s, cudaStreamNonBlocking));
+    cudaError_t e = cudaMalloc(&A.p, nn);
+    if (e == cudaSuccess) e = cudaMalloc(&B.p, nn);
+    if (e == cudaSuccess) e = cudaMalloc(&D.p, nn * 2);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "fp8 GEMM calibration: cannot allocate 2 x %d^2 fp8 and one %d^2 bf16 matrix on GPU %d: %s", n, n, gpu,
+                       cudaGetErrorString(e));
+    }
+    fill_uniform_fp8<<<fill_blocks(nn), 256, 0, st.s>>>((__nv_fp8_storage_t *)A.p, nn, 0x1234u);
+    fill_uniform_fp8<<<fill_blocks(nn), 256, 0, st.s>>>((__nv_fp8_storage_t *)B.p, nn, 0x9876u);
+    CUDA_CHECK_LAUNCH("fill_uniform_fp8");
+    LtFp8Gemm g;
+    LF_TRY(lt_fp8_setup(g, n, n, n, fast_accum));
+    auto op = [&]() -> lf_status { return lt_fp8_run(g, A.p, B.p, D.p, st.s); };
+    return time_reps(st.s, warmup, reps, 5, t, op, 0.3);
+}
+
+extern "C" lf_status lf_cuda_calib_gemm_fp8_check(int gpu, int m, int n, int k, int fast_accum, const float *a, const float *b, float *d) {
+    double dummy = 0;
+    LF_TRY(check_args(gpu, 1, &dummy));
+    LF_TRY(fp8_supported(gpu));
+    if (!a || !b || !d) return lf_fail(LINFER_ERR_INVALID_ARG, "fp8 GEMM check: NULL matrix");
+    if (m <= 0 || n <= 0 || k <= 0 || m > 65536 || n > 65536 || k > 65536)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "fp8 GEMM check: m = %d, n = %d, k = %d", m, n, k);
+    const size_t na = (size_t)m * k, nb = (size_t)n * k, nd = (size_t)m * n;
+    Stream st;
+    DevBuf fa, fb, A, B, D;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&st.s, cudaStreamNonBlocking));
+    cudaError_t e = cudaMalloc(&fa.p, na * 4);
+    if (e == cudaSuccess) e = cudaMalloc(&fb.p, nb * 4);
+    if (e == cudaSuccess) e = cudaMalloc(&A.p, na);
+    if (e == cudaSuccess) e = cudaMalloc(&B.p, nb);
+    if (e == cudaSuccess) e = cudaMalloc(&D.p, nd * 2);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "fp8 GEMM check: cannot allocate the matrices on GPU %d: %s", gpu, cudaGetErrorString(e));
+    }
+    CUDA_CHECK(cudaMemcpyAsync(fa.p, a, na * 4, cudaMemcpyHostToDevice, st.s));
+    CUDA_CHECK(cudaMemcpyAsync(fb.p, b, nb * 4, cudaMemcpyHostToDevice, st.s));
+    CUDA_CHECK(cudaMemsetAsync(D.p, 0xFF, nd * 2, st.s));   // NaN in bf16: every element must be written
+    f32_to_fp8<<<fill_blocks(na), 256, 0, st.s>>>((const float *)fa.p, (__nv_fp8_storage_t *)A.p, na);
+    f32_to_fp8<<<fill_blocks(nb), 256, 0, st.s>>>((const float *)fb.p, (__nv_fp8_storage_t *)B.p, nb);
+    CUDA_CHECK_LAUNCH("f32_to_fp8");
+    LtFp8Gemm g;
+    LF_TRY(lt_fp8_setup(g, m, n, k, fast_accum));
+    LF_TRY(lt_fp8_run(g, A.p, B.p, D.p, st.s));
+    uint16_t *hd = (uint16_t *)malloc(nd * 2);
+    if (!hd) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "fp8 GEMM check: out of host memory");
+    e = cudaMemcpyAsync(hd, D.p, nd * 2, cudaMemcpyDeviceToHost, st.s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(st.s);
+    if (e != cudaSuccess) {
+        free(hd);
+        return lf_fail(LINFER_ERR_DEVICE, "fp8 GEMM check: copying the result back: %s", cudaGetErrorString(e));
+    }
+    for (size_t i = 0; i < nd; i++) {   // bf16 -> fp32: the upper 16 bits
+        uint32_t u = (uint32_t)hd[i] << 16;
+        memcpy(&d[i], &u, 4);
+    }
+    free(hd);
+    return LINFER_OK;
 }
 
 extern "C" lf_status lf_cuda_calib_launch(int gpu, int n, int mode, int warmup, int reps, double *t) {

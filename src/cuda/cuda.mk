@@ -1,13 +1,15 @@
 # cuda.mk — CUDA kernel tests and the device bundle (included by the Makefile).
 #
-#   make cuda-test       build $(BUILD)/tests/cuda/test_cuda_kernels and run it (on a machine
-#                        without a GPU it checks the clean "no CUDA device" error and skips)
+#   make cuda-test       build $(BUILD)/tests/cuda/test_cuda_kernels and test_cuda_calib (calibrate's
+#                        fp8 GEMM against the CPU) and run them (on a machine without a GPU they
+#                        check the clean "no CUDA device" errors and skip)
 #   make device-bundle   build into build-dev/ (linfer, the CUDA kernel test, the CPU tests) and copy
 #                        the non-system shared libraries they need into build-dev/lib, so that the
 #                        device machine (CUDA toolkit, none of Debian's -dev libraries) can run them:
 #                        scripts/device_run.sh sets LD_LIBRARY_PATH=build-dev/lib.
 CUDA_TEST_BIN := $(BUILD)/tests/cuda/test_cuda_kernels
-CUDA_HDRS := $(wildcard src/cuda/*.h) src/model/model.h src/core/dtype.h src/core/error.h src/engine/backend.h src/cpu/kernels.h include/linfer.h
+CUDA_CALIB_TEST_BIN := $(BUILD)/tests/cuda/test_cuda_calib
+CUDA_HDRS := $(wildcard src/cuda/*.h) src/perf/calibrate.h src/model/model.h src/core/dtype.h src/core/error.h src/engine/backend.h src/cpu/kernels.h include/linfer.h
 
 .PHONY: cuda-test cuda-test-build device-bundle
 
@@ -15,7 +17,16 @@ CUDA_HDRS := $(wildcard src/cuda/*.h) src/model/model.h src/core/dtype.h src/cor
 ifeq ($(CUDA),1)
 $(CU_OBJ): $(CUDA_HDRS)
 
-cuda-test-build: $(CUDA_TEST_BIN) $(BUILD)/tests/cuda/test_hf_device $(BUILD)/tests/cuda/test_cuda_vs_cpu $(BUILD)/tests/cuda/test_tp
+cuda-test-build: $(CUDA_TEST_BIN) $(CUDA_CALIB_TEST_BIN) $(BUILD)/tests/cuda/test_hf_device $(BUILD)/tests/cuda/test_cuda_vs_cpu \
+                 $(BUILD)/tests/cuda/test_tp $(BUILD)/tests/cuda/test_profile_cuda
+
+$(BUILD)/tests/cuda/test_profile_cuda: tests/cuda/test_profile_cuda.c $(BUILD)/liblinfer.a $(CUDA_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblinfer.a $(LDLIBS)
+
+$(CUDA_CALIB_TEST_BIN): tests/cuda/test_cuda_calib.c $(BUILD)/liblinfer.a $(CUDA_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(CUDA_HOME)/include $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblinfer.a $(LDLIBS)
 
 $(BUILD)/tests/cuda/test_tp: tests/cuda/test_tp.c $(BUILD)/liblinfer.a $(CUDA_HDRS)
 	@mkdir -p $(@D)
@@ -33,8 +44,9 @@ $(CUDA_TEST_BIN): tests/cuda/test_cuda_kernels.c $(BUILD)/liblinfer.a $(CUDA_HDR
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -I$(CUDA_HOME)/include $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblinfer.a $(LDLIBS)
 
-cuda-test: $(CUDA_TEST_BIN)
+cuda-test: $(CUDA_TEST_BIN) $(CUDA_CALIB_TEST_BIN)
 	$(CUDA_TEST_BIN)
+	$(CUDA_CALIB_TEST_BIN)
 else
 cuda-test cuda-test-build:
 	@echo "cuda-test: CUDA=0 (nvcc not found); nothing to build"

@@ -57,8 +57,11 @@ struct lf_backend {
     const lf_backend_ops *ops;
     const lf_model *model;
     lf_backend_params params;
-    double op_ms[LF_OP_COUNT];   /* accumulated per-op wall time when profiling (CPU) */
-    int profile;
+    double op_ms[LF_OP_COUNT];   /* per-op time of the current step while profiling (the engine zeroes it per step) */
+    double op_calls[LF_OP_COUNT]; /* kernels per op in the current step, when counts_calls is set */
+    int counts_calls;            /* the backend counts op_calls (CUDA with CUPTI) */
+    int profile;                 /* set by the engine while a step hook is on */
+    const char *timing_source;   /* how op_ms is measured (set by the backend when profiling starts; NULL: not yet) */
 };
 
 lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out);

@@ -98,6 +98,7 @@ void lf_engine_set_step_hook(linfer_engine *e, lf_step_hook fn, void *user) {
     e->hook_user = user;
     e->backend->profile = fn != NULL;
     memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+    memset(e->backend->op_calls, 0, sizeof e->backend->op_calls);
 }
 
 lf_backend *lf_engine_backend(linfer_engine *e) { return e->backend; }
@@ -197,7 +198,10 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     long hk_ctx = 0;
     for (int i = 0; i < n_seq; i++) { hk_tokens += (int)prompt_lens[i]; hk_ctx += (long)prompt_lens[i]; }
     hk_forwards = (hk_tokens + PREFILL_CHUNK - 1) / PREFILL_CHUNK;
-    if (e->hook) memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+    if (e->hook) {
+        memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+        memset(e->backend->op_calls, 0, sizeof e->backend->op_calls);
+    }
     double t0 = lf_now_ms(), hk_t0 = t0;
     if ((s = prefill(e, n_seq, prompts, prompt_lens))) goto done;
     double t_first = 0, t_dec0 = 0;
@@ -223,9 +227,11 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         if (steps == 0) { t_first = lf_now_ms(); t_dec0 = t_first; }
         if (e->hook) { /* one step ends here: the prefill (with the first sampling) or a decode step */
             lf_step_info si = {steps == 0 ? LF_STEP_PREFILL : LF_STEP_DECODE, steps, hk_seqs, hk_tokens, hk_forwards, hk_ctx,
-                               hk_sampled, lf_now_ms() - hk_t0, e->backend->op_ms, NULL};
+                               hk_sampled, lf_now_ms() - hk_t0, e->backend->op_ms,
+                               e->backend->counts_calls ? e->backend->op_calls : NULL};
             e->hook(e->hook_user, &si);
             memset(e->backend->op_ms, 0, sizeof e->backend->op_ms);
+            memset(e->backend->op_calls, 0, sizeof e->backend->op_calls);
             hk_sampled = 0;
             hk_t0 = lf_now_ms();   /* the hook's own time belongs to no step */
         }

@@ -242,7 +242,8 @@ static void nan_fill(lf_bench_result *r) {
     double *f[] = {&r->ttft_ms, &r->ttft_p50_ms, &r->ttft_std_ms, &r->tpot_ms, &r->tpot_p50_ms, &r->tpot_p95_ms, &r->tpot_p99_ms,
                    &r->itl_ms, &r->e2e_ms, &r->e2e_std_ms, &r->e2e_p50_ms, &r->e2e_p95_ms, &r->out_tok_s, &r->total_tok_s,
                    &r->cv_ttft, &r->cv_tpot, &r->cv_e2e, &r->peak_rss_bytes, &r->gpu_mem_bytes, &r->pred_ttft_ms,
-                   &r->pred_tpot_ms, &r->pred_e2e_ms, &r->pred_mem_bytes, &r->eff_ttft, &r->eff_tpot};
+                   &r->pred_tpot_ms, &r->pred_e2e_ms, &r->pred_mem_bytes, &r->eff_ttft, &r->eff_tpot, &r->gpu_util_mean_pct,
+                   &r->gpu_util_max_pct, &r->mem_util_mean_pct, &r->nvml_peak_mem_bytes, &r->power_mean_w, &r->sm_clock_mean_mhz};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) *f[i] = NAN;
 }
 
@@ -408,7 +409,7 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
         double *ttft = malloc(sizeof(double) * (size_t)o->reps * 3), *tpot = ttft + o->reps, *e2e = tpot + o->reps;
         double *itl = malloc(sizeof(double) * ((size_t)o->reps * (size_t)p->out_len + 1));
         step_clock clk = {malloc(sizeof(double) * ((size_t)p->out_len + 2)), p->out_len + 2, 0, INT_MAX};
-        int n_itl = 0, done_reps = 0;
+        int n_itl = 0, done_reps = 0, sampling = 0;
         double gpu_mem = NAN;
         if (!ids || !prompts || !lens || !ttft || !itl || !clk.ts) {
             set_note(r, LF_BENCH_FAILED, "out of memory for the point's buffers");
@@ -428,6 +429,12 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
             sp.seed = o->seed;
             for (int run = 0; run < n_runs; run++) {
                 if (o->progress && o->progress(o->user, i, n, run, n_runs)) stop = 1;
+                if (run == o->warmup && o->nvml && o->device == LINFER_DEVICE_CUDA) {
+                    /* GPU sampling covers the timed repetitions; a sampler that cannot start leaves the
+                     * NVML fields NAN (the point itself is still measured) */
+                    if (lf_nvml_sampler_start(o->nvml) == LINFER_OK) sampling = 1;
+                    else lf_clear_error();
+                }
                 clk.n = 0;
                 clk.last_seq = INT_MAX;
                 linfer_gen_stats st;
@@ -451,6 +458,18 @@ lf_status lf_bench_run(const lf_bench_model *bm, const lf_bench_opts *o, const l
                     if (isfinite(u) && !(u <= gpu_mem)) gpu_mem = u;
                 }
             }
+        }
+        if (sampling) {
+            lf_nvml_summary ns;
+            lf_nvml_sampler_stop(o->nvml, &ns);
+            r->nvml_gpus = ns.n_gpus;
+            r->nvml_samples = ns.all.samples;
+            r->gpu_util_mean_pct = ns.all.gpu_util_mean_pct;
+            r->gpu_util_max_pct = ns.all.gpu_util_max_pct;
+            r->mem_util_mean_pct = ns.all.mem_util_mean_pct;
+            r->nvml_peak_mem_bytes = ns.all.peak_mem_used_bytes;
+            r->power_mean_w = ns.all.power_mean_w;
+            r->sm_clock_mean_mhz = ns.all.sm_clock_mean_mhz;
         }
         r->warmup = o->warmup;
         r->reps = done_reps;
@@ -498,7 +517,10 @@ static const char *const point_cols[] = {
     "model", "dtype", "tp", "batch", "in", "out", "state", "note", "warmup", "reps",
     "ttft_ms", "ttft_p50_ms", "ttft_std_ms", "tpot_ms", "tpot_p50_ms", "tpot_p95_ms", "tpot_p99_ms", "itl_ms",
     "e2e_ms", "e2e_std_ms", "e2e_p50_ms", "e2e_p95_ms", "out_tok_s", "total_tok_s", "cv_ttft", "cv_tpot", "cv_e2e", "noisy",
-    "peak_rss_gib", "gpu_mem_gib", "pred_ttft_ms", "pred_tpot_ms", "pred_e2e_ms", "pred_mem_gib", "eff_ttft", "eff_tpot", "wall_s"};
+    "peak_rss_gib", "gpu_mem_gib", "pred_ttft_ms", "pred_tpot_ms", "pred_e2e_ms", "pred_mem_gib", "eff_ttft", "eff_tpot", "wall_s",
+    /* GPU sampling through NVML: appended after the older columns, which keep their positions */
+    "nvml_gpus", "nvml_samples", "gpu_util_mean_pct", "gpu_util_max_pct", "mem_util_mean_pct", "nvml_peak_mem_gib", "power_mean_w",
+    "sm_clock_mean_mhz"};
 #define N_POINT_COLS ((int)(sizeof point_cols / sizeof point_cols[0]))
 static const char *const meta_cols[] = {"device", "device_name", "driver", "cuda_runtime", "git_commit", "date", "calibration",
                                         "hw", "command"};
@@ -541,6 +563,14 @@ static lf_table *make_table(const lf_bench_result *res, int n, const char *model
         lf_table_num(t, r->eff_ttft, 4);
         lf_table_num(t, r->eff_tpot, 4);
         lf_table_num(t, r->wall_s, 3);
+        lf_table_int(t, r->nvml_gpus);
+        lf_table_int(t, r->nvml_samples);
+        lf_table_num(t, r->gpu_util_mean_pct, 2);
+        lf_table_num(t, r->gpu_util_max_pct, 0);
+        lf_table_num(t, r->mem_util_mean_pct, 2);
+        lf_table_num(t, r->nvml_peak_mem_bytes / GIB, 3);
+        lf_table_num(t, r->power_mean_w, 1);
+        lf_table_num(t, r->sm_clock_mean_mhz, 0);
         if (meta) {
             const char *m[] = {meta->device, meta->device_name, meta->driver, meta->cuda_runtime, meta->git_commit, meta->date,
                                meta->calibration, meta->hw_name, meta->command};

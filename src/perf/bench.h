@@ -14,12 +14,17 @@
  * tokens are known). Per decode step the token callback timestamps the first token of each step
  * with a monotonic clock; the differences between consecutive steps are the inter-token latencies
  * (ITL) whose percentiles are the TPOT p50/p95/p99. TPOT mean is the engine's decode time divided
- * by its decode steps. E2E is the wall time of one linfer_generate call. */
+ * by its decode steps. E2E is the wall time of one linfer_generate call.
+ *
+ * GPU sampling: with opts.nvml (an open lf_nvml_sampler) and the CUDA device, NVML is read every
+ * period (20 ms) from the first timed repetition of a point to the end of its last (warm-ups are
+ * not sampled): utilisation, memory in use, power and SM clock (lf_bench_result, "NVML" fields). */
 #ifndef LF_PERF_BENCH_H
 #define LF_PERF_BENCH_H
 #include <stdint.h>
 #include "../core/error.h"
 #include "linfer.h"
+#include "nvml_sampler.h"
 #include "presets.h"
 #include "table.h"
 
@@ -70,6 +75,16 @@ typedef struct {
     int noisy;                                         /* some cv above opts.cv_flag */
     double peak_rss_bytes;     /* host peak RSS during the point (process peak when it cannot be reset) */
     double gpu_mem_bytes;      /* GPU memory in use after the runs (device-wide); NAN on the CPU */
+    /* NVML during the timed repetitions (lf_bench_opts.nvml), over the GPUs sampled, pooled: means
+     * over every reading of every GPU, max / peak over all of them (the fullest single GPU). NAN and
+     * 0 when not sampled (the CPU, NVML not available, a point that did not run). */
+    int nvml_gpus;             /* GPUs sampled */
+    int nvml_samples;          /* readings, summed over the GPUs */
+    double gpu_util_mean_pct, gpu_util_max_pct;   /* % of time a kernel was running (not SM occupancy) */
+    double mem_util_mean_pct;  /* % of time device memory was being read or written */
+    double nvml_peak_mem_bytes;/* largest NVML memory used seen (device-wide, like gpu_mem_bytes) */
+    double power_mean_w;       /* per GPU */
+    double sm_clock_mean_mhz;
     double pred_ttft_ms, pred_tpot_ms, pred_e2e_ms;    /* roofline; NAN without ceilings */
     double pred_mem_bytes;     /* roofline memory of the point (16-bit; CPU: scaled to fp32) */
     double eff_ttft, eff_tpot; /* predicted / measured */
@@ -98,6 +113,9 @@ typedef struct {
      * communicator (src/dist/launcher.h); every rank runs the same sweep. 0/1: none. */
     int tp_size, tp_rank;
     void *tp_comm;
+    /* Optional (CUDA only): an open sampler (lf_nvml_sampler_open, not owned) started and stopped
+     * around each point's timed repetitions. NULL: the NVML fields stay NAN / 0. */
+    lf_nvml_sampler *nvml;
     void *user;
 } lf_bench_opts;
 void lf_bench_default_opts(lf_bench_opts *o);

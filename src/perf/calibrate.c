@@ -180,6 +180,7 @@ static lf_status cpu_sgemm(const lf_calib_opts *o, lf_calib_result *r) {
     double flops = 2.0 * n * (double)n * n / lf_stat_median(t, o->reps);
     r->gemm_n = n;
     r->gemm_flops[LF_PREC_FP16] = r->gemm_flops[LF_PREC_BF16] = flops;
+    r->gemm_flops[LF_PREC_FP8] = NAN;   /* no fp8 on the CPU */
     free(t);
     free(a);
     return LINFER_OK;
@@ -226,6 +227,9 @@ lf_status lf_calibrate_gpu(int idx, const lf_calib_opts *in, lf_calib_result *r)
     r->runtime_version = gi.runtime_version;
     r->sm_count = pr.sm_count;
     r->l2_bytes = pr.l2_bytes;
+    r->cc_major = gi.cc_major;
+    r->cc_minor = gi.cc_minor;
+    r->gemm_flops[LF_PREC_FP8] = NAN;   /* until measured below */
     double *t = malloc(sizeof(double) * (size_t)o.reps);
     if (!t) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
     lf_status s = LINFER_OK;
@@ -264,6 +268,19 @@ lf_status lf_calibrate_gpu(int idx, const lf_calib_opts *in, lf_calib_result *r)
         s = median_of(lf_cuda_calib_gemm(idx, r->gemm_n, bf, o.warmup, o.reps, t), t, o.reps, &med, NULL);
         if (!s) r->gemm_flops[bf ? LF_PREC_BF16 : LF_PREC_FP16] = 2.0 * r->gemm_n * (double)r->gemm_n * r->gemm_n / med;
     }
+    /* fp8 E4M3 through cuBLASLt (n rounded up to a multiple of 16). Compute capability < 8.9, or
+     * no cuBLASLt algorithm: not measured (NAN) with the reason, not an error */
+    if (!s) {
+        int n8 = (r->gemm_n + 15) / 16 * 16;
+        lf_status fs = lf_cuda_calib_gemm_fp8(idx, n8, 1, o.warmup, o.reps, t);
+        if (fs == LINFER_ERR_UNSUPPORTED) {
+            snprintf(r->gemm_fp8_note, sizeof r->gemm_fp8_note, "%s", linfer_last_error());
+            lf_clear_error();
+        } else {
+            s = median_of(fs, t, o.reps, &med, NULL);
+            if (!s) r->gemm_flops[LF_PREC_FP8] = 2.0 * n8 * (double)n8 * n8 / med;
+        }
+    }
     /* launch overhead: back to back, graph replay, round trip */
     if (!s) s = median_of(lf_cuda_calib_launch(idx, o.launches, 0, o.warmup, o.reps, t), t, o.reps, &r->launch_s, NULL);
     if (!s) s = median_of(lf_cuda_calib_launch(idx, o.launches, 1, o.warmup, o.reps, t), t, o.reps, &r->launch_graph_s, NULL);
@@ -288,7 +305,8 @@ void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m) {
     snprintf(m->gpu_name, sizeof m->gpu_name, "%s", r->name);
     m->mem_bytes = r->mem_bytes;
     m->read_bw = r->read_bw;
-    for (int i = 0; i < LF_PREC_COUNT; i++) m->gemm_flops[i] = r->gemm_flops[i];
+    /* presets' convention: 0 = not measured (NAN, fp8's "not measured", becomes 0) */
+    for (int i = 0; i < LF_PREC_COUNT; i++) m->gemm_flops[i] = r->gemm_flops[i] > 0 && isfinite(r->gemm_flops[i]) ? r->gemm_flops[i] : 0;
     m->launch_s = r->launch_s;
     /* all-reduce: per GPU count; the single figures are the largest count measured. 0 = "not
      * measured": the roofline keeps its assumptions there */
@@ -366,6 +384,14 @@ lf_status lf_calib_save(const char *path, const lf_calib_result *r) {
             r->read_blocks, r->read_spread);
     fprintf(f, "copy_bw %.17g\n", r->copy_bw);
     fprintf(f, "gemm_n %d\n", r->gemm_n);
+    fprintf(f, "cc_major %d\ncc_minor %d\n", r->cc_major, r->cc_minor);
+    if (!(r->gemm_flops[LF_PREC_FP8] > 0) && r->gemm_fp8_note[0]) {
+        char note[sizeof r->gemm_fp8_note];   /* one line */
+        snprintf(note, sizeof note, "%s", r->gemm_fp8_note);
+        for (char *c = note; *c; c++)
+            if (*c == '\n' || *c == '\r') *c = ' ';
+        fprintf(f, "# gemm_fp8_note %s\n", note);
+    }
     fprintf(f, "launch_graph_s %.17g\nlaunch_sync_s %.17g\n", r->launch_graph_s, r->launch_sync_s);
     fprintf(f, "allreduce_measured %d\n", r->allreduce_measured);
     fprintf(f, "date %.17g\n", r->date);
@@ -389,13 +415,23 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
     r->mem_bytes = m.mem_bytes;
     r->read_bw = m.read_bw;
     for (int i = 0; i < LF_PREC_COUNT; i++) r->gemm_flops[i] = m.gemm_flops[i];
+    /* fp8: 0 or absent (files from before fp8 was measured) = not measured */
+    if (!(r->gemm_flops[LF_PREC_FP8] > 0)) r->gemm_flops[LF_PREC_FP8] = NAN;
     r->launch_s = m.launch_s;
     FILE *f = fopen(path, "r");
     if (!f) return lf_fail(LINFER_ERR_IO, "%s: %s", path, strerror(errno));
     char line[512];
+    static const char fp8_note_key[] = "# gemm_fp8_note ";
     while (fgets(line, sizeof line, f)) {
         char key[64];
         double v;
+        if (!strncmp(line, fp8_note_key, sizeof fp8_note_key - 1)) {
+            char *t = line + sizeof fp8_note_key - 1;
+            size_t l = strlen(t);
+            while (l && (t[l - 1] == '\n' || t[l - 1] == '\r')) t[--l] = 0;
+            snprintf(r->gemm_fp8_note, sizeof r->gemm_fp8_note, "%s", t);
+            continue;
+        }
         if (line[0] == '#' || sscanf(line, "%63s %lf", key, &v) != 2) continue;
         if (!strcmp(key, "is_cpu")) r->is_cpu = (int)v;
         else if (!strcmp(key, "device_index")) r->device_index = (int)v;
@@ -410,6 +446,8 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
         else if (!strcmp(key, "read_spread")) r->read_spread = v;
         else if (!strcmp(key, "copy_bw")) r->copy_bw = v;
         else if (!strcmp(key, "gemm_n")) r->gemm_n = (int)v;
+        else if (!strcmp(key, "cc_major")) r->cc_major = v >= 0 && v < 100 ? (int)v : 0;
+        else if (!strcmp(key, "cc_minor")) r->cc_minor = v >= 0 && v < 100 ? (int)v : 0;
         else if (!strcmp(key, "launch_graph_s")) r->launch_graph_s = v;
         else if (!strcmp(key, "launch_sync_s")) r->launch_sync_s = v;
         else if (!strcmp(key, "allreduce_measured")) r->allreduce_measured = (int)v;
@@ -438,6 +476,7 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
     }
     fclose(f);
     if (r->is_cpu) r->device_index = -1;
+    if (r->gemm_flops[LF_PREC_FP8] > 0) r->gemm_fp8_note[0] = 0;
     /* the per-size tables (ascending sizes), then the figures presets.h keeps; a file with only
      * the derived figures (or the older single ar_gpus / ar_latency_s / ar_busbw) still shows them */
     for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
@@ -586,6 +625,16 @@ lf_table *lf_calib_table(const lf_calib_result *r, const lf_hw *ds) {
     snprintf(note, sizeof note, "cublasGemmEx %d^3, random data in [-1, 1), fp32 accumulation", r->gemm_n);
     row_num(t, "cuBLAS GEMM fp16 (TFLOP/s)", r->gemm_flops[LF_PREC_FP16] / 1e12, ds ? ds->flops[LF_PREC_FP16] / 1e12 : 0, 1, note);
     row_num(t, "cuBLAS GEMM bf16 (TFLOP/s)", r->gemm_flops[LF_PREC_BF16] / 1e12, ds ? ds->flops[LF_PREC_BF16] / 1e12 : 0, 1, note);
+    if (r->gemm_flops[LF_PREC_FP8] > 0)
+        snprintf(note, sizeof note, "cublasLtMatmul %d^3, A and B fp8 E4M3 random in [-1, 1), D bf16, fp32 accumulation (fast), TN layout",
+                 (r->gemm_n + 15) / 16 * 16);
+    else if (r->gemm_fp8_note[0])
+        snprintf(note, sizeof note, "%s", r->gemm_fp8_note);
+    else if (r->cc_major > 0 && r->cc_major * 10 + r->cc_minor < 89)
+        snprintf(note, sizeof note, "fp8 GEMM needs compute capability >= 8.9 (this GPU: %d.%d)", r->cc_major, r->cc_minor);
+    else
+        snprintf(note, sizeof note, "no fp8 figure in this calibration (written before fp8 was measured?); needs compute capability >= 8.9");
+    row_num(t, "cuBLASLt GEMM fp8 (TFLOP/s)", r->gemm_flops[LF_PREC_FP8] / 1e12, ds ? ds->flops[LF_PREC_FP8] / 1e12 : 0, 1, note);
     row_num(t, "kernel launch (us)", r->launch_s * 1e6, ds ? ds->launch_s * 1e6 : 0, 2,
             "empty kernels back to back on one stream, per kernel; datasheet column: the roofline's assumption it replaces");
     row_num(t, "kernel launch, CUDA graph (us)", r->launch_graph_s * 1e6, 0, 2, "empty kernels replayed from one captured graph, per kernel");

@@ -3,8 +3,11 @@
  * GPU (CUDA builds): achievable HBM read bandwidth (a read-only XOR reduction over a buffer many
  * times larger than L2, 16-byte loads), device-to-device copy bandwidth (cudaMemcpyAsync, read +
  * write bytes counted), cuBLAS GEMM rate for fp16 and bf16 (cublasGemmEx, n³ with random data,
- * fp32 accumulation, as the engine calls it), and kernel-launch overhead (empty kernels launched
- * back to back; the same kernels replayed from a CUDA graph; launch + synchronise round trip).
+ * fp32 accumulation, as the engine calls it), the fp8 GEMM rate on compute capability >= 8.9
+ * (cublasLtMatmul, A and B fp8 E4M3, D bf16, fp32 accumulation with fast accumulation, "TN"
+ * layout, n³, random data; below 8.9 "not measured", gemm_flops[LF_PREC_FP8] = NAN, with the reason
+ * in gemm_fp8_note), and kernel-launch overhead (empty kernels launched back to back; the same
+ * kernels replayed from a CUDA graph; launch + synchronise round trip).
  * Every figure is timed with CUDA events after warm-up and is the median of repetitions.
  *
  * NCCL all-reduce (lf_calibrate_allreduce, src/dist/allreduce_calib.c): one process drives GPUs
@@ -21,6 +24,10 @@
  * Results are cached per device in the calibration file format of presets.h (lf_hw_measured,
  * "key value" lines) plus extra numeric keys the loader of presets.c skips (copy_bw,
  * launch_graph_s, ..., and the all-reduce tables: ar_nccl_version_<n>, ar_time_s_<n>_<bytes>).
+ * fp8: gemm_flops_fp8 (presets' key; 0 in the file = not measured, NAN in lf_calib_result), the
+ * compute capability (cc_major, cc_minor) and, when fp8 was not measured, the reason as a comment
+ * line "# gemm_fp8_note <text>" (comments: presets' loader skips them). Files written before fp8
+ * was measured load with gemm_flops[LF_PREC_FP8] = NAN.
  * The all-reduce figures live in GPU 0's file only. GPU 0 uses lf_hw_default_calib_path() — the
  * file `linfer roofline --gpu measured` reads — GPU i > 0 and the CPU use siblings of it (see
  * lf_calib_path). */
@@ -93,10 +100,13 @@ typedef struct {
     int read_threads, read_blocks;/* GPU: launch configuration that gave read_bw */
     double read_spread;           /* (max - min) / median of the repetitions of the best configuration */
     double copy_bw;               /* B/s, read + write bytes of a D2D copy (0: not measured) */
-    double gemm_flops[LF_PREC_COUNT]; /* FLOP/s; GPU: fp16, bf16 (fp8, int8 not measured);
+    double gemm_flops[LF_PREC_COUNT]; /* FLOP/s; GPU: fp16, bf16, fp8 (int8 not measured: 0);
                                        * CPU: fp32 sgemm, stored as fp16 and bf16 (what the CPU
-                                       * backend computes a 16-bit model with) */
-    int gemm_n;
+                                       * backend computes a 16-bit model with). Not measured: 0,
+                                       * except fp8: NAN (test with > 0) */
+    int gemm_n;                   /* n of the n³ GEMMs (fp8: rounded up to a multiple of 16) */
+    int cc_major, cc_minor;       /* GPU compute capability (0.0: unknown, e.g. an older file) */
+    char gemm_fp8_note[192];      /* why gemm_flops[LF_PREC_FP8] was not measured ("" when it was) */
     double launch_s;              /* per kernel, back-to-back launches on one stream */
     double launch_graph_s;        /* per kernel, replaying a captured CUDA graph */
     double launch_sync_s;         /* launch + cudaStreamSynchronize round trip */
@@ -148,6 +158,17 @@ lf_status lf_cuda_calib_read(int gpu, size_t bytes, int blocks, int threads, int
 lf_status lf_cuda_calib_copy(int gpu, size_t bytes, int warmup, int reps, double *t);
 /* cublasGemmEx n×n×n, A and B random in [-1, 1), fp16 (bf16 = 0) or bf16 (bf16 = 1), fp32 compute */
 lf_status lf_cuda_calib_gemm(int gpu, int n, int bf16, int warmup, int reps, double *t);
+/* cublasLtMatmul n×n×n, fp8 E4M3 A and B random in [-1, 1), D bf16, fp32 compute, "TN" layout,
+ * n a multiple of 16; fast_accum: CUBLASLT_MATMUL_DESC_FAST_ACCUM. LINFER_ERR_UNSUPPORTED (not an
+ * error for the calibration: "not measured") when the GPU's compute capability is below 8.9
+ * ("fp8 GEMM needs compute capability >= 8.9 (this GPU: X.Y)") or cuBLASLt offers no algorithm. */
+lf_status lf_cuda_calib_gemm_fp8(int gpu, int n, int fast_accum, int warmup, int reps, double *t);
+/* The same GEMM (same descriptors, same heuristic, same call) once on given data, for tests:
+ * a = m rows of k (weights, row-major), b = n rows of k (activations), each value converted to
+ * E4M3 on the GPU (saturating; pass exactly representable values to compare exactly);
+ * d = n rows of m: d[j*m + i] = sum_l a[i*k + l] * b[j*k + l], rounded to bf16 (y = x W^T).
+ * m, n, k multiples of 16. Same LINFER_ERR_UNSUPPORTED cases as above. */
+lf_status lf_cuda_calib_gemm_fp8_check(int gpu, int m, int n, int k, int fast_accum, const float *a, const float *b, float *d);
 /* per-kernel time of n empty kernels: mode 0 back-to-back launches, 1 CUDA graph replay,
  * 2 launch + cudaStreamSynchronize each (host clock) */
 lf_status lf_cuda_calib_launch(int gpu, int n, int mode, int warmup, int reps, double *t);

@@ -105,6 +105,7 @@ typedef struct {
     lf_config cfg;                 /* model shape (for derived call counts) */
     int batch, in_len, out_len;
     int early_last;                /* decode steps 1..early_last are "early", later ones "late" */
+    int tp;                        /* tensor-parallel degree of the run (the prediction is per GPU at this TP) */
     int runs;                      /* profiled generate calls added */
     int have_pred;                 /* lf_profile_predict done */
     double ceil_bw, ceil_flops;    /* ceilings of the prediction (B/s, FLOP/s; bandwidth as seen by
@@ -160,12 +161,15 @@ typedef struct {
     int warmup;                    /* un-profiled runs first, not recorded (default 1) */
     int reps;                      /* then reps × (one un-profiled run, one profiled run), alternating (default 3) */
     uint64_t seed;                 /* synthetic prompts (the generator of `linfer generate` presets) */
+    int tp_size, tp_rank;          /* CUDA tensor parallelism: this process is rank tp_rank of tp_size (0/1: none) */
+    void *tp_comm;                 /* ncclComm_t of the ranks */
 } lf_profile_run_opts;
 void lf_profile_default_run_opts(lf_profile_run_opts *o);
 
 typedef struct {
     double tpot_profiled_ms, tpot_unprofiled_ms;   /* the engine's TPOT, mean over reps */
     double ttft_profiled_ms, ttft_unprofiled_ms;
+    const char *timing_source;     /* the backend's (lf_backend.timing_source): how op times were measured */
 } lf_profile_timing;
 
 /* Build an engine for m (batch sequences, context in + out), run the generate calls of o with
@@ -180,6 +184,8 @@ typedef struct {
     int reps, warmup;
     double tpot_profiled_ms, tpot_unprofiled_ms;   /* engine TPOT, mean over runs */
     double ttft_profiled_ms, ttft_unprofiled_ms;
+    const char *timing_source;     /* how the op times were measured (lf_profile_timing) */
+    int tp, rank;                  /* tensor parallelism: this profile is rank `rank` of `tp` GPUs */
 } lf_profile_meta;
 
 /* Rows of every phase: phase, cat, op, ms, share_pct, calls, ms_per_step, gflop, gbytes, gbps,
