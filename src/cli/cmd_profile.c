@@ -171,8 +171,10 @@ int cmd_profile(int argc, char **argv) {
     } else {
         lf_cpu_name(dev_name, sizeof dev_name);
     }
-    if ((rc = cli_resolve_hw("profile", ro.device, ro.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw, hw_desc,
-                             sizeof hw_desc)))
+    /* every rank of a TP job predicts with GPU 0's calibration (`linfer calibrate` caches one per
+     * GPU index, usually for GPU 0 only; the GPUs of a TP job are alike) */
+    if ((rc = cli_resolve_hw("profile", ro.device, dist_on ? 0 : ro.gpu_index, gpu ? gi.name : NULL, hw_arg, calib, &hw, &have_hw,
+                             hw_desc, sizeof hw_desc)))
         goto done;
     printf("linfer profile: %s (%s) on %s%s, batch %d, in %d, out %d, %d warm-up + %d x (un-profiled, profiled) runs\n", model_arg,
            is_preset ? "preset, random weights" : "from file", dev_name, gpu ? (ro.dtype == LINFER_DTYPE_BF16 ? " (bf16)" : " (fp16)") : "",

@@ -442,6 +442,19 @@ static int device_sms(void) {
     return sms > 0 ? sms : 100;
 }
 
+// Positions per split unit of the decode attention: ATT_SPLIT_GRAIN (32), or LF_ATTN_GRAIN=N
+// (a multiple of 16 up to ATT_CHUNK) to compare; ATT_CHUNK was the unit before (docs/perf-notes.md).
+#define ATT_SPLIT_GRAIN 32
+static int attn_split_grain(void) {
+    static int g = 0;
+    if (!g) {
+        const char *e = getenv("LF_ATTN_GRAIN");
+        int v = e && *e ? atoi(e) : ATT_SPLIT_GRAIN;
+        g = v >= 16 && v <= ATT_CHUNK && v % 16 == 0 ? v : ATT_SPLIT_GRAIN;
+    }
+    return g;
+}
+
 extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                                        const void *k_cache, const void *v_cache, int max_ctx, const int32_t *pos,
                                        const int32_t *seq, const int32_t *tok_idx, int n, int n_heads, int n_kv_heads,
@@ -453,22 +466,25 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
     const int vec = head_dim % 8 == 0 ? 8 : 2, R = ATT_THREADS / (head_dim / vec);
     const size_t smem = sizeof(float) * (size_t)(((head_dim + 7) & ~7) + ATT_CHUNK + R * head_dim);
     const int kv_dim = n_kv_heads * head_dim;
-    // split the context over several blocks when (token, head) blocks alone would not fill the GPU
+    // split the context over several blocks when (token, head) blocks alone would not fill the GPU:
+    // about 4 blocks per SM, each a whole number of ATT_SPLIT_GRAIN positions (a short context is
+    // split finer than the kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
     int ns = 1, split_len = 1 << 30;
     const long long base_blocks = (long long)n_heads * n;
-    if (split_scratch && max_n_ctx > ATT_CHUNK) {
+    const int grain = attn_split_grain();
+    if (split_scratch && max_n_ctx > grain) {
         const int sms = device_sms();
         if (base_blocks < 2LL * sms) {
-            const int max_chunks = (max_n_ctx + ATT_CHUNK - 1) / ATT_CHUNK;
+            const int max_units = (max_n_ctx + grain - 1) / grain;
             long long want = (4LL * sms + base_blocks - 1) / base_blocks;
             const long long fit = (long long)(split_scratch_bytes / ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
-            if (want > max_chunks) want = max_chunks;
+            if (want > max_units) want = max_units;
             if (want > 64) want = 64;
             if (want > fit) want = fit;
             if (want > 1) {
-                const int per = (int)((max_chunks + want - 1) / want); // chunks per split
-                split_len = per * ATT_CHUNK;
-                ns = (max_chunks + per - 1) / per;
+                const int per = (int)((max_units + want - 1) / want); // grains per split
+                split_len = per * grain;
+                ns = (max_units + per - 1) / per;
             }
         }
     }
