@@ -81,6 +81,13 @@ typedef struct {
      * ranks, from the launcher (src/dist/launcher.h). Every rank runs the same generate calls. */
     int tp_size, tp_rank;
     void *tp_comm;
+    /* Pipeline parallelism (CUDA): the layers split into pp_size stages, this process is stage
+     * pp_stage (default 1 stage: none), pp_comm the NCCL communicator of the stages (rank = stage);
+     * a step goes through the stages as pp_micro micro-batches of whole sequences (0: as many as
+     * stages for steps of >= 128 tokens, 1 below; 1: the naive split, one stage busy at a time).
+     * Not combined with tp_size > 1 yet. */
+    int pp_size, pp_stage, pp_micro;
+    void *pp_comm;
 } linfer_engine_params;
 
 linfer_engine_params linfer_engine_default_params(void);

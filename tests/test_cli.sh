@@ -38,6 +38,11 @@ expect_fail bad-device 'cpu or cuda' -- "$bin" generate --device tpu
 # tensor parallelism: refused before anything runs (no GPU here; on the CPU it is not built)
 expect_fail tp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smollm2-135m --tp 2 --device cpu -n 2
 expect_fail tp-bad-value 'expects an integer' -- "$bin" generate -m smollm2-135m --tp 0 -n 2
+expect_fail pp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smollm2-135m --pp 2 --device cpu -n 2
+expect_fail pp-with-tp 'not combined with tensor parallelism' -- "$bin" generate -m smollm2-135m --pp 2 --tp 2 -n 2
+expect_fail pp-bad-micro 'expects an integer' -- "$bin" generate -m smollm2-135m --pp 2 --pp-micro 0 -n 2
+expect_fail bench-pp-on-cpu 'needs the CUDA backend' -- "$bin" bench -m smollm2-135m --pp 2 --device cpu
+expect_fail bench-pp-recipe 'not for recipes' -- "$bin" bench --recipe exp3 --pp 2 --device cpu
 expect_fail tp-env-incomplete 'LOCAL_RANK is not set|built without CUDA' -- env RANK=1 WORLD_SIZE=2 "$bin" generate -m smollm2-135m --device cuda -n 2
 # HF directory with a broken config / truncated weights
 cp -r tests/data/hf/tiny-gqa "$tmp/hf"

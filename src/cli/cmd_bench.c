@@ -88,6 +88,10 @@ static void usage(FILE *f) {
             "                         (AGREES / DISAGREES / INCONCLUSIVE); the recipe and its conclusions also go into the\n"
             "                         CSV/JSON metadata. Options given on the command line replace the recipe's lists.\n"
             "                         On the CPU the recipe's model (llama-13b, llama-2-7b) is replaced by %s unless -m is given.\n"
+            "      --pp N             run the sweep with pipeline parallelism over N GPUs (layers split into N stages, one process\n"
+            "                         per GPU; not with --tp or --recipe yet); the roofline column stays one GPU's prediction\n"
+            "      --pp-micro M       micro-batches per step through the stages (default: N for steps of >= 128 tokens, i.e.\n"
+            "                         prefill, 1 for smaller ones; 1: the naive split, one stage busy at a time)\n"
             "      --tp N             without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
             "                         GPU, started here; docs/distributed.md). With --recipe, a LIST:\n"
             "      --tp LIST          (with --recipe) tensor-parallel GPUs. The recipe runs TP 1 only: larger TP values are not\n"
@@ -301,7 +305,7 @@ static void on_point(void *user, const lf_bench_result *r, int point, int n_poin
 /* ---- the verb ------------------------------------------------------------------------------------ */
 int cmd_bench(int argc, char **argv) {
     enum { O_BATCH = 400, O_IN, O_OUT, O_DTYPE, O_DEVICE, O_GPUIDX, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_CV, O_CSV,
-           O_JSON, O_NOPROG, O_RECIPE, O_TP, O_NVML_MS };
+           O_JSON, O_NOPROG, O_RECIPE, O_TP, O_NVML_MS, O_PP, O_PP_MICRO };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"batch", required_argument, 0, O_BATCH}, {"in", required_argument, 0, O_IN},
         {"out", required_argument, 0, O_OUT}, {"dtype", required_argument, 0, O_DTYPE}, {"device", required_argument, 0, O_DEVICE},
@@ -310,9 +314,12 @@ int cmd_bench(int argc, char **argv) {
         {"hw", required_argument, 0, O_HW}, {"calib", required_argument, 0, O_CALIB}, {"cv-flag", required_argument, 0, O_CV},
         {"csv", required_argument, 0, O_CSV}, {"json", required_argument, 0, O_JSON}, {"no-progress", no_argument, 0, O_NOPROG},
         {"recipe", required_argument, 0, O_RECIPE}, {"tp", required_argument, 0, O_TP}, {"nvml-ms", required_argument, 0, O_NVML_MS},
+        {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_arg = NULL, *batch_s = NULL, *in_s = NULL, *out_s = NULL, *dtype_s = NULL, *hw_arg = NULL, *calib = NULL;
     const char *csv = NULL, *json = NULL, *recipe_s = NULL, *tp_s = NULL;
+    int run_pp = 1;     /* --pp N: pipeline stages, one process per GPU */
+    long lv_pp = 0;
     int device_set = 0, no_progress = 0, warmup = -1, reps = -1, dist_on = 0;
     double nvml_ms = LF_NVML_DEFAULT_PERIOD_MS;   /* 0: no GPU sampling */
     lf_dist dist;
@@ -349,6 +356,8 @@ int cmd_bench(int argc, char **argv) {
         case O_NOPROG: no_progress = 1; break;
         case O_RECIPE: recipe_s = optarg; break;
         case O_TP: tp_s = optarg; break;
+        case O_PP: if (!cli_parse_int("--pp", optarg, 1, 64, &lv_pp)) return 2; run_pp = (int)lv_pp; break;
+        case O_PP_MICRO: if (!cli_parse_int("--pp-micro", optarg, 1, 4096, &lv_pp)) return 2; bo.pp_micro = (int)lv_pp; break;
         case O_NVML_MS:
             if (!cli_parse_float("--nvml-ms", optarg, 0, 60000, &dv)) return 2;
             if (dv > 0 && dv < 1) { fprintf(stderr, "linfer: bench: --nvml-ms %s: 0 (off) or 1 to 60000 ms\n", optarg); return 2; }
@@ -445,13 +454,26 @@ int cmd_bench(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (!recipe && (run_tp > 1 || lf_dist_env_present())) {
-        if (!gpu) { fprintf(stderr, "linfer: bench: --tp %d needs the CUDA backend\n", run_tp); rc = 2; goto done; }
-        if ((s = cli_dist_start(run_tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
+    if (run_pp > 1 && (recipe || run_tp > 1)) {
+        fprintf(stderr, "linfer: bench: --pp %d %s\n", run_pp,
+                recipe ? "is not for recipes (they run in one process)" : "with --tp: pipeline parallelism is not combined with tensor parallelism yet");
+        rc = 2;
+        goto done;
+    }
+    if (!recipe && (run_tp > 1 || run_pp > 1 || lf_dist_env_present())) {
+        const int world = run_pp > 1 ? run_pp : run_tp;
+        if (!gpu) { fprintf(stderr, "linfer: bench: --%s %d needs the CUDA backend\n", run_pp > 1 ? "pp" : "tp", world); rc = 2; goto done; }
+        if ((s = cli_dist_start(world, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
-        bo.tp_size = dist.world;
-        bo.tp_rank = dist.rank;
-        bo.tp_comm = dist.comm;
+        if (run_pp > 1) {
+            bo.pp_size = dist.world;
+            bo.pp_stage = dist.rank;
+            bo.pp_comm = dist.comm;
+        } else {
+            bo.tp_size = dist.world;
+            bo.tp_rank = dist.rank;
+            bo.tp_comm = dist.comm;
+        }
         bo.gpu_index = dist.local_rank;
         if (dist.rank != 0) {
             no_progress = 1;
@@ -598,6 +620,13 @@ int cmd_bench(int argc, char **argv) {
                gpu ? "" : "; predictions count fp32 bytes (half the bandwidth)");
     else printf("ceilings: %s\n", hw_desc);
     if (gpu) printf("gpu sampling: %s\n", nvml_desc);
+    if (bo.pp_size > 1) {
+        char mb[96];
+        if (bo.pp_micro > 0) snprintf(mb, sizeof mb, "%d micro-batch%s per step", bo.pp_micro, bo.pp_micro == 1 ? "" : "es");
+        else snprintf(mb, sizeof mb, "%d micro-batches per step of >= 128 tokens (prefill), 1 below", bo.pp_size);
+        printf("pipeline parallelism: %d stages (one GPU each), %s; the pred/eff columns are one GPU's roofline (no pipeline model)\n",
+               bo.pp_size, mb);
+    }
     if (recipe) {
         printf("recipe %s: %s; from %s\n", recipe->name, recipe->title, recipe->source);
         printf("  sweep: -m %s --batch %s --in %s --out %s --tp %s (options on the command line replace the recipe's lists)\n", model_arg,

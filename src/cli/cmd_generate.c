@@ -36,6 +36,10 @@ static void usage(FILE *f) {
             "      --tp N             tensor parallelism over N GPUs: starts N-1 more processes of linfer, one per GPU\n"
             "                         (CUDA; docs/distributed.md; RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT\n"
             "                         from an external launcher are joined instead)\n"
+            "      --pp N             pipeline parallelism over N GPUs: the layers split into N stages, one process per GPU\n"
+            "                         (CUDA; not combined with --tp yet)\n"
+            "      --pp-micro M       micro-batches a step flows through the stages in (default: N for steps of >= 128\n"
+            "                         tokens, 1 below; 1: the naive split, one stage busy at a time)\n"
             "  -p, --prompt TEXT      prompt text (default: \"Write a conversation between the sun and pluto\")\n"
             "      --batch-file FILE  one prompt per line: a static batch of prompts of different lengths\n"
             "  -n, --n-predict N      tokens to generate per prompt (default 64)\n"
@@ -154,19 +158,20 @@ static void cpu_need_bytes(const lf_model *m, int batch, int ctx, double *weight
 }
 
 int cmd_generate(int argc, char **argv) {
-    enum { O_TP = 230, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
+    enum { O_TP = 230, O_PP, O_PP_MICRO, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'}, {"n-predict", required_argument, 0, 'n'},
         {"batch-file", required_argument, 0, O_BATCH}, {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED}, {"device", required_argument, 0, O_DEVICE},
         {"dtype", required_argument, 0, O_DTYPE}, {"threads", required_argument, 0, O_THREADS}, {"ignore-eos", no_argument, 0, O_IGNORE_EOS},
         {"no-bos", no_argument, 0, O_NOBOS}, {"special", no_argument, 0, O_SPECIAL}, {"print-ids", no_argument, 0, O_IDS},
-        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"tp", required_argument, 0, O_TP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"tp", required_argument, 0, O_TP},
+        {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = cli_default_model(), *prompt = NULL, *batch_file = NULL;
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
     int no_bos = 0, special = 0, print_ids = 0, quiet = 0, in_len = 128, n_batch = 1, device_set = 0, warmup = 0, reps = 1;
-    int in_set = 0, batch_set = 0, tp = 1, dist_on = 0;
+    int in_set = 0, batch_set = 0, tp = 1, pp = 1, pp_micro = 0, dist_on = 0;
     lf_dist dist;
     lf_dist_init(&dist);
     long lv;
@@ -185,6 +190,8 @@ int cmd_generate(int argc, char **argv) {
         case O_IN: if (!cli_parse_int("--in", optarg, 1, 1 << 20, &lv)) return 2; in_len = (int)lv; in_set = 1; break;
         case O_NB: if (!cli_parse_int("--batch", optarg, 1, 4096, &lv)) return 2; n_batch = (int)lv; batch_set = 1; break;
         case O_TP: if (!cli_parse_int("--tp", optarg, 1, 64, &lv)) return 2; tp = (int)lv; break;
+        case O_PP: if (!cli_parse_int("--pp", optarg, 1, 64, &lv)) return 2; pp = (int)lv; break;
+        case O_PP_MICRO: if (!cli_parse_int("--pp-micro", optarg, 1, 4096, &lv)) return 2; pp_micro = (int)lv; break;
         case O_TEMP: if (!cli_parse_float("--temperature", optarg, 0, 100, &dv)) return 2; sp.temperature = (float)dv; break;
         case O_TOPK: if (!cli_parse_int("--top-k", optarg, 0, 1 << 24, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_TOPP: if (!cli_parse_float("--top-p", optarg, 1e-9, 1, &dv)) return 2; sp.top_p = (float)dv; break;
@@ -278,9 +285,16 @@ int cmd_generate(int argc, char **argv) {
     }
     /* tensor parallelism: --tp N starts ranks 1..N-1 (copies of this process) and makes this one
      * rank 0; a rank started that way (or by an external launcher) joins. Only rank 0 prints. */
-    if (lf_dist_env_present() || tp > 1) {
+    if (tp > 1 && pp > 1) {
+        fprintf(stderr, "linfer: --tp %d with --pp %d: pipeline parallelism is not combined with tensor parallelism yet; give one of them\n",
+                tp, pp);
+        rc = 2;
+        goto done;
+    }
+    const int world = tp > 1 ? tp : pp;
+    if (lf_dist_env_present() || world > 1) {
         if (device_set && ep.device != LINFER_DEVICE_CUDA) {
-            fprintf(stderr, "linfer: --tp %d needs the CUDA backend, not --device cpu\n", tp);
+            fprintf(stderr, "linfer: --%s %d needs the CUDA backend, not --device cpu\n", pp > 1 ? "pp" : "tp", world);
             rc = 2;
             goto done;
         }
@@ -291,16 +305,24 @@ int cmd_generate(int argc, char **argv) {
             goto done;
         }
         const char *ws = getenv("WORLD_SIZE");
-        if (lf_dist_env_present() && tp > 1 && ws && atoi(ws) != tp) {
-            fprintf(stderr, "linfer: --tp %d but the launcher's WORLD_SIZE is %s; give the same number or leave --tp out\n", tp, ws);
+        if (lf_dist_env_present() && world > 1 && ws && atoi(ws) != world) {
+            fprintf(stderr, "linfer: --%s %d but the launcher's WORLD_SIZE is %s; give the same number or leave --%s out\n",
+                    pp > 1 ? "pp" : "tp", world, ws, pp > 1 ? "pp" : "tp");
             rc = 2;
             goto done;
         }
-        if ((s = cli_dist_start(tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
+        if ((s = cli_dist_start(world, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
-        ep.tp_size = dist.world;
-        ep.tp_rank = dist.rank;
-        ep.tp_comm = dist.comm;
+        if (pp > 1) {
+            ep.pp_size = dist.world;
+            ep.pp_stage = dist.rank;
+            ep.pp_comm = dist.comm;
+            ep.pp_micro = pp_micro;
+        } else {
+            ep.tp_size = dist.world;
+            ep.tp_rank = dist.rank;
+            ep.tp_comm = dist.comm;
+        }
         ep.gpu_index = dist.local_rank;
     }
     linfer_model_params mp = linfer_model_default_params();

@@ -42,6 +42,8 @@ typedef struct {
 // captured once per key and replayed while the positions advance (they are read from device
 // metadata that a captured memcpy refreshes from the pinned host buffer at each replay).
 #define GRAPH_CACHE 16
+#define LF_PP_MAX_MICRO 64   // micro-batches per step at most (pipeline parallelism)
+#define LF_PP_AUTO_MIN_TOKENS 128 // pp_micro 0: micro-batches only for steps of at least this many tokens
 
 // Linear layers of a decode step and how each is computed for small batches. The choice is made
 // per layer shape and row bucket by timing the candidates on the model's own weights the first
@@ -83,8 +85,11 @@ typedef struct {
     // tensor parallelism: this rank's shard. nh, nkv, q_dim, kv_dim, qkv_dim, ffn above are the
     // rank's own (heads rank*nh .. , kv heads kh0 .., ffn columns rank*ffn ..); g_* the model's.
     int tp, rank, kh0, g_q_dim, g_kv_dim, g_ffn;
+    // pipeline parallelism: this stage holds layers l0 .. l0 + nl - 1 of the model (nl above is
+    // the stage's count); pp_micro: micro-batches per decode step (0: pp)
+    int pp, stage, l0, pp_micro;
     lf_nccl *nccl;
-    ncclComm_t comm;
+    ncclComm_t comm;          // the job's communicator: the TP ranks, or the PP stages
     // one-shot all-reduce over peer memory for small messages (LF_CUDA_ONESHOT=0: NCCL only)
     int os_on, os_half;
     char *os_mem;                 // this rank's exchange buffer, flags, epoch counters
@@ -133,16 +138,19 @@ static double mib(size_t b) { return (double)b / 1048576.0; }
 static void layout_weights(cu_backend *b, char *base, size_t *total) {
     const lf_config *c = &b->base.model->cfg;
     size_t off = 0, es = b->es;
-    b->tok_embd = base + carve(&off, (size_t)b->vocab * b->dim * es);
-    b->lm_head = c->tie_embeddings ? b->tok_embd : (void *)(base + carve(&off, (size_t)b->vocab * b->dim * es));
-    b->out_norm = base + carve(&off, (size_t)b->dim * es);
+    // pipeline parallelism: the embedding on the first stage, the head on the last (which also
+    // keeps the embedding when the head is tied to it)
+    const int has_head = b->stage == b->pp - 1, has_embd = b->stage == 0 || (has_head && c->tie_embeddings);
+    b->tok_embd = has_embd ? base + carve(&off, (size_t)b->vocab * b->dim * es) : NULL;
+    b->lm_head = !has_head ? NULL : c->tie_embeddings ? b->tok_embd : (void *)(base + carve(&off, (size_t)b->vocab * b->dim * es));
+    b->out_norm = has_head ? base + carve(&off, (size_t)b->dim * es) : NULL;
     for (int l = 0; l < b->nl; l++) {
         cu_layer *L = &b->layers[l];
         L->attn_norm = base + carve(&off, (size_t)b->dim * es);
         L->wqkv = base + carve(&off, (size_t)b->qkv_dim * b->dim * es);
         L->bqkv = c->qkv_bias ? (void *)(base + carve(&off, (size_t)b->qkv_dim * es)) : NULL;
         L->wo = base + carve(&off, (size_t)b->dim * b->q_dim * es);
-        L->bo = b->base.model->w.layers[l].bo.n_dims ? (void *)(base + carve(&off, (size_t)b->dim * es)) : NULL;
+        L->bo = b->base.model->w.layers[b->l0 + l].bo.n_dims ? (void *)(base + carve(&off, (size_t)b->dim * es)) : NULL;
         L->ffn_norm = base + carve(&off, (size_t)b->dim * es);
         L->wgu = base + carve(&off, (size_t)2 * b->ffn * b->dim * es);
         L->wdown = base + carve(&off, (size_t)b->dim * b->ffn * es);
@@ -293,12 +301,13 @@ static lf_status upload_all(cu_backend *b) {
     const tp_slice s_ffn = {1, (uint64_t)b->ffn * dim, 0, (uint64_t)b->rank * b->ffn * dim};
     const tp_slice s_down = {dim, (uint64_t)b->ffn, gffn, (uint64_t)b->rank * b->ffn};
 #define UPS(src, name, layer, n, dst, rid, sl) do { if (s == LINFER_OK) s = upload(b, &u, src, name, layer, n, dst, rid, tp > 1 ? &(sl) : NULL); } while (0)
-    UP(&w->tok_embd, "tok_embd", -1, (uint64_t)b->vocab * dim, b->tok_embd, LF_RW_TOK_EMBD);
-    if (!c->tie_embeddings) UP(&w->lm_head, "lm_head", -1, (uint64_t)b->vocab * dim, b->lm_head, LF_RW_LM_HEAD);
-    UP(&w->out_norm, "out_norm", -1, dim, b->out_norm, LF_RW_OUT_NORM);
-    for (int l = 0; l < b->nl && s == LINFER_OK; l++) {
+    if (b->tok_embd) UP(&w->tok_embd, "tok_embd", -1, (uint64_t)b->vocab * dim, b->tok_embd, LF_RW_TOK_EMBD);
+    if (b->lm_head && !c->tie_embeddings) UP(&w->lm_head, "lm_head", -1, (uint64_t)b->vocab * dim, b->lm_head, LF_RW_LM_HEAD);
+    if (b->out_norm) UP(&w->out_norm, "out_norm", -1, dim, b->out_norm, LF_RW_OUT_NORM);
+    for (int ll = 0; ll < b->nl && s == LINFER_OK; ll++) {
+        const int l = b->l0 + ll; /* the model's layer index (pipeline stages hold a range) */
         const lf_layer_src *S = &w->layers[l];
-        cu_layer *L = &b->layers[l];
+        cu_layer *L = &b->layers[ll];
         char *qkv = (char *)L->wqkv;
         UP(&S->attn_norm, "attn_norm", l, dim, L->attn_norm, lf_random_layer_id(l, LF_RW_ATTN_NORM));
         UPS(&S->wq, "wq", l, gq * dim, qkv, lf_random_layer_id(l, LF_RW_WQ), s_q);
@@ -427,6 +436,7 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
     lf_status s = LINFER_OK;
     const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
     for (int w = 0; w < LIN_COUNT && s == LINFER_OK; w++) {
+        if (w == LIN_HEAD && !b->lm_head) continue; /* a pipeline stage without the head */
         int N, K;
         lin_shape(b, w, &N, &K);
         const void *x = w == LIN_O ? b->attn : w == LIN_DOWN ? b->act : b->xn;
@@ -506,14 +516,119 @@ static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
 typedef struct {
     size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
     int n_tiles, n_simple, max_simple_ctx;
+    int n_micro;              /* pipeline parallelism: micro-batches of the step (0 or 1: none) */
+    /* micro-batch k: tokens [mb_t0[k], mb_t0[k+1]), its tiles [mb_tile[k], mb_tile[k+1]), its
+     * simple-attention tokens [mb_simple[k], ...+1) of the simple list, its output rows
+     * [mb_out[k], mb_out[k+1]) (whole sequences: every index list is in token order) */
+    int mb_t0[LF_PP_MAX_MICRO + 1], mb_tile[LF_PP_MAX_MICRO + 1], mb_simple[LF_PP_MAX_MICRO + 1], mb_out[LF_PP_MAX_MICRO + 1];
 } step_meta;
+
+/* Pipeline parallelism: send rows [t0, t0 + cnt) of the fp32 residual to the next stage, or
+ * receive them from the previous one, on the backend's stream (NCCL point to point). */
+static lf_status pp_send_recv(cu_backend *b, int send, int t0, int cnt) {
+    float *x = b->resid + (size_t)t0 * b->dim;
+    const size_t count = (size_t)cnt * b->dim;
+    const ncclResult_t r = send ? b->nccl->Send(x, count, ncclFloat32, b->stage + 1, b->comm, b->st)
+                                : b->nccl->Recv(x, count, ncclFloat32, b->stage - 1, b->comm, b->st);
+    if (r != ncclSuccess)
+        return lf_fail(LINFER_ERR_DEVICE, "pipeline parallelism: NCCL %s of %d rows (stage %d of %d): %s", send ? "send" : "receive", cnt,
+                       b->stage, b->pp, b->nccl->GetErrorString(r));
+    return LINFER_OK;
+}
+
+/* Pipeline parallelism: the last stage's result (greedy ids or fp32 logits) to every stage. */
+static lf_status pp_broadcast(cu_backend *b, void *buf, size_t count, ncclDataType_t type) {
+    const ncclResult_t r = b->nccl->Broadcast(buf, buf, count, type, b->pp - 1, b->comm, b->st);
+    if (r != ncclSuccess)
+        return lf_fail(LINFER_ERR_DEVICE, "pipeline parallelism: NCCL broadcast of the last stage's output (stage %d of %d): %s", b->stage,
+                       b->pp, b->nccl->GetErrorString(r));
+    return LINFER_OK;
+}
+
+/* This stage's layers for tokens [t0, t0 + cnt) of the step (whole sequences). Attention works on
+ * the step's buffers by token index: the tiles d_tiles[0 .. n_tiles) and the simple-kernel tokens
+ * tok_idx[0 .. n_simple) (NULL: tokens 0 .. n_simple - 1) of these tokens. */
+static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int cnt, const int32_t *d_pos, const int32_t *d_seq,
+                                const int32_t *tok_idx, int n_simple, const lf_attn_tile *d_tiles, int n_tiles) {
+    const lf_config *c = &b->base.model->cfg;
+    const int prof = b->base.profile && !b->trace_now;
+    cudaStream_t st = b->st;
+    const lf_dtype dt = b->dt;
+    const size_t es = b->es;
+    const float eps = c->norm_eps, scale = 1.0f / sqrtf((float)b->hd);
+    const int gm = b->gemv_max_m;
+    const int bi = b->tune_on ? tune_bucket_of(cnt) : -1;
+    const int fused_gu = bi >= 0 && b->tuned[bi] ? b->impl[bi][LIN_GU] == IMPL_MMA_SWIGLU
+                                                 : b->fuse_swiglu && cnt <= gm && lf_cuda_gemv_mma_supported(cnt, b->dim);
+    float *resid = b->resid + (size_t)t0 * b->dim;
+    char *xn = (char *)b->xn + (size_t)t0 * b->dim * es, *qkv = (char *)b->qkv + (size_t)t0 * b->qkv_dim * es;
+    char *attn = (char *)b->attn + (size_t)t0 * b->q_dim * es, *gu = (char *)b->gu + (size_t)t0 * 2 * b->ffn * es;
+    char *act = (char *)b->act + (size_t)t0 * b->ffn * es;
+    const int32_t *pos_mb = d_pos + t0, *seq_mb = d_seq + t0;
+    for (int l = 0; l < b->nl; l++) {
+        const cu_layer *L = &b->layers[l];
+        void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
+        OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
+        OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, qkv, b->qkv_dim, L->bqkv, b->inv_freq, pos_mb, seq_mb, cnt, kc, vc, b->max_ctx,
+                                        b->nh, b->nkv, b->hd, c->rope_style, st));
+        OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
+                                                    n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
+        OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
+                                              tok_idx, n_simple, b->nh, b->nkv, b->hd, scale, sm->max_simple_ctx, b->split,
+                                              LF_ATTN_SPLIT_SCRATCH, st));
+        // with tensor parallelism each rank's o_proj (and down) gives a partial sum over its
+        // heads (columns): rank 0 adds it to the residual, the others write theirs in its place,
+        // and the all-reduce leaves residual + every partial on every rank
+        const float beta = b->rank == 0 ? 1.0f : 0.0f;
+        OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, resid, 1, beta, cnt, b->dim, b->q_dim));
+        if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
+        if (fused_gu) {
+            OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, xn, L->wgu, act, cnt, b->ffn, b->dim, 0, st));
+        } else {
+            OP(LF_OP_GATE_UP, lin(b, LIN_GU, xn, L->wgu, gu, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
+            OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));
+        }
+        OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, resid, 1, beta, cnt, b->dim, b->ffn));
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+    }
+    return LINFER_OK;
+}
+
+/* The output rows [o0, o0 + cnt) (d_out: their token indices): final norm, lm_head, and the
+ * argmax (greedy) or the copy of the logits to the host. */
+static lf_status enqueue_head(cu_backend *b, const int32_t *d_out, int o0, int cnt, int greedy, float *logits_host, int logit_row0) {
+    const lf_config *c = &b->base.model->cfg;
+    const int prof = b->base.profile && !b->trace_now;
+    cudaStream_t st = b->st;
+    float *lg = b->logits + (size_t)logit_row0 * b->vocab;
+    OP(LF_OP_NORM, lf_cuda_rmsnorm(b->dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, c->norm_eps, st));
+    OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, lg, 1, 0.0f, cnt, b->vocab, b->dim));
+    // every rank samples from rank 0's logits (the ranks may have chosen different lm_head
+    // kernels, whose last bits differ): the others zero theirs and an all-reduce copies them
+    if (b->tp > 1) {
+        if (b->rank != 0) CUDA_CHECK(cudaMemsetAsync(lg, 0, sizeof(float) * (size_t)cnt * b->vocab, st));
+        OP(LF_OP_ALL_REDUCE, allreduce_f32(b, lg, (size_t)cnt * b->vocab));
+    }
+    if (greedy) {
+        OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(lg, cnt, b->vocab, b->d_ids + o0, st));
+    } else if (logits_host) {
+        CUDA_CHECK(cudaMemcpyAsync(logits_host + (size_t)o0 * b->vocab, lg, sizeof(float) * (size_t)cnt * b->vocab, cudaMemcpyDeviceToHost, st));
+    }
+    return LINFER_OK;
+}
 
 /* Everything of one forward step after the metadata is packed in h_meta: the metadata upload,
  * the layers, the logits (to b->logits, chunk by chunk) or their argmax (to h_ids). Enqueued on
  * b->st without a host synchronisation, so that a decode step can be captured as a graph.
- * logits_host: copy each chunk's logits there (eager steps with several chunks), or NULL. */
+ * logits_host: copy each chunk's logits there (eager steps with several chunks), or NULL.
+ * Pipeline parallelism: the first stage embeds, every stage runs its layers, the last one the
+ * head; a step of sm->n_micro > 1 micro-batches (decode tokens only, one output row per token)
+ * flows through the stages micro-batch by micro-batch (stage s runs micro-batch k + 1 while stage
+ * s + 1 runs k); the last stage's ids or logits are then broadcast to every stage. */
 static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, float *logits_host) {
-    const lf_config *c = &b->base.model->cfg;
     const int n = bt->n;
     const int prof = b->base.profile && !b->trace_now;
     cudaStream_t st = b->st;
@@ -521,60 +636,42 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
     const int32_t *d_tok = b->d_meta + sm->o_tok, *d_pos = b->d_meta + sm->o_pos, *d_seq = b->d_meta + sm->o_seq;
     const int32_t *d_out = b->d_meta + sm->o_out, *d_simple = b->d_meta + sm->o_simple;
     const lf_attn_tile *d_tiles = (const lf_attn_tile *)b->d_meta;
-    const int n_tiles = sm->n_tiles, n_simple = sm->n_simple;
-
-    const lf_dtype dt = b->dt;
-    const float eps = c->norm_eps, scale = 1.0f / sqrtf((float)b->hd);
-    const int gm = b->gemv_max_m;
-    const int bi = b->tune_on ? tune_bucket_of(n) : -1;
-    const int fused_gu = bi >= 0 && b->tuned[bi] ? b->impl[bi][LIN_GU] == IMPL_MMA_SWIGLU
-                                                 : b->fuse_swiglu && n <= gm && lf_cuda_gemv_mma_supported(n, b->dim);
-    OP(LF_OP_EMBEDDING, lf_cuda_embed(dt, b->resid, b->tok_embd, d_tok, n, b->dim, st));
-    for (int l = 0; l < b->nl; l++) {
-        const cu_layer *L = &b->layers[l];
-        void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->attn_norm, NULL, n, b->dim, eps, st));
-        OP(LF_OP_QKV, lin(b, LIN_QKV, b->xn, L->wqkv, b->qkv, 0, 0.0f, n, b->qkv_dim, b->dim));
-        OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, d_pos, d_seq, n, kc, vc, b->max_ctx,
-                                        b->nh, b->nkv, b->hd, c->rope_style, st));
-        OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
-                                                    n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
-        OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
-                                              n_simple == n ? NULL : d_simple, n_simple, b->nh, b->nkv, b->hd, scale,
-                                              sm->max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
-        // with tensor parallelism each rank's o_proj (and down) gives a partial sum over its
-        // heads (columns): rank 0 adds it to the residual, the others write theirs in its place,
-        // and the all-reduce leaves residual + every partial on every rank
-        const float beta = b->rank == 0 ? 1.0f : 0.0f;
-        OP(LF_OP_O_PROJ, lin(b, LIN_O, b->attn, L->wo, b->resid, 1, beta, n, b->dim, b->q_dim));
-        if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, b->resid, L->bo, n, b->dim, st));
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->resid, (size_t)n * b->dim));
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xn, b->resid, L->ffn_norm, NULL, n, b->dim, eps, st));
-        if (fused_gu) {
-            OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, b->xn, L->wgu, b->act, n, b->ffn, b->dim, 0, st));
-        } else {
-            OP(LF_OP_GATE_UP, lin(b, LIN_GU, b->xn, L->wgu, b->gu, 0, 0.0f, n, 2 * b->ffn, b->dim));
-            OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, b->act, b->gu, n, b->ffn, st));
+    const int first = b->stage == 0, last = b->stage == b->pp - 1;
+    if (first) OP(LF_OP_EMBEDDING, lf_cuda_embed(b->dt, b->resid, b->tok_embd, d_tok, n, b->dim, st));
+    const int M = sm->n_micro > 1 ? sm->n_micro : 1;
+    if (M > 1) { /* micro-batches of whole sequences; every output row in b->logits (n_out <= logit_rows) */
+        const int n_out = bt->n_out;
+        for (int k = 0; k < M; k++) {
+            const int t0 = sm->mb_t0[k], cnt = sm->mb_t0[k + 1] - t0;
+            const int o0 = sm->mb_out[k], ocnt = sm->mb_out[k + 1] - o0;
+            if (cnt <= 0) continue;
+            if (!first) OP(LF_OP_ALL_REDUCE, pp_send_recv(b, 0, t0, cnt));
+            LF_TRY(enqueue_layers(b, sm, t0, cnt, d_pos, d_seq, d_simple + sm->mb_simple[k], sm->mb_simple[k + 1] - sm->mb_simple[k],
+                                  d_tiles + sm->mb_tile[k], sm->mb_tile[k + 1] - sm->mb_tile[k]));
+            if (!last) OP(LF_OP_ALL_REDUCE, pp_send_recv(b, 1, t0, cnt));
+            else if (ocnt > 0) LF_TRY(enqueue_head(b, d_out, o0, ocnt, greedy, NULL, o0));
         }
-        OP(LF_OP_DOWN, lin(b, LIN_DOWN, b->act, L->wdown, b->resid, 1, beta, n, b->dim, b->ffn));
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->resid, (size_t)n * b->dim));
-    }
-    for (int o0 = 0; o0 < bt->n_out; o0 += b->logit_rows) {
-        const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, eps, st));
-        OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, b->logits, 1, 0.0f, cnt, b->vocab, b->dim));
-        // every rank samples from rank 0's logits (the ranks may have chosen different lm_head
-        // kernels, whose last bits differ): the others zero theirs and an all-reduce copies them
-        if (b->tp > 1) {
-            if (b->rank != 0) CUDA_CHECK(cudaMemsetAsync(b->logits, 0, sizeof(float) * (size_t)cnt * b->vocab, st));
-            OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->logits, (size_t)cnt * b->vocab));
+        if (greedy && n_out > 0) OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->d_ids, (size_t)n_out, ncclInt32));
+        else if (n_out > 0) {
+            OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->logits, (size_t)n_out * b->vocab, ncclFloat32));
+            if (logits_host)
+                CUDA_CHECK(cudaMemcpyAsync(logits_host, b->logits, sizeof(float) * (size_t)n_out * b->vocab, cudaMemcpyDeviceToHost, st));
         }
-        if (greedy) {
-            OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(b->logits, cnt, b->vocab, b->d_ids + o0, st));
-        } else if (logits_host) {
-            CUDA_CHECK(cudaMemcpyAsync(logits_host + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
-                                       cudaMemcpyDeviceToHost, st));
+    } else {
+        if (!first) OP(LF_OP_ALL_REDUCE, pp_send_recv(b, 0, 0, n));
+        LF_TRY(enqueue_layers(b, sm, 0, n, d_pos, d_seq, sm->n_simple == n ? NULL : d_simple, sm->n_simple, d_tiles, sm->n_tiles));
+        if (!last) OP(LF_OP_ALL_REDUCE, pp_send_recv(b, 1, 0, n));
+        for (int o0 = 0; o0 < bt->n_out; o0 += b->logit_rows) {
+            const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
+            if (last) LF_TRY(enqueue_head(b, d_out, o0, cnt, greedy, b->pp > 1 ? NULL : logits_host, 0));
+            if (b->pp > 1 && !greedy) {
+                OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->logits, (size_t)cnt * b->vocab, ncclFloat32));
+                if (logits_host)
+                    CUDA_CHECK(cudaMemcpyAsync(logits_host + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
+                                               cudaMemcpyDeviceToHost, st));
+            }
         }
+        if (b->pp > 1 && greedy && bt->n_out > 0) OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->d_ids, (size_t)bt->n_out, ncclInt32));
     }
     if (greedy && bt->n_out > 0)
         CUDA_CHECK(cudaMemcpyAsync(b->h_ids, b->d_ids, sizeof(int32_t) * (size_t)bt->n_out, cudaMemcpyDeviceToHost, st));
@@ -809,6 +906,36 @@ extern "C" lf_status lf_cuda_last_trace(const lf_backend *bb, lf_cuda_trace_info
     return LINFER_OK;
 }
 
+/* Pipeline parallelism: cut the step into micro-batches of whole sequences, about n / M tokens
+ * each (M: pp_micro, or pp for steps of >= LF_PP_AUTO_MIN_TOKENS tokens when pp_micro is 0 —
+ * smaller, memory-bound steps would read every stage's weights M times for nothing). Leaves
+ * n_micro 1 when the output rows are not in token order. */
+static lf_status plan_micro(cu_backend *b, const lf_batch *bt, step_meta *sm, const lf_attn_tile *tiles, const int32_t *simple) {
+    const int n = bt->n;
+    int want = b->pp_micro > 0 ? b->pp_micro : (n >= LF_PP_AUTO_MIN_TOKENS ? b->pp : 1);
+    if (want > LF_PP_MAX_MICRO) want = LF_PP_MAX_MICRO;
+    if (want > n) want = n;
+    if (want <= 1) return LINFER_OK;
+    for (int i = 1; i < bt->n_out; i++)
+        if (bt->out_rows[i] <= bt->out_rows[i - 1]) return LINFER_OK;
+    int k = 0, t = 0, ti = 0, si = 0, oi = 0;
+    sm->mb_t0[0] = 0; sm->mb_tile[0] = 0; sm->mb_simple[0] = 0; sm->mb_out[0] = 0;
+    while (t < n && k < want) {
+        int end = (int)((long)n * (k + 1) / want);
+        if (end <= t) end = t + 1;
+        while (end < n && bt->seq[end] == bt->seq[end - 1]) end++;   /* whole sequences */
+        if (k == want - 1) end = n;
+        while (ti < sm->n_tiles && tiles[ti].tok_start < end) ti++;
+        while (si < sm->n_simple && simple[si] < end) si++;
+        while (oi < bt->n_out && bt->out_rows[oi] < end) oi++;
+        k++;
+        sm->mb_t0[k] = end; sm->mb_tile[k] = ti; sm->mb_simple[k] = si; sm->mb_out[k] = oi;
+        t = end;
+    }
+    sm->n_micro = k;
+    return LINFER_OK;
+}
+
 /* logits != NULL: fp32 logits of the out rows to the host; ids != NULL: their argmax only */
 static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logits, int32_t *ids) {
     cu_backend *b = (cu_backend *)bb;
@@ -861,6 +988,8 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     if (sm.n_simple > 0) memcpy(h + sm.o_simple, simple, sizeof(int32_t) * sm.n_simple);
 
     const int greedy = ids != NULL;
+    sm.n_micro = 1;
+    if (b->pp > 1 && bt->n_out <= b->logit_rows) LF_TRY(plan_micro(b, bt, &sm, tiles, simple));
     if (b->tune_on && !b->base.profile) { /* first batch of this size: choose the linear-layer kernels */
         const int bi = tune_bucket_of(n);
         if (bi >= 0 && !b->tuned[bi]) LF_TRY(tune_bucket(b, bi));
@@ -942,8 +1071,8 @@ static lf_status tp_agree(cu_backend *b, int ok_local, int *ok_all) {
     if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaStreamSynchronize(0);
     if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaMemcpy(&v, d, sizeof v, cudaMemcpyDeviceToHost);
     cudaFree(d);
-    if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "tensor parallelism: agreeing with the other ranks: %s", cudaGetErrorString(ce));
-    if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "tensor parallelism: agreeing with the other ranks: %s", b->nccl->GetErrorString(nr));
+    if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "parallel job: agreeing with the other ranks: %s", cudaGetErrorString(ce));
+    if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "parallel job: agreeing with the other ranks: %s", b->nccl->GetErrorString(nr));
     *ok_all = v != 0;
     return LINFER_OK;
 }
@@ -1067,6 +1196,17 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         if (c->n_kv_heads % tp && tp % c->n_kv_heads)
             return lf_fail(LINFER_ERR_UNSUPPORTED, "tensor parallelism: %d KV heads neither divide over %d GPUs nor divide %d", c->n_kv_heads, tp, tp);
     }
+    const int pp = p->pp_size > 1 ? p->pp_size : 1, stage = pp > 1 ? p->pp_stage : 0;
+    if (pp > 1) {
+        if (tp > 1)
+            return lf_fail(LINFER_ERR_UNSUPPORTED, "pipeline parallelism together with tensor parallelism (pp %d x tp %d) is not implemented yet",
+                           pp, tp);
+        if (stage < 0 || stage >= pp) return lf_fail(LINFER_ERR_INVALID_ARG, "pipeline parallelism: stage %d of %d", stage, pp);
+        if (!p->pp_comm) return lf_fail(LINFER_ERR_INVALID_ARG, "pipeline parallelism over %d GPUs without an NCCL communicator", pp);
+        if (c->n_layers < pp)
+            return lf_fail(LINFER_ERR_UNSUPPORTED, "pipeline parallelism: %d layers do not split into %d stages", c->n_layers, pp);
+    }
+    const int world = tp * pp;
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
@@ -1093,7 +1233,13 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->kh0 = c->n_kv_heads >= tp ? rank * b->nkv : rank * b->nh / (c->n_heads / c->n_kv_heads);
     b->g_q_dim = c->n_heads * c->head_dim; b->g_kv_dim = c->n_kv_heads * c->head_dim; b->g_ffn = c->ffn_dim;
     b->q_dim = b->nh * c->head_dim; b->kv_dim = b->nkv * c->head_dim;
-    b->qkv_dim = b->q_dim + 2 * b->kv_dim; b->ffn = c->ffn_dim / tp; b->vocab = c->vocab_size; b->nl = c->n_layers;
+    b->qkv_dim = b->q_dim + 2 * b->kv_dim; b->ffn = c->ffn_dim / tp; b->vocab = c->vocab_size;
+    b->pp = pp; b->stage = stage; b->pp_micro = p->pp_micro > 0 ? p->pp_micro : 0;
+    {   /* this stage's layers: the first n_layers % pp stages get one more */
+        const int per = c->n_layers / pp, extra = c->n_layers % pp;
+        b->l0 = stage * per + (stage < extra ? stage : extra);
+        b->nl = per + (stage < extra ? 1 : 0);
+    }
     b->max_seqs = p->max_seqs; b->max_ctx = p->max_context; b->max_tokens = p->max_batch_tokens;
     b->logit_rows = p->max_batch_tokens < LOGIT_ROWS ? p->max_batch_tokens : LOGIT_ROWS;
     b->gemv_max_m = env_int("LF_CUDA_GEMV", LF_CUDA_GEMV_DEFAULT_M); // measured crossover; 0: cuBLAS for every linear layer
@@ -1128,9 +1274,9 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         return lf_fail(LINFER_ERR_DEVICE, "no usable CUDA device %d: %s", p->gpu_index, cudaGetErrorString(e));
     }
     int fits = need <= fr, all_fit = fits;
-    if (tp > 1) { /* every rank fits its shard, or every rank refuses */
+    if (world > 1) { /* every rank fits its shard, or every rank refuses */
         lf_status as = lf_nccl_open(0, &b->nccl);
-        b->comm = (ncclComm_t)p->tp_comm;
+        b->comm = (ncclComm_t)(tp > 1 ? p->tp_comm : p->pp_comm);
         if (as == LINFER_OK) as = tp_agree(b, fits, &all_fit);
         if (as != LINFER_OK) { if (b->nccl) lf_nccl_close(b->nccl); free(b->layers); free(b); return as; }
     }
@@ -1144,8 +1290,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     if (!all_fit) {
         lf_nccl_close(b->nccl);
         free(b->layers); free(b);
-        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "tensor parallelism: another of the %d ranks has not the GPU memory for its shard "
-                       "(this rank needs %.0f MiB, free %.0f MiB)", tp, mib(need), mib(fr));
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "%s parallelism: another of the %d ranks has not the GPU memory for its shard "
+                       "(this rank needs %.0f MiB, free %.0f MiB)", tp > 1 ? "tensor" : "pipeline", world, mib(need), mib(fr));
     }
 #define TRY_OR_FAIL(expr) do { if ((s = (expr)) != LINFER_OK) goto fail; } while (0)
 #define CU_OR_FAIL(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
@@ -1180,17 +1326,21 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     }
     TRY_OR_FAIL(upload_all(b));
     CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */
-    if (tp > 1) { /* every rank is ready, or every rank fails (the fail path agrees on failure) */
+    if (world > 1) { /* every rank is ready, or every rank fails (the fail path agrees on failure) */
         int all_ok = 0;
         tp_agreed = 1;
         TRY_OR_FAIL(tp_agree(b, 1, &all_ok));
-        if (!all_ok) { s = lf_fail(LINFER_ERR_DEVICE, "tensor parallelism: another of the %d ranks failed to create its backend", tp); goto fail; }
-        TRY_OR_FAIL(oneshot_setup(b));
+        if (!all_ok) {
+            s = lf_fail(LINFER_ERR_DEVICE, "%s parallelism: another of the %d ranks failed to create its backend", tp > 1 ? "tensor" : "pipeline",
+                        world);
+            goto fail;
+        }
+        if (tp > 1) TRY_OR_FAIL(oneshot_setup(b));
     }
     *out = &b->base;
     return LINFER_OK;
 fail:
-    if (tp > 1 && !tp_agreed && b->nccl) { /* the others wait at the readiness agreement: tell them */
+    if (world > 1 && !tp_agreed && b->nccl) { /* the others wait at the readiness agreement: tell them */
         int all_ok = 0;
         lf_status keep = s;
         char msg[512];

@@ -67,6 +67,8 @@ static lf_nccl *try_open(const char *file, char *why, size_t cap) {
     SYM(CommGetAsyncError, "ncclCommGetAsyncError", 0);
     SYM(AllGather, "ncclAllGather", 1);
     SYM(Broadcast, "ncclBroadcast", 1);
+    SYM(Send, "ncclSend", 1);
+    SYM(Recv, "ncclRecv", 1);
     n->handle = h;
     snprintf(n->path, sizeof n->path, "%s", file);
     struct link_map *lm = NULL;

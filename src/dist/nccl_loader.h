@@ -71,6 +71,9 @@ struct lf_nccl {
                               cudaStream_t stream);
     ncclResult_t (*Broadcast)(const void *send, void *recv, size_t count, ncclDataType_t type, int root, ncclComm_t comm,
                               cudaStream_t stream);
+    /* pipeline parallelism: point to point (NCCL >= 2.7) */
+    ncclResult_t (*Send)(const void *send, size_t count, ncclDataType_t type, int peer, ncclComm_t comm, cudaStream_t stream);
+    ncclResult_t (*Recv)(void *recv, size_t count, ncclDataType_t type, int peer, ncclComm_t comm, cudaStream_t stream);
 };
 #endif
 

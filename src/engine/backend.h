@@ -51,6 +51,8 @@ typedef struct {
     int cpu_attention_f16; /* CPU: fp16 KV cache values and fp16 attention operands (see kernels.h) */
     int tp_size, tp_rank;  /* CUDA tensor parallelism: shard of this rank (tp_size 0 or 1: none) */
     void *tp_comm;         /* ncclComm_t joining the ranks */
+    int pp_size, pp_stage, pp_micro; /* CUDA pipeline parallelism (linfer.h): stage of this rank, micro-batches */
+    void *pp_comm;                   /* ncclComm_t of the stages */
 } lf_backend_params;
 
 struct lf_backend {

@@ -73,6 +73,12 @@ lf_status linfer_engine_create(linfer_model *m, const linfer_engine_params *p, l
     bp.tp_comm = p->tp_comm;
     if (p->tp_size > 1 && p->device != LINFER_DEVICE_CUDA)
         return free(e), lf_fail(LINFER_ERR_UNSUPPORTED, "tensor parallelism (tp %d) needs the CUDA backend", p->tp_size);
+    bp.pp_size = p->pp_size;
+    bp.pp_stage = p->pp_stage;
+    bp.pp_micro = p->pp_micro;
+    bp.pp_comm = p->pp_comm;
+    if (p->pp_size > 1 && p->device != LINFER_DEVICE_CUDA)
+        return free(e), lf_fail(LINFER_ERR_UNSUPPORTED, "pipeline parallelism (pp %d) needs the CUDA backend", p->pp_size);
     bp.cpu_attention_f16 = p->cpu_attention_f16 >= 0 ? p->cpu_attention_f16
                            : (!m->random_weights && m->w.layers[0].wq.dtype >= LF_DT_Q8_0 && m->w.layers[0].wq.dtype <= LF_DT_Q4_1);
     lf_status s = p->device == LINFER_DEVICE_CUDA ? lf_cuda_backend_create(m, &bp, &e->backend) : lf_cpu_backend_create(m, &bp, &e->backend);

@@ -348,6 +348,10 @@ static lf_status get_engine(bench_state *bs, const lf_bench_model *bm, const lf_
         ep.tp_size = o->tp_size;
         ep.tp_rank = o->tp_rank;
         ep.tp_comm = o->tp_comm;
+        ep.pp_size = o->pp_size;
+        ep.pp_stage = o->pp_stage;
+        ep.pp_micro = o->pp_micro;
+        ep.pp_comm = o->pp_comm;
         double free_before = o->device == LINFER_DEVICE_CUDA ? gpu_free_bytes(o->gpu_index) : lf_host_mem_available();
         s = linfer_engine_create(m, &ep, &bs->eng);
         if (s == LINFER_OK) {

@@ -113,6 +113,11 @@ typedef struct {
      * communicator (src/dist/launcher.h); every rank runs the same sweep. 0/1: none. */
     int tp_size, tp_rank;
     void *tp_comm;
+    /* Pipeline parallelism (CUDA; linfer.h): stage pp_stage of pp_size, pp_micro micro-batches
+     * (0: pp_size), pp_comm the NCCL communicator of the stages. 0/1: none. The roofline column
+     * stays one GPU's prediction (it has no pipeline model). */
+    int pp_size, pp_stage, pp_micro;
+    void *pp_comm;
     /* Optional (CUDA only): an open sampler (lf_nvml_sampler_open, not owned) started and stopped
      * around each point's timed repetitions. NULL: the NVML fields stay NAN / 0. */
     lf_nvml_sampler *nvml;

@@ -1,6 +1,7 @@
 /* test_tp.c — tensor parallelism of the CUDA backend against TP = 1, on the device.
  *
- *   test_tp [--model llama-2-13b] [--tp 2,4] [--dtype f16|bf16] [--steps 32] [--no-speed]
+ *   test_tp [--model llama-2-13b] [--tp 2,4] [--pp 2 [--pp-micro M]] [--dtype f16|bf16] [--steps 32] [--no-speed]
+ *   (--pp: pipeline parallelism over that many GPUs, the same checks against one GPU)
  *
  * One process drives the ranks, one thread per GPU, over communicators from ncclCommInitAll
  * (the backend and engine code are those every rank process runs; the launcher's process model
@@ -29,6 +30,7 @@
 
 typedef struct {
     int tp, rank, steps, speed;
+    int pp_mode, micro;   /* pipeline parallelism instead: tp stages, rank = stage, micro-batches */
     void *comm;
     linfer_model *m;
     linfer_compute_dtype dt;
@@ -54,9 +56,16 @@ static void *run_rank(void *arg) {
     ep.max_batch = NP;
     ep.max_context = 512;
     ep.gpu_index = j->rank;
-    ep.tp_size = j->tp;
-    ep.tp_rank = j->rank;
-    ep.tp_comm = j->comm;
+    if (j->pp_mode) {
+        ep.pp_size = j->tp;
+        ep.pp_stage = j->rank;
+        ep.pp_comm = j->comm;
+        ep.pp_micro = j->micro;
+    } else {
+        ep.tp_size = j->tp;
+        ep.tp_rank = j->rank;
+        ep.tp_comm = j->comm;
+    }
     linfer_engine *e = NULL;
     lf_status s = linfer_engine_create(j->m, &ep, &e);
     if (!s) {
@@ -91,21 +100,32 @@ static void *run_rank(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    const char *model = "llama-2-13b", *tps = "2";
-    int steps = 32, speed = 1;
+    const char *model = "llama-2-13b", *tps = "2", *pps = NULL;
+    int steps = 32, speed = 1, micro = 0;
     linfer_compute_dtype dt = LINFER_DTYPE_F16;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--tp") && i + 1 < argc) tps = argv[++i];
+        else if (!strcmp(argv[i], "--pp") && i + 1 < argc) pps = argv[++i];
+        else if (!strcmp(argv[i], "--pp-micro") && i + 1 < argc) micro = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) { i++; dt = !strcmp(argv[i], "bf16") ? LINFER_DTYPE_BF16 : LINFER_DTYPE_F16; }
         else if (!strcmp(argv[i], "--no-speed")) speed = 0;
-        else { fprintf(stderr, "usage: test_tp [--model NAME] [--tp LIST] [--dtype f16|bf16] [--steps N] [--no-speed]\n"); return 2; }
+        else {
+            fprintf(stderr, "usage: test_tp [--model NAME] [--tp LIST] [--pp LIST [--pp-micro M]] [--dtype f16|bf16] [--steps N] [--no-speed]\n");
+            return 2;
+        }
     }
     int ngpu = 0;
     if (cudaGetDeviceCount(&ngpu) != cudaSuccess || ngpu < 1) { printf("SKIP: no CUDA device\n"); return 0; }
-    int *tpl = NULL, ntp = 0;
+    int *tpl = NULL, ntp = 0, *ppl = NULL, npp = 0;
     if (lf_parse_int_list(tps, "--tp", 1, MAX_TP, &tpl, &ntp)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 2; }
+    if (pps && lf_parse_int_list(pps, "--pp", 1, MAX_TP, &ppl, &npp)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 2; }
+    /* the runs: TP values, then PP values (the same checks against TP 1 = one GPU) */
+    int *runs = malloc(sizeof(int) * (size_t)(ntp + npp + 1)), *is_pp = malloc(sizeof(int) * (size_t)(ntp + npp + 1)), nrun = 0;
+    if (!runs || !is_pp) return 1;
+    for (int i = 0; i < ntp; i++) { runs[nrun] = tpl[i]; is_pp[nrun++] = 0; }
+    for (int i = 0; i < npp; i++) { runs[nrun] = ppl[i]; is_pp[nrun++] = 1; }
     lf_config cfg;
     if (lf_preset_model(model, &cfg)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 2; }
     lf_model *m = NULL;
@@ -127,10 +147,11 @@ int main(int argc, char **argv) {
     if (speed) printf("TP 1: TPOT bs 1 in 128 out 128: %.3f ms\n", ref.tpot_ms);
     int failed = 0;
     lf_nccl *nc = NULL;
-    for (int ti = 0; ti < ntp; ti++) {
-        const int tp = tpl[ti];
+    for (int ti = 0; ti < nrun; ti++) {
+        const int tp = runs[ti], ppm = is_pp[ti];
+        const char *what = ppm ? "PP" : "TP";
         if (tp == 1) continue;
-        if (tp > ngpu) { printf("TP %d: skipped (%d GPUs)\n", tp, ngpu); continue; }
+        if (tp > ngpu) { printf("%s %d: skipped (%d GPUs)\n", what, tp, ngpu); continue; }
         if (!nc && lf_nccl_open(0, &nc)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 1; }
         ncclComm_t comms[MAX_TP];
         int devs[MAX_TP];
@@ -143,16 +164,17 @@ int main(int argc, char **argv) {
             memset(&jobs[r], 0, sizeof jobs[r]);
             jobs[r].tp = tp; jobs[r].rank = r; jobs[r].steps = steps; jobs[r].speed = speed;
             jobs[r].comm = comms[r]; jobs[r].m = (linfer_model *)m; jobs[r].dt = dt;
+            jobs[r].pp_mode = ppm; jobs[r].micro = micro;
             pthread_create(&th[r], NULL, run_rank, &jobs[r]);
         }
         for (int r = 0; r < tp; r++) pthread_join(th[r], NULL);
         for (int r = 0; r < tp; r++) nc->CommDestroy(comms[r]);
         int ok = 1;
         for (int r = 0; r < tp; r++)
-            if (jobs[r].status) { printf("TP %d rank %d failed: %s\n", tp, r, jobs[r].err); ok = 0; }
+            if (jobs[r].status) { printf("%s %d rank %d failed: %s\n", what, tp, r, jobs[r].err); ok = 0; }
         if (ok) {
             int same_all = 1, agree_sum = 0;
-            printf("TP %d: greedy tokens equal to TP 1 (prefix length per prompt):", tp);
+            printf("%s %d: greedy tokens equal to TP 1 (prefix length per prompt):", what, tp);
             for (int i = 0; i < NP; i++) {
                 size_t k = 0;
                 while (k < ref.n_ids[i] && k < jobs[0].n_ids[i] && ref.ids[i][k] == jobs[0].ids[i][k]) k++;
@@ -175,7 +197,7 @@ int main(int argc, char **argv) {
                    rel <= 2e-2 ? "ok" : "FAIL");
             if (!same_all || !(rel <= 2e-2)) failed = 1;
             if (speed)
-                printf("TP %d: TPOT bs 1 in 128 out 128: %.3f ms = %.3f x TP 1\n", tp, jobs[0].tpot_ms, jobs[0].tpot_ms / ref.tpot_ms);
+                printf("%s %d: TPOT bs 1 in 128 out 128: %.3f ms = %.3f x TP 1\n", what, tp, jobs[0].tpot_ms, jobs[0].tpot_ms / ref.tpot_ms);
             (void)agree_sum;
         } else failed = 1;
         for (int r = 0; r < tp; r++) {
@@ -183,6 +205,8 @@ int main(int argc, char **argv) {
             free(jobs[r].logits);
         }
     }
+    free(runs);
+    free(is_pp);
     printf("test_tp: %s\n", failed ? "FAIL" : "ok");
     return failed;
 }
