@@ -85,7 +85,9 @@ typedef struct {
      * pp_stage (default 1 stage: none), pp_comm the NCCL communicator of the stages (rank = stage);
      * a step goes through the stages as pp_micro micro-batches of whole sequences (0: as many as
      * stages for steps of >= 128 tokens, 1 below; 1: the naive split, one stage busy at a time).
-     * Not combined with tp_size > 1 yet. */
+     * With tp_size > 1 too, each stage is tp_size GPUs: pp_comm joins all pp_size x tp_size ranks
+     * (rank = stage x tp_size + tp_rank) and tp_comm may be NULL (the backend splits the stage's
+     * group off pp_comm). */
     int pp_size, pp_stage, pp_micro;
     void *pp_comm;
 } linfer_engine_params;

@@ -39,7 +39,7 @@ expect_fail bad-device 'cpu or cuda' -- "$bin" generate --device tpu
 expect_fail tp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smollm2-135m --tp 2 --device cpu -n 2
 expect_fail tp-bad-value 'expects an integer' -- "$bin" generate -m smollm2-135m --tp 0 -n 2
 expect_fail pp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smollm2-135m --pp 2 --device cpu -n 2
-expect_fail pp-with-tp 'not combined with tensor parallelism' -- "$bin" generate -m smollm2-135m --pp 2 --tp 2 -n 2
+expect_fail pp-with-tp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smollm2-135m --pp 2 --tp 2 --device cpu -n 2
 expect_fail pp-bad-micro 'expects an integer' -- "$bin" generate -m smollm2-135m --pp 2 --pp-micro 0 -n 2
 expect_fail bench-pp-on-cpu 'needs the CUDA backend' -- "$bin" bench -m smollm2-135m --pp 2 --device cpu
 expect_fail bench-pp-recipe 'not for recipes' -- "$bin" bench --recipe exp3 --pp 2 --device cpu

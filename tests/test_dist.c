@@ -566,7 +566,7 @@ static void test_refusals(void **state) {
     char want[96];
     int tp = gpus + 1 < 2 ? 2 : gpus + 1;
     assert_int_equal(lf_dist_spawn(tp, 4, argv, &d), LINFER_ERR_INVALID_ARG);
-    snprintf(want, sizeof want, "--tp %d needs %d GPUs, this machine has %d", tp, tp, gpus);
+    snprintf(want, sizeof want, "%d ranks (--tp x --pp) need %d GPUs, this machine has %d", tp, tp, gpus);
     HAS(linfer_last_error(), want);
     assert_true(d.world == 1 && !d.priv);
 #else

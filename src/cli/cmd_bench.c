@@ -89,7 +89,8 @@ static void usage(FILE *f) {
             "                         CSV/JSON metadata. Options given on the command line replace the recipe's lists.\n"
             "                         On the CPU the recipe's model (llama-13b, llama-2-7b) is replaced by %s unless -m is given.\n"
             "      --pp N             run the sweep with pipeline parallelism over N GPUs (layers split into N stages, one process\n"
-            "                         per GPU; not with --tp or --recipe yet); the roofline column stays one GPU's prediction\n"
+            "                         per GPU; with --tp T: N stages of T GPUs; not with --recipe); the roofline column stays\n"
+            "                         the prediction without the pipeline\n"
             "      --pp-micro M       micro-batches per step through the stages (default: N for steps of >= 128 tokens, i.e.\n"
             "                         prefill, 1 for smaller ones; 1: the naive split, one stage busy at a time)\n"
             "      --tp N             without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
@@ -454,21 +455,28 @@ int cmd_bench(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (run_pp > 1 && (recipe || run_tp > 1)) {
-        fprintf(stderr, "linfer: bench: --pp %d %s\n", run_pp,
-                recipe ? "is not for recipes (they run in one process)" : "with --tp: pipeline parallelism is not combined with tensor parallelism yet");
+    if (run_pp > 1 && recipe) {
+        fprintf(stderr, "linfer: bench: --pp %d is not for recipes (they run in one process)\n", run_pp);
         rc = 2;
         goto done;
     }
     if (!recipe && (run_tp > 1 || run_pp > 1 || lf_dist_env_present())) {
-        const int world = run_pp > 1 ? run_pp : run_tp;
-        if (!gpu) { fprintf(stderr, "linfer: bench: --%s %d needs the CUDA backend\n", run_pp > 1 ? "pp" : "tp", world); rc = 2; goto done; }
+        const int world = run_pp * run_tp;   /* rank r: stage r / tp, TP rank r % tp */
+        if (!gpu) {
+            fprintf(stderr, "linfer: bench: --%s %d needs the CUDA backend\n", run_pp > 1 ? "pp" : "tp", run_pp > 1 ? run_pp : run_tp);
+            rc = 2;
+            goto done;
+        }
         if ((s = cli_dist_start(world, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
         if (run_pp > 1) {
-            bo.pp_size = dist.world;
-            bo.pp_stage = dist.rank;
+            if (dist.world % run_tp) { fprintf(stderr, "linfer: bench: %d ranks do not split into --tp %d groups\n", dist.world, run_tp); rc = 2; goto done; }
+            bo.pp_size = dist.world / run_tp;
+            bo.pp_stage = dist.rank / run_tp;
             bo.pp_comm = dist.comm;
+            bo.tp_size = run_tp;
+            bo.tp_rank = dist.rank % run_tp;
+            bo.tp_comm = NULL;   /* run_tp > 1: the backend splits the stage's group off pp_comm */
         } else {
             bo.tp_size = dist.world;
             bo.tp_rank = dist.rank;
@@ -624,8 +632,8 @@ int cmd_bench(int argc, char **argv) {
         char mb[96];
         if (bo.pp_micro > 0) snprintf(mb, sizeof mb, "%d micro-batch%s per step", bo.pp_micro, bo.pp_micro == 1 ? "" : "es");
         else snprintf(mb, sizeof mb, "%d micro-batches per step of >= 128 tokens (prefill), 1 below", bo.pp_size);
-        printf("pipeline parallelism: %d stages (one GPU each), %s; the pred/eff columns are one GPU's roofline (no pipeline model)\n",
-               bo.pp_size, mb);
+        printf("pipeline parallelism: %d stages (%d GPU%s each), %s; the pred/eff columns are the roofline without the pipeline\n",
+               bo.pp_size, bo.tp_size > 1 ? bo.tp_size : 1, bo.tp_size > 1 ? "s" : "", mb);
     }
     if (recipe) {
         printf("recipe %s: %s; from %s\n", recipe->name, recipe->title, recipe->source);

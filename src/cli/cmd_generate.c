@@ -37,7 +37,7 @@ static void usage(FILE *f) {
             "                         (CUDA; docs/distributed.md; RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT\n"
             "                         from an external launcher are joined instead)\n"
             "      --pp N             pipeline parallelism over N GPUs: the layers split into N stages, one process per GPU\n"
-            "                         (CUDA; not combined with --tp yet)\n"
+            "                         (CUDA); with --tp T: N stages of T GPUs each (N x T processes)\n"
             "      --pp-micro M       micro-batches a step flows through the stages in (default: N for steps of >= 128\n"
             "                         tokens, 1 below; 1: the naive split, one stage busy at a time)\n"
             "  -p, --prompt TEXT      prompt text (default: \"Write a conversation between the sun and pluto\")\n"
@@ -285,16 +285,10 @@ int cmd_generate(int argc, char **argv) {
     }
     /* tensor parallelism: --tp N starts ranks 1..N-1 (copies of this process) and makes this one
      * rank 0; a rank started that way (or by an external launcher) joins. Only rank 0 prints. */
-    if (tp > 1 && pp > 1) {
-        fprintf(stderr, "linfer: --tp %d with --pp %d: pipeline parallelism is not combined with tensor parallelism yet; give one of them\n",
-                tp, pp);
-        rc = 2;
-        goto done;
-    }
-    const int world = tp > 1 ? tp : pp;
+    const int world = tp * pp;   /* rank r: stage r / tp, TP rank r % tp */
     if (lf_dist_env_present() || world > 1) {
         if (device_set && ep.device != LINFER_DEVICE_CUDA) {
-            fprintf(stderr, "linfer: --%s %d needs the CUDA backend, not --device cpu\n", pp > 1 ? "pp" : "tp", world);
+            fprintf(stderr, "linfer: --%s %d needs the CUDA backend, not --device cpu\n", pp > 1 ? "pp" : "tp", pp > 1 ? pp : tp);
             rc = 2;
             goto done;
         }
@@ -306,18 +300,26 @@ int cmd_generate(int argc, char **argv) {
         }
         const char *ws = getenv("WORLD_SIZE");
         if (lf_dist_env_present() && world > 1 && ws && atoi(ws) != world) {
-            fprintf(stderr, "linfer: --%s %d but the launcher's WORLD_SIZE is %s; give the same number or leave --%s out\n",
-                    pp > 1 ? "pp" : "tp", world, ws, pp > 1 ? "pp" : "tp");
+            fprintf(stderr, "linfer: --tp %d x --pp %d = %d ranks but the launcher's WORLD_SIZE is %s; give matching numbers or leave "
+                    "--tp/--pp out\n", tp, pp, world, ws);
             rc = 2;
             goto done;
         }
         if ((s = cli_dist_start(world, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
         if (pp > 1) {
-            ep.pp_size = dist.world;
-            ep.pp_stage = dist.rank;
+            if (dist.world % tp) {
+                fprintf(stderr, "linfer: %d ranks do not split into --tp %d groups\n", dist.world, tp);
+                rc = 2;
+                goto done;
+            }
+            ep.pp_size = dist.world / tp;
+            ep.pp_stage = dist.rank / tp;
             ep.pp_comm = dist.comm;
             ep.pp_micro = pp_micro;
+            ep.tp_size = tp;
+            ep.tp_rank = dist.rank % tp;
+            ep.tp_comm = NULL;   /* tp > 1: the backend splits the stage's group off pp_comm */
         } else {
             ep.tp_size = dist.world;
             ep.tp_rank = dist.rank;

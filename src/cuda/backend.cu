@@ -89,7 +89,9 @@ typedef struct {
     // the stage's count); pp_micro: micro-batches per decode step (0: pp)
     int pp, stage, l0, pp_micro;
     lf_nccl *nccl;
-    ncclComm_t comm;          // the job's communicator: the TP ranks, or the PP stages
+    ncclComm_t comm;          // the tensor-parallel group (this stage's ranks)
+    ncclComm_t wcomm;         // the whole job (TP x PP ranks; rank = stage * tp + TP rank)
+    ncclComm_t own_tp_comm;   // TP x PP: the stage's TP group, split off wcomm here (destroyed here)
     // one-shot all-reduce over peer memory for small messages (LF_CUDA_ONESHOT=0: NCCL only)
     int os_on, os_half;
     char *os_mem;                 // this rank's exchange buffer, flags, epoch counters
@@ -351,7 +353,8 @@ static void cu_destroy(lf_backend *bb) {
     for (int i = 0; i < LF_ONESHOT_MAX_TP; i++)
         if (b->os_opened[i]) cudaIpcCloseMemHandle(b->os_opened[i]);
     if (b->os_mem) cudaFree(b->os_mem);
-    if (b->nccl) lf_nccl_close(b->nccl); /* the communicator belongs to the launcher */
+    if (b->own_tp_comm) b->nccl->CommDestroy(b->own_tp_comm);
+    if (b->nccl) lf_nccl_close(b->nccl); /* the job's communicator belongs to the launcher */
     if (b->wmem) cudaFree(b->wmem);
     if (b->kvmem) cudaFree(b->kvmem);
     if (b->smem) cudaFree(b->smem);
@@ -528,8 +531,9 @@ typedef struct {
 static lf_status pp_send_recv(cu_backend *b, int send, int t0, int cnt) {
     float *x = b->resid + (size_t)t0 * b->dim;
     const size_t count = (size_t)cnt * b->dim;
-    const ncclResult_t r = send ? b->nccl->Send(x, count, ncclFloat32, b->stage + 1, b->comm, b->st)
-                                : b->nccl->Recv(x, count, ncclFloat32, b->stage - 1, b->comm, b->st);
+    const int peer = (send ? b->stage + 1 : b->stage - 1) * b->tp + b->rank; /* the same TP rank of the next/previous stage */
+    const ncclResult_t r = send ? b->nccl->Send(x, count, ncclFloat32, peer, b->wcomm, b->st)
+                                : b->nccl->Recv(x, count, ncclFloat32, peer, b->wcomm, b->st);
     if (r != ncclSuccess)
         return lf_fail(LINFER_ERR_DEVICE, "pipeline parallelism: NCCL %s of %d rows (stage %d of %d): %s", send ? "send" : "receive", cnt,
                        b->stage, b->pp, b->nccl->GetErrorString(r));
@@ -538,7 +542,7 @@ static lf_status pp_send_recv(cu_backend *b, int send, int t0, int cnt) {
 
 /* Pipeline parallelism: the last stage's result (greedy ids or fp32 logits) to every stage. */
 static lf_status pp_broadcast(cu_backend *b, void *buf, size_t count, ncclDataType_t type) {
-    const ncclResult_t r = b->nccl->Broadcast(buf, buf, count, type, b->pp - 1, b->comm, b->st);
+    const ncclResult_t r = b->nccl->Broadcast(buf, buf, count, type, (b->pp - 1) * b->tp, b->wcomm, b->st);
     if (r != ncclSuccess)
         return lf_fail(LINFER_ERR_DEVICE, "pipeline parallelism: NCCL broadcast of the last stage's output (stage %d of %d): %s", b->stage,
                        b->pp, b->nccl->GetErrorString(r));
@@ -1067,7 +1071,7 @@ static lf_status tp_agree(cu_backend *b, int ok_local, int *ok_all) {
     CUDA_CHECK(cudaMalloc((void **)&d, sizeof *d));
     cudaError_t ce = cudaMemcpy(d, &v, sizeof v, cudaMemcpyHostToDevice);
     ncclResult_t nr = ncclSuccess;
-    if (ce == cudaSuccess) nr = b->nccl->AllReduce(d, d, 1, ncclInt32, ncclMin, b->comm, 0);
+    if (ce == cudaSuccess) nr = b->nccl->AllReduce(d, d, 1, ncclInt32, ncclMin, b->wcomm, 0);
     if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaStreamSynchronize(0);
     if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaMemcpy(&v, d, sizeof v, cudaMemcpyDeviceToHost);
     cudaFree(d);
@@ -1169,6 +1173,14 @@ static lf_status oneshot_setup(cu_backend *b) {
     return LINFER_OK;
 }
 
+/* before a half-made backend is freed: the TP group split off here, and the NCCL table */
+static void drop_nccl(cu_backend *b) {
+    if (b->own_tp_comm) b->nccl->CommDestroy(b->own_tp_comm);
+    b->own_tp_comm = NULL;
+    if (b->nccl) lf_nccl_close(b->nccl);
+    b->nccl = NULL;
+}
+
 extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out) {
     *out = NULL;
     const lf_config *c = &m->cfg;
@@ -1188,7 +1200,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     const int tp = p->tp_size > 1 ? p->tp_size : 1, rank = tp > 1 ? p->tp_rank : 0;
     if (tp > 1) {
         if (rank < 0 || rank >= tp) return lf_fail(LINFER_ERR_INVALID_ARG, "tensor parallelism: rank %d of %d", rank, tp);
-        if (!p->tp_comm) return lf_fail(LINFER_ERR_INVALID_ARG, "tensor parallelism over %d GPUs without an NCCL communicator", tp);
+        if (!p->tp_comm && !(p->pp_size > 1 && p->pp_comm)) /* with pipeline stages the group is split off pp_comm */
+            return lf_fail(LINFER_ERR_INVALID_ARG, "tensor parallelism over %d GPUs without an NCCL communicator", tp);
         if (c->n_heads % tp)
             return lf_fail(LINFER_ERR_UNSUPPORTED, "tensor parallelism: %d attention heads do not divide over %d GPUs", c->n_heads, tp);
         if (c->ffn_dim % tp)
@@ -1198,9 +1211,6 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     }
     const int pp = p->pp_size > 1 ? p->pp_size : 1, stage = pp > 1 ? p->pp_stage : 0;
     if (pp > 1) {
-        if (tp > 1)
-            return lf_fail(LINFER_ERR_UNSUPPORTED, "pipeline parallelism together with tensor parallelism (pp %d x tp %d) is not implemented yet",
-                           pp, tp);
         if (stage < 0 || stage >= pp) return lf_fail(LINFER_ERR_INVALID_ARG, "pipeline parallelism: stage %d of %d", stage, pp);
         if (!p->pp_comm) return lf_fail(LINFER_ERR_INVALID_ARG, "pipeline parallelism over %d GPUs without an NCCL communicator", pp);
         if (c->n_layers < pp)
@@ -1276,22 +1286,38 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     int fits = need <= fr, all_fit = fits;
     if (world > 1) { /* every rank fits its shard, or every rank refuses */
         lf_status as = lf_nccl_open(0, &b->nccl);
-        b->comm = (ncclComm_t)(tp > 1 ? p->tp_comm : p->pp_comm);
-        if (as == LINFER_OK) as = tp_agree(b, fits, &all_fit);
-        if (as != LINFER_OK) { if (b->nccl) lf_nccl_close(b->nccl); free(b->layers); free(b); return as; }
+        b->wcomm = (ncclComm_t)(pp > 1 ? p->pp_comm : p->tp_comm);
+        b->comm = (ncclComm_t)p->tp_comm;
+        if (as == LINFER_OK && tp > 1 && pp > 1 && !b->comm) { /* the stage's TP group: split off the job (collective) */
+            if (!b->nccl->CommSplit) as = lf_fail(LINFER_ERR_UNSUPPORTED, "tensor x pipeline parallelism needs ncclCommSplit (NCCL >= 2.18)");
+            else {
+                const ncclResult_t nr = b->nccl->CommSplit(b->wcomm, stage, rank, &b->own_tp_comm, NULL);
+                if (nr != ncclSuccess) as = lf_fail(LINFER_ERR_DEVICE, "NCCL: splitting the TP group of stage %d: %s", stage, b->nccl->GetErrorString(nr));
+                else b->comm = b->own_tp_comm;
+            }
+        }
+        if (b->nccl && b->wcomm) { /* agree also when the split failed here, so the others do not wait for this rank */
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", as == LINFER_OK ? "" : linfer_last_error());
+            const lf_status ag = tp_agree(b, as == LINFER_OK && fits, &all_fit);
+            if (as != LINFER_OK) as = lf_fail(as, "%s", msg);
+            else as = ag;
+        }
+        if (as != LINFER_OK) { drop_nccl(b); free(b->layers); free(b); return as; }
     }
     if (!fits) {
-        if (b->nccl) lf_nccl_close(b->nccl);
+        drop_nccl(b);
         free(b->layers); free(b);
         return lf_fail(LINFER_ERR_OUT_OF_MEMORY,
                        "CUDA backend needs %.0f MiB (weights %.0f, KV cache %.0f for %d x %d positions, scratch %.0f), free %.0f MiB of %.0f",
                        mib(need), mib(wbytes), mib(kvbytes), p->max_seqs, p->max_context, mib(sbytes + staging), mib(fr), mib(tot));
     }
     if (!all_fit) {
-        lf_nccl_close(b->nccl);
+        drop_nccl(b);
         free(b->layers); free(b);
-        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "%s parallelism: another of the %d ranks has not the GPU memory for its shard "
-                       "(this rank needs %.0f MiB, free %.0f MiB)", tp > 1 ? "tensor" : "pipeline", world, mib(need), mib(fr));
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "%s parallelism: another of the %d ranks has not the GPU memory for its shard, "
+                       "or failed to set up (this rank needs %.0f MiB, free %.0f MiB)", tp > 1 ? "tensor" : "pipeline", world, mib(need),
+                       mib(fr));
     }
 #define TRY_OR_FAIL(expr) do { if ((s = (expr)) != LINFER_OK) goto fail; } while (0)
 #define CU_OR_FAIL(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \

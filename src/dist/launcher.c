@@ -1211,7 +1211,7 @@ lf_status lf_dist_spawn(int tp, int argc, char **argv, lf_dist *d) {
     LF_TRY(spawn_precheck(tp, argc, argv));
     char why[300];
     int n = gpu_count(why, sizeof why);
-    if (tp > n) return lf_fail(LINFER_ERR_INVALID_ARG, "--tp %d needs %d GPUs, this machine has %d%s", tp, tp, n, why);
+    if (tp > n) return lf_fail(LINFER_ERR_INVALID_ARG, "%d ranks (--tp x --pp) need %d GPUs, this machine has %d%s", tp, tp, n, why);
     double timeout_s = LF_DIST_TIMEOUT_S;
     {
         lf_dist_env e;

@@ -69,6 +69,7 @@ static lf_nccl *try_open(const char *file, char *why, size_t cap) {
     SYM(Broadcast, "ncclBroadcast", 1);
     SYM(Send, "ncclSend", 1);
     SYM(Recv, "ncclRecv", 1);
+    SYM(CommSplit, "ncclCommSplit", 0);
     n->handle = h;
     snprintf(n->path, sizeof n->path, "%s", file);
     struct link_map *lm = NULL;

@@ -74,6 +74,8 @@ struct lf_nccl {
     /* pipeline parallelism: point to point (NCCL >= 2.7) */
     ncclResult_t (*Send)(const void *send, size_t count, ncclDataType_t type, int peer, ncclComm_t comm, cudaStream_t stream);
     ncclResult_t (*Recv)(void *recv, size_t count, ncclDataType_t type, int peer, ncclComm_t comm, cudaStream_t stream);
+    /* tensor x pipeline parallelism: the TP group of a stage (NCCL >= 2.18); optional: NULL when absent */
+    ncclResult_t (*CommSplit)(ncclComm_t comm, int color, int key, ncclComm_t *newcomm, void *config);
 };
 #endif
 

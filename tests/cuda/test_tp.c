@@ -1,7 +1,8 @@
 /* test_tp.c — tensor parallelism of the CUDA backend against TP = 1, on the device.
  *
  *   test_tp [--model llama-2-13b] [--tp 2,4] [--pp 2 [--pp-micro M]] [--dtype f16|bf16] [--steps 32] [--no-speed]
- *   (--pp: pipeline parallelism over that many GPUs, the same checks against one GPU)
+ *   (--pp: pipeline parallelism over that many GPUs, the same checks against one GPU; --pp-tp T:
+ *   each stage tensor-parallel over T GPUs, e.g. --pp 2 --pp-tp 2 on 4 GPUs)
  *
  * One process drives the ranks, one thread per GPU, over communicators from ncclCommInitAll
  * (the backend and engine code are those every rank process runs; the launcher's process model
@@ -30,7 +31,8 @@
 
 typedef struct {
     int tp, rank, steps, speed;
-    int pp_mode, micro;   /* pipeline parallelism instead: tp stages, rank = stage, micro-batches */
+    int pp_mode, micro;   /* pipeline parallelism instead: tp = all ranks, ptp GPUs per stage, micro-batches */
+    int ptp;
     void *comm;
     linfer_model *m;
     linfer_compute_dtype dt;
@@ -57,10 +59,13 @@ static void *run_rank(void *arg) {
     ep.max_context = 512;
     ep.gpu_index = j->rank;
     if (j->pp_mode) {
-        ep.pp_size = j->tp;
-        ep.pp_stage = j->rank;
+        ep.pp_size = j->tp / j->ptp;
+        ep.pp_stage = j->rank / j->ptp;
         ep.pp_comm = j->comm;
         ep.pp_micro = j->micro;
+        ep.tp_size = j->ptp;
+        ep.tp_rank = j->rank % j->ptp;
+        ep.tp_comm = NULL;   /* ptp > 1: the backend splits each stage's group off pp_comm */
     } else {
         ep.tp_size = j->tp;
         ep.tp_rank = j->rank;
@@ -101,18 +106,19 @@ static void *run_rank(void *arg) {
 
 int main(int argc, char **argv) {
     const char *model = "llama-2-13b", *tps = "2", *pps = NULL;
-    int steps = 32, speed = 1, micro = 0;
+    int steps = 32, speed = 1, micro = 0, ptp = 1;
     linfer_compute_dtype dt = LINFER_DTYPE_F16;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--tp") && i + 1 < argc) tps = argv[++i];
         else if (!strcmp(argv[i], "--pp") && i + 1 < argc) pps = argv[++i];
         else if (!strcmp(argv[i], "--pp-micro") && i + 1 < argc) micro = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pp-tp") && i + 1 < argc) ptp = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) { i++; dt = !strcmp(argv[i], "bf16") ? LINFER_DTYPE_BF16 : LINFER_DTYPE_F16; }
         else if (!strcmp(argv[i], "--no-speed")) speed = 0;
         else {
-            fprintf(stderr, "usage: test_tp [--model NAME] [--tp LIST] [--pp LIST [--pp-micro M]] [--dtype f16|bf16] [--steps N] [--no-speed]\n");
+            fprintf(stderr, "usage: test_tp [--model NAME] [--tp LIST] [--pp LIST [--pp-micro M] [--pp-tp T]] [--dtype f16|bf16] [--steps N] [--no-speed]\n");
             return 2;
         }
     }
@@ -125,7 +131,8 @@ int main(int argc, char **argv) {
     int *runs = malloc(sizeof(int) * (size_t)(ntp + npp + 1)), *is_pp = malloc(sizeof(int) * (size_t)(ntp + npp + 1)), nrun = 0;
     if (!runs || !is_pp) return 1;
     for (int i = 0; i < ntp; i++) { runs[nrun] = tpl[i]; is_pp[nrun++] = 0; }
-    for (int i = 0; i < npp; i++) { runs[nrun] = ppl[i]; is_pp[nrun++] = 1; }
+    if (ptp < 1) ptp = 1;
+    for (int i = 0; i < npp; i++) { runs[nrun] = ppl[i] * ptp; is_pp[nrun++] = 1; }   /* ranks: stages x GPUs per stage */
     lf_config cfg;
     if (lf_preset_model(model, &cfg)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 2; }
     lf_model *m = NULL;
@@ -149,9 +156,11 @@ int main(int argc, char **argv) {
     lf_nccl *nc = NULL;
     for (int ti = 0; ti < nrun; ti++) {
         const int tp = runs[ti], ppm = is_pp[ti];
-        const char *what = ppm ? "PP" : "TP";
+        char what[32];   /* "TP 2", "PP 4", "PP 2 x TP 2" */
+        if (ppm && ptp > 1) snprintf(what, sizeof what, "PP %d x TP %d", tp / ptp, ptp);
+        else snprintf(what, sizeof what, "%s %d", ppm ? "PP" : "TP", tp);
         if (tp == 1) continue;
-        if (tp > ngpu) { printf("%s %d: skipped (%d GPUs)\n", what, tp, ngpu); continue; }
+        if (tp > ngpu) { printf("%s: skipped (%d GPUs)\n", what, ngpu); continue; }
         if (!nc && lf_nccl_open(0, &nc)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 1; }
         ncclComm_t comms[MAX_TP];
         int devs[MAX_TP];
@@ -164,17 +173,17 @@ int main(int argc, char **argv) {
             memset(&jobs[r], 0, sizeof jobs[r]);
             jobs[r].tp = tp; jobs[r].rank = r; jobs[r].steps = steps; jobs[r].speed = speed;
             jobs[r].comm = comms[r]; jobs[r].m = (linfer_model *)m; jobs[r].dt = dt;
-            jobs[r].pp_mode = ppm; jobs[r].micro = micro;
+            jobs[r].pp_mode = ppm; jobs[r].micro = micro; jobs[r].ptp = ptp;
             pthread_create(&th[r], NULL, run_rank, &jobs[r]);
         }
         for (int r = 0; r < tp; r++) pthread_join(th[r], NULL);
         for (int r = 0; r < tp; r++) nc->CommDestroy(comms[r]);
         int ok = 1;
         for (int r = 0; r < tp; r++)
-            if (jobs[r].status) { printf("%s %d rank %d failed: %s\n", what, tp, r, jobs[r].err); ok = 0; }
+            if (jobs[r].status) { printf("%s rank %d failed: %s\n", what, r, jobs[r].err); ok = 0; }
         if (ok) {
             int same_all = 1, agree_sum = 0;
-            printf("%s %d: greedy tokens equal to TP 1 (prefix length per prompt):", what, tp);
+            printf("%s: greedy tokens equal to TP 1 (prefix length per prompt):", what);
             for (int i = 0; i < NP; i++) {
                 size_t k = 0;
                 while (k < ref.n_ids[i] && k < jobs[0].n_ids[i] && ref.ids[i][k] == jobs[0].ids[i][k]) k++;
@@ -197,7 +206,7 @@ int main(int argc, char **argv) {
                    rel <= 2e-2 ? "ok" : "FAIL");
             if (!same_all || !(rel <= 2e-2)) failed = 1;
             if (speed)
-                printf("%s %d: TPOT bs 1 in 128 out 128: %.3f ms = %.3f x TP 1\n", what, tp, jobs[0].tpot_ms, jobs[0].tpot_ms / ref.tpot_ms);
+                printf("%s: TPOT bs 1 in 128 out 128: %.3f ms = %.3f x TP 1\n", what, jobs[0].tpot_ms, jobs[0].tpot_ms / ref.tpot_ms);
             (void)agree_sum;
         } else failed = 1;
         for (int r = 0; r < tp; r++) {

@@ -49,7 +49,7 @@ else bad spawn_ok "rc $rc"; fi
 cat "$OUT/spawn_ok.out" "$OUT/spawn_ok.err"
 
 run too_many 60 "$S" --tp $((ngpu + 1))
-if [ $rc -eq 2 ] && has too_many "--tp $((ngpu + 1)) needs $((ngpu + 1)) GPUs, this machine has $ngpu" err; then ok too_many; else bad too_many "rc $rc"; fi
+if [ $rc -eq 2 ] && has too_many "$((ngpu + 1)) ranks (--tp x --pp) need $((ngpu + 1)) GPUs, this machine has $ngpu" err; then ok too_many; else bad too_many "rc $rc"; fi
 cat "$OUT/too_many.err"
 
 run kill_child 60 "$S" --tp 2 --mode kill-child
