@@ -9,18 +9,12 @@
 # last; everything else comes back in results.tar.xz.
 set -u
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/lf-out}; mkdir -p "$OUT"
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-R="bash scripts/device_run.sh cmd"
-mkdir -p /tmp/bins && xz -dc build-dev/pack/bins.tar.xz | tar -C /tmp/bins -xf -
-mkdir -p build-dev/tests/cuda && cp /tmp/bins/test_* build-dev/tests/cuda/
-$R true > /dev/null 2>&1   # unpack the bundled libraries once, before anything runs in parallel
+source bench/device_prep.sh
 NCPU=$(nproc); W=$(( (NCPU - 8) / 2 )); [ "$W" -lt 1 ] && W=1
 FUZZ_SECS=${FUZZ_SECS:-150}
 ( FUZZ_DIR=/tmp/bins FUZZ_OUT=$OUT/fuzz FUZZ_WORK=/tmp/fuzzwork FUZZ_CORPUS_TAR=build-dev/pack/corpus.tar.xz \
   $R nice -n 5 bash fuzz/run_fuzz_parallel.sh "$FUZZ_SECS" "$W" fuzz_encode fuzz_decode > "$OUT/fuzz.log" 2>&1 ) &
 FZ=$!
-L=build-dev/linfer
 {
 echo "== A: CUPTI profile test"
 $R build-dev/tests/cuda/test_profile_cuda smollm2-135m 2>&1 | tail -7

@@ -5,11 +5,7 @@
 # (attention's per-op time) and `linfer bench` TPOT at in 128 and 2048, old grain vs new, alternated.
 set -u
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/lf-out}; mkdir -p "$OUT"
-R="bash scripts/device_run.sh cmd"
-mkdir -p /tmp/bins && xz -dc build-dev/pack/bins.tar.xz | tar -C /tmp/bins -xf -
-mkdir -p build-dev/tests/cuda && cp /tmp/bins/test_* build-dev/tests/cuda/
-L=build-dev/linfer
+source bench/device_prep.sh
 {
 echo "== kernel tests"
 $R build-dev/tests/cuda/test_cuda_kernels 2>&1 | tail -4

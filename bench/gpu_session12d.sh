@@ -8,13 +8,7 @@
 #     pipelined (--pp-micro 2 and 4), batch 1, 8, 32, in 512, out 32: TTFT, TPOT, tok/s.
 set -u
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/lf-out}; mkdir -p "$OUT"
-export NCCL_NVLS_ENABLE=0
-R="bash scripts/device_run.sh cmd"
-mkdir -p /tmp/bins && xz -dc build-dev/pack/bins.tar.xz | tar -C /tmp/bins -xf -
-mkdir -p build-dev/tests/cuda && cp /tmp/bins/test_* build-dev/tests/cuda/
-$R true > /dev/null 2>&1
-L=build-dev/linfer
+source bench/device_prep.sh
 T=build-dev/tests/cuda/test_tp
 {
 echo "== test_tp --pp 2 (fp16, timed kernels, auto micro-batches; speed at bs 1)"

@@ -8,13 +8,7 @@
 # second (SECOND_RUN=1) ran only what the first had not measured.
 set -u
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/lf-out}; mkdir -p "$OUT"
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-R="bash scripts/device_run.sh cmd"
-mkdir -p /tmp/bins && xz -dc build-dev/pack/bins.tar.xz | tar -C /tmp/bins -xf -
-mkdir -p build-dev/tests/cuda && cp /tmp/bins/test_* build-dev/tests/cuda/
-$R true > /dev/null 2>&1
-L=build-dev/linfer
+source bench/device_prep.sh
 T=build-dev/tests/cuda/test_tp
 {
 if [ -z "${SECOND_RUN:-}" ]; then
