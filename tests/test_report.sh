@@ -118,6 +118,17 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; t
   expect_fail profile-cuda-no-gpu 'CUDA' -- "$bin" profile -m smollm2-135m --device cuda --hw none
 fi
 expect_fail profile-tp-cpu 'needs the CUDA backend' -- "$bin" profile -m smollm2-135m --device cpu --tp 2
+# bench --tp LIST: one sweep per degree (1 twice here), the JSON/CSV files merged
+run bench-tp-list "$bin" bench -m smollm2-135m --device cpu --tp 1,1 --batch 1 --in 8 --out 4 --warmup 0 --reps 1 --hw none \
+    --no-progress --json "$tmp/btp.json" --csv "$tmp/btp.csv"
+if python3 -c "import json,sys; sys.exit(0 if len(json.load(open('$tmp/btp.json'))['points']) == 2 else 1)" \
+   && [ "$(wc -l < "$tmp/btp.csv")" -eq 3 ] && [ -s "$tmp/btp.tp1.json" ]; then pass; else fail "bench --tp 1,1: $(tail -3 "$tmp/bench-tp-list.out")"; fi
+# --tp LIST: one run per degree (here 1 twice: the CPU has no TP), files FILE.tp<N>.json, then the comparison
+run profile-tp-list "$bin" profile -m smollm2-135m --device cpu --tp 1,1 --in 8 --out 4 --warmup 0 --reps 1 --hw none \
+    --json "$tmp/ptp.json"
+if [ -s "$tmp/ptp.tp1.json" ] && grep -q 'all_reduce_ms' "$tmp/profile-tp-list.out" \
+   && [ "$(grep -cE '^ 1 +[0-9.]+ +[0-9.]+ +0\.0000' "$tmp/profile-tp-list.out")" -eq 2 ]; then pass
+else fail "profile --tp 1,1: $(tail -4 "$tmp/profile-tp-list.out")"; fi
 expect_fail profile-context "exceeds" -- "$bin" profile -m smollm2-135m --in 8000 --out 500 --hw none
 
 # ---- headless Chromium: the page renders, and not blank -------------------------------------------

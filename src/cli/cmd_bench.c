@@ -4,6 +4,7 @@
  * parses options, picks ceilings, prints the table as points finish and writes CSV/JSON.
  * `--recipe NAME` runs a preset sweep from the seeds and ends with their conclusions checked
  * against the points (src/perf/recipe.c). */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "dist/launcher.h"
 #include "linfer.h"
 #include "core/clock.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/mapfile.h"
 #include "engine/gpu_query.h"
@@ -93,8 +95,9 @@ static void usage(FILE *f) {
             "                         the prediction without the pipeline\n"
             "      --pp-micro M       micro-batches per step through the stages (default: N for steps of >= 128 tokens, i.e.\n"
             "                         prefill, 1 for smaller ones; 1: the naive split, one stage busy at a time)\n"
-            "      --tp N             without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
-            "                         GPU, started here; docs/distributed.md). With --recipe, a LIST:\n"
+            "      --tp N|LIST        without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
+            "                         GPU, started here; docs/distributed.md); a LIST runs one sweep per N, each its own job,\n"
+            "                         and merges their --json/--csv files (also kept as FILE.tp<N>.json/.csv). With --recipe:\n"
             "      --tp LIST          (with --recipe) tensor-parallel GPUs. The recipe runs TP 1 only: larger TP values are not\n"
             "                         run and are predicted by the roofline (on the CPU: on the seed's GPU). TP values that cannot\n"
             "                         exist (not a power of two, above a node's GPUs, heads/FFN not divisible) are refused.\n"
@@ -304,6 +307,64 @@ static void on_point(void *user, const lf_bench_result *r, int point, int n_poin
 }
 
 /* ---- the verb ------------------------------------------------------------------------------------ */
+/* --tp LIST: the sweeps' FILE.tp<N>.json merged into FILE (the first one's meta, every point) */
+static int merge_tp_json(const char *json, const int *tpl, int ntp) {
+    cJSON *out = NULL;
+    for (int i = 0; i < ntp; i++) {
+        char path[1100];
+        cli_tp_path(path, sizeof path, json, tpl[i]);
+        cJSON *j = cli_load_json(path);
+        cJSON *pts = j ? cJSON_GetObjectItemCaseSensitive(j, "points") : NULL;
+        if (!cJSON_IsArray(pts)) {
+            cJSON_Delete(j);
+            cJSON_Delete(out);
+            return cli_fail(lf_fail(LINFER_ERR_FORMAT, "bench: %s: no points to merge", path));
+        }
+        if (!out) { out = j; continue; }
+        cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, "points");
+        while (pts->child) cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(pts, pts->child));
+        cJSON_Delete(j);
+    }
+    char *txt = cJSON_Print(out);
+    cJSON_Delete(out);
+    if (!txt) return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "bench: out of memory merging the results"));
+    lf_status s = lf_write_file_atomic(json, txt, strlen(txt));
+    free(txt);
+    if (s) return cli_fail(s);
+    printf("wrote %s (the points of every --tp)\n", json);
+    return 0;
+}
+
+/* --tp LIST: FILE.tp<N>.csv concatenated into FILE (one header) */
+static int merge_tp_csv(const char *csv, const int *tpl, int ntp) {
+    size_t len = 0, cap = 0;
+    char *all = NULL;
+    for (int i = 0; i < ntp; i++) {
+        char path[1100], line[1 << 16];
+        cli_tp_path(path, sizeof path, csv, tpl[i]);
+        FILE *f = fopen(path, "r");
+        if (!f) { free(all); return cli_fail(lf_fail(LINFER_ERR_IO, "bench: %s: %s", path, strerror(errno))); }
+        for (int ln = 0; fgets(line, sizeof line, f); ln++) {
+            if (ln == 0 && i > 0) continue;   /* the header once */
+            const size_t l = strlen(line);
+            if (len + l + 1 > cap) {
+                cap = 2 * (len + l + 1);
+                char *nb = realloc(all, cap);
+                if (!nb) { free(all); fclose(f); return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); }
+                all = nb;
+            }
+            memcpy(all + len, line, l + 1);
+            len += l;
+        }
+        fclose(f);
+    }
+    lf_status s = lf_write_file_atomic(csv, all ? all : "", len);
+    free(all);
+    if (s) return cli_fail(s);
+    printf("wrote %s (the points of every --tp)\n", csv);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     enum { O_BATCH = 400, O_IN, O_OUT, O_DTYPE, O_DEVICE, O_GPUIDX, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_CV, O_CSV,
            O_JSON, O_NOPROG, O_RECIPE, O_TP, O_NVML_MS, O_PP, O_PP_MICRO };
@@ -378,9 +439,24 @@ int cmd_bench(int argc, char **argv) {
      * writes the files); with a recipe, --tp is a list predicted by the roofline beyond TP 1 */
     int run_tp = 1;
     if (tp_s && !recipe) {
-        long v;
-        if (!cli_parse_int("--tp", tp_s, 1, 64, &v)) return 2;
-        run_tp = (int)v;
+        int *tpl = NULL, ntp = 0;
+        if (lf_parse_int_list(tp_s, "--tp", 1, 64, &tpl, &ntp)) { cli_fail(LINFER_ERR_INVALID_ARG); return 2; }
+        if (ntp > 1) { /* one sweep per TP degree, each its own job; the files merged */
+            if (lf_dist_env_present()) { free(tpl); fprintf(stderr, "linfer: bench: --tp LIST cannot run as a rank of a launched job\n"); return 2; }
+            int rc2 = 0;
+            for (int i = 0; i < ntp && !rc2; i++) {
+                printf("%s==== --tp %d ====\n", i ? "\n" : "", tpl[i]);
+                fflush(stdout);
+                rc2 = cli_run_self_tp(argc, argv, tpl[i]);
+                if (rc2) fprintf(stderr, "linfer: bench: the --tp %d sweep failed (exit %d); stopping\n", tpl[i], rc2);
+            }
+            if (!rc2 && json) rc2 = merge_tp_json(json, tpl, ntp);
+            if (!rc2 && csv) rc2 = merge_tp_csv(csv, tpl, ntp);
+            free(tpl);
+            return rc2;
+        }
+        run_tp = tpl[0];
+        free(tpl);
     }
 
     /* device */

@@ -2,7 +2,10 @@
  * per phase (prefill, decode at early and at late context), beside the roofline's prediction of
  * each category, sorted by the time lost against it. The measuring and the tables live in
  * src/perf/profile.c; this file parses options, picks the ceilings and writes the outputs. */
+#include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 #include "perf/presets.h"
 #include "perf/profile.h"
 #include "perf/roofline.h"
+#include "perf/sweep.h"
+#include "perf/table.h"
 #include "engine/gpu_query.h"
 #include "dist/launcher.h"
 
@@ -45,6 +50,8 @@ static void usage(FILE *f) {
             "      --dtype fp16|bf16  CUDA weights and activations (default fp16)\n"
             "      --tp N             tensor parallelism over N GPUs (one linfer process per GPU, each profiling itself):\n"
             "                         rank 0 prints its table; with --json/--csv every rank r > 0 writes FILE.rank<r>\n"
+            "      --tp LIST          one run per TP degree (e.g. 1,2,4; each writes FILE.tp<N>.json), then a table of\n"
+            "                         rank 0's decode step per TP: all-reduce time and share, attention, GEMMs (seed 003)\n"
             "      --threads N        CPU threads (default: all cores)\n"
             "      --warmup W         un-profiled runs first (default 1)\n"
             "      --reps R           pairs of un-profiled + profiled runs (default 3)\n"
@@ -58,6 +65,113 @@ static void usage(FILE *f) {
             names, cpath);
 }
 
+
+/* ---- --tp LIST: the seed 003 comparison of TP degrees in one command ---------------------------- */
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Runs `linfer profile ... --tp N` once per N (each writes FILE.tp<N>.json; without --json, files
+ * in a temporary folder), then prints rank 0's decode step at each TP: the all-reduce time and
+ * its share, attention, and the rest. Exit status: the first failing run's, else 0. */
+static int compare_tp(int argc, char **argv, const int *tpl, int ntp, const char *json) {
+    char tmpdir[] = "/tmp/linfer-profile-XXXXXX", tmpjson[64];
+    char **av = calloc((size_t)argc + 3, sizeof *av);
+    if (!av) return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"));
+    int n = 0;
+    for (int i = 0; i < argc; i++) av[n++] = argv[i];
+    if (!json) {
+        if (!mkdtemp(tmpdir)) { free(av); return cli_fail(lf_fail(LINFER_ERR_IO, "profile: cannot make a temporary folder: %s", strerror(errno))); }
+        snprintf(tmpjson, sizeof tmpjson, "%s/p.json", tmpdir);
+        av[n++] = (char *)"--json";
+        av[n++] = tmpjson;
+        json = tmpjson;
+    }
+    av[n] = NULL;
+    int rc = 0;
+    printf("linfer profile: %d runs, --tp %d", ntp, tpl[0]);
+    for (int i = 1; i < ntp; i++) printf(",%d", tpl[i]);
+    printf(" (each its own job; rank 0's tables)\n");
+    fflush(stdout);
+    for (int i = 0; i < ntp && !rc; i++) {
+        printf("\n==== --tp %d ====\n", tpl[i]);
+        fflush(stdout);
+        rc = cli_run_self_tp(n, av, tpl[i]);
+        if (rc) fprintf(stderr, "linfer: profile: the --tp %d run failed (exit %d); stopping\n", tpl[i], rc);
+    }
+    if (!rc) {
+        static const char *const cols[] = {"tp", "TPOT_unprof_ms", "step_ms", "all_reduce_ms", "all_reduce_calls", "ar_share_pct", "attention_ms",
+                                           "gemm_ms", "other_ms", "pred_step_ms"};
+        lf_table *t = lf_table_new(10, cols);
+        if (t) lf_table_set_title(t, "decode at early context, per step, rank 0 (step and the categories profiled; the share is of the "
+                                     "un-profiled TPOT; gemm = qkv + o + gate_up + down + lm_head)");
+        for (int i = 0; i < ntp && t; i++) {
+            char path[1100];
+            cli_tp_path(path, sizeof path, json, tpl[i]);
+            cJSON *j = cli_load_json(path);
+            const cJSON *ph = NULL, *it, *meta = j ? cJSON_GetObjectItemCaseSensitive(j, "meta") : NULL;
+            const cJSON *phases = j ? cJSON_GetObjectItemCaseSensitive(j, "phases") : NULL;
+            cJSON_ArrayForEach(it, phases) {
+                const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "phase");
+                if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "decode_early")) ph = it;
+            }
+            lf_table_row(t);
+            lf_table_int(t, tpl[i]);
+            if (!ph) {
+                lf_table_str(t, j ? "no decode steps (--out >= 3)" : "result file unreadable");
+                for (int k = 0; k < 8; k++) lf_table_str(t, "");
+                cJSON_Delete(j);
+                continue;
+            }
+            const double steps = jnum(ph, "steps"), tpot = jnum(meta, "tpot_unprofiled_ms");
+            double ar = 0, ar_calls = 0, att = 0, gemm = 0, other = 0;
+            cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(ph, "ops")) {
+                const cJSON *cat = cJSON_GetObjectItemCaseSensitive(it, "category");
+                if (!cJSON_IsString(cat)) continue;
+                const char *cn = cat->valuestring;
+                const double ms = jnum(it, "ms");
+                if (!strcmp(cn, "all_reduce")) { ar = ms; ar_calls = jnum(it, "calls"); }
+                else if (!strcmp(cn, "attention")) att = ms;
+                else if (!strcmp(cn, "other/host-gaps")) other = ms;
+                else if (strstr(cn, "_gemm") || !strcmp(cn, "lm_head")) gemm += ms;
+            }
+            lf_table_num(t, tpot, 3);
+            lf_table_num(t, jnum(ph, "step_ms") / steps, 3);
+            lf_table_num(t, ar / steps, 4);
+            lf_table_num(t, isfinite(ar_calls) ? ar_calls / steps : 0, 0);
+            lf_table_num(t, tpot > 0 ? 100 * ar / steps / tpot : NAN, 1);
+            lf_table_num(t, att / steps, 4);
+            lf_table_num(t, gemm / steps, 4);
+            lf_table_num(t, other / steps, 4);
+            lf_table_num(t, jnum(ph, "pred_ms") / steps, 3);
+            cJSON_Delete(j);
+        }
+        if (t) {
+            printf("\n");
+            lf_table_write(t, stdout, LF_FMT_TABLE);
+            lf_table_free(t);
+        }
+    }
+    if (json == tmpjson) {
+        for (int i = 0; i < ntp; i++) {
+            char path[1100];
+            cli_tp_path(path, sizeof path, tmpjson, tpl[i]);
+            unlink(path);
+        }
+        rmdir(tmpdir);
+    } else if (!rc) {
+        printf("wrote");
+        for (int i = 0; i < ntp; i++) {
+            char path[1100];
+            cli_tp_path(path, sizeof path, json, tpl[i]);
+            printf(" %s", path);
+        }
+        printf(" (and .rank<r> files of the ranks > 0)\n");
+    }
+    free(av);
+    return rc;
+}
 
 static int is_quantised(const lf_model *m) {
     if (!m || m->random_weights || !m->w.layers) return 0;
@@ -79,6 +193,7 @@ int cmd_profile(int argc, char **argv) {
     lf_profile_default_run_opts(&ro);
     long lv;
     int c, device_set = 0, tp = 1;
+    const char *tp_s = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
         switch (c) {
@@ -97,7 +212,7 @@ int cmd_profile(int argc, char **argv) {
             else if (!strcmp(optarg, "bf16")) ro.dtype = LINFER_DTYPE_BF16;
             else { fprintf(stderr, "linfer: profile: --dtype must be fp16 or bf16, got '%s'\n", optarg); return 2; }
             break;
-        case O_TP: if (!cli_parse_int("--tp", optarg, 1, 64, &lv)) return 2; tp = (int)lv; break;
+        case O_TP: tp_s = optarg; break;
         case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, 1024, &lv)) return 2; ro.n_threads = (int)lv; break;
         case O_WARMUP: if (!cli_parse_int("--warmup", optarg, 0, 100, &lv)) return 2; ro.warmup = (int)lv; break;
         case O_REPS: if (!cli_parse_int("--reps", optarg, 1, 1000, &lv)) return 2; ro.reps = (int)lv; break;
@@ -111,6 +226,18 @@ int cmd_profile(int argc, char **argv) {
         }
     }
     if (optind < argc) { fprintf(stderr, "linfer: profile: unexpected argument '%s'\n", argv[optind]); return 2; }
+    if (tp_s) {
+        int *tpl = NULL, ntp = 0;
+        if (lf_parse_int_list(tp_s, "--tp", 1, 64, &tpl, &ntp)) { cli_fail(LINFER_ERR_INVALID_ARG); return 2; }
+        if (ntp > 1) { /* one run per TP degree, each its own job, then the comparison */
+            if (lf_dist_env_present()) { free(tpl); fprintf(stderr, "linfer: profile: --tp LIST cannot run as a rank of a launched job\n"); return 2; }
+            int rc = compare_tp(argc, argv, tpl, ntp, json);
+            free(tpl);
+            return rc;
+        }
+        tp = tpl[0];
+        free(tpl);
+    }
     if (!model_arg) model_arg = cli_default_model();
     if (!device_set) ro.device = lf_gpu_count() > 0 || tp > 1 ? LINFER_DEVICE_CUDA : LINFER_DEVICE_CPU;
     const int gpu = ro.device == LINFER_DEVICE_CUDA;

@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "cli.h"
 #include "core/error.h"
 #include "perf/calibrate.h"
+#include <cjson/cJSON.h>
 
 const char *cli_default_model(void) {
     const char *env = getenv("LINFER_MODEL");
@@ -132,4 +135,84 @@ int cli_resolve_hw(const char *verb, linfer_device dev, int gpu_index, const cha
     lf_clear_error();
     snprintf(desc, cap, "none: GPU '%s' has no preset and no calibration (run `linfer calibrate`)", gpu_name ? gpu_name : "?");
     return 0;
+}
+
+/* path with ".tp<N>" before a ".json"/".csv" extension (else appended) */
+static void tp_path(char *out, size_t cap, const char *path, int tp) {
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash) && (!strcmp(dot, ".json") || !strcmp(dot, ".csv")))
+        snprintf(out, cap, "%.*s.tp%d%s", (int)(dot - path), path, tp, dot);
+    else snprintf(out, cap, "%s.tp%d", path, tp);
+}
+
+void cli_tp_path(char *out, size_t cap, const char *path, int tp) { tp_path(out, cap, path, tp); }
+
+int cli_run_self_tp(int argc, char **argv, int tp) {
+    char **av = calloc((size_t)argc + 2, sizeof *av);
+    char (*own)[1100] = calloc((size_t)argc + 1, sizeof *own);
+    if (!av || !own) { free(av); free(own); fprintf(stderr, "linfer: out of memory\n"); return 1; }
+    int n = 0;
+    av[n++] = (char *)"linfer";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const int is_tp = !strcmp(a, "--tp"), is_file = !strcmp(a, "--json") || !strcmp(a, "--csv");
+        if ((is_tp || is_file) && i + 1 < argc) {
+            av[n++] = argv[i];
+            if (is_tp) snprintf(own[i], sizeof own[i], "%d", tp);
+            else tp_path(own[i], sizeof own[i], argv[i + 1], tp);
+            av[n++] = own[i];
+            i++;
+        } else if (!strncmp(a, "--tp=", 5)) {
+            snprintf(own[i], sizeof own[i], "--tp=%d", tp);
+            av[n++] = own[i];
+        } else if (!strncmp(a, "--json=", 7) || !strncmp(a, "--csv=", 6)) {
+            const char *eq = strchr(a, '=');
+            char p[1024];
+            tp_path(p, sizeof p, eq + 1, tp);
+            snprintf(own[i], sizeof own[i], "%.*s%s", (int)(eq + 1 - a), a, p);
+            av[n++] = own[i];
+        } else av[n++] = argv[i];
+    }
+    av[n] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    int rc = 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv("/proc/self/exe", av);
+        fprintf(stderr, "linfer: cannot run itself again (/proc/self/exe): %s\n", strerror(errno));
+        _exit(127);
+    }
+    if (pid > 0) {
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    } else fprintf(stderr, "linfer: fork: %s\n", strerror(errno));
+    free(av);
+    free(own);
+    return rc;
+}
+
+cJSON *cli_load_json(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, r;
+    char chunk[65536];
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + r + 1 > cap) {
+            cap = 2 * (len + r + 1);
+            char *nb = realloc(buf, cap);
+            if (!nb) { free(buf); fclose(f); return NULL; }
+            buf = nb;
+        }
+        memcpy(buf + len, chunk, r);
+        len += r;
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[len] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    return j;
 }

@@ -15,6 +15,14 @@ void cli_git_commit(char *buf, size_t cap);
  * Ranks other than 0 get stdout on /dev/null: only rank 0 prints results. lf_dist_finish at the end. */
 #include "dist/launcher.h"
 lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d);
+/* `--tp LIST` of a verb: run this linfer again as a child, the verb's arguments (argc/argv as
+ * cmd_* got them) with --tp replaced by N and each --json/--csv FILE by FILE with ".tp<N>" before
+ * its extension (cli_tp_path); waits and returns the child's exit status. */
+int cli_run_self_tp(int argc, char **argv, int tp);
+void cli_tp_path(char *out, size_t cap, const char *path, int tp);
+/* A whole JSON file parsed (NULL: unreadable or not JSON). */
+#include <cjson/cJSON.h>
+cJSON *cli_load_json(const char *path);
 /* Ceilings of a verb's predictions (see common.c). Returns an exit code (0 ok). */
 #include "linfer.h"
 #include "perf/presets.h"
