@@ -88,6 +88,11 @@ typedef struct {
     // pipeline parallelism: this stage holds layers l0 .. l0 + nl - 1 of the model (nl above is
     // the stage's count); pp_micro: micro-batches per decode step (0: pp)
     int pp, stage, l0, pp_micro;
+    // vocabulary split (TP, vocab % tp == 0, LF_CUDA_VOCAB_SPLIT=0 turns off): this rank's rows
+    // [rank * vloc, (rank + 1) * vloc) of the embedding and lm_head; gat: the lm_head slices of
+    // every rank for logit_rows rows, [tp][rows][vloc] after the all-gather
+    int vsplit, vloc;
+    float *gat;
     lf_nccl *nccl;
     ncclComm_t comm;          // the tensor-parallel group (this stage's ranks)
     ncclComm_t wcomm;         // the whole job (TP x PP ranks; rank = stage * tp + TP rank)
@@ -143,8 +148,9 @@ static void layout_weights(cu_backend *b, char *base, size_t *total) {
     // pipeline parallelism: the embedding on the first stage, the head on the last (which also
     // keeps the embedding when the head is tied to it)
     const int has_head = b->stage == b->pp - 1, has_embd = b->stage == 0 || (has_head && c->tie_embeddings);
-    b->tok_embd = has_embd ? base + carve(&off, (size_t)b->vocab * b->dim * es) : NULL;
-    b->lm_head = !has_head ? NULL : c->tie_embeddings ? b->tok_embd : (void *)(base + carve(&off, (size_t)b->vocab * b->dim * es));
+    const size_t vrows = (size_t)(b->vsplit ? b->vloc : b->vocab);
+    b->tok_embd = has_embd ? base + carve(&off, vrows * b->dim * es) : NULL;
+    b->lm_head = !has_head ? NULL : c->tie_embeddings ? b->tok_embd : (void *)(base + carve(&off, vrows * b->dim * es));
     b->out_norm = has_head ? base + carve(&off, (size_t)b->dim * es) : NULL;
     for (int l = 0; l < b->nl; l++) {
         cu_layer *L = &b->layers[l];
@@ -170,6 +176,7 @@ static void layout_scratch(cu_backend *b, char *base, size_t *total) {
     b->act = base + carve(&off, T * b->ffn * es);
     b->xo = base + carve(&off, LR * b->dim * es);
     b->logits = (float *)(base + carve(&off, LR * b->vocab * sizeof(float)));
+    b->gat = b->vsplit ? (float *)(base + carve(&off, LR * b->vocab * sizeof(float))) : NULL;
     b->inv_freq = (float *)(base + carve(&off, (size_t)(b->hd / 2) * sizeof(float)));
     b->d_meta = (int32_t *)(base + carve(&off, 9 * T * sizeof(int32_t)));
     b->cublas_ws = base + carve(&off, CUBLAS_WS_BYTES);
@@ -303,8 +310,15 @@ static lf_status upload_all(cu_backend *b) {
     const tp_slice s_ffn = {1, (uint64_t)b->ffn * dim, 0, (uint64_t)b->rank * b->ffn * dim};
     const tp_slice s_down = {dim, (uint64_t)b->ffn, gffn, (uint64_t)b->rank * b->ffn};
 #define UPS(src, name, layer, n, dst, rid, sl) do { if (s == LINFER_OK) s = upload(b, &u, src, name, layer, n, dst, rid, tp > 1 ? &(sl) : NULL); } while (0)
-    if (b->tok_embd) UP(&w->tok_embd, "tok_embd", -1, (uint64_t)b->vocab * dim, b->tok_embd, LF_RW_TOK_EMBD);
-    if (b->lm_head && !c->tie_embeddings) UP(&w->lm_head, "lm_head", -1, (uint64_t)b->vocab * dim, b->lm_head, LF_RW_LM_HEAD);
+    const tp_slice s_voc = {1, (uint64_t)b->vloc * dim, 0, (uint64_t)b->rank * b->vloc * dim}; /* rows of the vocabulary */
+    if (b->vsplit) {
+        if (b->tok_embd) s = upload(b, &u, &w->tok_embd, "tok_embd", -1, (uint64_t)b->vocab * dim, b->tok_embd, LF_RW_TOK_EMBD, &s_voc);
+        if (s == LINFER_OK && b->lm_head && !c->tie_embeddings)
+            s = upload(b, &u, &w->lm_head, "lm_head", -1, (uint64_t)b->vocab * dim, b->lm_head, LF_RW_LM_HEAD, &s_voc);
+    } else {
+        if (b->tok_embd) UP(&w->tok_embd, "tok_embd", -1, (uint64_t)b->vocab * dim, b->tok_embd, LF_RW_TOK_EMBD);
+        if (b->lm_head && !c->tie_embeddings) UP(&w->lm_head, "lm_head", -1, (uint64_t)b->vocab * dim, b->lm_head, LF_RW_LM_HEAD);
+    }
     if (b->out_norm) UP(&w->out_norm, "out_norm", -1, dim, b->out_norm, LF_RW_OUT_NORM);
     for (int ll = 0; ll < b->nl && s == LINFER_OK; ll++) {
         const int l = b->l0 + ll; /* the model's layer index (pipeline stages hold a range) */
@@ -413,7 +427,7 @@ static void lin_shape(const cu_backend *b, int which, int *N, int *K) {
     case LIN_O: *N = b->dim; *K = b->q_dim; break;
     case LIN_GU: *N = 2 * b->ffn; *K = b->dim; break;
     case LIN_DOWN: *N = b->dim; *K = b->ffn; break;
-    default: *N = b->vocab; *K = b->dim; break;
+    default: *N = b->vsplit ? b->vloc : b->vocab; *K = b->dim; break;
     }
 }
 
@@ -609,10 +623,27 @@ static lf_status enqueue_head(cu_backend *b, const int32_t *d_out, int o0, int c
     cudaStream_t st = b->st;
     float *lg = b->logits + (size_t)logit_row0 * b->vocab;
     OP(LF_OP_NORM, lf_cuda_rmsnorm(b->dt, b->xo, b->resid, b->out_norm, d_out + o0, cnt, b->dim, c->norm_eps, st));
-    OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, lg, 1, 0.0f, cnt, b->vocab, b->dim));
-    // every rank samples from rank 0's logits (the ranks may have chosen different lm_head
-    // kernels, whose last bits differ): the others zero theirs and an all-reduce copies them
-    if (b->tp > 1) {
+    if (b->vsplit) {
+        // each rank's slice of the vocabulary, gathered ([tp][cnt][vloc]) and laid out as rows
+        const size_t per = (size_t)cnt * b->vloc;
+        float *mine = b->gat + (size_t)b->rank * per;
+        OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, mine, 1, 0.0f, cnt, b->vloc, b->dim));
+        if (b->trace_now) lf_cupti_tag_push(LF_OP_ALL_REDUCE);
+        const ncclResult_t r = b->nccl->AllGather(mine, b->gat, per, ncclFloat32, b->comm, st);
+        if (b->trace_now) lf_cupti_tag_pop();
+        if (r != ncclSuccess)
+            return lf_fail(LINFER_ERR_DEVICE, "NCCL all-gather of the logits (rank %d of %d): %s", b->rank, b->tp, b->nccl->GetErrorString(r));
+        for (int q = 0; q < b->tp; q++)
+            CUDA_CHECK(cudaMemcpy2DAsync(lg + (size_t)q * b->vloc, sizeof(float) * (size_t)b->vocab, b->gat + (size_t)q * per,
+                                         sizeof(float) * (size_t)b->vloc, sizeof(float) * (size_t)b->vloc, (size_t)cnt,
+                                         cudaMemcpyDeviceToDevice, st));
+    } else {
+        OP(LF_OP_LM_HEAD, lin(b, LIN_HEAD, b->xo, b->lm_head, lg, 1, 0.0f, cnt, b->vocab, b->dim));
+    }
+    // replicated lm_head: every rank samples from rank 0's logits (the ranks may have chosen
+    // different lm_head kernels, whose last bits differ): the others zero theirs and an all-reduce
+    // copies them
+    if (b->tp > 1 && !b->vsplit) {
         if (b->rank != 0) CUDA_CHECK(cudaMemsetAsync(lg, 0, sizeof(float) * (size_t)cnt * b->vocab, st));
         OP(LF_OP_ALL_REDUCE, allreduce_f32(b, lg, (size_t)cnt * b->vocab));
     }
@@ -641,7 +672,12 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
     const int32_t *d_out = b->d_meta + sm->o_out, *d_simple = b->d_meta + sm->o_simple;
     const lf_attn_tile *d_tiles = (const lf_attn_tile *)b->d_meta;
     const int first = b->stage == 0, last = b->stage == b->pp - 1;
-    if (first) OP(LF_OP_EMBEDDING, lf_cuda_embed(b->dt, b->resid, b->tok_embd, d_tok, n, b->dim, st));
+    if (first && b->vsplit) { /* each rank's rows of the table, summed over the ranks */
+        OP(LF_OP_EMBEDDING, lf_cuda_embed_slice(b->dt, b->resid, b->tok_embd, d_tok, n, b->dim, b->rank * b->vloc, b->vloc, st));
+        OP(LF_OP_ALL_REDUCE, allreduce_f32(b, b->resid, (size_t)n * b->dim));
+    } else if (first) {
+        OP(LF_OP_EMBEDDING, lf_cuda_embed(b->dt, b->resid, b->tok_embd, d_tok, n, b->dim, st));
+    }
     const int M = sm->n_micro > 1 ? sm->n_micro : 1;
     if (M > 1) { /* micro-batches of whole sequences; every output row in b->logits (n_out <= logit_rows) */
         const int n_out = bt->n_out;
@@ -1245,6 +1281,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->q_dim = b->nh * c->head_dim; b->kv_dim = b->nkv * c->head_dim;
     b->qkv_dim = b->q_dim + 2 * b->kv_dim; b->ffn = c->ffn_dim / tp; b->vocab = c->vocab_size;
     b->pp = pp; b->stage = stage; b->pp_micro = p->pp_micro > 0 ? p->pp_micro : 0;
+    b->vsplit = tp > 1 && c->vocab_size % tp == 0 && env_int("LF_CUDA_VOCAB_SPLIT", 1) != 0;
+    b->vloc = b->vsplit ? c->vocab_size / tp : c->vocab_size;
     {   /* this stage's layers: the first n_layers % pp stages get one more */
         const int per = c->n_layers / pp, extra = c->n_layers % pp;
         b->l0 = stage * per + (stage < extra ? stage : extra);

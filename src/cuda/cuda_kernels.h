@@ -36,6 +36,10 @@ size_t lf_cuda_dtype_size(lf_dtype dt);
 
 /* out[i, :] (fp32) = embd[tokens[i], :]                                     embd: [vocab, dim] T */
 lf_status lf_cuda_embed(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, cudaStream_t st);
+/* Rows [v0, v0 + nv) of the table only (embd: those rows): out row i = the token's row, or zeros
+ * when the token is not in this slice (vocabulary-split tensor parallelism). */
+lf_status lf_cuda_embed_slice(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, int v0, int nv,
+                              cudaStream_t st);
 
 /* out[r, :] (T) = rmsnorm(x[rows ? rows[r] : r, :]) * w, x fp32 [*, n], w [n] T, r < n_rows.
  * With rows: the final norm of the rows whose logits are wanted (gather + norm). */

@@ -141,6 +141,30 @@ __global__ void embed_kernel(float *__restrict__ out, const T *__restrict__ embd
 }
 
 
+// Vocabulary-split embedding: this rank holds rows [v0, v0 + nv) of the table; a token outside
+// them gives a zero row (the all-reduce over the ranks then leaves every row whole).
+template <typename T>
+__global__ void embed_slice_kernel(float *__restrict__ out, const T *__restrict__ embd, const int32_t *__restrict__ tokens, int dim,
+                                   int v0, int nv) {
+    pdl_enter();
+    const int i = blockIdx.x, t = tokens[i] - v0;
+    float *o = out + (size_t)i * dim;
+    if (t < 0 || t >= nv) {
+        for (int d = threadIdx.x; d < dim; d += blockDim.x) o[d] = 0.f;
+        return;
+    }
+    const T *row = embd + (size_t)t * dim;
+    for (int d = threadIdx.x; d < dim; d += blockDim.x) o[d] = TT<T>::f(row[d]);
+}
+
+extern "C" lf_status lf_cuda_embed_slice(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, int v0,
+                                         int nv, cudaStream_t st) {
+    if (n <= 0) return LINFER_OK;
+    DISPATCH_T(dt, "embed_slice", LF_LAUNCH(embed_slice_kernel<T>, n, 256, 0, st, out, (const T *)embd, tokens, dim, v0, nv));
+    CUDA_CHECK_LAUNCH("embed_slice_kernel");
+    return LINFER_OK;
+}
+
 extern "C" lf_status lf_cuda_embed(lf_dtype dt, float *out, const void *embd, const int32_t *tokens, int n, int dim, cudaStream_t st) {
     if (n <= 0) return LINFER_OK;
     DISPATCH_T(dt, "embed", LF_LAUNCH(embed_kernel<T>, n, 256, 0, st, out, (const T *)embd, tokens, dim));

@@ -123,6 +123,20 @@ static void test_embed(lf_dtype dt) {
     float *got = dget_f32(dout, (size_t)n * dim), *ref = xmalloc((size_t)n * dim * 4);
     for (int i = 0; i < n; i++) memcpy(ref + (size_t)i * dim, E + (size_t)tok[i] * dim, (size_t)dim * 4);
     check("embed", dt, "gather (exact)", got, ref, (size_t)n * dim, 0);
+    /* vocabulary split over 3 ranks: each slice gives its rows and zeros elsewhere; their sum is the whole gather */
+    float *sum = xmalloc((size_t)n * dim * 4);
+    memset(sum, 0, (size_t)n * dim * 4);
+    const int nv = vocab / 3;
+    for (int r = 0; r < 3; r++) {
+        void *dS = dput_T(dt, E + (size_t)r * nv * dim, (size_t)nv * dim);
+        LF(lf_cuda_embed_slice(dt, dout, dS, dtok, n, dim, r * nv, nv, 0));
+        float *part = dget_f32(dout, (size_t)n * dim);
+        for (size_t k = 0; k < (size_t)n * dim; k++) sum[k] += part[k];
+        free(part);
+        cudaFree(dS);
+    }
+    check("embed", dt, "vocabulary slices summed (exact)", sum, ref, (size_t)n * dim, 0);
+    free(sum);
     free(E); free(got); free(ref); cudaFree(dE); cudaFree(dtok); cudaFree(dout);
 }
 
