@@ -243,6 +243,49 @@ static void test_memory_and_max_batch(void **state) {
     assert_true(r.mem.fits == 0 && r.max_batch == 0);
 }
 
+/* pipeline parallelism: the naive split costs a hop per stage; micro-batches overlap the stages
+ * of a compute-bound prefill ((M + P - 1) / (M P) of the layers) and re-read the weights in a
+ * memory-bound decode; per GPU a stage's layers and KV cache */
+static void test_pipeline(void **state) {
+    (void)state;
+    lf_roofline_model m;
+    lf_hw hw;
+    get_model("llama-2-13b", &m);
+    get_hw("h200", &hw);
+    lf_roofline_opts o;
+    lf_roofline_default_opts(&o);
+    lf_roofline_result r1, rn, r2, r4, ra;
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 32, 512, 32, LF_PREC_FP16, &r1), LINFER_OK);
+    assert_int_equal(r1.pp, 1);
+    o.pp = 2;
+    o.pp_micro = 1;
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 32, 512, 32, LF_PREC_FP16, &rn), LINFER_OK);
+    /* naive: one GPU's time plus one hop (latency + 32*512*5120*4 bytes / busbw) */
+    const double hop = hw.ar_latency_s + 32.0 * 512 * 5120 * 4 / (hw.nvlink_bw / 2);
+    assert_true(rel(rn.ttft_s, r1.ttft_s + hop) < 1e-3);
+    assert_true(rn.tpot_mean_s > r1.tpot_mean_s && rn.tpot_mean_s < r1.tpot_mean_s * 1.01);
+    assert_true(rn.mem.weights < 0.6 * r1.mem.weights && rel(rn.mem.kv_per_token, r1.mem.kv_per_token / 2) < 1e-12);
+    o.pp_micro = 2;
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 32, 512, 32, LF_PREC_FP16, &r2), LINFER_OK);
+    o.pp_micro = 4;
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 32, 512, 32, LF_PREC_FP16, &r4), LINFER_OK);
+    /* compute-bound prefill: about (M + 1) / (2 M) of one GPU's layers: 0.75 and 0.625 */
+    assert_true(r2.ttft_s / r1.ttft_s > 0.70 && r2.ttft_s / r1.ttft_s < 0.80);
+    assert_true(r4.ttft_s / r1.ttft_s > 0.58 && r4.ttft_s / r1.ttft_s < 0.70);
+    assert_int_equal(r2.pp_micro_prefill, 2);
+    /* memory-bound decode: every micro-batch reads the stage's weights again */
+    assert_true(r2.tpot_mean_s > 1.15 * r1.tpot_mean_s && r4.tpot_mean_s > 1.5 * r1.tpot_mean_s);
+    /* auto (as the engine): micro-batches for the prefill only */
+    o.pp_micro = 0;
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 32, 512, 32, LF_PREC_FP16, &ra), LINFER_OK);
+    assert_int_equal(ra.pp_micro_prefill, 2);
+    assert_int_equal(ra.pp_micro_decode, 1);
+    assert_true(rel(ra.ttft_s, r2.ttft_s) < 1e-12 && rel(ra.tpot_mean_s, rn.tpot_mean_s) < 1e-12);
+    /* a batch of 1 cannot be cut */
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 1, 512, 32, LF_PREC_FP16, &ra), LINFER_OK);
+    assert_int_equal(ra.pp_micro_prefill, 1);
+}
+
 static void test_thresholds(void **state) {
     (void)state;
     lf_roofline_model m;
@@ -557,6 +600,7 @@ int main(void) {
         cmocka_unit_test(test_gpt_mlp_and_sliding_window),
         cmocka_unit_test(test_point_totals),
         cmocka_unit_test(test_memory_and_max_batch),
+        cmocka_unit_test(test_pipeline),
         cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_checks),
         cmocka_unit_test(test_model_presets),

@@ -91,8 +91,8 @@ static void usage(FILE *f) {
             "                         CSV/JSON metadata. Options given on the command line replace the recipe's lists.\n"
             "                         On the CPU the recipe's model (llama-13b, llama-2-7b) is replaced by %s unless -m is given.\n"
             "      --pp N             run the sweep with pipeline parallelism over N GPUs (layers split into N stages, one process\n"
-            "                         per GPU; with --tp T: N stages of T GPUs; not with --recipe); the roofline column stays\n"
-            "                         the prediction without the pipeline\n"
+            "                         per GPU; with --tp T: N stages of T GPUs; not with --recipe); predictions use the\n"
+            "                         roofline's pipeline model\n"
             "      --pp-micro M       micro-batches per step through the stages (default: N for steps of >= 128 tokens, i.e.\n"
             "                         prefill, 1 for smaller ones; 1: the naive split, one stage busy at a time)\n"
             "      --tp N|LIST        without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
@@ -708,7 +708,7 @@ int cmd_bench(int argc, char **argv) {
         char mb[96];
         if (bo.pp_micro > 0) snprintf(mb, sizeof mb, "%d micro-batch%s per step", bo.pp_micro, bo.pp_micro == 1 ? "" : "es");
         else snprintf(mb, sizeof mb, "%d micro-batches per step of >= 128 tokens (prefill), 1 below", bo.pp_size);
-        printf("pipeline parallelism: %d stages (%d GPU%s each), %s; the pred/eff columns are the roofline without the pipeline\n",
+        printf("pipeline parallelism: %d stages (%d GPU%s each), %s; the pred columns use the roofline's pipeline model\n",
                bo.pp_size, bo.tp_size > 1 ? bo.tp_size : 1, bo.tp_size > 1 ? "s" : "", mb);
     }
     if (recipe) {

@@ -29,6 +29,9 @@ static void usage(FILE *f) {
         "                         calibration file; 'custom' takes the figures below. Default: the\n"
         "                         GPU present (its calibration when it is not a preset)\n"
         "      --tp LIST          tensor-parallel GPUs (default 1)     LIST: 1,2,4 | 1-8 | 1:256:x2\n"
+        "      --pp N             pipeline stages of the --tp GPUs each (default 1): layers split, a residual hop\n"
+        "                         (latency + bytes / link BW) between stages, (M + N - 1) micro-batch stage times\n"
+        "      --pp-micro M       micro-batches per step (default: N for steps of >= 128 tokens, else 1, as the engine)\n"
         "      --batch LIST       sequences per batch (default 1)\n"
         "      --in LIST          prompt tokens (default 512)\n"
         "      --out LIST         generated tokens (default 128)\n"
@@ -280,7 +283,7 @@ static lf_status resolve_gpu(const char *name, const char *calib, lf_hw *hw) {
 enum {
     O_SHAPE = 256, O_GPU, O_TP, O_BATCH, O_IN, O_OUT, O_DTYPE, O_KV_DTYPE, O_FORMAT, O_PER_OP, O_EXPLAIN, O_ALLREDUCE,
     O_HBM_BW, O_FLOPS, O_LINK_BW, O_AR_LAT, O_LAUNCH, O_MEM, O_MEM_UTIL, O_CALIB, O_LIST_MODELS, O_LIST_GPUS,
-    O_DECODE_CTX
+    O_DECODE_CTX, O_PP, O_PP_MICRO
 };
 
 int cmd_roofline(int argc, char **argv) {
@@ -291,7 +294,8 @@ int cmd_roofline(int argc, char **argv) {
         {"out", required_argument, 0, O_OUT}, {"dtype", required_argument, 0, O_DTYPE},
         {"kv-dtype", required_argument, 0, O_KV_DTYPE}, {"format", required_argument, 0, O_FORMAT},
         {"per-op", no_argument, 0, O_PER_OP}, {"explain", no_argument, 0, O_EXPLAIN},
-        {"decode-ctx", required_argument, 0, O_DECODE_CTX},
+        {"decode-ctx", required_argument, 0, O_DECODE_CTX}, {"pp", required_argument, 0, O_PP},
+        {"pp-micro", required_argument, 0, O_PP_MICRO},
         {"allreduce", required_argument, 0, O_ALLREDUCE}, {"hbm-bw", required_argument, 0, O_HBM_BW},
         {"flops", required_argument, 0, O_FLOPS}, {"link-bw", required_argument, 0, O_LINK_BW},
         {"ar-latency", required_argument, 0, O_AR_LAT}, {"launch-us", required_argument, 0, O_LAUNCH},
@@ -316,6 +320,8 @@ int cmd_roofline(int argc, char **argv) {
         case O_SHAPE: shape = optarg; break;
         case O_GPU: gpu = optarg; break;
         case O_TP: tp_s = optarg; break;
+        case O_PP: { long v; if (!cli_parse_int("--pp", optarg, 1, 64, &v)) return 2; ro.pp = (int)v; break; }
+        case O_PP_MICRO: { long v; if (!cli_parse_int("--pp-micro", optarg, 1, 4096, &v)) return 2; ro.pp_micro = (int)v; break; }
         case O_BATCH: batch_s = optarg; break;
         case O_IN: in_s = optarg; break;
         case O_OUT: out_s = optarg; break;
@@ -440,9 +446,13 @@ int cmd_roofline(int argc, char **argv) {
         rc = cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"));
         goto done;
     }
-    char title[256];
-    snprintf(title, sizeof title, "%s on %s%s, %s: predicted latency (TPOT grows with context: first, mean, last step)",
-             m.name, hw.desc[0] ? hw.desc : hw.name, hw.use_measured ? " [measured ceilings]" : "", lf_prec_name(prec));
+    char title[512], ppdesc[160] = "";
+    if (ro.pp > 1) {
+        if (ro.pp_micro > 0) snprintf(ppdesc, sizeof ppdesc, ", pipeline of %d stages (tp GPUs each), %d micro-batches per step", ro.pp, ro.pp_micro);
+        else snprintf(ppdesc, sizeof ppdesc, ", pipeline of %d stages (tp GPUs each), %d micro-batches for steps of >= 128 tokens", ro.pp, ro.pp);
+    }
+    snprintf(title, sizeof title, "%s on %s%s, %s%s: predicted latency (TPOT grows with context: first, mean, last step)",
+             m.name, hw.desc[0] ? hw.desc : hw.name, hw.use_measured ? " [measured ceilings]" : "", lf_prec_name(prec), ppdesc);
     lf_table_set_title(pts, title);
     if (pts2) lf_table_set_title(pts2, "memory per GPU and thresholds (crit_batch: decode GEMMs compute-bound; "
                                        "knee_batch: step +10% over batch 1; in_tok_threshold: batch·in where prefill turns compute-bound)");

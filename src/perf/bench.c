@@ -268,6 +268,8 @@ static void predict(const lf_bench_model *bm, const lf_config *cfg, const lf_mod
         ro.workspace_bytes = 0;
         ro.launch_s = 0;
     }
+    ro.pp = o->pp_size > 1 ? o->pp_size : 1;   /* the roofline's pipeline model (roofline.h) */
+    ro.pp_micro = o->pp_micro;
     lf_prec prec = p->dtype == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
     lf_roofline_result rr;
     if (lf_roofline_point(&rm, &hw, &ro, o->tp_size > 1 ? o->tp_size : 1, p->batch, p->in_len, p->out_len, prec, &rr) != LINFER_OK) {

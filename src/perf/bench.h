@@ -114,8 +114,8 @@ typedef struct {
     int tp_size, tp_rank;
     void *tp_comm;
     /* Pipeline parallelism (CUDA; linfer.h): stage pp_stage of pp_size, pp_micro micro-batches
-     * (0: pp_size), pp_comm the NCCL communicator of the stages. 0/1: none. The roofline column
-     * stays one GPU's prediction (it has no pipeline model). */
+     * (0: as the engine), pp_comm the NCCL communicator of the job. 0/1: none. The predictions
+     * use the roofline's pipeline model (lf_roofline_opts.pp). */
     int pp_size, pp_stage, pp_micro;
     void *pp_comm;
     /* Optional (CUDA only): an open sampler (lf_nvml_sampler_open, not owned) started and stopped

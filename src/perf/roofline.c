@@ -38,6 +38,8 @@ void lf_roofline_default_opts(lf_roofline_opts *o) {
     o->mem_util = 0.90;
     o->workspace_bytes = 512.0 * 1024 * 1024;
     o->knee = 0.10;
+    o->pp = 1;
+    o->pp_micro = 0;
 }
 
 /* ---- validation -------------------------------------------------------------------------------- */
@@ -307,6 +309,8 @@ lf_status lf_roofline_decode(const lf_roofline_model *m, const lf_hw *hw, const 
 }
 
 /* ---- memory ---------------------------------------------------------------------------------- */
+static int pp_stages(const rc *c) { return c->o.pp > 1 ? c->o.pp : 1; }
+
 static double weights_bytes(const rc *c) {
     double per_layer = (c->h * (c->nh + 2 * c->nkv) * c->hd + c->nh * c->hd * c->h + (c->gated ? 3 : 2) * c->h * c->f) * c->e
                        + 2 * c->norm_wvec * c->h * 2;
@@ -331,6 +335,11 @@ static void memory(const rc *c, double batch, int in_len, int out_len, lf_roofli
     if (W > 0 && pos > W) pos = W;
     mem->weights = weights_bytes(c);
     mem->kv_per_token = kv_per_token(c);
+    if (pp_stages(c) > 1) { /* per GPU: one stage's layers; the embedding and head counted whole (first/last stage) */
+        const double emb = c->Vg * c->h * c->eo * (c->m->tie_embeddings ? 1 : 2);
+        mem->weights = (mem->weights - emb) / pp_stages(c) + emb;
+        mem->kv_per_token /= pp_stages(c);
+    }
     mem->kv_cache = batch * pos * mem->kv_per_token;
     mem->activations = act_bytes(c, batch, in_len);
     mem->workspace = c->o.workspace_bytes;
@@ -388,10 +397,44 @@ static long token_threshold(const rc *c) {
     return lo;
 }
 
+/* ---- pipeline parallelism ------------------------------------------------------------------- */
+
+static int pp_micro_of(const rc *c, int batch, int q_len) {
+    const int P = pp_stages(c);
+    if (P <= 1) return 1;
+    int M = c->o.pp_micro > 0 ? c->o.pp_micro : ((long)batch * q_len >= 128 ? P : 1);
+    if (M > batch) M = batch;   /* micro-batches of whole sequences */
+    return M < 1 ? 1 : M;
+}
+
+/* the layers' part of a phase (ops repeated per layer) */
+static double layers_part(const lf_roofline_phase *ph) {
+    double t = 0;
+    for (int o = 0; o < LF_OP_COUNT; o++)
+        if (ph->op[o].layers > 1) t += ph->op[o].time;
+    return t;
+}
+
+/* One step under pipeline parallelism: the once-per-step ops (embedding, lm_head, sampling) as
+ * computed, the layers split over P stages, a residual hop (latency + bytes / busbw) between
+ * stages; with M micro-batches of batch / M sequences, (M + P - 1) micro-batch stage times. */
+static double pp_time(const rc *c, int batch, int q_len, int ctx, const lf_roofline_phase *whole) {
+    const int P = pp_stages(c);
+    if (P <= 1) return whole->time;
+    const int M = pp_micro_of(c, batch, q_len);
+    const double lay = layers_part(whole), once = whole->time - lay;
+    const double hop_bytes = (double)batch * q_len * c->h * 4;   /* fp32 residual */
+    const double bw = c->busbw > 0 ? c->busbw : c->BW;
+    if (M == 1) return once + lay + (P - 1) * (c->lat + hop_bytes / bw);
+    lf_roofline_phase mb;
+    step(c, (batch + M - 1) / M, q_len, ctx, &mb);
+    return once + (M + P - 1) * (layers_part(&mb) / P + c->lat + hop_bytes / M / bw);
+}
+
 static double decode_time(const rc *c, int batch, int ctx) {
     lf_roofline_phase ph;
     step(c, batch, 1, ctx, &ph);
-    return ph.time;
+    return pp_time(c, batch, 1, ctx, &ph);
 }
 
 static int knee_batch(const rc *c, int ctx) {
@@ -426,21 +469,26 @@ lf_status lf_roofline_point(const lf_roofline_model *m, const lf_hw *hw, const l
     r->ar_latency_s = tp > 1 ? c.lat : 0;
     r->launch_s = c.launch;
 
+    r->pp = pp_stages(&c);
+    r->pp_micro_prefill = pp_micro_of(&c, batch, in_len);
+    r->pp_micro_decode = pp_micro_of(&c, batch, 1);
     step(&c, batch, in_len, in_len, &r->prefill);
-    r->ttft_s = r->prefill.time;
+    r->ttft_s = pp_time(&c, batch, in_len, in_len, &r->prefill);
     r->decode_steps = out_len - 1;
     if (out_len > 1) {
         step(&c, batch, 1, in_len + 1, &r->decode_first);
         step(&c, batch, 1, in_len + out_len - 1, &r->decode_last);
+        const double t_first = pp_time(&c, batch, 1, in_len + 1, &r->decode_first);
+        const double t_last = pp_time(&c, batch, 1, in_len + out_len - 1, &r->decode_last);
         double sum = 0;
         for (int j = 1; j < out_len; j++) {
-            if (j == 1) sum += r->decode_first.time;
-            else if (j == out_len - 1) sum += r->decode_last.time;
+            if (j == 1) sum += t_first;
+            else if (j == out_len - 1) sum += t_last;
             else sum += decode_time(&c, batch, in_len + j);
         }
         r->decode_s = sum;
-        r->tpot_first_s = r->decode_first.time;
-        r->tpot_last_s = r->decode_last.time;
+        r->tpot_first_s = t_first;
+        r->tpot_last_s = t_last;
         r->tpot_mean_s = sum / (out_len - 1);
         r->decode_tok_s = batch / r->tpot_mean_s;
     }

@@ -36,6 +36,11 @@ typedef struct {
     double mem_util;          /* usable fraction of device memory (0.90) */
     double workspace_bytes;   /* per GPU: CUDA context, cuBLAS and NCCL workspaces (512 MiB) */
     double knee;              /* knee_batch: step time this much above batch 1's (0.10) */
+    /* Pipeline parallelism: the layers split into pp stages (1: none) of tp GPUs each, the
+     * residual sent between them (latency + bytes / busbw per hop); a step of batch sequences
+     * runs as pp_micro micro-batches of batch / M sequences (0: as the engine, pp for steps of
+     * >= 128 tokens, else 1), so that it takes (M + pp - 1) micro-batch stage times. */
+    int pp, pp_micro;
 } lf_roofline_opts;
 void lf_roofline_default_opts(lf_roofline_opts *o);
 
@@ -73,9 +78,12 @@ typedef struct {
 
 typedef struct {
     int tp, batch, in_len, out_len;
+    int pp, pp_micro_prefill, pp_micro_decode;   /* pipeline stages and micro-batches used (1: none) */
     lf_prec prec;
     double params;            /* parameter count of the model */
     double peak_flops, bw, busbw, ar_latency_s, launch_s;   /* ceilings used */
+    /* the phases: every op of the whole step on one stage's GPU (all layers); with pp > 1 the
+     * step times below (ttft_s, tpot_*) are the pipeline's, not these phases' sums */
     lf_roofline_phase prefill;       /* all prompts; also samples the first token */
     lf_roofline_phase decode_first;  /* decode step at ctx = in + 1 */
     lf_roofline_phase decode_last;   /* decode step at ctx = in + out - 1 */
