@@ -27,7 +27,6 @@ static struct {
     CUptiResult (*dropped)(CUcontext, uint32_t, size_t *);
     CUptiResult (*result_string)(CUptiResult, const char **);
     int active, registered;
-    pthread_mutex_t mu;
     lf_trace_item *items; size_t n_items, cap_items;
     corr_tag *tags; size_t n_tags, cap_tags;
     uint64_t n_dropped;
@@ -272,26 +271,4 @@ extern "C" void lf_cupti_stop(void) {
     free(g.tags); g.tags = NULL; g.n_tags = g.cap_tags = 0;
     pthread_mutex_unlock(&g_mu);
     g.active = 0;
-}
-
-extern "C" void lf_cupti_short_name(const char *name, char *out, size_t cap) {
-    if (!cap) return;
-    out[0] = 0;
-    if (!name) return;
-    const char *p = name;
-    size_t len = 0;
-    /* Itanium mangling: _Z <len><ident> ... (templates: _Z<len><ident>I...): take the first identifier */
-    if (p[0] == '_' && p[1] == 'Z') {
-        p += 2;
-        if (*p == 'N') p++; /* nested name: the first component (namespace) is enough for linfer's kernels */
-        size_t l = 0;
-        while (*p >= '0' && *p <= '9') l = l * 10 + (size_t)(*p++ - '0');
-        size_t avail = strlen(p);
-        len = l < avail ? l : avail;
-    } else {
-        while (p[len] && p[len] != '(' && p[len] != '<') len++;
-    }
-    if (len >= cap) len = cap - 1;
-    memcpy(out, p, len);
-    out[len] = 0;
 }

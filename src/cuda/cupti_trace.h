@@ -75,10 +75,6 @@ lf_status lf_cuda_last_trace(const struct lf_backend *b, lf_cuda_trace_info *out
  * from_graph set (traced 0), to compare a traced step with an untraced one. */
 lf_status lf_cuda_set_step_events(struct lf_backend *b, int on);
 
-/* Demangled-enough short name of a kernel for tables: the identifier before '(' or '<' of the
- * mangled/plain name, at most cap-1 characters. */
-void lf_cupti_short_name(const char *name, char *out, size_t cap);
-
 #ifdef __cplusplus
 }
 #endif
