@@ -66,6 +66,8 @@ expect_ok roofline-measured-ar-tp2 'all-reduce over 2 GPUs: busbw = 330 GB/s per
 expect_ok roofline-assumed-ar-tp8 'all-reduce over 8 GPUs: busbw = 450 GB/s per direction, latency L_ar = 8 us' -- \
   "$bin" roofline -m llama-2-13b --gpu measured --calib "$tmp/calib.txt" --tp 8 --batch 1 --in 128 --out 128 --explain
 expect_ok calibrate-show-ar 'all-reduce latency, 2 GPUs \(us\) +12\.50 +8\.00' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
+expect_ok roofline-origin-per-prec 'FLOP/s measured for fp16 \(datasheet for the others\)' -- \
+  "$bin" roofline -m llama-2-13b --gpu measured --calib "$tmp/calib.txt" --tp 2 --batch 1 --in 128 --out 128 --explain
 expect_ok calibrate-show-ar-sizes '256 MiB +268435456 +813\.00' -- "$bin" calibrate --show --calib "$tmp/calib.txt"
 # calibrate: fp8 GEMM (cuBLASLt): "not measured" in a file without it, else beside the datasheet, and
 # used by the roofline for --dtype fp8

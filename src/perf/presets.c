@@ -541,10 +541,18 @@ const char *lf_hw_origin(const lf_hw *hw, char *buf, size_t cap) {
         if (!counts[0]) snprintf(counts, sizeof counts, "%d", m->ar_gpus);
         snprintf(ar, sizeof ar, "measured (NCCL) at %s GPUs, assumed at others", counts);
     }
-    snprintf(buf, cap, "bandwidth %s, FLOP/s %s, launch %s, all-reduce %s",
-             on && m->read_bw > 0 ? "measured" : "datasheet",
-             on && (m->gemm_flops[0] > 0 || m->gemm_flops[1] > 0 || m->gemm_flops[2] > 0 || m->gemm_flops[3] > 0)
-                 ? "measured" : "datasheet",
+    /* FLOP/s: the precisions calibrate measured (e.g. "measured for fp16, bf16, fp8"); the others
+     * come from the datasheet */
+    char fl[96] = "datasheet";
+    if (on) {
+        size_t l = 0;
+        for (int p = 0; p < LF_PREC_COUNT && l < sizeof fl; p++)
+            if (m->gemm_flops[p] > 0)
+                l += (size_t)snprintf(fl + l, sizeof fl - l, "%s%s", l ? ", " : "measured for ", lf_prec_name((lf_prec)p));
+        if (l && l < sizeof fl) snprintf(fl + l, sizeof fl - l, " (datasheet for the others)");
+        if (!l) snprintf(fl, sizeof fl, "datasheet");
+    }
+    snprintf(buf, cap, "bandwidth %s, FLOP/s %s, launch %s, all-reduce %s", on && m->read_bw > 0 ? "measured" : "datasheet", fl,
              on && m->launch_s > 0 ? "measured" : "assumed", ar);
     return buf;
 }

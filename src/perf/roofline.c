@@ -583,7 +583,7 @@ void lf_roofline_explain(FILE *f, const lf_roofline_model *m, const lf_hw *hw, c
         fprintf(f, "explain: %s\n", linfer_last_error());
         return;
     }
-    char b1[32], b2[32], b3[32], b4[32], origin[160];
+    char b1[32], b2[32], b3[32], b4[32], origin[320];
     fprintf(f, "== %s on %s: tp=%d, batch=%d, in=%d, out=%d, %s ==\n", m->name, hw->name, r->tp, r->batch, r->in_len,
             r->out_len, lf_prec_name(r->prec));
     fprintf(f, "Model: %d layers, h=%d, %d heads (%d KV) x head_dim %d, ffn %d (%s), vocab %d%s; P = %.4g params [%s]\n",
