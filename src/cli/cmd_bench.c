@@ -25,6 +25,8 @@
 #include "engine/gpu_query.h"
 #include "model/model.h"
 #include "perf/bench.h"
+#include "perf/report.h"
+#include <cjson/cJSON.h>
 #include "perf/calibrate.h"
 #include "perf/nvml_sampler.h"
 #include "perf/presets.h"
@@ -313,8 +315,12 @@ static int merge_tp_json(const char *json, const int *tpl, int ntp) {
     for (int i = 0; i < ntp; i++) {
         char path[1100];
         cli_tp_path(path, sizeof path, json, tpl[i]);
-        cJSON *j = cli_load_json(path);
-        cJSON *pts = j ? cJSON_GetObjectItemCaseSensitive(j, "points") : NULL;
+        lf_result res;
+        if (lf_result_load(path, &res) != LINFER_OK) { cJSON_Delete(out); return cli_fail(LINFER_ERR_FORMAT); }
+        cJSON *j = res.json;   /* taken over from res */
+        res.json = NULL;
+        lf_result_free(&res);
+        cJSON *pts = cJSON_GetObjectItemCaseSensitive(j, "points");
         if (!cJSON_IsArray(pts)) {
             cJSON_Delete(j);
             cJSON_Delete(out);
@@ -340,22 +346,24 @@ static int merge_tp_csv(const char *csv, const int *tpl, int ntp) {
     size_t len = 0, cap = 0;
     char *all = NULL;
     for (int i = 0; i < ntp; i++) {
-        char path[1100], line[1 << 16];
+        char path[1100], *line = NULL;
+        size_t lcap = 0;
+        ssize_t l;
         cli_tp_path(path, sizeof path, csv, tpl[i]);
         FILE *f = fopen(path, "r");
         if (!f) { free(all); return cli_fail(lf_fail(LINFER_ERR_IO, "bench: %s: %s", path, strerror(errno))); }
-        for (int ln = 0; fgets(line, sizeof line, f); ln++) {
+        for (int ln = 0; (l = getline(&line, &lcap, f)) >= 0; ln++) {
             if (ln == 0 && i > 0) continue;   /* the header once */
-            const size_t l = strlen(line);
-            if (len + l + 1 > cap) {
-                cap = 2 * (len + l + 1);
+            if (len + (size_t)l + 1 > cap) {
+                cap = 2 * (len + (size_t)l + 1);
                 char *nb = realloc(all, cap);
-                if (!nb) { free(all); fclose(f); return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); }
+                if (!nb) { free(all); free(line); fclose(f); return cli_fail(lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory")); }
                 all = nb;
             }
-            memcpy(all + len, line, l + 1);
-            len += l;
+            memcpy(all + len, line, (size_t)l + 1);
+            len += (size_t)l;
         }
+        free(line);
         fclose(f);
     }
     lf_status s = lf_write_file_atomic(csv, all ? all : "", len);
@@ -545,19 +553,10 @@ int cmd_bench(int argc, char **argv) {
         }
         if ((s = cli_dist_start(world, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
-        if (run_pp > 1) {
-            if (dist.world % run_tp) { fprintf(stderr, "linfer: bench: %d ranks do not split into --tp %d groups\n", dist.world, run_tp); rc = 2; goto done; }
-            bo.pp_size = dist.world / run_tp;
-            bo.pp_stage = dist.rank / run_tp;
-            bo.pp_comm = dist.comm;
-            bo.tp_size = run_tp;
-            bo.tp_rank = dist.rank % run_tp;
-            bo.tp_comm = NULL;   /* run_tp > 1: the backend splits the stage's group off pp_comm */
-        } else {
-            bo.tp_size = dist.world;
-            bo.tp_rank = dist.rank;
-            bo.tp_comm = dist.comm;
-        }
+        cli_rank_layout lay;
+        if ((rc = cli_rank_layout_of("bench", &dist, run_tp, run_pp, &lay))) goto done;
+        bo.tp_size = lay.tp_size; bo.tp_rank = lay.tp_rank; bo.tp_comm = lay.tp_comm;
+        bo.pp_size = lay.pp_size; bo.pp_stage = lay.pp_stage; bo.pp_comm = lay.pp_comm;
         bo.gpu_index = dist.local_rank;
         if (dist.rank != 0) {
             no_progress = 1;

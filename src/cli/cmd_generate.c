@@ -307,24 +307,11 @@ int cmd_generate(int argc, char **argv) {
         }
         if ((s = cli_dist_start(world, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
-        if (pp > 1) {
-            if (dist.world % tp) {
-                fprintf(stderr, "linfer: %d ranks do not split into --tp %d groups\n", dist.world, tp);
-                rc = 2;
-                goto done;
-            }
-            ep.pp_size = dist.world / tp;
-            ep.pp_stage = dist.rank / tp;
-            ep.pp_comm = dist.comm;
-            ep.pp_micro = pp_micro;
-            ep.tp_size = tp;
-            ep.tp_rank = dist.rank % tp;
-            ep.tp_comm = NULL;   /* tp > 1: the backend splits the stage's group off pp_comm */
-        } else {
-            ep.tp_size = dist.world;
-            ep.tp_rank = dist.rank;
-            ep.tp_comm = dist.comm;
-        }
+        cli_rank_layout lay;
+        if ((rc = cli_rank_layout_of("generate", &dist, tp, pp, &lay))) goto done;
+        ep.tp_size = lay.tp_size; ep.tp_rank = lay.tp_rank; ep.tp_comm = lay.tp_comm;
+        ep.pp_size = lay.pp_size; ep.pp_stage = lay.pp_stage; ep.pp_comm = lay.pp_comm;
+        ep.pp_micro = pp_micro;
         ep.gpu_index = dist.local_rank;
     }
     linfer_model_params mp = linfer_model_default_params();

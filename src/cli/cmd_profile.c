@@ -21,6 +21,7 @@
 #include "perf/calibrate.h"
 #include "perf/presets.h"
 #include "perf/profile.h"
+#include "perf/report.h"
 #include "perf/roofline.h"
 #include "perf/sweep.h"
 #include "perf/table.h"
@@ -109,7 +110,9 @@ static int compare_tp(int argc, char **argv, const int *tpl, int ntp, const char
         for (int i = 0; i < ntp && t; i++) {
             char path[1100];
             cli_tp_path(path, sizeof path, json, tpl[i]);
-            cJSON *j = cli_load_json(path);
+            lf_result res;
+            if (lf_result_load(path, &res) != LINFER_OK) { memset(&res, 0, sizeof res); lf_clear_error(); }
+            const cJSON *j = res.json;
             const cJSON *ph = NULL, *it, *meta = j ? cJSON_GetObjectItemCaseSensitive(j, "meta") : NULL;
             const cJSON *phases = j ? cJSON_GetObjectItemCaseSensitive(j, "phases") : NULL;
             cJSON_ArrayForEach(it, phases) {
@@ -121,7 +124,7 @@ static int compare_tp(int argc, char **argv, const int *tpl, int ntp, const char
             if (!ph) {
                 lf_table_str(t, j ? "no decode steps (--out >= 3)" : "result file unreadable");
                 for (int k = 0; k < 8; k++) lf_table_str(t, "");
-                cJSON_Delete(j);
+                lf_result_free(&res);
                 continue;
             }
             const double steps = jnum(ph, "steps"), tpot = jnum(meta, "tpot_unprofiled_ms");
@@ -145,7 +148,7 @@ static int compare_tp(int argc, char **argv, const int *tpl, int ntp, const char
             lf_table_num(t, gemm / steps, 4);
             lf_table_num(t, other / steps, 4);
             lf_table_num(t, jnum(ph, "pred_ms") / steps, 3);
-            cJSON_Delete(j);
+            lf_result_free(&res);
         }
         if (t) {
             printf("\n");
@@ -254,9 +257,9 @@ int cmd_profile(int argc, char **argv) {
     if (tp > 1 || lf_dist_env_present()) {
         if ((s = cli_dist_start(tp, argc, argv, &dist))) { rc = cli_fail(s); goto done; }
         dist_on = 1;
-        ro.tp_size = dist.world;
-        ro.tp_rank = dist.rank;
-        ro.tp_comm = dist.comm;
+        cli_rank_layout lay;
+        if ((rc = cli_rank_layout_of("profile", &dist, tp, 1, &lay))) goto done;
+        ro.tp_size = lay.tp_size; ro.tp_rank = lay.tp_rank; ro.tp_comm = lay.tp_comm;
         ro.gpu_index = dist.local_rank;
         if (dist.rank != 0) { /* every rank keeps its own profile: FILE.rank<r> */
             if (json) { snprintf(json_rank, sizeof json_rank, "%s.rank%d", json, dist.rank); json = json_rank; }

@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "core/error.h"
 #include "perf/calibrate.h"
-#include <cjson/cJSON.h>
 
 const char *cli_default_model(void) {
     const char *env = getenv("LINFER_MODEL");
@@ -61,6 +60,26 @@ lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d) {
     if (d->rank != 0 && !freopen("/dev/null", "w", stdout))
         return lf_fail(LINFER_ERR_IO, "rank %d: cannot silence stdout", d->rank);
     return LINFER_OK;
+}
+
+int cli_rank_layout_of(const char *verb, const lf_dist *d, int tp, int pp, cli_rank_layout *out) {
+    memset(out, 0, sizeof *out);
+    if (pp <= 1) {
+        out->tp_size = d->world;
+        out->tp_rank = d->rank;
+        out->tp_comm = d->comm;
+        return 0;
+    }
+    if (tp < 1 || d->world % tp) {
+        fprintf(stderr, "linfer: %s: %d ranks do not split into --tp %d groups\n", verb, d->world, tp);
+        return 2;
+    }
+    out->pp_size = d->world / tp;
+    out->pp_stage = d->rank / tp;
+    out->pp_comm = d->comm;
+    out->tp_size = tp;
+    out->tp_rank = d->rank % tp;
+    return 0;
 }
 
 /* Ceilings for the predictions of a verb (bench, profile). CPU: the CPU calibration, else a quick
@@ -191,28 +210,4 @@ int cli_run_self_tp(int argc, char **argv, int tp) {
     free(av);
     free(own);
     return rc;
-}
-
-cJSON *cli_load_json(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, r;
-    char chunk[65536];
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + r + 1 > cap) {
-            cap = 2 * (len + r + 1);
-            char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        memcpy(buf + len, chunk, r);
-        len += r;
-    }
-    fclose(f);
-    if (!buf) return NULL;
-    buf[len] = 0;
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    return j;
 }

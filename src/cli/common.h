@@ -15,14 +15,17 @@ void cli_git_commit(char *buf, size_t cap);
  * Ranks other than 0 get stdout on /dev/null: only rank 0 prints results. lf_dist_finish at the end. */
 #include "dist/launcher.h"
 lf_status cli_dist_start(int tp, int argc, char **argv, lf_dist *d);
+/* This rank's place in a started job of tp x pp ranks: rank r is TP rank r % tp of stage r / tp.
+ * With pp > 1 the job's communicator is pp_comm and tp_comm is NULL (the backend splits each
+ * stage's TP group off it); else the job is one TP group. Returns 0, or 2 after a message when
+ * the job's size does not split into groups of tp. */
+typedef struct { int tp_size, tp_rank, pp_size, pp_stage; void *tp_comm, *pp_comm; } cli_rank_layout;
+int cli_rank_layout_of(const char *verb, const lf_dist *d, int tp, int pp, cli_rank_layout *out);
 /* `--tp LIST` of a verb: run this linfer again as a child, the verb's arguments (argc/argv as
  * cmd_* got them) with --tp replaced by N and each --json/--csv FILE by FILE with ".tp<N>" before
  * its extension (cli_tp_path); waits and returns the child's exit status. */
 int cli_run_self_tp(int argc, char **argv, int tp);
 void cli_tp_path(char *out, size_t cap, const char *path, int tp);
-/* A whole JSON file parsed (NULL: unreadable or not JSON). */
-#include <cjson/cJSON.h>
-cJSON *cli_load_json(const char *path);
 /* Ceilings of a verb's predictions (see common.c). Returns an exit code (0 ok). */
 #include "linfer.h"
 #include "perf/presets.h"

@@ -782,6 +782,13 @@ no_graph:
 // ---------------------------------------------------------------------------------------------
 // profiling with CUPTI
 
+/* the two CUDA events recorded around a step (profiling, step events), made on first use */
+static lf_status ensure_step_events(cu_backend *b) {
+    if (!b->trace_ev[0]) CUDA_CHECK(cudaEventCreate(&b->trace_ev[0]));
+    if (!b->trace_ev[1]) CUDA_CHECK(cudaEventCreate(&b->trace_ev[1]));
+    return LINFER_OK;
+}
+
 /* Start or stop tracing to follow base.profile (set while the engine's step hook is on). The first
  * time, CUPTI is loaded; if that fails, profiling falls back to host timers with a stream
  * synchronisation per op (and says so once). */
@@ -806,10 +813,7 @@ static lf_status trace_begin(cu_backend *b) {
             b->base.timing_source = "host clock, a stream synchronisation after every op (CUPTI unavailable)";
             return LINFER_OK;
         }
-        if (!b->trace_ev[0]) {
-            CUDA_CHECK(cudaEventCreate(&b->trace_ev[0]));
-            CUDA_CHECK(cudaEventCreate(&b->trace_ev[1]));
-        }
+        LF_TRY(ensure_step_events(b));
         /* nothing launched before this point belongs to a step */
         lf_trace_item *old = NULL;
         size_t n_old = 0;
@@ -932,10 +936,7 @@ static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int 
 extern "C" lf_status lf_cuda_set_step_events(lf_backend *bb, int on) {
     if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
     cu_backend *b = (cu_backend *)bb;
-    if (on && !b->trace_ev[0]) {
-        CUDA_CHECK(cudaEventCreate(&b->trace_ev[0]));
-        CUDA_CHECK(cudaEventCreate(&b->trace_ev[1]));
-    }
+    if (on) LF_TRY(ensure_step_events(b));
     b->step_events = on != 0;
     return LINFER_OK;
 }
@@ -1101,7 +1102,7 @@ static lf_status alloc_region(char **p, size_t bytes, const char *what, size_t n
 /* Collective: *ok_all = min over the ranks of ok_local (1/0). Every rank must call it at the same
  * point of backend creation, so that a failure on one rank fails them all instead of leaving the
  * others waiting in a later collective. */
-static lf_status tp_agree(cu_backend *b, int ok_local, int *ok_all) {
+static lf_status job_agree(cu_backend *b, int ok_local, int *ok_all) {
     int32_t *d = NULL, v = ok_local ? 1 : 0;
     *ok_all = 0;
     CUDA_CHECK(cudaMalloc((void **)&d, sizeof *d));
@@ -1303,7 +1304,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     lf_status s = LINFER_OK;
-    int tp_agreed = 0;
+    int job_agreed = 0;
     b->layers = (cu_layer *)calloc((size_t)c->n_layers, sizeof *b->layers);
     if (!b->layers) { free(b); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); }
 
@@ -1337,7 +1338,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         if (b->nccl && b->wcomm) { /* agree also when the split failed here, so the others do not wait for this rank */
             char msg[512];
             snprintf(msg, sizeof msg, "%s", as == LINFER_OK ? "" : linfer_last_error());
-            const lf_status ag = tp_agree(b, as == LINFER_OK && fits, &all_fit);
+            const lf_status ag = job_agree(b, as == LINFER_OK && fits, &all_fit);
             if (as != LINFER_OK) as = lf_fail(as, "%s", msg);
             else as = ag;
         }
@@ -1392,8 +1393,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */
     if (world > 1) { /* every rank is ready, or every rank fails (the fail path agrees on failure) */
         int all_ok = 0;
-        tp_agreed = 1;
-        TRY_OR_FAIL(tp_agree(b, 1, &all_ok));
+        job_agreed = 1;
+        TRY_OR_FAIL(job_agree(b, 1, &all_ok));
         if (!all_ok) {
             s = lf_fail(LINFER_ERR_DEVICE, "%s parallelism: another of the %d ranks failed to create its backend", tp > 1 ? "tensor" : "pipeline",
                         world);
@@ -1404,12 +1405,12 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     *out = &b->base;
     return LINFER_OK;
 fail:
-    if (world > 1 && !tp_agreed && b->nccl) { /* the others wait at the readiness agreement: tell them */
+    if (world > 1 && !job_agreed && b->nccl) { /* the others wait at the readiness agreement: tell them */
         int all_ok = 0;
         lf_status keep = s;
         char msg[512];
         snprintf(msg, sizeof msg, "%s", linfer_last_error());
-        (void)tp_agree(b, 0, &all_ok);
+        (void)job_agree(b, 0, &all_ok);
         s = lf_fail(keep, "%s", msg);
     }
     cu_destroy(&b->base);

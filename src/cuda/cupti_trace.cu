@@ -48,14 +48,21 @@ static void CUPTIAPI buffer_requested(uint8_t **buf, size_t *size, size_t *max_r
     *max_records = 0;
 }
 
-static int push_item(const lf_trace_item *it) {
+static int push_item(lf_trace_kind kind, uint64_t start, uint64_t end, uint32_t corr, uint32_t graph_id, const char *name) {
     if (g.n_items == g.cap_items) {
         size_t cap = g.cap_items ? 2 * g.cap_items : 4096;
         lf_trace_item *p = (lf_trace_item *)realloc(g.items, cap * sizeof *p);
         if (!p) return 0;
         g.items = p; g.cap_items = cap;
     }
-    g.items[g.n_items++] = *it;
+    lf_trace_item *it = &g.items[g.n_items++];
+    it->kind = kind;
+    it->start_ns = start;
+    it->end_ns = end;
+    it->correlation = corr;
+    it->graph_id = graph_id;
+    it->tag = -1;
+    it->name = name;
     return 1;
 }
 
@@ -77,38 +84,23 @@ static void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t *b
     CUpti_Activity *rec = NULL;
     pthread_mutex_lock(&g_mu);
     while (buf && g.next_record && g.next_record(buf, valid, &rec) == CUPTI_SUCCESS) {
-        lf_trace_item it;
-        memset(&it, 0, sizeof it);
-        it.tag = -1;
         int ok = 1;
         switch (rec->kind) {
         case CUPTI_ACTIVITY_KIND_KERNEL:
         case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: {
             /* the fields read here lie in the prefix that every CUpti_ActivityKernelN shares */
             const CUpti_ActivityKernel10 *k = (const CUpti_ActivityKernel10 *)rec;
-            it.kind = LF_TRACE_KERNEL;
-            it.start_ns = k->start; it.end_ns = k->end;
-            it.correlation = k->correlationId; it.graph_id = k->graphId; it.stream = k->streamId;
-            it.name = k->name ? k->name : "?";
-            ok = push_item(&it);
+            ok = push_item(LF_TRACE_KERNEL, k->start, k->end, k->correlationId, k->graphId, k->name ? k->name : "?");
             break;
         }
         case CUPTI_ACTIVITY_KIND_MEMCPY: {
             const CUpti_ActivityMemcpy6 *m = (const CUpti_ActivityMemcpy6 *)rec;
-            it.kind = LF_TRACE_MEMCPY;
-            it.start_ns = m->start; it.end_ns = m->end;
-            it.correlation = m->correlationId; it.graph_id = m->graphId; it.stream = m->streamId;
-            it.name = "memcpy";
-            ok = push_item(&it);
+            ok = push_item(LF_TRACE_MEMCPY, m->start, m->end, m->correlationId, m->graphId, "memcpy");
             break;
         }
         case CUPTI_ACTIVITY_KIND_MEMSET: {
             const CUpti_ActivityMemset4 *m = (const CUpti_ActivityMemset4 *)rec;
-            it.kind = LF_TRACE_MEMSET;
-            it.start_ns = m->start; it.end_ns = m->end;
-            it.correlation = m->correlationId; it.graph_id = m->graphId; it.stream = m->streamId;
-            it.name = "memset";
-            ok = push_item(&it);
+            ok = push_item(LF_TRACE_MEMSET, m->start, m->end, m->correlationId, m->graphId, "memset");
             break;
         }
         case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {

@@ -33,7 +33,6 @@ typedef struct {
     uint64_t start_ns, end_ns;  /* GPU timestamps (CUPTI clock, ns) */
     uint32_t correlation;       /* CUPTI correlation id of the launching API call (graph launch for graph nodes) */
     uint32_t graph_id;          /* 0: not launched from a CUDA graph */
-    uint32_t stream;
     int tag;                    /* the tag pushed around the launching call (eager only), -1 if none */
     const char *name;           /* kernel name (mangled; owned by CUPTI, valid for the process) or "memcpy"/"memset" */
 } lf_trace_item;
