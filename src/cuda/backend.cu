@@ -50,8 +50,12 @@ typedef struct {
 // time a batch of that size runs (tune_bucket), not guessed: on an H200 at the 7B shapes cuBLAS
 // wins some shapes at one row and the skinny GEMM others (docs/perf-notes.md).
 enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
-enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_COUNT };
-static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16"};
+// mmaW: the skinny GEMM with W warps per block on equal contiguous K ranges; mmaW/rr: the same
+// with the warps taking K pieces in turn (lf_cuda_gemv_mma_ex)
+enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
+       IMPL_COUNT };
+static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
+                                                  "mma4/rr", "mma8/rr", "mma16/rr"};
 static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -111,6 +115,7 @@ typedef struct {
     float *inv_freq, *resid, *logits;
     void *xn, *qkv, *attn, *gu, *act, *xo, *cublas_ws;
     float *split;             // split-K attention partials (LF_ATTN_SPLIT_SCRATCH bytes)
+    int gemv_rr;              // the round-robin K pieces among the tuning candidates (LF_CUDA_GEMV_RR=0 off)
     int32_t *d_meta, *h_meta; // batch metadata (9 * max_tokens int32), device and pinned host
     int32_t *d_ids, *h_ids;   // greedy token ids [max_tokens], device and pinned host
     int32_t *h_simple;        // host scratch [max_tokens]
@@ -403,9 +408,12 @@ static int tune_bucket_of(int M) {
 static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                           int N, int K) {
     switch (impl) {
-    case IMPL_MMA4: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 4, b->st);
-    case IMPL_MMA8: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 8, b->st);
-    case IMPL_MMA16: return lf_cuda_gemv_mma(b->dt, x, W, y, y_f32, beta, M, N, K, 16, b->st);
+    case IMPL_MMA4: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 4, 1, b->st);
+    case IMPL_MMA8: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 8, 1, b->st);
+    case IMPL_MMA16: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 16, 1, b->st);
+    case IMPL_MMA4_RR: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 4, 0, b->st);
+    case IMPL_MMA8_RR: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 8, 0, b->st);
+    case IMPL_MMA16_RR: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 16, 0, b->st);
     case IMPL_FFMA: return lf_cuda_gemv_ffma(b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
@@ -415,6 +423,7 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
 static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) {
     switch (impl) {
     case IMPL_MMA4: case IMPL_MMA8: case IMPL_MMA16: return lf_cuda_gemv_mma_supported(M, K);
+    case IMPL_MMA4_RR: case IMPL_MMA8_RR: case IMPL_MMA16_RR: return b->gemv_rr && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
     default: return 1;
@@ -1302,6 +1311,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         lf_cuda_set_pdl(major >= 9 && env_int("LF_CUDA_PDL", 1) != 0);
     }
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
+    b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     lf_status s = LINFER_OK;
     int job_agreed = 0;
@@ -1367,6 +1377,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     TRY_OR_FAIL(alloc_region(&b->smem, sbytes, "scratch", need));
     layout_weights(b, b->wmem, &wbytes);
     layout_scratch(b, b->smem, &sbytes);
+    CU_OR_FAIL(cudaMemset(b->split, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned))); // attention split counters
     b->k_cache = b->kvmem;
     b->v_cache = b->kvmem + (size_t)b->nl * b->layer_kv_bytes;
     CU_OR_FAIL(cudaHostAlloc((void **)&b->h_meta, 9 * sizeof(int32_t) * (size_t)b->max_tokens, cudaHostAllocDefault));

@@ -62,9 +62,16 @@ lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *b
  * q: rows of q_stride elements (q of head h at column h*head_dim). head_dim even, <= 256.
  * Split-K (flash-decoding): when n*n_heads blocks would not fill the GPU and max_n_ctx (the
  * largest pos+1 of these tokens) spans several chunks, the context is split over up to 64 blocks
- * per (token, head) whose partial results (in split_scratch, fp32) a second kernel combines.
- * split_scratch NULL: never split. LF_ATTN_SPLIT_SCRATCH bytes are plenty. */
+ * per (token, head) whose partial results (in split_scratch, fp32) are merged in split order by
+ * the last block of each (token, head) (head_dim 64, 128, 256), or by a second kernel.
+ * split_scratch NULL: never split. LF_ATTN_SPLIT_SCRATCH bytes are plenty. The scratch begins
+ * with LF_ATTN_SPLIT_COUNTERS 32-bit counters that must be zero before the first call (the
+ * kernel leaves them at zero); the partials follow them. */
 #define LF_ATTN_SPLIT_SCRATCH (4u << 20)
+#define LF_ATTN_SPLIT_COUNTERS 4096
+/* 0: lf_cuda_attention uses the simple kernel (+ combine kernel) even where the decode kernel
+ * applies (tests and A/B timing; LF_CUDA_ATTN_DECODE=0 does the same at start-up) */
+void lf_cuda_set_attn_decode(int on);
 #define LF_ATTN_CHUNK 128 /* positions per step of the simple kernel; the split is in whole chunks */
 lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                             const void *k_cache, const void *v_cache, int max_ctx,
@@ -106,6 +113,13 @@ lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, 
  * loads, K split over `warps` (4, 8 or 16; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
 lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                            int warps, cudaStream_t st);
+/* The same with the K assignment of the warps chosen: balanced 1, each warp a contiguous K range
+ * of equal size; 0, GM_UNROLL-block pieces in turn; -1, the default (1, or what
+ * lf_cuda_set_gemv_balanced / LF_CUDA_GEMV_BALANCED=0 at start-up set). Which is faster depends
+ * on the shape (docs/perf-notes.md), so the backend times both. */
+lf_status lf_cuda_gemv_mma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
+                              int warps, int balanced, cudaStream_t st);
+void lf_cuda_set_gemv_balanced(int on);
 /* act[M, ffn] (T) = silu(x . Wg^T) * (x . Wu^T), Wgu = [gate rows (ffn) | up rows (ffn)] [2*ffn, K]:
  * the gate/up GEMM and SwiGLU in one kernel (the skinny GEMM's SwiGLU epilogue). gate and up are
  * rounded to T before SwiGLU, as lf_cuda_linear + lf_cuda_swiglu do. M <= 16, K % 32 == 0. */

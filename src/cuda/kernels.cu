@@ -449,6 +449,159 @@ __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const f
     }
 }
 
+// Attention for decode (and any token whose block reads its own context row by row), head_dim
+// HD in {64, 128, 256}: one block of ATT_THREADS per (token, head, split). G = HD/8 threads share
+// a context row, each holding 8 of its elements (16-byte loads); RPL = ATT_THREADS/G rows per
+// round, RK rounds per chunk of CH = RK*RPL positions. Each thread issues all K and V loads of
+// its RK rows of a chunk at once (V does not depend on the scores), so a chunk costs one memory
+// latency; the scores are summed over the G lanes by shuffles, the chunk maximum is read from
+// shared memory, and each thread keeps its row group's running p.V for its 8 dimensions. The row
+// groups are added in order at the end. With splits (gridDim.z = ns > 1), each block writes its
+// partial (acc, m, l) and the last block of a (token, head) to finish (a counter in
+// `counters`, left at zero again) merges the ns partials in split order, so there is no combine
+// kernel and the bits do not depend on which block finished last.
+template <int HD> struct AttDec {
+    static constexpr int G = HD / 8, RPL = ATT_THREADS / G, RK = HD == 64 ? 4 : 8, CH = RK * RPL;
+};
+
+template <typename T, int HD>
+__global__ void __launch_bounds__(ATT_THREADS)
+attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                   const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
+                   const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv,
+                   float scale, int split_len, float *part_o, float *part_ml, unsigned *counters) {
+    typedef AttDec<HD> P;
+    constexpr int G = P::G, RPL = P::RPL, RK = P::RK, CH = P::CH;
+    __shared__ __align__(16) float sc[2][CH];
+    __shared__ float red[RPL][HD];
+    __shared__ float lred[RPL];
+    __shared__ int s_last;
+    pdl_enter();
+    const int h = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const int tid = threadIdx.x, gi = tid / G, gl = tid % G;
+    const int kvh = h / (n_heads / n_kv);
+    const int n_ctx = pos[t] + 1;
+    const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
+    float qf[8];
+    load_vec<T>(q + (size_t)t * q_stride + (size_t)h * HD + gl * 8, qf, (uint4 *)0);
+#pragma unroll
+    for (int i = 0; i < 8; i++) qf[i] *= scale;
+    const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * HD + gl * 8;
+    const T *kb = kc + base, *vb = vc + base;
+    float m = -INFINITY, l = 0.f, acc[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) acc[i] = 0.f;
+    int buf = 0;
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+    for (int c0 = c_begin; c0 < c_end; c0 += CH) {
+        uint4 kr[RK], vr[RK];
+#pragma unroll
+        for (int r = 0; r < RK; r++) {
+            const int row = c0 + r * RPL + gi;
+            kr[r] = row < c_end ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
+            vr[r] = row < c_end ? __ldg(reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim)) : zero;
+        }
+        float s[RK];
+#pragma unroll
+        for (int r = 0; r < RK; r++) {
+            const typename TT<T>::T2 *k2 = reinterpret_cast<const typename TT<T>::T2 *>(&kr[r]);
+            float dot = 0.f;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const float2 kf = TT<T>::f2(k2[i]);
+                dot = fmaf(qf[2 * i], kf.x, dot);
+                dot = fmaf(qf[2 * i + 1], kf.y, dot);
+            }
+#pragma unroll
+            for (int o = G / 2; o >= 1; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+            s[r] = c0 + r * RPL + gi < c_end ? dot : -INFINITY;
+        }
+        if (gl == 0) {
+#pragma unroll
+            for (int r = 0; r < RK; r++) sc[buf][r * RPL + gi] = s[r];
+        }
+        __syncthreads();
+        float cm = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < CH; j += 4) {
+            const float4 v4 = *reinterpret_cast<const float4 *>(&sc[buf][j]);
+            cm = fmaxf(cm, fmaxf(fmaxf(v4.x, v4.y), fmaxf(v4.z, v4.w)));
+        }
+        const float m_new = fmaxf(m, cm); // finite: row c0 is in the chunk
+        const float corr = expf(m - m_new);
+        l *= corr;
+#pragma unroll
+        for (int i = 0; i < 8; i++) acc[i] *= corr;
+#pragma unroll
+        for (int r = 0; r < RK; r++) {
+            const float p = expf(s[r] - m_new);
+            l += p;
+            const typename TT<T>::T2 *v2 = reinterpret_cast<const typename TT<T>::T2 *>(&vr[r]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const float2 vf = TT<T>::f2(v2[i]);
+                acc[2 * i] = fmaf(p, vf.x, acc[2 * i]);
+                acc[2 * i + 1] = fmaf(p, vf.y, acc[2 * i + 1]);
+            }
+        }
+        m = m_new;
+        buf ^= 1; // the other buffer next: a thread still reading this one has not passed the next barrier
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) red[gi][gl * 8 + i] = acc[i];
+    if (gl == 0) lred[gi] = l;
+    __syncthreads();
+    float L = 0.f;
+#pragma unroll
+    for (int g = 0; g < RPL; g++) L += lred[g];
+    const int ns = gridDim.z;
+    if (ns == 1) {
+        const float inv_l = 1.0f / L;
+        T *orow = out + (size_t)t * out_stride + (size_t)h * HD;
+        for (int d = tid; d < HD; d += ATT_THREADS) {
+            float v = 0.f;
+#pragma unroll
+            for (int g = 0; g < RPL; g++) v += red[g][d];
+            orow[d] = TT<T>::mk(v * inv_l);
+        }
+        return;
+    }
+    const size_t bt = (size_t)blockIdx.y * n_heads + h, idx = bt * ns + blockIdx.z;
+    for (int d = tid; d < HD; d += ATT_THREADS) {
+        float v = 0.f;
+#pragma unroll
+        for (int g = 0; g < RPL; g++) v += red[g][d];
+        part_o[idx * HD + d] = v;
+    }
+    if (tid == 0) { part_ml[2 * idx] = m; part_ml[2 * idx + 1] = L; }
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) s_last = atomicAdd(&counters[bt], 1u) == (unsigned)(ns - 1);
+    __syncthreads();
+    if (!s_last) return;
+    __threadfence();
+    const float *ml = part_ml + 2 * bt * ns;
+    float M = -INFINITY;
+    for (int z = 0; z < ns; z++) M = fmaxf(M, __ldcg(ml + 2 * z));
+    float den = 0.f;
+    for (int z = 0; z < ns; z++) {
+        const float mz = __ldcg(ml + 2 * z);
+        den += mz == -INFINITY ? 0.f : expf(mz - M) * __ldcg(ml + 2 * z + 1);
+    }
+    const float inv = 1.0f / den;
+    T *orow = out + (size_t)t * out_stride + (size_t)h * HD;
+    for (int d = tid; d < HD; d += ATT_THREADS) {
+        float num = 0.f;
+        for (int z = 0; z < ns; z++) {
+            const float mz = __ldcg(ml + 2 * z);
+            if (mz != -INFINITY) num += expf(mz - M) * __ldcg(part_o + (bt * ns + z) * HD + d);
+        }
+        orow[d] = TT<T>::mk(num * inv);
+    }
+    if (tid == 0) counters[bt] = 0u;
+}
+
 static lf_status attn_check(int n_heads, int n_kv_heads, int head_dim) {
     if (n_kv_heads <= 0 || n_heads % n_kv_heads)
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention: n_heads %d not a multiple of n_kv_heads %d", n_heads, n_kv_heads);
@@ -466,6 +619,22 @@ static int device_sms(void) {
     return sms > 0 ? sms : 100;
 }
 
+// The decode kernel (attn_decode_kernel) where it applies; LF_CUDA_ATTN_DECODE=0 keeps the
+// simple kernel and its combine kernel, to compare (docs/perf-notes.md).
+// An on/off kernel choice: *v < 0 until first asked, then 0 when the environment variable starts
+// with '0', else 1 (a setter may fix it first).
+static int env_switch(int *v, const char *name) {
+    if (*v < 0) {
+        const char *e = getenv(name);
+        *v = !(e && *e == '0');
+    }
+    return *v;
+}
+
+static int g_attn_decode = -1;
+extern "C" void lf_cuda_set_attn_decode(int on) { g_attn_decode = on ? 1 : 0; }
+static int attn_decode_on(void) { return env_switch(&g_attn_decode, "LF_CUDA_ATTN_DECODE"); }
+
 // Positions per split unit of the decode attention: ATT_SPLIT_GRAIN (32), or LF_ATTN_GRAIN=N
 // (a multiple of 16 up to ATT_CHUNK) to compare; ATT_CHUNK was the unit before (docs/perf-notes.md).
 #define ATT_SPLIT_GRAIN 32
@@ -477,6 +646,10 @@ static int attn_split_grain(void) {
         g = v >= 16 && v <= ATT_CHUNK && v % 16 == 0 ? v : ATT_SPLIT_GRAIN;
     }
     return g;
+}
+
+static int attn_decode_applies(int head_dim) {
+    return (head_dim == 64 || head_dim == 128 || head_dim == 256) && attn_decode_on();
 }
 
 extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
@@ -496,12 +669,13 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
     int ns = 1, split_len = 1 << 30;
     const long long base_blocks = (long long)n_heads * n;
     const int grain = attn_split_grain();
-    if (split_scratch && max_n_ctx > grain) {
+    if (split_scratch && max_n_ctx > grain && split_scratch_bytes > LF_ATTN_SPLIT_COUNTERS * sizeof(float)) {
         const int sms = device_sms();
-        if (base_blocks < 2LL * sms) {
+        if (base_blocks < 2LL * sms && base_blocks <= LF_ATTN_SPLIT_COUNTERS) {
             const int max_units = (max_n_ctx + grain - 1) / grain;
             long long want = (4LL * sms + base_blocks - 1) / base_blocks;
-            const long long fit = (long long)(split_scratch_bytes / ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
+            const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
+                                              ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
             if (want > max_units) want = max_units;
             if (want > 64) want = 64;
             if (want > fit) want = fit;
@@ -512,9 +686,19 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
             }
         }
     }
-    float *part_o = split_scratch, *part_ml = ns > 1 ? split_scratch + (size_t)base_blocks * ns * head_dim : NULL;
+    unsigned *counters = (unsigned *)split_scratch;
+    float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
+    float *part_ml = ns > 1 ? part_o + (size_t)base_blocks * ns * head_dim : NULL;
     dim3 grid(n_heads, n, ns);
+#define ATT_DEC(HD_) LF_LAUNCH((attn_decode_kernel<T, HD_>), grid, ATT_THREADS, 0, st, (T *)out, out_stride, (const T *)q,    \
+        q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, scale,      \
+        split_len, part_o, part_ml, counters)
     DISPATCH_T(dt, "attention",
+        if (attn_decode_applies(head_dim)) {
+            if (head_dim == 64) ATT_DEC(64); else if (head_dim == 128) ATT_DEC(128); else ATT_DEC(256);
+            CUDA_CHECK_LAUNCH("attn_decode_kernel");
+            return LINFER_OK;
+        }
         if (vec == 8) LF_LAUNCH((attn_simple_kernel<T, 8>), grid, ATT_THREADS, smem, st,
             (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
             kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
@@ -527,6 +711,7 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
                                                                      n_heads, head_dim, ns);
             CUDA_CHECK_LAUNCH("attn_combine_kernel");
         });
+#undef ATT_DEC
     return LINFER_OK;
 }
 
@@ -935,36 +1120,73 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
 
 // ---------------------------------------------------------------------------------------------
 // Greedy sampling on the GPU: out[r] = argmax over the vocab of logits[r, :] (fp32), lowest index
-// on ties (the CPU reference lf_cpu_argmax's rule). One block per row; each thread scans a strided
-// slice, then a shared-memory tree reduction of (value, index) pairs. NaN never wins.
-__global__ void argmax_rows_kernel(const float *__restrict__ logits, int vocab, int32_t *__restrict__ out) {
-    __shared__ float sv[256];
-    __shared__ int si[256];
+// on ties (the CPU reference lf_cpu_argmax's rule). One block of ARGMAX_THREADS per row; with a
+// 16-byte aligned row each thread reads float4s (ARGMAX_UNROLL loads in flight), else floats, in
+// increasing index order, then a warp-shuffle and a shared-memory reduction of (value, index)
+// pairs. NaN never wins.
+#define ARGMAX_THREADS 1024
+#define ARGMAX_UNROLL 4
+__device__ __forceinline__ void argmax_take(float v, int i, float *best, int *bi) {
+    if (v > *best || (v == *best && i < *bi)) { *best = v; *bi = i; }
+}
+__global__ void __launch_bounds__(ARGMAX_THREADS) argmax_rows_kernel(const float *__restrict__ logits, int vocab, int32_t *__restrict__ out) {
+    __shared__ float sv[ARGMAX_THREADS / 32];
+    __shared__ int si[ARGMAX_THREADS / 32];
     pdl_enter();
     const float *row = logits + (size_t)blockIdx.x * vocab;
     float best = -INFINITY;
     int bi = 0x7fffffff;
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
-        const float v = row[j];
-        if (v > best) { best = v; bi = j; } // strided scan: j increases, so ties keep the lower index
-    }
-    sv[threadIdx.x] = best;
-    si[threadIdx.x] = bi;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            const float v = sv[threadIdx.x + s];
-            const int i = si[threadIdx.x + s];
-            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && i < si[threadIdx.x])) { sv[threadIdx.x] = v; si[threadIdx.x] = i; }
+    const int tid = threadIdx.x;
+    int j0 = 0;
+    if (!((uintptr_t)row & 15)) {
+        const float4 *r4 = reinterpret_cast<const float4 *>(row);
+        const int n4 = vocab >> 2;
+        int j = tid;
+        for (; j + (ARGMAX_UNROLL - 1) * ARGMAX_THREADS < n4; j += ARGMAX_UNROLL * ARGMAX_THREADS) {
+            float4 v[ARGMAX_UNROLL];
+#pragma unroll
+            for (int u = 0; u < ARGMAX_UNROLL; u++) v[u] = __ldg(r4 + j + u * ARGMAX_THREADS);
+#pragma unroll
+            for (int u = 0; u < ARGMAX_UNROLL; u++) {
+                const int b = 4 * (j + u * ARGMAX_THREADS);
+                argmax_take(v[u].x, b, &best, &bi);
+                argmax_take(v[u].y, b + 1, &best, &bi);
+                argmax_take(v[u].z, b + 2, &best, &bi);
+                argmax_take(v[u].w, b + 3, &best, &bi);
+            }
         }
-        __syncthreads();
+        for (; j < n4; j += ARGMAX_THREADS) {
+            const float4 v = __ldg(r4 + j);
+            argmax_take(v.x, 4 * j, &best, &bi);
+            argmax_take(v.y, 4 * j + 1, &best, &bi);
+            argmax_take(v.z, 4 * j + 2, &best, &bi);
+            argmax_take(v.w, 4 * j + 3, &best, &bi);
+        }
+        j0 = n4 << 2;
     }
-    if (threadIdx.x == 0) out[blockIdx.x] = si[0] == 0x7fffffff ? 0 : si[0];
+    for (int j = j0 + tid; j < vocab; j += ARGMAX_THREADS) argmax_take(row[j], j, &best, &bi);
+    for (int o = 16; o >= 1; o >>= 1) {
+        const float v = __shfl_xor_sync(0xffffffffu, best, o);
+        const int i = __shfl_xor_sync(0xffffffffu, bi, o);
+        argmax_take(v, i, &best, &bi);
+    }
+    if ((tid & 31) == 0) { sv[tid >> 5] = best; si[tid >> 5] = bi; }
+    __syncthreads();
+    if (tid < 32) {
+        best = tid < ARGMAX_THREADS / 32 ? sv[tid] : -INFINITY;
+        bi = tid < ARGMAX_THREADS / 32 ? si[tid] : 0x7fffffff;
+        for (int o = 16; o >= 1; o >>= 1) {
+            const float v = __shfl_xor_sync(0xffffffffu, best, o);
+            const int i = __shfl_xor_sync(0xffffffffu, bi, o);
+            argmax_take(v, i, &best, &bi);
+        }
+        if (tid == 0) out[blockIdx.x] = bi == 0x7fffffff ? 0 : bi;
+    }
 }
 
 extern "C" lf_status lf_cuda_argmax_rows(const float *logits, int rows, int vocab, int32_t *out, cudaStream_t st) {
     if (rows <= 0 || vocab <= 0) return LINFER_OK;
-    LF_LAUNCH(argmax_rows_kernel, rows, 256, 0, st, logits, vocab, out);
+    LF_LAUNCH(argmax_rows_kernel, rows, ARGMAX_THREADS, 0, st, logits, vocab, out);
     CUDA_CHECK_LAUNCH("argmax_rows_kernel");
     return LINFER_OK;
 }
@@ -1053,7 +1275,7 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
 template <typename T, int NT, int EPI, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
 gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, float beta, int M, int N,
-                int K, int ffn) {
+                int K, int ffn, int balanced) {
     __shared__ float red[WARPS > 1 ? WARPS - 1 : 1][NT][4][32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     int row_lo, row_hi, feat = 0;
@@ -1067,6 +1289,14 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
         row_hi = min(blockIdx.x * 16 + g + 8, N - 1);
     }
     const int K8 = K >> 3, KB = K >> 5;
+    // which 32-k blocks this warp takes: balanced, a contiguous range of ceil(KB / WARPS) (every
+    // warp has the same count, e.g. 43 each for K = 11008 over 8 warps), else GM_UNROLL-block
+    // pieces in turn (the warps of a round read adjacent pieces; 6 rounds for some warps and 5 for
+    // others at K = 11008)
+    const int KBw = (KB + WARPS - 1) / WARPS;
+    const int kb_start = balanced ? warp * KBw : warp * GM_UNROLL;
+    const int kb_end = balanced ? min(KB, kb_start + KBw) : KB;
+    const int kb_step = balanced ? GM_UNROLL : WARPS * GM_UNROLL;
     const uint4 *wlo = reinterpret_cast<const uint4 *>(W) + (size_t)row_lo * K8 + c;
     const uint4 *whi = reinterpret_cast<const uint4 *>(W) + (size_t)row_hi * K8 + c;
     const uint4 *xr[NT];
@@ -1084,8 +1314,8 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
         for (int it = 0; it < 2; it++)
 #pragma unroll
             for (int u = 0; u < GM_UNROLL; u += 2) {
-                const int kb = warp * GM_UNROLL + it * WARPS * GM_UNROLL + u;
-                if (kb < KB) { prefetch_l2(wlo + kb * 4); prefetch_l2(whi + kb * 4); }
+                const int kb = kb_start + it * kb_step + u;
+                if (kb < kb_end) { prefetch_l2(wlo + kb * 4); prefetch_l2(whi + kb * 4); }
             }
     }
     pdl_enter();
@@ -1093,12 +1323,12 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.f;
     const uint4 zero = make_uint4(0, 0, 0, 0);
-    for (int kb0 = warp * GM_UNROLL; kb0 < KB; kb0 += WARPS * GM_UNROLL) {
+    for (int kb0 = kb_start; kb0 < kb_end; kb0 += kb_step) {
         uint4 alo[GM_UNROLL], ahi[GM_UNROLL], bx[GM_UNROLL][NT];
 #pragma unroll
         for (int u = 0; u < GM_UNROLL; u++) {
             const int kb = kb0 + u;
-            if (kb < KB) {
+            if (kb < kb_end) {
                 alo[u] = __ldg(wlo + kb * 4);
                 ahi[u] = __ldg(whi + kb * 4);
 #pragma unroll
@@ -1174,12 +1404,18 @@ static int gemv_mma_ok(const void *x, const void *W, int M, int K) {
 
 extern "C" int lf_cuda_gemv_mma_supported(int M, int K) { return M >= 1 && M <= LF_CUDA_GEMV_MMA_MAX_M && K % 32 == 0; }
 
+// K ranges of the skinny GEMM's warps: balanced (default) or the earlier round-robin pieces
+// (LF_CUDA_GEMV_BALANCED=0, to compare)
+static int g_gemv_balanced = -1;
+extern "C" void lf_cuda_set_gemv_balanced(int on) { g_gemv_balanced = on ? 1 : 0; }
+static int gemv_balanced(void) { return env_switch(&g_gemv_balanced, "LF_CUDA_GEMV_BALANCED"); }
+
 // EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
 static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, int M, int N, int K, int ffn, int warps,
-                            cudaStream_t st) {
+                            int balanced, cudaStream_t st) {
     const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
-#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn)
+#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced)
     if (M <= 8) { if (warps >= 16) GMM(1, 16); else if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
     else { if (warps >= 16) GMM(2, 16); else if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
 #undef GMM
@@ -1190,6 +1426,12 @@ static int gemv_mma_warps(int tiles) { return tiles >= 1024 ? 4 : 8; }
 
 extern "C" lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                                       int N, int K, int warps, cudaStream_t st) {
+    return lf_cuda_gemv_mma_ex(dt, x, W, y, y_f32, beta, M, N, K, warps, -1, st);
+}
+
+extern "C" lf_status lf_cuda_gemv_mma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                                         int N, int K, int warps, int balanced, cudaStream_t st) {
+    if (balanced < 0) balanced = gemv_balanced();
     if (M <= 0 || N <= 0) return LINFER_OK;
     if (!gemv_mma_ok(x, W, M, K))
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_mma: M %d (1..%d), K %d (multiple of 32), 16-byte aligned pointers",
@@ -1197,8 +1439,8 @@ extern "C" lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W,
     if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv_mma: beta != 0 needs an fp32 output");
     if (warps <= 0) warps = gemv_mma_warps((N + 15) / 16);
     DISPATCH_T(dt, "gemv_mma",
-        if (y_f32) gemv_mma_launch<T, 1>(x, W, y, beta, M, N, K, 0, warps, st);
-        else gemv_mma_launch<T, 0>(x, W, y, 0.f, M, N, K, 0, warps, st));
+        if (y_f32) gemv_mma_launch<T, 1>(x, W, y, beta, M, N, K, 0, warps, balanced, st);
+        else gemv_mma_launch<T, 0>(x, W, y, 0.f, M, N, K, 0, warps, balanced, st));
     CUDA_CHECK_LAUNCH("gemv_mma_kernel");
     return LINFER_OK;
 }
@@ -1210,7 +1452,7 @@ extern "C" lf_status lf_cuda_gate_up_swiglu(lf_dtype dt, const void *x, const vo
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gate_up_swiglu: M %d (1..%d), K %d (multiple of 32), 16-byte aligned pointers",
                        M, LF_CUDA_GEMV_MMA_MAX_M, K);
     if (warps <= 0) warps = gemv_mma_warps((ffn + 7) / 8);
-    DISPATCH_T(dt, "gate_up_swiglu", gemv_mma_launch<T, 2>(x, Wgu, act, 0.f, M, 2 * ffn, K, ffn, warps, st));
+    DISPATCH_T(dt, "gate_up_swiglu", gemv_mma_launch<T, 2>(x, Wgu, act, 0.f, M, 2 * ffn, K, ffn, warps, gemv_balanced(), st));
     CUDA_CHECK_LAUNCH("gemv_mma_kernel(swiglu)");
     return LINFER_OK;
 }

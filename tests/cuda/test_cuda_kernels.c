@@ -435,10 +435,29 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
         for (int r = 0, i = 0; r < 6; r++) { i += runs[r][2]; last[nl++] = i - 1; if (pos[i - 1] + 1 > mx) mx = pos[i - 1] + 1; }
         int32_t *dlast = dput(last, sizeof last);
         float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
+        CK(cudaMemset(scr, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned))); /* the split counters start at zero */
         CK(cudaMemset(dout, 0xFF, (size_t)n * q_dim * 2));
         LF(lf_cuda_attention(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, nl, nh, nkv, hd, scale, mx, scr,
                              LF_ATTN_SPLIT_SCRATCH, 0));
         got = dget_T(dt, dout, (size_t)n * q_dim);
+        /* a second call (counters left at zero by the first) gives the same bits */
+        LF(lf_cuda_attention(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, nl, nh, nkv, hd, scale, mx, scr,
+                             LF_ATTN_SPLIT_SCRATCH, 0));
+        {
+            float *again = dget_T(dt, dout, (size_t)n * q_dim);
+            int same = 1;
+            for (int k = 0; k < nl; k++)
+                if (memcmp(again + (size_t)last[k] * q_dim, got + (size_t)last[k] * q_dim, (size_t)q_dim * 4)) same = 0;
+            snprintf(v, sizeof v, "split-K h%d/%d hd%d: a repeated call gives the same bits", nh, nkv, hd);
+            expect(same, v);
+            unsigned cnt[64];
+            CK(cudaMemcpy(cnt, scr, sizeof cnt, cudaMemcpyDeviceToHost));
+            int zero = 1;
+            for (int k = 0; k < 64; k++) if (cnt[k]) zero = 0;
+            snprintf(v, sizeof v, "split-K h%d/%d hd%d: counters back at zero", nh, nkv, hd);
+            expect(zero, v);
+            free(again);
+        }
         float *g3 = xmalloc((size_t)nl * q_dim * 4), *r3 = xmalloc((size_t)nl * q_dim * 4);
         for (int k = 0; k < nl; k++) {
             memcpy(g3 + (size_t)k * q_dim, got + (size_t)last[k] * q_dim, (size_t)q_dim * 4);
@@ -814,26 +833,34 @@ static void attn_bench(lf_dtype dt) {
         printf("attn-bench %s prefill 2048 causal, 32 heads x 128: mma v%d %.3f ms/layer (%.0f TFLOP/s)\n", dtn(dt), impl, ms / 20,
                flop / (ms / 20 * 1e-3) / 1e12);
     }
-    /* one decode token at context 2048: plain vs split-K */
-    int32_t last = IN - 1, *dlast = dput(&last, 4);
-    for (int split = 0; split <= 1; split++) {
-        LF(lf_cuda_attention(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, 1, nh, nh, hd, scale, IN,
-                             split ? scr : NULL, LF_ATTN_SPLIT_SCRATCH, 0));
-        CK(cudaEventRecord(e0, 0));
-        for (int r = 0; r < 50; r++)
-            LF(lf_cuda_attention(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, 1, nh, nh, hd, scale, IN,
-                                 split ? scr : NULL, LF_ATTN_SPLIT_SCRATCH, 0));
-        CK(cudaEventRecord(e1, 0));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
-        printf("attn-bench %s decode 1 token ctx 2048, 32 heads: %s %.1f us/layer (%.0f GB/s of K+V)\n", dtn(dt),
-               split ? "split-K" : "one block per head", ms / 50 * 1e3, 2.0 * IN * kv_dim * 2 / (ms / 50 * 1e-3) / 1e9);
-    }
+    /* one decode token at contexts 160 and 2048: one block per head, split-K; simple and decode kernels */
+    CK(cudaMemset(scr, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned)));
+    const int ctxs[2] = {160, IN};
+    for (int ci = 0; ci < 2; ci++)
+        for (int dec = 0; dec <= 1; dec++)
+            for (int split = 0; split <= 1; split++) {
+                const int C = ctxs[ci];
+                int32_t last = C - 1, *dlast = dput(&last, 4);
+                lf_cuda_set_attn_decode(dec);
+                LF(lf_cuda_attention(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, 1, nh, nh, hd, scale, C,
+                                     split ? scr : NULL, LF_ATTN_SPLIT_SCRATCH, 0));
+                CK(cudaEventRecord(e0, 0));
+                for (int r = 0; r < 50; r++)
+                    LF(lf_cuda_attention(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, dlast, 1, nh, nh, hd, scale,
+                                         C, split ? scr : NULL, LF_ATTN_SPLIT_SCRATCH, 0));
+                CK(cudaEventRecord(e1, 0));
+                CK(cudaEventSynchronize(e1));
+                float ms;
+                CK(cudaEventElapsedTime(&ms, e0, e1));
+                printf("attn-bench %s decode 1 token ctx %d, 32 heads: %s, %s kernel %.1f us/layer (%.0f GB/s of K+V)\n", dtn(dt),
+                       C, split ? "split-K" : "one block per head", dec ? "decode" : "simple", ms / 50 * 1e3,
+                       2.0 * C * kv_dim * 2 / (ms / 50 * 1e-3) / 1e9);
+                cudaFree(dlast);
+            }
+    lf_cuda_set_attn_decode(1);
     cudaEventDestroy(e0); cudaEventDestroy(e1);
     free(hK); free(hq); free(pos); free(seq);
     cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dout); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles); cudaFree(scr);
-    cudaFree(dlast);
 }
 
 /* which feature of the hand-made model makes the CUDA backend differ from the CPU backend */
@@ -962,6 +989,9 @@ int main(int argc, char **argv) {
             const int vm[] = {1, 2, 3, 7, 8, 9, 16};
             for (size_t i = 0; i < sizeof vm / sizeof vm[0]; i++) test_linear_variants(hdl, dt, vm[i], 1000, 1056, i & 1);
             if (!g_quick) test_linear_variants(hdl, dt, 4, 4099, 4096, 1); /* N % 16 != 0 */
+            lf_cuda_set_gemv_balanced(0); /* the round-robin K pieces kept for comparison */
+            test_linear_variants(hdl, dt, 3, 1000, 1056, 1);
+            lf_cuda_set_gemv_balanced(1);
             test_gate_up_swiglu(dt, 1, 1000, 512, 0);
             test_gate_up_swiglu(dt, 5, 1004, 544, 4); /* ffn % 8 != 0 */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);
@@ -971,8 +1001,12 @@ int main(int argc, char **argv) {
         test_rope(dt, 8, 2, 64, LF_ROPE_NEOX, 0, LF_ROPE_SCALING_NONE);
         test_rope(dt, 8, 2, 64, LF_ROPE_INTERLEAVED, 1, LF_ROPE_SCALING_NONE);
         test_rope(dt, 4, 4, 128, LF_ROPE_NEOX, 1, LF_ROPE_SCALING_LLAMA3);
-        test_attention(dt, 8, 2, 64, 0);
-        test_attention(dt, 4, 4, 128, 0);
+        for (int dec = 0; dec <= 1; dec++) { /* the simple kernel, then the decode kernel where it applies */
+            lf_cuda_set_attn_decode(dec);
+            test_attention(dt, 8, 2, 64, 0);
+            test_attention(dt, 4, 4, 128, 0);
+            test_attention(dt, 4, 2, 256, 0);
+        }
         test_attention(dt, 8, 1, 32, 0);
         test_attention(dt, 6, 3, 80, 0); /* simple kernel only */
         test_attention(dt, 4, 2, 18, 0); /* head_dim % 8 != 0: 2-element loads */
@@ -984,6 +1018,7 @@ int main(int argc, char **argv) {
     test_argmax(33, 32000);
     test_argmax(3, 128256);
     test_argmax(5, 100);
+    test_argmax(4, 1001); /* rows not 16-byte aligned: the scalar path */
     test_oom();
     cublasDestroy(hdl);
 
