@@ -408,12 +408,11 @@ static int tune_bucket_of(int M) {
 static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                           int N, int K) {
     switch (impl) {
-    case IMPL_MMA4: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 4, 1, b->st);
-    case IMPL_MMA8: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 8, 1, b->st);
-    case IMPL_MMA16: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 16, 1, b->st);
-    case IMPL_MMA4_RR: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 4, 0, b->st);
-    case IMPL_MMA8_RR: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 8, 0, b->st);
-    case IMPL_MMA16_RR: return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, 16, 0, b->st);
+    case IMPL_MMA4: case IMPL_MMA8: case IMPL_MMA16: case IMPL_MMA4_RR: case IMPL_MMA8_RR: case IMPL_MMA16_RR: {
+        const int warps = impl == IMPL_MMA4 || impl == IMPL_MMA4_RR ? 4 : impl == IMPL_MMA8 || impl == IMPL_MMA8_RR ? 8 : 16;
+        const int balanced = impl == IMPL_MMA4 || impl == IMPL_MMA8 || impl == IMPL_MMA16;
+        return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, warps, balanced, b->st);
+    }
     case IMPL_FFMA: return lf_cuda_gemv_ffma(b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);

@@ -47,9 +47,11 @@ template <typename T> __device__ __forceinline__ float dot8(uint4 a, uint4 b) {
     return s;
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
+// sum over each group of W consecutive lanes (W a power of two <= 32); every lane of a group
+// gets its group's sum
+template <int W = 32> __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
 __device__ __forceinline__ float warp_max(float v) {
@@ -426,6 +428,30 @@ attn_simple_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
     }
 }
 
+// Merge the ns split partials of one (token, head): ml = [ns][m, l], po = [ns][hd] unnormalised
+// p.V, in split order; threads tid, tid + nthreads, ... write orow's dimensions. L2 loads (__ldcg):
+// in the decode kernel the partials come from other blocks of the same launch.
+template <typename T>
+__device__ __forceinline__ void attn_merge_splits(T *__restrict__ orow, const float *ml, const float *po, int ns, int hd,
+                                                  int tid, int nthreads) {
+    float M = -INFINITY;
+    for (int z = 0; z < ns; z++) M = fmaxf(M, __ldcg(ml + 2 * z));
+    float den = 0.f;
+    for (int z = 0; z < ns; z++) {
+        const float mz = __ldcg(ml + 2 * z);
+        den += mz == -INFINITY ? 0.f : expf(mz - M) * __ldcg(ml + 2 * z + 1);
+    }
+    const float inv = 1.0f / den;
+    for (int d = tid; d < hd; d += nthreads) {
+        float num = 0.f;
+        for (int z = 0; z < ns; z++) {
+            const float mz = __ldcg(ml + 2 * z);
+            if (mz != -INFINITY) num += expf(mz - M) * __ldcg(po + (size_t)z * hd + d);
+        }
+        orow[d] = TT<T>::mk(num * inv);
+    }
+}
+
 template <typename T>
 __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const float *__restrict__ part_o,
                                     const float *__restrict__ part_ml, const int32_t *__restrict__ tok_idx, int n_heads,
@@ -434,19 +460,8 @@ __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const f
     const int h = blockIdx.x;
     const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
     const size_t base = ((size_t)blockIdx.y * n_heads + h) * ns;
-    const float *ml = part_ml + 2 * base;
-    float M = -INFINITY;
-    for (int s = 0; s < ns; s++) M = fmaxf(M, ml[2 * s]);
-    float den = 0.f;
-    for (int s = 0; s < ns; s++) den += ml[2 * s] == -INFINITY ? 0.f : expf(ml[2 * s] - M) * ml[2 * s + 1];
-    const float inv = 1.0f / den;
-    T *orow = out + (size_t)t * out_stride + (size_t)h * hd;
-    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
-        float num = 0.f;
-        for (int s = 0; s < ns; s++)
-            if (ml[2 * s] != -INFINITY) num += expf(ml[2 * s] - M) * part_o[(base + s) * hd + d];
-        orow[d] = TT<T>::mk(num * inv);
-    }
+    attn_merge_splits<T>(out + (size_t)t * out_stride + (size_t)h * hd, part_ml + 2 * base, part_o + base * hd, ns, hd,
+                         threadIdx.x, blockDim.x);
 }
 
 // Attention for decode (and any token whose block reads its own context row by row), head_dim
@@ -513,8 +528,7 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
                 dot = fmaf(qf[2 * i], kf.x, dot);
                 dot = fmaf(qf[2 * i + 1], kf.y, dot);
             }
-#pragma unroll
-            for (int o = G / 2; o >= 1; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+            dot = warp_sum<G>(dot); // over the G lanes of the row
             s[r] = c0 + r * RPL + gi < c_end ? dot : -INFINITY;
         }
         if (gl == 0) {
@@ -581,24 +595,8 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
     __syncthreads();
     if (!s_last) return;
     __threadfence();
-    const float *ml = part_ml + 2 * bt * ns;
-    float M = -INFINITY;
-    for (int z = 0; z < ns; z++) M = fmaxf(M, __ldcg(ml + 2 * z));
-    float den = 0.f;
-    for (int z = 0; z < ns; z++) {
-        const float mz = __ldcg(ml + 2 * z);
-        den += mz == -INFINITY ? 0.f : expf(mz - M) * __ldcg(ml + 2 * z + 1);
-    }
-    const float inv = 1.0f / den;
-    T *orow = out + (size_t)t * out_stride + (size_t)h * HD;
-    for (int d = tid; d < HD; d += ATT_THREADS) {
-        float num = 0.f;
-        for (int z = 0; z < ns; z++) {
-            const float mz = __ldcg(ml + 2 * z);
-            if (mz != -INFINITY) num += expf(mz - M) * __ldcg(part_o + (bt * ns + z) * HD + d);
-        }
-        orow[d] = TT<T>::mk(num * inv);
-    }
+    attn_merge_splits<T>(out + (size_t)t * out_stride + (size_t)h * HD, part_ml + 2 * bt * ns, part_o + bt * ns * HD, ns, HD,
+                         tid, ATT_THREADS);
     if (tid == 0) counters[bt] = 0u;
 }
 
@@ -1129,6 +1127,14 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
 __device__ __forceinline__ void argmax_take(float v, int i, float *best, int *bi) {
     if (v > *best || (v == *best && i < *bi)) { *best = v; *bi = i; }
 }
+// the warp's best (value, index) in every lane
+__device__ __forceinline__ void argmax_warp(float *best, int *bi) {
+    for (int o = 16; o >= 1; o >>= 1) {
+        const float v = __shfl_xor_sync(0xffffffffu, *best, o);
+        const int i = __shfl_xor_sync(0xffffffffu, *bi, o);
+        argmax_take(v, i, best, bi);
+    }
+}
 __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_rows_kernel(const float *__restrict__ logits, int vocab, int32_t *__restrict__ out) {
     __shared__ float sv[ARGMAX_THREADS / 32];
     __shared__ int si[ARGMAX_THREADS / 32];
@@ -1165,21 +1171,13 @@ __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_rows_kernel(const float
         j0 = n4 << 2;
     }
     for (int j = j0 + tid; j < vocab; j += ARGMAX_THREADS) argmax_take(row[j], j, &best, &bi);
-    for (int o = 16; o >= 1; o >>= 1) {
-        const float v = __shfl_xor_sync(0xffffffffu, best, o);
-        const int i = __shfl_xor_sync(0xffffffffu, bi, o);
-        argmax_take(v, i, &best, &bi);
-    }
+    argmax_warp(&best, &bi);
     if ((tid & 31) == 0) { sv[tid >> 5] = best; si[tid >> 5] = bi; }
     __syncthreads();
     if (tid < 32) {
         best = tid < ARGMAX_THREADS / 32 ? sv[tid] : -INFINITY;
         bi = tid < ARGMAX_THREADS / 32 ? si[tid] : 0x7fffffff;
-        for (int o = 16; o >= 1; o >>= 1) {
-            const float v = __shfl_xor_sync(0xffffffffu, best, o);
-            const int i = __shfl_xor_sync(0xffffffffu, bi, o);
-            argmax_take(v, i, &best, &bi);
-        }
+        argmax_warp(&best, &bi);
         if (tid == 0) out[blockIdx.x] = bi == 0x7fffffff ? 0 : bi;
     }
 }
