@@ -449,6 +449,11 @@ static void test_calib_file(void **state) {
     r.l2_bytes = 60e6;
     r.read_bytes = 2147483648.0;
     r.date = 1.7e9;
+    r.chain_n = 2;   /* the kernel-chain curve */
+    r.chain_bytes[0] = 16384;
+    r.chain_s[0] = 1.4e-6;
+    r.chain_bytes[1] = 67108864;
+    r.chain_s[1] = 17.4e-6;
     assert_int_equal(lf_calib_save(base, &r), LINFER_OK);   /* creates sub/ */
     snprintf(path, sizeof path, "%s.tmp", base);
     assert_false(tu_have(path));
@@ -468,6 +473,8 @@ static void test_calib_file(void **state) {
     assert_int_equal(lf_calib_load(base, &back), LINFER_OK);
     assert_true(back.copy_bw == r.copy_bw && back.launch_graph_s == r.launch_graph_s && back.launch_sync_s == r.launch_sync_s);
     assert_int_equal(back.gemm_n, 8192);
+    assert_int_equal(back.chain_n, 2);
+    assert_true(back.chain_bytes[1] == 67108864 && back.chain_s[1] == 17.4e-6 && m.chain_n == 2);
     assert_int_equal(back.is_cpu, 0);
     assert_int_equal(back.allreduce_measured, 0);
     /* the table: ratio = measured / datasheet, all-reduce "not measured" */

@@ -415,6 +415,17 @@ static void test_hw_lookup(void **state) {
     }
 }
 
+/* save to a temporary file and load back */
+static void measured_roundtrip(const lf_hw_measured *me, lf_hw_measured *back) {
+    char path[] = "/tmp/lf_calib_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(lf_hw_measured_save(path, me), LINFER_OK);
+    assert_int_equal(lf_hw_measured_load(path, back), LINFER_OK);
+    unlink(path);
+}
+
 static void test_measured_ceilings(void **state) {
     (void)state;
     lf_hw hw;
@@ -430,14 +441,8 @@ static void test_measured_ceilings(void **state) {
     me.ar_busbw = 360e9;
     me.ar_gpus = 8;
     me.mem_bytes = 85e9;
-    char path[] = "/tmp/lf_calib_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(lf_hw_measured_save(path, &me), LINFER_OK);
     lf_hw_measured back;
-    assert_int_equal(lf_hw_measured_load(path, &back), LINFER_OK);
-    unlink(path);
+    measured_roundtrip(&me, &back);
     assert_true(back.valid && back.read_bw == 2.9e12 && back.gemm_flops[LF_PREC_BF16] == 700e12 && back.ar_gpus == 8);
     assert_string_equal(back.gpu_name, "NVIDIA H100 80GB HBM3");
     lf_hw mh;
@@ -462,6 +467,71 @@ static void test_measured_ceilings(void **state) {
     back.read_bw = 0;
     back.valid = 0;
     assert_int_equal(lf_hw_from_measured(&back, &mh), LINFER_ERR_INVALID_ARG);
+}
+
+/* The kernel-chain curve (`linfer calibrate`): saved and loaded, interpolated, and used as the
+ * per-kernel overhead: op time = max(FLOPs/F, bytes/BW) + kernels x (chain(bytes per kernel) -
+ * bytes per kernel / BW); a flat --kernel-us; --launch-us goes back to the launch floor. */
+static void test_kernel_chain(void **state) {
+    (void)state;
+    lf_hw_measured me;
+    memset(&me, 0, sizeof me);
+    me.valid = 1;
+    snprintf(me.gpu_name, sizeof me.gpu_name, "NVIDIA H200");
+    me.read_bw = 4.5e12;
+    me.gemm_flops[LF_PREC_FP16] = 650e12;
+    me.launch_s = 4e-6;
+    me.chain_n = 3;
+    const double cb[3] = {16384, 1048576, 67108864}, cs[3] = {1.4e-6, 2.4e-6, 17.4e-6};
+    for (int i = 0; i < 3; i++) { me.chain_bytes[i] = cb[i]; me.chain_s[i] = cs[i]; }
+    lf_hw_measured back;
+    measured_roundtrip(&me, &back);
+    assert_int_equal(back.chain_n, 3);
+    for (int i = 0; i < 3; i++) assert_true(back.chain_bytes[i] == cb[i] && back.chain_s[i] == cs[i]);
+    lf_hw hw;
+    assert_int_equal(lf_hw_from_measured(&back, &hw), LINFER_OK);
+    /* interpolation: below the smallest, between two sizes, beyond the largest */
+    assert_true(lf_hw_chain_time(&hw, 100) == 1.4e-6);
+    const double mid = (1048576.0 + 67108864.0) / 2;
+    assert_true(fabs(lf_hw_chain_time(&hw, mid) - (2.4e-6 + 17.4e-6) / 2) < 1e-15);
+    assert_true(fabs(lf_hw_chain_time(&hw, 67108864.0 + 4.5e6) - (17.4e-6 + 1e-6)) < 1e-15);
+    hw.use_measured = 0;
+    assert_true(lf_hw_chain_time(&hw, mid) == 0);
+    hw.use_measured = 1;
+
+    lf_roofline_model m;
+    get_model("llama-2-7b", &m);
+    lf_roofline_result r;
+    assert_int_equal(lf_roofline_point(&m, &hw, NULL, 1, 1, 128, 4, LF_PREC_FP16, &r), LINFER_OK);
+    assert_int_equal(r.overhead_model, 1);
+    const lf_op_cost *o = &r.decode_first.op[LF_OP_O_PROJ];
+    const double bytes = o->bytes_weight + o->bytes_act + o->bytes_kv_read + o->bytes_kv_write;
+    const double per = bytes / o->kernels;   /* one kernel per layer */
+    assert_int_equal(o->kernels, m.n_layers);
+    const double excess = lf_hw_chain_time(&hw, per) - per / 4.5e12;
+    assert_true(excess > 2e-6 && excess < 3e-6);
+    assert_true(fabs(o->t_launch - m.n_layers * excess) < 1e-12);
+    assert_true(fabs(o->time - (fmax(o->t_compute, o->t_memory) + o->t_launch)) < 1e-12);
+    /* no kernel of its own: the residual adds (in the projections' epilogues) */
+    assert_int_equal(r.decode_first.op[LF_OP_RESIDUAL].kernels, 0);
+    assert_true(r.decode_first.op[LF_OP_RESIDUAL].t_launch == 0);
+    const double t_chain = r.tpot_first_s;
+
+    lf_roofline_opts ro;
+    lf_roofline_default_opts(&ro);
+    ro.kernel_s = 0;   /* flat zero: the pure roofline */
+    assert_int_equal(lf_roofline_point(&m, &hw, &ro, 1, 1, 128, 4, LF_PREC_FP16, &r), LINFER_OK);
+    assert_int_equal(r.overhead_model, 2);
+    assert_true(r.decode_first.op[LF_OP_O_PROJ].t_launch == 0 && r.tpot_first_s < t_chain);
+    ro.kernel_s = 2e-6;
+    assert_int_equal(lf_roofline_point(&m, &hw, &ro, 1, 1, 128, 4, LF_PREC_FP16, &r), LINFER_OK);
+    assert_true(fabs(r.decode_first.op[LF_OP_O_PROJ].t_launch - m.n_layers * 2e-6) < 1e-12);
+    lf_roofline_default_opts(&ro);
+    ro.launch_s = 3e-6;   /* the older floor, asked for */
+    assert_int_equal(lf_roofline_point(&m, &hw, &ro, 1, 1, 128, 4, LF_PREC_FP16, &r), LINFER_OK);
+    assert_int_equal(r.overhead_model, 0);
+    o = &r.decode_first.op[LF_OP_O_PROJ];
+    assert_true(o->time == fmax(o->t_compute, fmax(o->t_memory, o->t_launch)));
 }
 
 static void test_shape_parse(void **state) {
@@ -606,6 +676,7 @@ int main(void) {
         cmocka_unit_test(test_model_presets),
         cmocka_unit_test(test_hw_lookup),
         cmocka_unit_test(test_measured_ceilings),
+        cmocka_unit_test(test_kernel_chain),
         cmocka_unit_test(test_shape_parse),
         cmocka_unit_test(test_int_list),
         cmocka_unit_test(test_table),

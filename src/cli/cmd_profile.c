@@ -323,6 +323,7 @@ int cmd_profile(int argc, char **argv) {
         lf_roofline_default_opts(&rop);
         if (!gpu) {   /* no kernel launches on the CPU */
             rop.launch_s = 0;
+            rop.kernel_s = 0;
             rop.workspace_bytes = 0;
         }
         const lf_prec prec = ro.dtype == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;

@@ -44,7 +44,8 @@ static void usage(FILE *f) {
         "      --allreduce M      ring (L + 2(tp-1)/tp·bytes/bw, default) | twophase (2L + 2·bytes/bw, seed 002)\n"
         "  overrides (any GPU; required for custom):\n"
         "      --hbm-bw B/s  --flops FLOP/s  --link-bw B/s (per direction)  --ar-latency S\n"
-        "      --launch-us US (kernel launch floor; 0 = off)  --mem GIB  --mem-util F (0.90)\n"
+        "      --launch-us US (kernel launch floor, instead of the measured kernel-chain overhead; 0 = off)\n"
+        "      --kernel-us US (flat per-kernel overhead added to each op's roofline time)  --mem GIB  --mem-util F (0.90)\n"
         "      --calib FILE       calibration file (default $LINFER_CALIB or ~/.cache/linfer/calibration.txt)\n"
         "  -o, --output FILE      write the tables there\n"
         "      --list-models, --list-gpus\n");
@@ -282,7 +283,7 @@ static lf_status resolve_gpu(const char *name, const char *calib, lf_hw *hw) {
 /* ---- the verb -------------------------------------------------------------------------------------- */
 enum {
     O_SHAPE = 256, O_GPU, O_TP, O_BATCH, O_IN, O_OUT, O_DTYPE, O_KV_DTYPE, O_FORMAT, O_PER_OP, O_EXPLAIN, O_ALLREDUCE,
-    O_HBM_BW, O_FLOPS, O_LINK_BW, O_AR_LAT, O_LAUNCH, O_MEM, O_MEM_UTIL, O_CALIB, O_LIST_MODELS, O_LIST_GPUS,
+    O_HBM_BW, O_FLOPS, O_LINK_BW, O_AR_LAT, O_LAUNCH, O_KERNEL, O_MEM, O_MEM_UTIL, O_CALIB, O_LIST_MODELS, O_LIST_GPUS,
     O_DECODE_CTX, O_PP, O_PP_MICRO
 };
 
@@ -299,6 +300,7 @@ int cmd_roofline(int argc, char **argv) {
         {"allreduce", required_argument, 0, O_ALLREDUCE}, {"hbm-bw", required_argument, 0, O_HBM_BW},
         {"flops", required_argument, 0, O_FLOPS}, {"link-bw", required_argument, 0, O_LINK_BW},
         {"ar-latency", required_argument, 0, O_AR_LAT}, {"launch-us", required_argument, 0, O_LAUNCH},
+        {"kernel-us", required_argument, 0, O_KERNEL},
         {"mem", required_argument, 0, O_MEM}, {"mem-util", required_argument, 0, O_MEM_UTIL},
         {"calib", required_argument, 0, O_CALIB}, {"output", required_argument, 0, 'o'},
         {"list-models", no_argument, 0, O_LIST_MODELS}, {"list-gpus", no_argument, 0, O_LIST_GPUS},
@@ -346,6 +348,12 @@ int cmd_roofline(int argc, char **argv) {
             double us;
             if (!cli_parse_float("--launch-us", optarg, 0, 1e6, &us)) return 2;
             ro.launch_s = us * 1e-6;
+            break;
+        }
+        case O_KERNEL: {
+            double us;
+            if (!cli_parse_float("--kernel-us", optarg, 0, 1e6, &us)) return 2;
+            ro.kernel_s = us * 1e-6;
             break;
         }
         case O_MEM: if (!cli_parse_float("--mem", optarg, 0.001, 1e6, &mem_gib)) return 2; break;

@@ -9,6 +9,7 @@
 //   scratch  sized for max_batch_tokens rows: residual (fp32), normed x, qkv, attention out,
 //            gate|up, activation; final-norm rows and fp32 logits for up to 256 rows at a time;
 //            batch metadata; cuBLAS workspace.
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,8 @@ typedef struct {
     void *os_opened[LF_ONESHOT_MAX_TP]; // peers' buffers opened through CUDA IPC (closed at the end)
     lf_oneshot_peers os_peers;
     uint32_t *os_epoch;
+    lf_oneshot_peers os_norm_peers;   // the all-reduce + RMSNorm kernel's own slots (ll) and per-row counters
+    uint32_t *os_norm_epoch;
     char *wmem, *kvmem, *smem;
     cu_layer *layers;
     void *tok_embd, *lm_head, *out_norm;
@@ -537,6 +540,21 @@ static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
     return LINFER_OK;
 }
 
+/* The all-reduce of the residual rows [cnt, dim] followed by the RMSNorm into xn: one fused kernel
+ * when the push one-shot path applies (same bits as the two), else the two. *fused = 1 when the
+ * fused kernel ran (the caller then skips its own norm). lf_cuda_allreduce_norm_on() = 0: never. */
+static lf_status allreduce_norm(cu_backend *b, float *resid, void *xn, const void *w, int cnt, int *fused) {
+    *fused = 0;
+    if (lf_cuda_allreduce_norm_on() && b->os_on && lf_cuda_oneshot_ll() && b->os_norm_peers.ll[b->rank] &&
+        lf_cuda_oneshot_norm_supported(cnt, b->dim, b->os_half)) {
+        LF_TRY(lf_cuda_oneshot_allreduce_norm(b->dt, resid, xn, w, cnt, b->dim, b->base.model->cfg.norm_eps, &b->os_norm_peers,
+                                              b->os_norm_epoch, b->rank, b->tp, b->os_half, b->st));
+        *fused = 1;
+        return LINFER_OK;
+    }
+    return allreduce_f32(b, resid, (size_t)cnt * b->dim);
+}
+
 /* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
 typedef struct {
     size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
@@ -591,10 +609,12 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     char *attn = (char *)b->attn + (size_t)t0 * b->q_dim * es, *gu = (char *)b->gu + (size_t)t0 * 2 * b->ffn * es;
     char *act = (char *)b->act + (size_t)t0 * b->ffn * es;
     const int32_t *pos_mb = d_pos + t0, *seq_mb = d_seq + t0;
+    int xn_ready = 0;   /* the previous layer's all-reduce already wrote this layer's attention norm into xn */
     for (int l = 0; l < b->nl; l++) {
         const cu_layer *L = &b->layers[l];
         void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
+        if (!xn_ready) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
+        xn_ready = 0;
         OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
         OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, qkv, b->qkv_dim, L->bqkv, b->inv_freq, pos_mb, seq_mb, cnt, kc, vc, b->max_ctx,
                                         b->nh, b->nkv, b->hd, c->rope_style, st));
@@ -609,8 +629,9 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         const float beta = b->rank == 0 ? 1.0f : 0.0f;
         OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, resid, 1, beta, cnt, b->dim, b->q_dim));
         if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
+        int fused = 0;
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_norm(b, resid, xn, L->ffn_norm, cnt, &fused));
+        if (!fused) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
         if (fused_gu) {
             OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, xn, L->wgu, act, cnt, b->ffn, b->dim, 0, st));
         } else {
@@ -618,7 +639,8 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));
         }
         OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, resid, 1, beta, cnt, b->dim, b->ffn));
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+        if (b->tp > 1 && l + 1 < b->nl) OP(LF_OP_ALL_REDUCE, allreduce_norm(b, resid, xn, b->layers[l + 1].attn_norm, cnt, &xn_ready));
+        else if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
     }
     return LINFER_OK;
 }
@@ -955,6 +977,60 @@ extern "C" lf_status lf_cuda_last_trace(const lf_backend *bb, lf_cuda_trace_info
     return LINFER_OK;
 }
 
+/* Time of one all-reduce of `count` fp32 elements as a decode step runs it: `iters` calls captured
+ * in one CUDA graph on the backend's stream, replayed reps times after two warm-up replays;
+ * *per_call_s = the median replay / iters. path 0: the engine's choice (one-shot below its size,
+ * else NCCL), 1: NCCL only. Collective: every rank calls it with the same arguments. */
+extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters, int reps, int path, double *per_call_s) {
+    if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
+    cu_backend *b = (cu_backend *)bb;
+    if (b->tp < 2) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce timing needs tensor parallelism (tp %d)", b->tp);
+    if (count <= 0 || iters <= 0 || reps <= 0 || reps > 64) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce timing: count %d, iters %d, reps %d", count, iters, reps);
+    CUDA_CHECK(cudaSetDevice(b->dev));
+    float *x = NULL;
+    CUDA_CHECK(cudaMalloc((void **)&x, sizeof(float) * (size_t)count));
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t gx = NULL;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    const int saved_os = b->os_on;
+    lf_status s = LINFER_OK;
+    cudaError_t ce = cudaMemsetAsync(x, 0, sizeof(float) * (size_t)count, b->st);
+    if (path == 1) b->os_on = 0;
+    if (ce == cudaSuccess) ce = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
+    if (ce == cudaSuccess) {
+        for (int i = 0; i < iters && !s; i++) s = allreduce_f32(b, x, (size_t)count);
+        const cudaError_t ee = cudaStreamEndCapture(b->st, &g);
+        if (!s && ee != cudaSuccess) ce = ee;
+    }
+    b->os_on = saved_os;
+    if (!s && ce == cudaSuccess) ce = cudaGraphInstantiate(&gx, g, 0);
+    if (!s && ce == cudaSuccess) ce = cudaEventCreate(&e0);
+    if (!s && ce == cudaSuccess) ce = cudaEventCreate(&e1);
+    double t[64];
+    for (int r = -2; r < reps && !s && ce == cudaSuccess; r++) {
+        ce = cudaEventRecord(e0, b->st);
+        if (ce == cudaSuccess) ce = cudaGraphLaunch(gx, b->st);
+        if (ce == cudaSuccess) ce = cudaEventRecord(e1, b->st);
+        if (ce == cudaSuccess) ce = cudaEventSynchronize(e1);
+        float ms = 0;
+        if (ce == cudaSuccess) ce = cudaEventElapsedTime(&ms, e0, e1);
+        if (r >= 0) t[r] = ms * 1e-3 / iters;
+    }
+    if (!s && ce != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "all-reduce timing (rank %d): %s", b->rank, cudaGetErrorString(ce));
+    if (!s) {
+        for (int i = 1; i < reps; i++)
+            for (int k = i; k > 0 && t[k] < t[k - 1]; k--) { const double tt = t[k]; t[k] = t[k - 1]; t[k - 1] = tt; }
+        *per_call_s = t[reps / 2];
+    }
+    if (gx) cudaGraphExecDestroy(gx);
+    if (g) cudaGraphDestroy(g);
+    if (e0) cudaEventDestroy(e0);
+    if (e1) cudaEventDestroy(e1);
+    cudaFree(x);
+    cudaGetLastError();
+    return s;
+}
+
 /* Pipeline parallelism: cut the step into micro-batches of whole sequences, about n / M tokens
  * each (M: pp_micro, or pp for steps of >= LF_PP_AUTO_MIN_TOKENS tokens when pp_micro is 0 —
  * smaller, memory-bound steps would read every stage's weights M times for nothing). Leaves
@@ -1128,18 +1204,22 @@ static lf_status job_agree(cu_backend *b, int ok_local, int *ok_all) {
 
 /* a value unique to this process (threads share it; another process, also in another PID
  * namespace, has another one): tells whether a peer rank's pointers are usable here */
+/* Made once per process (pthread_once: rank threads of one process, as in tests/cuda/test_tp.c,
+ * create their backends at the same time; two threads each making a token took each other for
+ * another process, and CUDA IPC within one process fails). */
+static uint64_t g_proc_tok;
+static pthread_once_t g_proc_tok_once = PTHREAD_ONCE_INIT;
+static void make_process_token(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t tok = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&g_proc_tok;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) { uint64_t r = 0; if (fread(&r, sizeof r, 1, f) == 1) tok ^= r; fclose(f); }
+    g_proc_tok = tok;
+}
 static uint64_t process_token(void) {
-    static uint64_t tok = 0;
-    static int done = 0;
-    if (!done) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        tok = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&tok;
-        FILE *f = fopen("/dev/urandom", "rb");
-        if (f) { uint64_t r = 0; if (fread(&r, sizeof r, 1, f) == 1) tok ^= r; fclose(f); }
-        done = 1;
-    }
-    return tok;
+    pthread_once(&g_proc_tok_once, make_process_token);
+    return g_proc_tok;
 }
 
 #define ONESHOT_ROWS 16 /* rows (tokens) up to which an all-reduce of the residual goes one-shot */
@@ -1156,13 +1236,22 @@ typedef struct {
 static lf_status oneshot_setup(cu_backend *b) {
     const int tp = b->tp;
     const size_t half = (size_t)ONESHOT_ROWS * b->dim, nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
-    const size_t bytes = 2 * half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t);
+    /* [2 halves of floats][flags][epoch counters][push slots: 2 x LF_ONESHOT_MAX_TP x half words]
+     * [the norm kernel's push slots, the same size][its per-row counters] */
+    const size_t ll_off = (2 * half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t) + 255) / 256 * 256;
+    const size_t ll_bytes = 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
+    const size_t lln_off = ll_off + ll_bytes, llne_off = lln_off + ll_bytes;
+    const size_t bytes = llne_off + LF_ONESHOT_NORM_MAX_ROWS * sizeof(uint32_t);
     oneshot_info me, all[LF_ONESHOT_MAX_TP];
     memset(&me, 0, sizeof me);
     int ok = tp <= LF_ONESHOT_MAX_TP && env_int("LF_CUDA_ONESHOT", 1) != 0 && half <= (size_t)INT32_MAX;
-    if (ok && cudaMalloc((void **)&b->os_mem, bytes) != cudaSuccess) { cudaGetLastError(); b->os_mem = NULL; ok = 0; }
-    if (ok && cudaMemset(b->os_mem, 0, bytes) != cudaSuccess) { cudaGetLastError(); ok = 0; }
-    if (ok && cudaIpcGetMemHandle(&me.h, b->os_mem) != cudaSuccess) { cudaGetLastError(); ok = 0; }
+    char why[200] = "";   /* this rank's reason when it cannot take part (printed below) */
+    cudaError_t oe = cudaSuccess;
+#define OS_STEP(call, what)                                                                            do {                                                                                                   if (ok && (oe = (call)) != cudaSuccess) {                                                              cudaGetLastError();                                                                                ok = 0;                                                                                            snprintf(why, sizeof why, "%s: %s", what, cudaGetErrorString(oe));                             }                                                                                              } while (0)
+    OS_STEP(cudaMalloc((void **)&b->os_mem, bytes), "cudaMalloc of the exchange buffer");
+    if (!ok) b->os_mem = NULL;
+    OS_STEP(cudaMemset(b->os_mem, 0, bytes), "cudaMemset");
+    OS_STEP(cudaIpcGetMemHandle(&me.h, b->os_mem), "cudaIpcGetMemHandle");
     me.ptr = (uint64_t)(uintptr_t)b->os_mem;
     me.proc = process_token();
     me.dev = b->dev;
@@ -1185,19 +1274,37 @@ static lf_status oneshot_setup(cu_backend *b) {
         if (r == b->rank) base = b->os_mem;
         else if (all[r].proc == me.proc) { /* another thread of this process: peer access */
             int can = 0;
-            if (cudaDeviceCanAccessPeer(&can, b->dev, all[r].dev) != cudaSuccess || !can) { cudaGetLastError(); ok = 0; break; }
+            if (cudaDeviceCanAccessPeer(&can, b->dev, all[r].dev) != cudaSuccess || !can) {
+                cudaGetLastError();
+                ok = 0;
+                snprintf(why, sizeof why, "GPU %d cannot access GPU %d", b->dev, all[r].dev);
+                break;
+            }
             cudaError_t pe = cudaDeviceEnablePeerAccess(all[r].dev, 0);
-            if (pe != cudaSuccess && pe != cudaErrorPeerAccessAlreadyEnabled) { cudaGetLastError(); ok = 0; break; }
+            if (pe != cudaSuccess && pe != cudaErrorPeerAccessAlreadyEnabled) {
+                cudaGetLastError();
+                ok = 0;
+                snprintf(why, sizeof why, "cudaDeviceEnablePeerAccess(%d): %s", all[r].dev, cudaGetErrorString(pe));
+                break;
+            }
             cudaGetLastError();
             base = (char *)(uintptr_t)all[r].ptr;
         } else {
             void *ptr = NULL;
-            if (cudaIpcOpenMemHandle(&ptr, all[r].h, cudaIpcMemLazyEnablePeerAccess) != cudaSuccess) { cudaGetLastError(); ok = 0; break; }
+            const cudaError_t ie = cudaIpcOpenMemHandle(&ptr, all[r].h, cudaIpcMemLazyEnablePeerAccess);
+            if (ie != cudaSuccess) {
+                cudaGetLastError();
+                ok = 0;
+                snprintf(why, sizeof why, "cudaIpcOpenMemHandle of rank %d: %s", r, cudaGetErrorString(ie));
+                break;
+            }
             b->os_opened[r] = ptr;
             base = (char *)ptr;
         }
         b->os_peers.buf[r] = (float *)base;
         b->os_peers.flags[r] = (uint32_t *)(base + 2 * half * sizeof(float));
+        b->os_peers.ll[r] = (uint64_t *)(base + ll_off);
+        b->os_norm_peers.ll[r] = (uint64_t *)(base + lln_off);
     }
     /* every rank must agree: min over the ranks of ok */
     int32_t *dok = NULL;
@@ -1213,8 +1320,12 @@ static lf_status oneshot_setup(cu_backend *b) {
     b->os_on = okv != 0;
     b->os_half = (int)half;
     b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + 2 * half * sizeof(float) + nflags * sizeof(uint32_t)) : NULL;
+    b->os_norm_epoch = b->os_mem ? (uint32_t *)(b->os_mem + llne_off) : NULL;
+    if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && why[0])
+        fprintf(stderr, "linfer: rank %d: one-shot all-reduce not available (%s)\n", b->rank, why);
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && b->rank == 0)
         fprintf(stderr, "linfer: one-shot all-reduce not available on every rank (peer memory); using NCCL for all\n");
+#undef OS_STEP
     return LINFER_OK;
 }
 

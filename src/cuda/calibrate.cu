@@ -104,7 +104,7 @@ __global__ void f32_to_fp8(const float *__restrict__ in, __nv_fp8_storage_t *__r
 
 // Read-only reduction: every thread XORs 16-byte words (4 loads in flight per iteration), then a
 // warp reduction and one atomic per warp. The result depends on every byte read.
-__global__ void read_xor(const uint4 *__restrict__ p, size_t n, uint32_t *out) {
+__device__ __forceinline__ uint32_t warp_xor_of_grid_range(const uint4 *__restrict__ p, size_t n) {
     const size_t stride = (size_t)gridDim.x * blockDim.x;
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     uint32_t acc = 0;
@@ -114,7 +114,26 @@ __global__ void read_xor(const uint4 *__restrict__ p, size_t n, uint32_t *out) {
     }
     for (; i < n; i += stride) { uint4 a = p[i]; acc ^= a.x ^ a.y ^ a.z ^ a.w; }
     for (int o = 16; o > 0; o >>= 1) acc ^= __shfl_xor_sync(0xffffffffu, acc, o);
+    return acc;
+}
+__global__ void read_xor(const uint4 *__restrict__ p, size_t n, uint32_t *out) {
+    const uint32_t acc = warp_xor_of_grid_range(p, n);
     if ((threadIdx.x & 31) == 0) atomicXor(out, acc);
+}
+
+// The same reduction for the kernel chain, without the contended atomic (one XOR per warp into one
+// word serialises thousands of atomics, microseconds at the end of a short kernel): each block
+// writes its own word.
+__global__ void read_xor_blocks(const uint4 *__restrict__ p, size_t n, uint32_t *out) {
+    __shared__ uint32_t red[32];
+    const uint32_t acc = warp_xor_of_grid_range(p, n);
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = acc;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        uint32_t t = 0;
+        for (int w = 0; w < (int)(blockDim.x >> 5); w++) t ^= red[w];
+        out[blockIdx.x] = t;
+    }
 }
 
 __global__ void empty_kernel() {}
@@ -270,6 +289,55 @@ extern "C" lf_status lf_cuda_calib_read(int gpu, size_t bytes, int blocks, int t
         return LINFER_OK;
     };
     return time_reps(st.s, warmup, reps, 10, t, op, 0.1);
+}
+
+// A chain of n dependent read kernels replayed from one CUDA graph, each reading `bytes` from its
+// own slice of a pool of at least 4x the L2 (so that every kernel reads HBM): t[r] = time per
+// kernel. With blocks x threads of the bandwidth measurement this is what a memory-bound kernel
+// of that size costs inside a replayed decode step, start and drain included.
+extern "C" lf_status lf_cuda_calib_read_chain(int gpu, size_t bytes, int n, int blocks, int threads, int warmup, int reps,
+                                              double *t) {
+    LF_TRY(check_args(gpu, reps, t));
+    if (bytes < 16 || bytes % 16 || n <= 0 || blocks <= 0 || threads <= 0 || threads > 1024 || threads % 32)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "read-chain calibration: %zu bytes, %d kernels, %d blocks of %d threads", bytes, n,
+                       blocks, threads);
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, gpu));
+    const size_t want = (size_t)4 * (size_t)prop.l2CacheSize;
+    size_t slices = (want + bytes - 1) / bytes;
+    if (slices < 2) slices = 2;
+    if (slices > (size_t)n) slices = (size_t)n > 1 ? (size_t)n : 1;
+    const size_t pool = slices * bytes;
+    Stream st;
+    DevBuf buf, out;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&st.s, cudaStreamNonBlocking));
+    cudaError_t e = cudaMalloc(&buf.p, pool);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "read-chain calibration: cannot allocate %.2f GiB on GPU %d: %s", pool / 1073741824.0, gpu,
+                       cudaGetErrorString(e));
+    }
+    CUDA_CHECK(cudaMalloc(&out.p, sizeof(uint32_t) * (size_t)blocks));
+    fill_u32<<<fill_blocks(pool / 4), 256, 0, st.s>>>((uint32_t *)buf.p, pool / 4, 0xc4a1u);
+    CUDA_CHECK_LAUNCH("fill_u32");
+    CUDA_CHECK(cudaStreamSynchronize(st.s));
+    Graph g;
+    CUDA_CHECK(cudaStreamBeginCapture(st.s, cudaStreamCaptureModeThreadLocal));
+    for (int k = 0; k < n; k++)
+        read_xor_blocks<<<blocks, threads, 0, st.s>>>((const uint4 *)((const char *)buf.p + (size_t)(k % slices) * bytes),
+                                                      bytes / 16, (uint32_t *)out.p);
+    cudaError_t le = cudaGetLastError();
+    cudaError_t ce = cudaStreamEndCapture(st.s, &g.g);
+    if (le != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "read-chain calibration: capture: %s", cudaGetErrorString(le));
+    CUDA_CHECK(ce);
+    CUDA_CHECK(cudaGraphInstantiate(&g.x, g.g, 0));
+    auto op = [&]() -> lf_status {
+        CUDA_CHECK(cudaGraphLaunch(g.x, st.s));
+        return LINFER_OK;
+    };
+    LF_TRY(time_reps(st.s, warmup, reps, 1, t, op, 0.05));
+    for (int r = 0; r < reps; r++) t[r] /= n;
+    return LINFER_OK;
 }
 
 extern "C" lf_status lf_cuda_calib_copy(int gpu, size_t bytes, int warmup, int reps, double *t) {

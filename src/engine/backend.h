@@ -69,4 +69,8 @@ struct lf_backend {
 lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out);
 /* Returns LINFER_ERR_UNSUPPORTED when built without CUDA, LINFER_ERR_DEVICE when no GPU. */
 lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out);
+/* CUDA builds, tensor parallelism: per-call time of an all-reduce of `count` fp32 elements as a
+ * decode step runs it (path 0: the engine's one-shot/NCCL choice, 1: NCCL only), from a captured
+ * graph of `iters` calls; collective over the ranks (src/cuda/backend.cu). */
+lf_status lf_cuda_time_allreduce(lf_backend *b, int count, int iters, int reps, int path, double *per_call_s);
 #endif

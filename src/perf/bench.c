@@ -267,6 +267,7 @@ static void predict(const lf_bench_model *bm, const lf_config *cfg, const lf_mod
         }
         ro.workspace_bytes = 0;
         ro.launch_s = 0;
+        ro.kernel_s = 0;
     }
     ro.pp = o->pp_size > 1 ? o->pp_size : 1;   /* the roofline's pipeline model (roofline.h) */
     ro.pp_micro = o->pp_micro;

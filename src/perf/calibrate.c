@@ -285,6 +285,26 @@ lf_status lf_calibrate_gpu(int idx, const lf_calib_opts *in, lf_calib_result *r)
     if (!s) s = median_of(lf_cuda_calib_launch(idx, o.launches, 0, o.warmup, o.reps, t), t, o.reps, &r->launch_s, NULL);
     if (!s) s = median_of(lf_cuda_calib_launch(idx, o.launches, 1, o.warmup, o.reps, t), t, o.reps, &r->launch_graph_s, NULL);
     if (!s) s = median_of(lf_cuda_calib_launch(idx, o.launches, 2, o.warmup, o.reps, t), t, o.reps, &r->launch_sync_s, NULL);
+    /* kernel chain: dependent read kernels replayed from a graph, the read measurement's launch
+     * shape; the smallest size as one block (what a norm or a RoPE kernel of one token is) */
+    if (!s) {
+        static const double chain_sizes[] = {16384, 1048576, 4194304, 16777216, 67108864, 268435456};
+        r->chain_n = 0;
+        for (int k = 0; k < (int)(sizeof chain_sizes / sizeof chain_sizes[0]) && !s; k++) {
+            const double cb = chain_sizes[k];
+            if (cb * 2 > pr.free_bytes / 4) break;
+            const int blocks = k == 0 ? 1 : r->read_blocks, threads = k == 0 ? 256 : r->read_threads;
+            int n = (int)(2e9 / cb);
+            if (n > 400) n = 400;
+            if (n < 16) n = 16;
+            s = median_of(lf_cuda_calib_read_chain(idx, (size_t)cb, n, blocks, threads, o.warmup, o.reps, t), t, o.reps, &med, NULL);
+            if (!s) {
+                r->chain_bytes[r->chain_n] = cb;
+                r->chain_s[r->chain_n] = med;
+                r->chain_n++;
+            }
+        }
+    }
     free(t);
     r->allreduce_measured = 0;
     r->date = (double)time(NULL);
@@ -308,6 +328,11 @@ void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m) {
     /* presets' convention: 0 = not measured (NAN, fp8's "not measured", becomes 0) */
     for (int i = 0; i < LF_PREC_COUNT; i++) m->gemm_flops[i] = r->gemm_flops[i] > 0 && isfinite(r->gemm_flops[i]) ? r->gemm_flops[i] : 0;
     m->launch_s = r->launch_s;
+    m->chain_n = r->chain_n < LF_HW_CHAIN_MAX ? r->chain_n : LF_HW_CHAIN_MAX;
+    for (int i = 0; i < m->chain_n; i++) {
+        m->chain_bytes[i] = r->chain_bytes[i];
+        m->chain_s[i] = r->chain_s[i];
+    }
     /* all-reduce: per GPU count; the single figures are the largest count measured. 0 = "not
      * measured": the roofline keeps its assumptions there */
     for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++) {
@@ -418,6 +443,11 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
     /* fp8: 0 or absent (files from before fp8 was measured) = not measured */
     if (!(r->gemm_flops[LF_PREC_FP8] > 0)) r->gemm_flops[LF_PREC_FP8] = NAN;
     r->launch_s = m.launch_s;
+    r->chain_n = m.chain_n;
+    for (int i = 0; i < m.chain_n; i++) {
+        r->chain_bytes[i] = m.chain_bytes[i];
+        r->chain_s[i] = m.chain_s[i];
+    }
     FILE *f = fopen(path, "r");
     if (!f) return lf_fail(LINFER_ERR_IO, "%s: %s", path, strerror(errno));
     char line[512];
@@ -639,6 +669,15 @@ lf_table *lf_calib_table(const lf_calib_result *r, const lf_hw *ds) {
             "empty kernels back to back on one stream, per kernel; datasheet column: the roofline's assumption it replaces");
     row_num(t, "kernel launch, CUDA graph (us)", r->launch_graph_s * 1e6, 0, 2, "empty kernels replayed from one captured graph, per kernel");
     row_num(t, "launch + sync round trip (us)", r->launch_sync_s * 1e6, 0, 2, "launch one empty kernel, cudaStreamSynchronize, repeat");
+    for (int i = 0; i < r->chain_n; i++) {
+        char what[96];
+        const double floor_s = r->read_bw > 0 ? r->chain_bytes[i] / r->read_bw : 0;
+        if (r->chain_bytes[i] < 1048576) snprintf(what, sizeof what, "kernel in a graph chain, %.0f KiB read (us)", r->chain_bytes[i] / 1024);
+        else snprintf(what, sizeof what, "kernel in a graph chain, %.0f MiB read (us)", r->chain_bytes[i] / 1048576);
+        snprintf(note, sizeof note, "dependent read kernels replayed from a graph%s; over the read-bandwidth time: +%.2f us",
+                 i == 0 ? ", one block" : "", (r->chain_s[i] - floor_s) * 1e6);
+        row_num(t, what, r->chain_s[i] * 1e6, 0, 2, note);
+    }
     calib_table_ar(t, r, ds);
     row_num(t, "device memory (GiB)", r->mem_bytes / GIB, ds ? ds->mem_bytes / GIB : 0, 1, "cudaMemGetInfo total");
     return t;

@@ -110,6 +110,8 @@ typedef struct {
     double launch_s;              /* per kernel, back-to-back launches on one stream */
     double launch_graph_s;        /* per kernel, replaying a captured CUDA graph */
     double launch_sync_s;         /* launch + cudaStreamSynchronize round trip */
+    int chain_n;                  /* kernel-chain curve (presets.h lf_hw_measured): 0 = not measured */
+    double chain_bytes[LF_HW_CHAIN_MAX], chain_s[LF_HW_CHAIN_MAX];
     int allreduce_measured;       /* 1: at least one ar[n] below was measured (GPU 0's calibration) */
     lf_allreduce_calib ar[LF_HW_AR_MAX_GPUS + 1]; /* index = GPU count (2..8); n_gpus 0 = not measured */
     char ar_note[512];            /* why the all-reduce was not measured (not saved) */
@@ -172,6 +174,9 @@ lf_status lf_cuda_calib_gemm_fp8_check(int gpu, int m, int n, int k, int fast_ac
 /* per-kernel time of n empty kernels: mode 0 back-to-back launches, 1 CUDA graph replay,
  * 2 launch + cudaStreamSynchronize each (host clock) */
 lf_status lf_cuda_calib_launch(int gpu, int n, int mode, int warmup, int reps, double *t);
+/* per-kernel time of n dependent read kernels (blocks x threads, `bytes` each, from a pool of at
+ * least 4x the L2) replayed from one CUDA graph */
+lf_status lf_cuda_calib_read_chain(int gpu, size_t bytes, int n, int blocks, int threads, int warmup, int reps, double *t);
 
 #ifdef __cplusplus
 }

@@ -491,6 +491,19 @@ double lf_hw_eff_flops(const lf_hw *hw, lf_prec p) {
     return hw->flops[p];
 }
 
+double lf_hw_chain_time(const lf_hw *hw, double bytes) {
+    const lf_hw_measured *m = &hw->measured;
+    if (!hw->use_measured || !m->valid || m->chain_n <= 0) return 0;
+    const int n = m->chain_n;
+    if (bytes <= m->chain_bytes[0]) return m->chain_s[0];
+    for (int i = 1; i < n; i++)
+        if (bytes <= m->chain_bytes[i]) {
+            const double f = (bytes - m->chain_bytes[i - 1]) / (m->chain_bytes[i] - m->chain_bytes[i - 1]);
+            return m->chain_s[i - 1] + f * (m->chain_s[i] - m->chain_s[i - 1]);
+        }
+    return m->chain_s[n - 1] + (bytes - m->chain_bytes[n - 1]) / m->read_bw;
+}
+
 double lf_hw_eff_launch(const lf_hw *hw) {
     if (hw->use_measured && hw->measured.valid && hw->measured.launch_s > 0) return hw->measured.launch_s;
     return hw->launch_s;
@@ -575,6 +588,7 @@ lf_status lf_hw_measured_save(const char *path, const lf_hw_measured *m) {
         fprintf(f, "ar_latency_s_%d %.17g\n", n, m->ar_latency_by_n[n]);
         fprintf(f, "ar_busbw_%d %.17g\n", n, m->ar_busbw_by_n[n]);
     }
+    for (int i = 0; i < m->chain_n && i < LF_HW_CHAIN_MAX; i++) fprintf(f, "chain_s_%.0f %.17g\n", m->chain_bytes[i], m->chain_s[i]);
     if (fclose(f) != 0) return lf_fail(LINFER_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return LINFER_OK;
 }
@@ -618,6 +632,16 @@ lf_status lf_hw_measured_load(const char *path, lf_hw_measured *m) {
             if (e != num && !*e && n >= 2 && n <= LF_HW_AR_MAX_GPUS) {
                 if (lat) m->ar_latency_by_n[n] = d;
                 else m->ar_busbw_by_n[n] = d;
+            }
+        } else if (!strncmp(p, "chain_s_", 8)) {
+            /* chain_s_<bytes> <seconds>, ascending sizes (others skipped) */
+            char *e;
+            const double bytes = strtod(p + 8, &e);
+            if (e != p + 8 && !*e && bytes >= 16 && d > 0 && d < 1 && m->chain_n < LF_HW_CHAIN_MAX &&
+                (m->chain_n == 0 || bytes > m->chain_bytes[m->chain_n - 1])) {
+                m->chain_bytes[m->chain_n] = bytes;
+                m->chain_s[m->chain_n] = d;
+                m->chain_n++;
             }
         } else {
             int hit = 0;

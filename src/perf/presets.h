@@ -69,6 +69,7 @@ const char *lf_preset_model_names(char *buf, size_t cap, int runnable_only);
  * read and written). ar_gpus is also the switch: 0 means no all-reduce figure applies at all, so
  * clearing ar_gpus (e.g. `linfer roofline --link-bw`) turns the per-count figures off too. */
 #define LF_HW_AR_MAX_GPUS 8
+#define LF_HW_CHAIN_MAX 8
 typedef struct {
     int valid;
     char gpu_name[96];            /* nvidia-smi name of the GPU measured */
@@ -81,6 +82,11 @@ typedef struct {
     int ar_gpus;                  /* GPUs the all-reduce was measured across (the largest count) */
     double ar_latency_by_n[LF_HW_AR_MAX_GPUS + 1]; /* index = GPU count; 0 = not measured at that count */
     double ar_busbw_by_n[LF_HW_AR_MAX_GPUS + 1];
+    /* Kernel-chain curve: a memory-bound kernel reading chain_bytes[i] costs chain_s[i] inside a
+     * replayed CUDA graph of dependent kernels (start and drain included), sizes ascending;
+     * chain_n = 0: not measured. The roofline's per-kernel overhead (roofline.h). */
+    int chain_n;
+    double chain_bytes[LF_HW_CHAIN_MAX], chain_s[LF_HW_CHAIN_MAX];
 } lf_hw_measured;
 
 typedef struct {
@@ -116,6 +122,11 @@ lf_status lf_hw_from_measured(const lf_hw_measured *m, lf_hw *out);
 double lf_hw_eff_bw(const lf_hw *hw);
 double lf_hw_eff_flops(const lf_hw *hw, lf_prec p);
 double lf_hw_eff_launch(const lf_hw *hw);
+/* Time of one memory-bound kernel reading `bytes` inside a replayed graph, from the measured
+ * chain curve (piecewise linear between the measured sizes; below the smallest its time; above
+ * the largest its time + the extra bytes at the read bandwidth). 0 when no curve is measured or
+ * use_measured is off. */
+double lf_hw_chain_time(const lf_hw *hw, double bytes);
 /* All-reduce latency over tp GPUs: the measurement at exactly tp GPUs when present (per-count
  * figure, else the single one when ar_gpus == tp), else the assumption (NVLink domain or PCIe). */
 double lf_hw_eff_ar_latency(const lf_hw *hw, int tp);

@@ -201,6 +201,7 @@ lf_status lf_recipe_predict_tp(const lf_roofline_model *m, const lf_hw *hw_in, i
         hw.measured.read_bw /= 2;
         ro.workspace_bytes = 0;
         ro.launch_s = 0;
+        ro.kernel_s = 0;
     }
     int k = 0;
     for (int t = 0; t < ntp; t++) {

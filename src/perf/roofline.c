@@ -29,6 +29,7 @@ lf_status lf_allreduce_model_parse(const char *s, lf_allreduce_model *out) {
 void lf_roofline_default_opts(lf_roofline_opts *o) {
     memset(o, 0, sizeof *o);
     o->launch_s = -1;
+    o->kernel_s = -1;
     o->ar_latency_s = -1;
     o->busbw = -1;
     o->ar_model = LF_AR_RING;
@@ -41,6 +42,8 @@ void lf_roofline_default_opts(lf_roofline_opts *o) {
     o->pp = 1;
     o->pp_micro = 0;
 }
+
+enum { OV_LAUNCH = 0, OV_CHAIN = 1, OV_FLAT = 2 };   /* per-kernel term of the model (roofline.h) */
 
 /* ---- validation -------------------------------------------------------------------------------- */
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
@@ -93,6 +96,7 @@ typedef struct {
     int tp;
     lf_prec prec;
     double F, BW, launch, lat, busbw;   /* ceilings */
+    int ovm;                            /* per-kernel term: OV_LAUNCH, OV_CHAIN, OV_FLAT */
     double e, eo, a, kvb;               /* bytes: weight, embedding/lm_head, activation, KV element */
     double h, hd, nh, nkv, f, V, Vg, L; /* per-GPU heads/FFN/vocab shard; L layers */
     int gated;                          /* SwiGLU: gate and up */
@@ -114,6 +118,9 @@ static lf_status setup(rc *c, const lf_roofline_model *m, const lf_hw *hw, const
     c->F = lf_hw_eff_flops(hw, prec);
     c->BW = lf_hw_eff_bw(hw);
     c->launch = c->o.launch_s >= 0 ? c->o.launch_s : lf_hw_eff_launch(hw);
+    if (c->o.kernel_s >= 0) c->ovm = OV_FLAT;
+    else if (c->o.launch_s < 0 && lf_hw_chain_time(hw, 1) > 0) c->ovm = OV_CHAIN;
+    else c->ovm = OV_LAUNCH;
     c->lat = c->o.ar_latency_s >= 0 ? c->o.ar_latency_s : lf_hw_eff_ar_latency(hw, tp);
     c->busbw = c->o.busbw > 0 ? c->o.busbw : lf_hw_eff_busbw(hw, tp);
     c->e = lf_prec_bytes(prec);
@@ -138,9 +145,23 @@ typedef struct { double fl, bw, ba, bkr, bkw; int k; } inst;   /* one kernel gro
 
 static void add_inst(const rc *c, lf_op_cost *op, inst x, int reps, int per_layer) {
     double tc = x.fl / c->F;
-    double tm = (x.bw + x.ba + x.bkr + x.bkw) / c->BW;
-    double tl = x.k * c->launch;
-    double t = fmax(tc, fmax(tm, tl));
+    const double bytes = x.bw + x.ba + x.bkr + x.bkw;
+    double tm = bytes / c->BW;
+    double tl, t;
+    if (c->ovm == OV_LAUNCH) {
+        tl = x.k * c->launch;
+        t = fmax(tc, fmax(tm, tl));
+    } else {
+        /* each of the k kernels pays its start and drain: the chain curve's time for its share of
+         * the bytes over what those bytes take at the read bandwidth (or the flat figure) */
+        if (x.k <= 0) tl = 0;
+        else if (c->ovm == OV_FLAT) tl = x.k * c->o.kernel_s;
+        else {
+            const double per = bytes / x.k;
+            tl = x.k * fmax(0.0, lf_hw_chain_time(c->hw, per) - per / c->BW);
+        }
+        t = fmax(tc, tm) + tl;
+    }
     op->flops += reps * x.fl;
     op->bytes_weight += reps * x.bw;
     op->bytes_act += reps * x.ba;
@@ -251,7 +272,7 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
         x.ba = 2 * T * nh * hd * a + T * 2 * nkv * hd * a;   /* q in, out; k,v into the cache store */
         x.bkr = b * kv_pos * 2 * nkv * hd * kvb;
         x.bkw = T * 2 * nkv * hd * kvb;
-        x.k = 2;
+        x.k = 1;   /* one kernel (the split merged inside it; prefill: the tiled kernel) */
         add_inst(c, &op[LF_OP_ATTENTION], x, L, 1);
     }
     /* output projection */
@@ -270,8 +291,8 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     double wd = f * h;
     x = (inst){2 * T * wd, wd * e, T * f * a + T * h * a, 0, 0, 1};
     add_inst(c, &op[LF_OP_DOWN], x, L, 1);
-    /* two residual adds: read 2, write 1 */
-    x = (inst){2 * T * h, 0, 2 * 3 * T * h * a, 0, 0, 2};
+    /* two residual adds: read 2, write 1; in the epilogues of O-proj and down (no kernel of their own) */
+    x = (inst){2 * T * h, 0, 2 * 3 * T * h * a, 0, 0, 0};
     add_inst(c, &op[LF_OP_RESIDUAL], x, L, 1);
     /* once per step, on the batch rows whose logits are wanted */
     x = (inst){c->norm_flops * b * h, c->norm_wvec * h * 2, 2 * b * h * a, 0, 0, 1};
@@ -281,7 +302,7 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
         x = (inst){2 * b * wl, wl * c->eo, b * h * a + b * c->Vg * 4, 0, 0, 1};
         add_inst(c, &op[LF_OP_LM_HEAD], x, 1, 0);
         add_collective(c, &op[LF_OP_ALL_REDUCE], b * c->V * 4, 1, 1, 1, 0);   /* gather fp32 logits */
-        x = (inst){5 * b * c->V, 0, 2 * b * c->V * 4, 0, 0, 2};
+        x = (inst){5 * b * c->V, 0, 2 * b * c->V * 4, 0, 0, 1};
         add_inst(c, &op[LF_OP_SAMPLING], x, 1, 0);
     }
     finish_phase(ph);
@@ -468,6 +489,8 @@ lf_status lf_roofline_point(const lf_roofline_model *m, const lf_hw *hw, const l
     r->busbw = tp > 1 ? c.busbw : 0;
     r->ar_latency_s = tp > 1 ? c.lat : 0;
     r->launch_s = c.launch;
+    r->overhead_model = c.ovm;
+    r->kernel_s = c.ovm == OV_FLAT ? c.o.kernel_s : 0;
 
     r->pp = pp_stages(&c);
     r->pp_micro_prefill = pp_micro_of(&c, batch, in_len);
@@ -534,7 +557,9 @@ static const char *ms(double s, char *buf, size_t cap) {
 static void explain_ops(FILE *f, const rc *c, const lf_roofline_phase *ph) {
     const double T = (double)ph->tokens;
     char b1[32], b2[32], b3[32], b4[32];
-    fprintf(f, "  %-10s %12s %12s  %s\n", "op", "FLOPs", "HBM bytes", "time = max(FLOPs/F, bytes/BW, kernels*launch) [x layers]");
+    fprintf(f, "  %-10s %12s %12s  %s\n", "op", "FLOPs", "HBM bytes",
+            c->ovm == OV_LAUNCH ? "time = max(FLOPs/F, bytes/BW, kernels*launch) [x layers]"
+                                : "time = max(FLOPs/F, bytes/BW) + kernels*overhead [x layers]");
     for (int i = 0; i < LF_OP_COUNT; i++) {
         const lf_op_cost *op = &ph->op[i];
         if (op->time <= 0 && op->flops <= 0) continue;
@@ -546,9 +571,10 @@ static void explain_ops(FILE *f, const rc *c, const lf_roofline_phase *ph) {
                     lf_bound_name(op->bound));
             continue;
         }
-        fprintf(f, "  %-10s %12.4g %12.4g  max(%s, %s, %s) -> %s  (%s, AI %.3g FLOP/B)\n", op_names[i], op->flops, bytes,
-                ms(op->t_compute, b1, sizeof b1), ms(op->t_memory, b2, sizeof b2), ms(op->t_launch, b3, sizeof b3),
-                ms(op->time, b4, sizeof b4), lf_bound_name(op->bound), op->intensity);
+        fprintf(f, c->ovm == OV_LAUNCH ? "  %-10s %12.4g %12.4g  max(%s, %s, %s) -> %s  (%s, AI %.3g FLOP/B)\n"
+                                       : "  %-10s %12.4g %12.4g  max(%s, %s) + %s -> %s  (%s, AI %.3g FLOP/B)\n",
+                op_names[i], op->flops, bytes, ms(op->t_compute, b1, sizeof b1), ms(op->t_memory, b2, sizeof b2),
+                ms(op->t_launch, b3, sizeof b3), ms(op->time, b4, sizeof b4), lf_bound_name(op->bound), op->intensity);
     }
     /* the formulas of the big ones, numbers put in */
     const double h = c->h, hd = c->hd, L = c->L, e = c->e;
@@ -598,8 +624,19 @@ void lf_roofline_explain(FILE *f, const lf_roofline_model *m, const lf_hw *hw, c
         fprintf(f, "     all-reduce over %d GPUs: busbw = %s per direction, latency L_ar = %s, model %s\n", r->tp,
                 si(r->busbw, "B/s", b1, sizeof b1), ms(r->ar_latency_s, b2, sizeof b2),
                 c.o.ar_model == LF_AR_RING ? "ring: L + 2(tp-1)/tp·bytes/busbw" : "twophase: 2L + 2·bytes/busbw");
-    fprintf(f, "     launch floor: %s per kernel; weights %d B/param, activations %d B, KV %d B/element\n",
-            ms(r->launch_s, b1, sizeof b1), (int)c.e, (int)c.a, (int)c.kvb);
+    if (r->overhead_model == OV_CHAIN) {
+        const lf_hw_measured *hm = &hw->measured;
+        fprintf(f, "     per-kernel overhead: measured kernel chain, chain(b) - b/BW:");
+        for (int i = 0; i < hm->chain_n; i++)
+            fprintf(f, " %s%.0f %s %.2f us", i ? ", " : "", hm->chain_bytes[i] >= 1048576 ? hm->chain_bytes[i] / 1048576 : hm->chain_bytes[i] / 1024,
+                    hm->chain_bytes[i] >= 1048576 ? "MiB" : "KiB", (hm->chain_s[i] - hm->chain_bytes[i] / r->bw) * 1e6);
+        fprintf(f, "\n");
+    } else if (r->overhead_model == OV_FLAT) {
+        fprintf(f, "     per-kernel overhead: %s per kernel (--kernel-us)\n", ms(r->kernel_s, b1, sizeof b1));
+    } else {
+        fprintf(f, "     launch floor: %s per kernel\n", ms(r->launch_s, b1, sizeof b1));
+    }
+    fprintf(f, "     weights %d B/param, activations %d B, KV %d B/element\n", (int)c.e, (int)c.a, (int)c.kvb);
 
     fprintf(f, "\nPrefill: T = batch·in = %d·%d = %ld tokens\n", r->batch, r->in_len, r->prefill.tokens);
     explain_ops(f, &c, &r->prefill);

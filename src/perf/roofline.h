@@ -4,7 +4,11 @@
  * heads, FFN columns and vocabulary, and does 1/tp of the FLOPs; norms, residuals and RoPE of
  * its own heads are done on every GPU. Per op and per kernel:
  *
- *   time = max(FLOPs / peak FLOP/s, HBM bytes / bandwidth, kernels × launch)     (roofline + floor)
+ *   time = max(FLOPs / peak FLOP/s, HBM bytes / bandwidth) + kernels × overhead(bytes per kernel)
+ *          overhead = chain(b) - b / bandwidth, where chain(b) is what a read kernel of b bytes costs
+ *          inside a replayed graph of dependent kernels (`linfer calibrate`'s kernel-chain curve:
+ *          a kernel's start and drain on the GPU); without that curve (datasheet ceilings, or
+ *          --launch-us) the older floor: time = max(FLOPs / F, bytes / BW, kernels × launch)
  *   all-reduce (ring)     = L + 2(tp-1)/tp · bytes / busbw, two per layer (after O-proj, after down)
  *   all-reduce (twophase) = 2L + 2 · bytes / busbw   (reduce-scatter + all-gather, each paying L and
  *                           moving the whole message: the arithmetic of seed 002 / kipp.ly)
@@ -26,7 +30,11 @@ typedef enum { LF_AR_RING = 0, LF_AR_TWOPHASE = 1 } lf_allreduce_model;
 lf_status lf_allreduce_model_parse(const char *s, lf_allreduce_model *out);  /* "ring", "twophase" */
 
 typedef struct {
-    double launch_s;          /* per-kernel floor; < 0: the GPU's (measured or assumed); 0: off */
+    double launch_s;          /* per-kernel floor; < 0: the GPU's (measured or assumed); 0: off.
+                               * Used when no kernel-chain curve applies (see kernel_s) */
+    double kernel_s;          /* per-kernel overhead added to the roofline time: < 0 (default) the
+                               * GPU's measured kernel-chain curve when there is one and launch_s
+                               * is < 0, else the launch floor; >= 0 this flat overhead */
     double ar_latency_s;      /* < 0: the GPU's */
     double busbw;             /* all-reduce bandwidth per direction, B/s; < 0: the GPU's */
     lf_allreduce_model ar_model;
@@ -82,6 +90,8 @@ typedef struct {
     lf_prec prec;
     double params;            /* parameter count of the model */
     double peak_flops, bw, busbw, ar_latency_s, launch_s;   /* ceilings used */
+    int overhead_model;       /* per-kernel term: 0 launch floor (launch_s), 1 measured kernel-chain curve, 2 flat kernel_s */
+    double kernel_s;          /* the flat overhead (overhead_model 2) */
     /* the phases: every op of the whole step on one stage's GPU (all layers); with pp > 1 the
      * step times below (ttft_s, tpot_*) are the pipeline's, not these phases' sums */
     lf_roofline_phase prefill;       /* all prompts; also samples the first token */

@@ -12,7 +12,12 @@
  *     steps must equal TP = 1's (the issue's bar: identical for 32 steps);
  *   - last-position logits of one prompt: relative L2 error against TP = 1 <= 2e-2;
  * then (unless --no-speed) decode TPOT at bs 1, in 128, out 128: median of 3 after a warm-up,
- * with the ratio to TP = 1 (the issue's bars: 13B TP 2 <= 0.58, TP 4 <= 0.36).
+ * with the ratio to TP = 1 (the issue's bars: 13B TP 2 <= 0.58, TP 4 <= 0.36), and the time of
+ * one decode all-reduce (one token of the residual: dim fp32 values) as the step runs it, from a
+ * graph of 200 calls: the one-shot push kernel, the one-shot pull kernel and NCCL (bar <= 5 us).
+ * Each TP degree also runs twice with the kernel choice fixed (LF_CUDA_TUNE=0), the all-reduce +
+ * RMSNorm fusion (off by default) on and off: the greedy tokens and the logits must be the same
+ * bits (the fused kernel's claim).
  * Exit 1 if a correctness check fails; speed is reported, not asserted. */
 #include <math.h>
 #include <pthread.h>
@@ -25,6 +30,8 @@
 #include "perf/presets.h"
 #include "perf/sweep.h"
 #include "dist/nccl_loader.h"
+#include "engine/backend.h"
+#include "cuda/cuda_kernels.h"
 
 #define NP 8
 #define MAX_TP 8
@@ -41,11 +48,14 @@ typedef struct {
     size_t n_ids[NP];
     float *logits;
     double tpot_ms;
+    double ar_us[3];      /* one-token all-reduce: one-shot push, one-shot pull, NCCL (0: not measured) */
     lf_status status;
     char err[512];
 } rank_job;
 
 static int32_t g_prompt[NP][40];
+static pthread_barrier_t g_bar;   /* the ranks of one TP run (all-reduce timing: every rank must use the same kernel) */
+lf_backend *lf_engine_backend(linfer_engine *e);
 static size_t g_len[NP];
 
 static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
@@ -98,10 +108,54 @@ static void *run_rank(void *arg) {
         }
         if (!s) { qsort(t + 1, 3, sizeof t[0], cmp_d); j->tpot_ms = t[2]; }
     }
+    if (j->speed && j->tp > 1 && !j->pp_mode) {
+        /* every rank passes each barrier whatever its status, so that none waits for ever */
+        const int order[3] = {1, 0, -1};   /* push, pull, NCCL */
+        for (int k = 0; k < 3; k++) {
+            pthread_barrier_wait(&g_bar);
+            if (order[k] >= 0) lf_cuda_set_oneshot_ll(order[k]);
+            pthread_barrier_wait(&g_bar);
+            double per = 0;
+            if (!s) s = lf_cuda_time_allreduce(lf_engine_backend(e), j->m->cfg.dim, 200, 9, order[k] < 0 ? 1 : 0, &per);
+            if (!s) j->ar_us[k] = per * 1e6;
+        }
+        pthread_barrier_wait(&g_bar);
+        lf_cuda_set_oneshot_ll(1);
+    }
     if (s) snprintf(j->err, sizeof j->err, "%s", linfer_last_error());
     j->status = s;
     linfer_engine_free(e);
     return NULL;
+}
+
+/* One TP (or PP) run: communicators over GPUs 0..tp-1, one thread per rank. 0 when NCCL started. */
+static int run_group(lf_nccl *nc, int tp, int ppm, int micro, int ptp, int steps, int speed, lf_model *m, linfer_compute_dtype dt,
+                     rank_job *jobs) {
+    ncclComm_t comms[MAX_TP];
+    int devs[MAX_TP] = {0};
+    for (int r = 0; r < tp; r++) devs[r] = r;
+    ncclResult_t nr = nc->CommInitAll(comms, tp, devs);
+    if (nr != ncclSuccess) { fprintf(stderr, "ncclCommInitAll(%d): %s\n", tp, nc->GetErrorString(nr)); return 1; }
+    pthread_t th[MAX_TP];
+    pthread_barrier_init(&g_bar, NULL, (unsigned)tp);
+    for (int r = 0; r < tp; r++) {
+        memset(&jobs[r], 0, sizeof jobs[r]);
+        jobs[r].tp = tp; jobs[r].rank = r; jobs[r].steps = steps; jobs[r].speed = speed;
+        jobs[r].comm = comms[r]; jobs[r].m = (linfer_model *)m; jobs[r].dt = dt;
+        jobs[r].pp_mode = ppm; jobs[r].micro = micro; jobs[r].ptp = ptp;
+        pthread_create(&th[r], NULL, run_rank, &jobs[r]);
+    }
+    for (int r = 0; r < tp; r++) pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&g_bar);
+    for (int r = 0; r < tp; r++) nc->CommDestroy(comms[r]);
+    return 0;
+}
+
+static void free_jobs(rank_job *jobs, int tp) {
+    for (int r = 0; r < tp; r++) {
+        for (int i = 0; i < NP; i++) free(jobs[r].ids[i]);
+        free(jobs[r].logits);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -162,22 +216,8 @@ int main(int argc, char **argv) {
         if (tp == 1) continue;
         if (tp > ngpu) { printf("%s: skipped (%d GPUs)\n", what, ngpu); continue; }
         if (!nc && lf_nccl_open(0, &nc)) { fprintf(stderr, "test_tp: %s\n", linfer_last_error()); return 1; }
-        ncclComm_t comms[MAX_TP];
-        int devs[MAX_TP];
-        for (int r = 0; r < tp; r++) devs[r] = r;
-        ncclResult_t nr = nc->CommInitAll(comms, tp, devs);
-        if (nr != ncclSuccess) { fprintf(stderr, "ncclCommInitAll(%d): %s\n", tp, nc->GetErrorString(nr)); return 1; }
         rank_job jobs[MAX_TP];
-        pthread_t th[MAX_TP];
-        for (int r = 0; r < tp; r++) {
-            memset(&jobs[r], 0, sizeof jobs[r]);
-            jobs[r].tp = tp; jobs[r].rank = r; jobs[r].steps = steps; jobs[r].speed = speed;
-            jobs[r].comm = comms[r]; jobs[r].m = (linfer_model *)m; jobs[r].dt = dt;
-            jobs[r].pp_mode = ppm; jobs[r].micro = micro; jobs[r].ptp = ptp;
-            pthread_create(&th[r], NULL, run_rank, &jobs[r]);
-        }
-        for (int r = 0; r < tp; r++) pthread_join(th[r], NULL);
-        for (int r = 0; r < tp; r++) nc->CommDestroy(comms[r]);
+        if (run_group(nc, tp, ppm, micro, ptp, steps, speed, m, dt, jobs)) return 1;
         int ok = 1;
         for (int r = 0; r < tp; r++)
             if (jobs[r].status) { printf("%s rank %d failed: %s\n", what, r, jobs[r].err); ok = 0; }
@@ -207,12 +247,35 @@ int main(int argc, char **argv) {
             if (!same_all || !(rel <= 2e-2)) failed = 1;
             if (speed)
                 printf("%s: TPOT bs 1 in 128 out 128: %.3f ms = %.3f x TP 1\n", what, jobs[0].tpot_ms, jobs[0].tpot_ms / ref.tpot_ms);
+            if (!ppm) {
+                /* all-reduce + norm fused against separate kernels: the same bits. Both runs with
+                 * the kernel choice fixed (LF_CUDA_TUNE=0): the timing-based choice may pick
+                 * another GEMV kernel from run to run, whose sums round differently. */
+                rank_job fz[MAX_TP], plain[MAX_TP];
+                setenv("LF_CUDA_TUNE", "0", 1);
+                lf_cuda_set_allreduce_norm(1);
+                const int bad1 = run_group(nc, tp, ppm, micro, ptp, steps, 0, m, dt, fz);
+                lf_cuda_set_allreduce_norm(0);
+                const int bad2 = run_group(nc, tp, ppm, micro, ptp, steps, 0, m, dt, plain);
+                unsetenv("LF_CUDA_TUNE");
+                int same = !bad1 && !bad2;
+                for (int r = 0; r < tp && same; r++) same = !plain[r].status && !fz[r].status;
+                for (int i = 0; i < NP && same; i++)
+                    same = plain[0].n_ids[i] == fz[0].n_ids[i] && !memcmp(plain[0].ids[i], fz[0].ids[i], sizeof(int32_t) * fz[0].n_ids[i]);
+                if (same) same = !memcmp(plain[0].logits, fz[0].logits, sizeof(float) * (size_t)cfg.vocab_size);
+                printf("%s: all-reduce + norm fused vs separate kernels (kernel choice fixed): greedy tokens and last logits %s\n", what,
+                       same ? "bit-identical" : "DIFFERENT");
+                if (!same) failed = 1;
+                if (!bad1) free_jobs(fz, tp);
+                if (!bad2) free_jobs(plain, tp);
+            }
+            if (speed && !ppm)
+                printf("%s: all-reduce of one token (%d fp32, in a graph of 200, median of 9): one-shot push %.2f us, "
+                       "one-shot pull %.2f us, NCCL %.2f us (bar 5 us: %s)\n", what, cfg.dim, jobs[0].ar_us[0], jobs[0].ar_us[1],
+                       jobs[0].ar_us[2], jobs[0].ar_us[0] > 0 && jobs[0].ar_us[0] <= 5 ? "met" : "not met");
             (void)agree_sum;
         } else failed = 1;
-        for (int r = 0; r < tp; r++) {
-            for (int i = 0; i < NP; i++) free(jobs[r].ids[i]);
-            free(jobs[r].logits);
-        }
+        free_jobs(jobs, tp);
     }
     free(runs);
     free(is_pp);
