@@ -132,6 +132,8 @@ typedef struct {
     lf_cuda_trace_info last_trace;
     int fuse_swiglu;          // gate/up GEMM with the SwiGLU epilogue for small batches (LF_CUDA_FUSE=0 off)
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
+    int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)
+    unsigned char *seq_seen;  // [max_seqs] scratch: is each sequence at most once in the step
     int tuned[TUNE_BUCKETS];
     signed char impl[TUNE_BUCKETS][LIN_COUNT];
     float impl_us[TUNE_BUCKETS][LIN_COUNT][IMPL_COUNT]; // measured, per call (0: not a candidate)
@@ -368,6 +370,7 @@ static void cu_destroy(lf_backend *bb) {
     for (int i = 0; i < GRAPH_CACHE; i++)
         if (b->graphs[i].exec) cudaGraphExecDestroy(b->graphs[i].exec);
     if (b->cublas) cublasDestroy(b->cublas);
+    free(b->seq_seen);
     for (int i = 0; i < GRAPH_CACHE; i++) free_trace_seq(&b->trace_seq[i]);
     if (b->trace_ev[0]) cudaEventDestroy(b->trace_ev[0]);
     if (b->trace_ev[1]) cudaEventDestroy(b->trace_ev[1]);
@@ -560,6 +563,7 @@ typedef struct {
     size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
     int n_tiles, n_simple, max_simple_ctx;
     int n_micro;              /* pipeline parallelism: micro-batches of the step (0 or 1: none) */
+    int fuse_rope;            /* RoPE inside the decode attention kernel (every token decode-kernel, one per sequence) */
     /* micro-batch k: tokens [mb_t0[k], mb_t0[k+1]), its tiles [mb_tile[k], mb_tile[k+1]), its
      * simple-attention tokens [mb_simple[k], ...+1) of the simple list, its output rows
      * [mb_out[k], mb_out[k+1]) (whole sequences: every index list is in token order) */
@@ -616,13 +620,19 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         if (!xn_ready) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
         xn_ready = 0;
         OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
-        OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, qkv, b->qkv_dim, L->bqkv, b->inv_freq, pos_mb, seq_mb, cnt, kc, vc, b->max_ctx,
-                                        b->nh, b->nkv, b->hd, c->rope_style, st));
-        OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
-                                                    n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
-        OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
-                                              tok_idx, n_simple, b->nh, b->nkv, b->hd, scale, sm->max_simple_ctx, b->split,
-                                              LF_ATTN_SPLIT_SCRATCH, st));
+        if (sm->fuse_rope) {
+            OP(LF_OP_ATTENTION, lf_cuda_attention_rope(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, c->rope_style,
+                                                       kc, vc, b->max_ctx, d_pos, d_seq, tok_idx, n_simple, b->nh, b->nkv, b->hd,
+                                                       scale, sm->max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
+        } else {
+            OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, qkv, b->qkv_dim, L->bqkv, b->inv_freq, pos_mb, seq_mb, cnt, kc, vc, b->max_ctx,
+                                            b->nh, b->nkv, b->hd, c->rope_style, st));
+            OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
+                                                        n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
+            OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
+                                                  tok_idx, n_simple, b->nh, b->nkv, b->hd, scale, sm->max_simple_ctx, b->split,
+                                                  LF_ATTN_SPLIT_SCRATCH, st));
+        }
         // with tensor parallelism each rank's o_proj (and down) gives a partial sum over its
         // heads (columns): rank 0 adds it to the residual, the others write theirs in its place,
         // and the all-reduce leaves residual + every partial on every rank
@@ -1104,6 +1114,12 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
         }
         i = j;
     }
+    if (b->fuse_rope_on && sm.n_tiles == 0 && sm.n_simple == n) { /* RoPE fused: only with one token per sequence */
+        int distinct = 1;
+        for (int i = 0; i < n && distinct; i++) distinct = !b->seq_seen[bt->seq[i]]++;
+        for (int i = 0; i < n; i++) b->seq_seen[bt->seq[i]] = 0;
+        sm.fuse_rope = distinct;
+    }
     sm.o_tok = 4 * (size_t)sm.n_tiles; sm.o_pos = sm.o_tok + n; sm.o_seq = sm.o_pos + n; sm.o_out = sm.o_seq + n;
     sm.o_simple = sm.o_out + (size_t)bt->n_out; sm.o_end = sm.o_simple + (size_t)sm.n_simple;
     memcpy(h + sm.o_tok, bt->tokens, sizeof(int32_t) * n);
@@ -1124,7 +1140,10 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     cudaGraphExec_t exec = NULL;
     cu_graph *gr = NULL;
     int learn = 0;
-    if (b->graphs_on && (!b->base.profile || traced) && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows) {
+    /* graphs of a backend are all fused or all not (their keys do not say which): a step that could
+     * not fuse runs eagerly */
+    if (b->graphs_on && (!b->base.profile || traced) && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows &&
+        sm.fuse_rope == b->fuse_rope_on) {
         if (traced && !find_trace_seq(b, n, graph_chunks(&sm), greedy)) {
             learn = 1; /* an eager step first: its tagged kernels give the graph's sequence */
         } else {
@@ -1409,6 +1428,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         b->nl = per + (stage < extra ? 1 : 0);
     }
     b->max_seqs = p->max_seqs; b->max_ctx = p->max_context; b->max_tokens = p->max_batch_tokens;
+    b->seq_seen = (unsigned char *)calloc((size_t)b->max_seqs, 1);
+    if (!b->seq_seen) { free(b); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "CUDA backend: out of host memory"); }
     b->logit_rows = p->max_batch_tokens < LOGIT_ROWS ? p->max_batch_tokens : LOGIT_ROWS;
     b->gemv_max_m = env_int("LF_CUDA_GEMV", LF_CUDA_GEMV_DEFAULT_M); // measured crossover; 0: cuBLAS for every linear layer
     // LF_CUDA_ATTN_MMA: 0 simple kernel only, 1 or 2 tensor-core kernel version (default 2)
@@ -1423,6 +1444,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
     b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
+    b->fuse_rope_on = env_int("LF_CUDA_FUSE_ROPE", 1) != 0 && lf_cuda_attention_rope_supported(b->hd);
     lf_status s = LINFER_OK;
     int job_agreed = 0;
     b->layers = (cu_layer *)calloc((size_t)c->n_layers, sizeof *b->layers);

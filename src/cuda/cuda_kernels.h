@@ -78,6 +78,19 @@ lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *
                             const int32_t *pos, const int32_t *seq, const int32_t *tok_idx, int n,
                             int n_heads, int n_kv_heads, int head_dim, float scale,
                             int max_n_ctx, float *split_scratch, size_t split_scratch_bytes, cudaStream_t st);
+/* The same for a decode step with RoPE fused in (the decode kernel only: head_dim 64, 128, 256;
+ * lf_cuda_attention_rope_supported): qkv holds the raw projections [n, qkv_stride] (q | k | v,
+ * + bias when not NULL); q and the token's own k are rotated inside the kernel and the token's
+ * k and v written to the caches at pos — the same bits in out and in the caches as
+ * lf_cuda_rope_qkv + lf_cuda_attention (qkv is left unrotated). Each sequence at most once in
+ * the step (a token must not attend to another token's new position). */
+int lf_cuda_attention_rope_supported(int head_dim);
+lf_status lf_cuda_attention_rope(lf_dtype dt, void *out, int out_stride, const void *qkv, int qkv_stride,
+                                 const void *bias, const float *inv_freq, lf_rope_style style, void *k_cache,
+                                 void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq,
+                                 const int32_t *tok_idx, int n, int n_heads, int n_kv_heads, int head_dim,
+                                 float scale, int max_n_ctx, float *split_scratch, size_t split_scratch_bytes,
+                                 cudaStream_t st);
 
 /* Same function, tensor cores (mma.sync m16n8k16, fp32 accumulation; P rounded to T before P.V),
  * one block of 4 warps per (tile, head), 64 keys per step. Only for head_dim in {32, 64, 128}.

@@ -264,6 +264,16 @@ extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, con
 }
 
 // ---------------------------------------------------------------------------------------------
+// The rotation of one RoPE pair, the one definition for every kernel that rotates (the RoPE kernel
+// and the decode attention with RoPE fused in): explicit IEEE roundings, so no compiler can
+// contract it into an FMA one way in one kernel and another way in the other (their bits must
+// agree), and as the CPU reference computes it.
+__device__ __forceinline__ void rope_rotate(float x0, float x1, float cs, float sn, float &y0, float &y1) {
+    y0 = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+    y1 = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+}
+
+// ---------------------------------------------------------------------------------------------
 // RoPE on q (in place) and k, bias, and K/V written to the cache. One block per token; the
 // block is a whole number of "pair groups" of head_dim/2 threads: thread j of a group owns pair
 // j of every head it visits, so its sin/cos is computed once.
@@ -290,7 +300,8 @@ __global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__
             const int ca = head * hd + a, cb = head * hd + b;
             float x0 = TT<T>::f(row[ca]), x1 = TT<T>::f(row[cb]);
             if (bias) { x0 += TT<T>::f(bias[ca]); x1 += TT<T>::f(bias[cb]); }
-            const float y0 = x0 * cs - x1 * sn, y1 = x0 * sn + x1 * cs;
+            float y0, y1;
+            rope_rotate(x0, x1, cs, sn, y0, y1);
             if (head < n_heads) { row[ca] = TT<T>::mk(y0); row[cb] = TT<T>::mk(y1); }
             else { krow[ca - q_dim] = TT<T>::mk(y0); krow[cb - q_dim] = TT<T>::mk(y1); }
         }
@@ -492,12 +503,49 @@ template <int HD> struct AttDec {
     static constexpr int G = HD / 8, RPL = ATT_THREADS / G, RK = HD == 64 ? 4 : 8, CH = RK * RPL;
 };
 
-template <typename T, int HD>
+// The 8 values of lane gl (elements 8gl .. 8gl+7 of a head) rotated by RoPE at position p, as
+// rope_qkv_kernel does it (same angle, sincosf, rope_rotate): NEOX pairs (j, j + HD/2) across
+// lanes gl and gl ^ G/2 (a shuffle), interleaved pairs (2j, 2j+1) inside the lane.
+template <int HD>
+__device__ __forceinline__ void rope_lane(float (&x)[8], int gl, int p, const float *__restrict__ inv_freq, int interleaved) {
+    constexpr int G = HD / 8, half = HD / 2;
+    float y[8];
+    if (interleaved) {
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) {
+            float sn, cs;
+            sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, half, inv_freq, 1), &sn, &cs);
+            rope_rotate(x[i], x[i + 1], cs, sn, y[i], y[i + 1]);
+        }
+    } else {
+        const bool lower = gl < G / 2;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const float other = __shfl_xor_sync(0xffffffffu, x[i], G / 2, G);
+            const int j = (gl * 8 + i) % half;
+            float sn, cs, y0, y1;
+            sincosf(lf_rope_angle(p, j, half, inv_freq, 0), &sn, &cs);
+            if (lower) rope_rotate(x[i], other, cs, sn, y0, y1);
+            else rope_rotate(other, x[i], cs, sn, y0, y1);
+            y[i] = lower ? y0 : y1;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) x[i] = y[i];
+}
+
+// ROPE: q is the raw QKV row (q, k, v of the token, q_stride = its width), rotated here; the
+// block whose split holds the token's own position takes that position's k (rotated) and v from
+// the row instead of the cache, and the first q head of each KV group writes them to the cache
+// (kc_w, vc_w) — what rope_qkv_kernel + this kernel do, in one kernel, the same bits. Only for
+// steps with one token per sequence (no token attends to another's new position).
+template <typename T, int HD, bool ROPE>
 __global__ void __launch_bounds__(ATT_THREADS)
 attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
                    const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
                    const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv,
-                   float scale, int split_len, float *part_o, float *part_ml, unsigned *counters) {
+                   float scale, int split_len, float *part_o, float *part_ml, unsigned *counters,
+                   const T *__restrict__ bias, const float *__restrict__ inv_freq, int interleaved, T *kc_w, T *vc_w) {
     typedef AttDec<HD> P;
     constexpr int G = P::G, RPL = P::RPL, RK = P::RK, CH = P::CH;
     __shared__ __align__(16) float sc[2][CH];
@@ -513,10 +561,45 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
     const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
     float qf[8];
     load_vec<T>(q + (size_t)t * q_stride + (size_t)h * HD + gl * 8, qf, (uint4 *)0);
-#pragma unroll
-    for (int i = 0; i < 8; i++) qf[i] *= scale;
     const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * HD + gl * 8;
     const T *kb = kc + base, *vb = vc + base;
+    const int p_new = n_ctx - 1;
+    const bool has_new = ROPE && c_begin <= p_new && p_new < c_end;   // block-uniform
+    uint4 k_new = make_uint4(0, 0, 0, 0), v_new = make_uint4(0, 0, 0, 0);
+    if (ROPE) {
+        const int q_dim = n_heads * HD;
+        if (bias) {
+            float bq[8];
+            load_vec<T>(bias + (size_t)h * HD + gl * 8, bq, (uint4 *)0);
+#pragma unroll
+            for (int i = 0; i < 8; i++) qf[i] += bq[i];
+        }
+        rope_lane<HD>(qf, gl, p_new, inv_freq, interleaved);
+#pragma unroll
+        for (int i = 0; i < 8; i++) qf[i] = TT<T>::f(TT<T>::mk(qf[i]));   // q as the RoPE kernel stores it
+        if (has_new) {
+            const T *rk = q + (size_t)t * q_stride + q_dim + (size_t)kvh * HD + gl * 8, *rv = rk + kv_dim;
+            float kf[8], vf[8];
+            load_vec<T>(rk, kf, (uint4 *)0);
+            load_vec<T>(rv, vf, (uint4 *)0);
+            if (bias) {
+                float bk[8], bv[8];
+                load_vec<T>(bias + q_dim + (size_t)kvh * HD + gl * 8, bk, (uint4 *)0);
+                load_vec<T>(bias + q_dim + kv_dim + (size_t)kvh * HD + gl * 8, bv, (uint4 *)0);
+#pragma unroll
+                for (int i = 0; i < 8; i++) { kf[i] += bk[i]; vf[i] += bv[i]; }
+            }
+            rope_lane<HD>(kf, gl, p_new, inv_freq, interleaved);
+            k_new = make_uint4(pack2<T>(kf[0], kf[1]), pack2<T>(kf[2], kf[3]), pack2<T>(kf[4], kf[5]), pack2<T>(kf[6], kf[7]));
+            v_new = make_uint4(pack2<T>(vf[0], vf[1]), pack2<T>(vf[2], vf[3]), pack2<T>(vf[4], vf[5]), pack2<T>(vf[6], vf[7]));
+            if (h % (n_heads / n_kv) == 0 && gi == 0) {
+                *reinterpret_cast<uint4 *>(kc_w + base + (size_t)p_new * kv_dim) = k_new;
+                *reinterpret_cast<uint4 *>(vc_w + base + (size_t)p_new * kv_dim) = v_new;
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) qf[i] *= scale;
     float m = -INFINITY, l = 0.f, acc[8];
 #pragma unroll
     for (int i = 0; i < 8; i++) acc[i] = 0.f;
@@ -527,6 +610,11 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
         for (int r = 0; r < RK; r++) {
             const int row = c0 + r * RPL + gi;
+            if (ROPE && has_new && row == p_new) {   // this step's own position: from the row, not the cache
+                kr[r] = k_new;
+                vr[r] = v_new;
+                continue;
+            }
             kr[r] = row < c_end ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
             vr[r] = row < c_end ? __ldg(reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim)) : zero;
         }
@@ -663,11 +751,12 @@ static int attn_decode_applies(int head_dim) {
     return (head_dim == 64 || head_dim == 128 || head_dim == 256) && attn_decode_on();
 }
 
-extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
-                                       const void *k_cache, const void *v_cache, int max_ctx, const int32_t *pos,
-                                       const int32_t *seq, const int32_t *tok_idx, int n, int n_heads, int n_kv_heads,
-                                       int head_dim, float scale, int max_n_ctx, float *split_scratch,
-                                       size_t split_scratch_bytes, cudaStream_t st) {
+typedef struct { const void *bias; const float *inv_freq; int interleaved; } attn_rope;
+
+static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride, const void *k_cache,
+                                const void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq, const int32_t *tok_idx,
+                                int n, int n_heads, int n_kv_heads, int head_dim, float scale, int max_n_ctx,
+                                float *split_scratch, size_t split_scratch_bytes, const attn_rope *rope, cudaStream_t st) {
     if (n <= 0) return LINFER_OK;
     LF_TRY(attn_check(n_heads, n_kv_heads, head_dim));
     if (n > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA attention: %d tokens in one launch (max 65535)", n);
@@ -701,12 +790,16 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
     float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
     float *part_ml = ns > 1 ? part_o + (size_t)base_blocks * ns * head_dim : NULL;
     dim3 grid(n_heads, n, ns);
-#define ATT_DEC(HD_) LF_LAUNCH((attn_decode_kernel<T, HD_>), grid, ATT_THREADS, 0, st, (T *)out, out_stride, (const T *)q,    \
-        q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, scale,      \
-        split_len, part_o, part_ml, counters)
+#define ATT_DEC(HD_, R_) LF_LAUNCH((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, (T *)out, out_stride,          \
+        (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos, seq, tok_idx, n_heads,           \
+        n_kv_heads, scale, split_len, part_o, part_ml, counters, rope ? (const T *)rope->bias : (const T *)NULL,               \
+        rope ? rope->inv_freq : (const float *)NULL, rope ? rope->interleaved : 0, (T *)k_cache, (T *)v_cache)
+#define ATT_DEC_HD(R_) do { if (head_dim == 64) ATT_DEC(64, R_); else if (head_dim == 128) ATT_DEC(128, R_); else ATT_DEC(256, R_); } while (0)
+    if (rope && !attn_decode_applies(head_dim))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention with RoPE: head_dim %d (64, 128 or 256, the decode kernel)", head_dim);
     DISPATCH_T(dt, "attention",
         if (attn_decode_applies(head_dim)) {
-            if (head_dim == 64) ATT_DEC(64); else if (head_dim == 128) ATT_DEC(128); else ATT_DEC(256);
+            if (rope) ATT_DEC_HD(true); else ATT_DEC_HD(false);
             CUDA_CHECK_LAUNCH("attn_decode_kernel");
             return LINFER_OK;
         }
@@ -723,7 +816,30 @@ extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, c
             CUDA_CHECK_LAUNCH("attn_combine_kernel");
         });
 #undef ATT_DEC
+#undef ATT_DEC_HD
     return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                                       const void *k_cache, const void *v_cache, int max_ctx, const int32_t *pos,
+                                       const int32_t *seq, const int32_t *tok_idx, int n, int n_heads, int n_kv_heads,
+                                       int head_dim, float scale, int max_n_ctx, float *split_scratch,
+                                       size_t split_scratch_bytes, cudaStream_t st) {
+    return attention_impl(dt, out, out_stride, q, q_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads, n_kv_heads,
+                          head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, NULL, st);
+}
+
+extern "C" int lf_cuda_attention_rope_supported(int head_dim) { return attn_decode_applies(head_dim); }
+
+extern "C" lf_status lf_cuda_attention_rope(lf_dtype dt, void *out, int out_stride, const void *qkv, int qkv_stride,
+                                            const void *bias, const float *inv_freq, lf_rope_style style, void *k_cache,
+                                            void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq,
+                                            const int32_t *tok_idx, int n, int n_heads, int n_kv_heads, int head_dim,
+                                            float scale, int max_n_ctx, float *split_scratch, size_t split_scratch_bytes,
+                                            cudaStream_t st) {
+    const attn_rope r = {bias, inv_freq, style == LF_ROPE_INTERLEAVED};
+    return attention_impl(dt, out, out_stride, qkv, qkv_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads,
+                          n_kv_heads, head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, &r, st);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -255,10 +255,11 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     double wqkv = h * (nh + 2 * nkv) * hd;
     x = (inst){2 * T * wqkv, wqkv * e, T * h * a + T * (nh + 2 * nkv) * hd * a, 0, 0, 1};
     add_inst(c, &op[LF_OP_QKV], x, L, 1);
-    /* RoPE on q and k (rope_dims of each head): ~3 FLOPs per element, read + write */
+    /* RoPE on q and k (rope_dims of each head): ~3 FLOPs per element, read + write; in decode steps
+     * (one new token per sequence) inside the attention kernel, no kernel of its own */
     if (c->m->rope_dims > 0) {
         double el = T * (nh + nkv) * c->m->rope_dims;
-        x = (inst){3 * el, 0, 2 * el * a, 0, 0, 1};
+        x = (inst){3 * el, 0, 2 * el * a, 0, 0, q == 1 ? 0 : 1};
         add_inst(c, &op[LF_OP_ROPE], x, L, 1);
     }
     /* attention: store new K/V, then QK^T and PV over the attended positions */

@@ -407,6 +407,74 @@ static void test_rope_angle_host(void) {
 }
 
 /* attention: caches filled with random values; a batch of runs (prefill chunks) and single tokens */
+/* RoPE fused into the decode attention (lf_cuda_attention_rope) against the RoPE kernel + the
+ * decode attention: the same output bits and the same caches, bit for bit, with and without the
+ * context split; one token per sequence, positions from 0 to the end of the cache. */
+static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_style style, int bias) {
+    const int n = 4, max_seqs = 5, max_ctx = 2100;
+    const int q_dim = nh * hd, kv_dim = nkv * hd, qkv_dim = q_dim + 2 * kv_dim;
+    lf_config c = small_cfg(nh, nkv, hd, style, LF_ROPE_SCALING_NONE);
+    float *inv = xmalloc(sizeof(float) * (size_t)(hd / 2));
+    lf_rope_inv_freq(&c, inv);
+    const int32_t pos[4] = {0, 130, 2099, 37 + irand(1900)}, seq[4] = {3, 0, 4, 1};
+    float *qkv = frand_array((size_t)n * qkv_dim, 1.5f), *b = frand_array((size_t)qkv_dim, 0.5f);
+    const size_t cache_n = (size_t)max_seqs * max_ctx * kv_dim;
+    float *K = frand_array(cache_n, 1.0f), *V = frand_array(cache_n, 1.0f);
+    round_array(dt, qkv, (size_t)n * qkv_dim); round_array(dt, b, (size_t)qkv_dim);
+    round_array(dt, K, cache_n); round_array(dt, V, cache_n);
+    void *db = bias ? dput_T(dt, b, qkv_dim) : NULL;
+    float *dinv = dput(inv, sizeof(float) * (size_t)(hd / 2));
+    int32_t *dpos = dput(pos, sizeof pos), *dseq = dput(seq, sizeof seq);
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
+    for (int split = 0; split <= 1; split++) {
+        void *out[2], *kc[2], *vc[2];
+        for (int f = 0; f < 2; f++) {   /* f 0: RoPE kernel + attention, 1: fused */
+            void *dqkv = dput_T(dt, qkv, (size_t)n * qkv_dim);
+            kc[f] = dput_T(dt, K, cache_n);
+            vc[f] = dput_T(dt, V, cache_n);
+            out[f] = dalloc((size_t)n * q_dim * 2);
+            CK(cudaMemset(scr, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned)));
+            float *sp = split ? scr : NULL;
+            const size_t spb = split ? LF_ATTN_SPLIT_SCRATCH : 0;
+            if (f == 0) {
+                LF(lf_cuda_rope_qkv(dt, dqkv, qkv_dim, db, dinv, dpos, dseq, n, kc[f], vc[f], max_ctx, nh, nkv, hd, style, 0));
+                LF(lf_cuda_attention(dt, out[f], q_dim, dqkv, qkv_dim, kc[f], vc[f], max_ctx, dpos, dseq, NULL, n, nh, nkv, hd, scale,
+                                     max_ctx, sp, spb, 0));
+            } else {
+                LF(lf_cuda_attention_rope(dt, out[f], q_dim, dqkv, qkv_dim, db, dinv, style, kc[f], vc[f], max_ctx, dpos, dseq, NULL, n,
+                                          nh, nkv, hd, scale, max_ctx, sp, spb, 0));
+            }
+            CK(cudaDeviceSynchronize());
+            cudaFree(dqkv);
+        }
+        uint16_t *h0 = xmalloc(cache_n * 2), *h1 = xmalloc(cache_n * 2);
+        char what[160];
+        snprintf(what, sizeof what, "attention+RoPE fused vs RoPE kernel + attention (%s, h%d/%d hd%d %s%s%s): output bits", dtn(dt), nh,
+                 nkv, hd, style == LF_ROPE_INTERLEAVED ? "interleaved" : "neox", bias ? ", bias" : "", split ? ", split" : "");
+        CK(cudaMemcpy(h0, out[0], (size_t)n * q_dim * 2, cudaMemcpyDeviceToHost));
+        CK(cudaMemcpy(h1, out[1], (size_t)n * q_dim * 2, cudaMemcpyDeviceToHost));
+        expect(!memcmp(h0, h1, (size_t)n * q_dim * 2), what);
+        for (int kv = 0; kv < 2; kv++) {
+            CK(cudaMemcpy(h0, kv ? vc[0] : kc[0], cache_n * 2, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(h1, kv ? vc[1] : kc[1], cache_n * 2, cudaMemcpyDeviceToHost));
+            snprintf(what, sizeof what, "attention+RoPE fused (%s, hd%d, %s%s): the %c cache", dtn(dt), hd,
+                     style == LF_ROPE_INTERLEAVED ? "interleaved" : "neox", split ? ", split" : "", kv ? 'V' : 'K');
+            expect(!memcmp(h0, h1, cache_n * 2), what);
+        }
+        free(h0); free(h1);
+        for (int f = 0; f < 2; f++) { cudaFree(out[f]); cudaFree(kc[f]); cudaFree(vc[f]); }
+    }
+    unsigned ctr[64];
+    CK(cudaMemcpy(ctr, scr, sizeof ctr, cudaMemcpyDeviceToHost));
+    int zero = 1;
+    for (int i = 0; i < 64; i++) zero &= ctr[i] == 0;
+    expect(zero, "attention+RoPE fused: split counters back to zero");
+    free(inv); free(qkv); free(b); free(K); free(V);
+    if (db) cudaFree(db);
+    cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
+}
+
 static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
     const int max_seqs = 4, max_ctx = long_ctx ? 3200 : 300;
     const int kv_dim = nkv * hd, q_dim = nh * hd, q_stride = q_dim + 2 * kv_dim; /* q inside a qkv row */
@@ -1046,6 +1114,13 @@ int main(int argc, char **argv) {
             test_attention(dt, 8, 2, 64, 0);
             test_attention(dt, 4, 4, 128, 0);
             test_attention(dt, 4, 2, 256, 0);
+        }
+        lf_cuda_set_attn_decode(1);
+        for (int rep = 0; rep < 2; rep++) { /* two data sets per run */
+            test_attention_rope(dt, 8, 2, 64, LF_ROPE_NEOX, 0);
+            test_attention_rope(dt, 4, 4, 128, LF_ROPE_NEOX, 1);
+            test_attention_rope(dt, 4, 2, 128, LF_ROPE_INTERLEAVED, 0);
+            test_attention_rope(dt, 2, 1, 256, LF_ROPE_NEOX, 1);
         }
         test_attention(dt, 8, 1, 32, 0);
         test_attention(dt, 6, 3, 80, 0); /* simple kernel only */
