@@ -137,8 +137,10 @@ lf_status lf_profile_predict(lf_profile *p, const lf_roofline_model *m, const lf
         for (int o = 0; o < LF_OP_COUNT; o++) {
             const lf_op_cost *c = &r.op[o];
             double bytes = c->bytes_weight + c->bytes_act + c->bytes_kv_read + c->bytes_kv_write, t = c->time;
-            if (o == LF_OP_ATTENTION) { bytes = att_b; t = fmax(c->t_compute, fmax(att_b / BW, c->t_launch)); }
-            if (o == LF_OP_ROPE) { bytes = rope_b; t = fmax(c->t_compute, fmax(rope_b / BW, c->t_launch)); }
+            if (o == LF_OP_ATTENTION || o == LF_OP_ROPE) {   /* the roofline's own formula (roofline.h) */
+                bytes = o == LF_OP_ATTENTION ? att_b : rope_b;
+                t = r.overhead_added ? fmax(c->t_compute, bytes / BW) + c->t_launch : fmax(c->t_compute, fmax(bytes / BW, c->t_launch));
+            }
             ph->flops[o] += c->flops;
             ph->bytes[o] += bytes * bytes_scale;
             ph->pred_ms[o] += t * 1e3;

@@ -235,6 +235,7 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     ph->q_len = q;
     ph->ctx = ctx;
     ph->tokens = (long)batch * q;
+    ph->overhead_added = c->ovm != OV_LAUNCH;
     const double b = batch, T = (double)batch * q, h = c->h, hd = c->hd, a = c->a, e = c->e;
     const double nh = c->nh, nkv = c->nkv, f = c->f, kvb = c->kvb;
     const int L = (int)c->L;

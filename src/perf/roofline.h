@@ -75,6 +75,8 @@ typedef struct {
     double flops, bytes, comm_bytes, time;
     double t_bound[LF_BOUND_COUNT];   /* time by the bound of each op */
     lf_bound bound;           /* the bound most of the time falls under */
+    int overhead_added;       /* 1: op time = max(compute, memory) + t_launch (kernel-chain or flat
+                               * overhead); 0: max(compute, memory, t_launch) (launch floor) */
 } lf_roofline_phase;
 
 typedef struct {
