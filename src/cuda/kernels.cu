@@ -503,30 +503,54 @@ template <int HD> struct AttDec {
     static constexpr int G = HD / 8, RPL = ATT_THREADS / G, RK = HD == 64 ? 4 : 8, CH = RK * RPL;
 };
 
-// The 8 values of lane gl (elements 8gl .. 8gl+7 of a head) rotated by RoPE at position p, as
-// rope_qkv_kernel does it (same angle, sincosf, rope_rotate): NEOX pairs (j, j + HD/2) across
-// lanes gl and gl ^ G/2 (a shuffle), interleaved pairs (2j, 2j+1) inside the lane.
+// sin and cos of the RoPE angles of lane gl's 8 elements (8gl .. 8gl+7 of a head) at position p,
+// as rope_qkv_kernel computes them (lf_rope_angle, sincosf). NEOX: lanes gl and gl ^ G/2 need the
+// same 8 angles (pair j = element mod HD/2), so each computes 4 and they swap halves by shuffles;
+// interleaved: the 4 pairs inside the lane.
 template <int HD>
-__device__ __forceinline__ void rope_lane(float (&x)[8], int gl, int p, const float *__restrict__ inv_freq, int interleaved) {
+__device__ __forceinline__ void rope_lane_angles(int gl, int p, const float *__restrict__ inv_freq, int interleaved, float (&sn)[8],
+                                                 float (&cs)[8]) {
     constexpr int G = HD / 8, half = HD / 2;
-    float y[8];
     if (interleaved) {
 #pragma unroll
         for (int i = 0; i < 8; i += 2) {
-            float sn, cs;
-            sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, half, inv_freq, 1), &sn, &cs);
-            rope_rotate(x[i], x[i + 1], cs, sn, y[i], y[i + 1]);
+            sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, half, inv_freq, 1), &sn[i], &cs[i]);
+            sn[i + 1] = sn[i];
+            cs[i + 1] = cs[i];
         }
+        return;
+    }
+    const bool lower = gl < G / 2;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float s, c;   /* lower lanes the angles of elements 0..3, upper lanes those of 4..7 (same pairs) */
+        sincosf(lf_rope_angle(p, (gl * 8 + (lower ? i : i + 4)) % half, half, inv_freq, 0), &s, &c);
+        const float ps = __shfl_xor_sync(0xffffffffu, s, G / 2, G), pc = __shfl_xor_sync(0xffffffffu, c, G / 2, G);
+        sn[i] = lower ? s : ps;
+        cs[i] = lower ? c : pc;
+        sn[i + 4] = lower ? ps : s;
+        cs[i + 4] = lower ? pc : c;
+    }
+}
+
+// The 8 values of lane gl rotated with those angles, as rope_qkv_kernel does (rope_rotate): NEOX
+// pairs (j, j + HD/2) across lanes gl and gl ^ G/2 (a shuffle), interleaved pairs (2j, 2j+1) inside
+// the lane.
+template <int HD>
+__device__ __forceinline__ void rope_lane(float (&x)[8], int gl, const float (&sn)[8], const float (&cs)[8], int interleaved) {
+    constexpr int G = HD / 8;
+    float y[8];
+    if (interleaved) {
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) rope_rotate(x[i], x[i + 1], cs[i], sn[i], y[i], y[i + 1]);
     } else {
         const bool lower = gl < G / 2;
 #pragma unroll
         for (int i = 0; i < 8; i++) {
             const float other = __shfl_xor_sync(0xffffffffu, x[i], G / 2, G);
-            const int j = (gl * 8 + i) % half;
-            float sn, cs, y0, y1;
-            sincosf(lf_rope_angle(p, j, half, inv_freq, 0), &sn, &cs);
-            if (lower) rope_rotate(x[i], other, cs, sn, y0, y1);
-            else rope_rotate(other, x[i], cs, sn, y0, y1);
+            float y0, y1;
+            if (lower) rope_rotate(x[i], other, cs[i], sn[i], y0, y1);
+            else rope_rotate(other, x[i], cs[i], sn[i], y0, y1);
             y[i] = lower ? y0 : y1;
         }
     }
@@ -574,7 +598,9 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
             for (int i = 0; i < 8; i++) qf[i] += bq[i];
         }
-        rope_lane<HD>(qf, gl, p_new, inv_freq, interleaved);
+        float rsn[8], rcs[8];   // q and the new k share the position, so the angles
+        rope_lane_angles<HD>(gl, p_new, inv_freq, interleaved, rsn, rcs);
+        rope_lane<HD>(qf, gl, rsn, rcs, interleaved);
 #pragma unroll
         for (int i = 0; i < 8; i++) qf[i] = TT<T>::f(TT<T>::mk(qf[i]));   // q as the RoPE kernel stores it
         if (has_new) {
@@ -589,7 +615,7 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
                 for (int i = 0; i < 8; i++) { kf[i] += bk[i]; vf[i] += bv[i]; }
             }
-            rope_lane<HD>(kf, gl, p_new, inv_freq, interleaved);
+            rope_lane<HD>(kf, gl, rsn, rcs, interleaved);
             k_new = make_uint4(pack2<T>(kf[0], kf[1]), pack2<T>(kf[2], kf[3]), pack2<T>(kf[4], kf[5]), pack2<T>(kf[6], kf[7]));
             v_new = make_uint4(pack2<T>(vf[0], vf[1]), pack2<T>(vf[2], vf[3]), pack2<T>(vf[4], vf[5]), pack2<T>(vf[6], vf[7]));
             if (h % (n_heads / n_kv) == 0 && gi == 0) {
