@@ -242,7 +242,7 @@ static void test_outputs(void **state) {
     snprintf(csv, sizeof csv, "%s/out.csv", f->dir);
     snprintf(json, sizeof json, "%s/out.json", f->dir);
     lf_bench_meta meta = {"tiny", "cpu", "cpu: test", "", "", "abc1234", "linfer bench --in 8 --out 6,3 --note \"a, b\"",
-                          "2026-01-01T00:00:00Z", "quick", "cpu", 1e10, 1e11, 0, 1, 3};
+                          "2026-01-01T00:00:00Z", "quick", "cpu", 1e10, 1e11, 0, 1, 3, "none (CPU backend)"};
     assert_int_equal(lf_bench_check_writable(csv), LINFER_OK);
     snprintf(tmp, sizeof tmp, "%s.tmp", csv);
     assert_false(tu_have(tmp));
@@ -263,6 +263,7 @@ static void test_outputs(void **state) {
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "date")));
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "calibration")));
     assert_true(cJSON_GetObjectItemCaseSensitive(m, "ceiling_bw_Bps")->valuedouble == 1e10);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "roofline_kernel_overhead")->valuestring, "none (CPU backend)");
     const cJSON *pts = cJSON_GetObjectItemCaseSensitive(j, "points");
     assert_true(cJSON_IsArray(pts));
     assert_int_equal(cJSON_GetArraySize(pts), 4);

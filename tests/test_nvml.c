@@ -395,7 +395,7 @@ static void test_bench_cpu_fields(void **state) {
     snprintf(csv, sizeof csv, "%s/r.csv", dir);
     snprintf(json, sizeof json, "%s/r.json", dir);
     lf_bench_meta meta = {"tiny", "cpu", "cpu: test", "", "", "abc1234", "linfer bench", "2026-01-01T00:00:00Z", "none", "none",
-                          NAN, NAN, NAN, 0, 2};
+                          NAN, NAN, NAN, 0, 2, NULL};
     assert_int_equal(lf_bench_write_csv(csv, &meta, res, 1), LINFER_OK);
     assert_int_equal(lf_bench_write_json(json, &meta, res, 1), LINFER_OK);
     cJSON *j = tu_load_json(json);

@@ -460,7 +460,7 @@ static void test_outputs(void **state) {
         r[i].pred_e2e_ms = 50;
     }
     lf_bench_meta meta = {"tiny", "cpu", "test cpu", "", "", "abc123", "linfer bench --recipe exp1", "2026-01-01T00:00:00Z",
-                          "none", "none", NAN, NAN, NAN, 0, 1};
+                          "none", "none", NAN, NAN, NAN, 0, 1, NULL};
     lf_conclusion c[1];
     memset(c, 0, sizeof c);
     snprintf(c[0].claim, sizeof c[0].claim, "a \"quoted\", claim");

@@ -495,8 +495,12 @@ static void test_kernel_chain(void **state) {
     const double mid = (1048576.0 + 67108864.0) / 2;
     assert_true(fabs(lf_hw_chain_time(&hw, mid) - (2.4e-6 + 17.4e-6) / 2) < 1e-15);
     assert_true(fabs(lf_hw_chain_time(&hw, 67108864.0 + 4.5e6) - (17.4e-6 + 1e-6)) < 1e-15);
+    char desc[256];
+    assert_string_equal(lf_hw_overhead_desc(&hw, desc, sizeof desc),
+                        "kernel chain (measured): +1.40 us at 16 KiB, +2.17 us at 1 MiB, +2.49 us at 64 MiB");
     hw.use_measured = 0;
     assert_true(lf_hw_chain_time(&hw, mid) == 0);
+    assert_non_null(strstr(lf_hw_overhead_desc(&hw, desc, sizeof desc), "launch floor"));
     hw.use_measured = 1;
 
     lf_roofline_model m;

@@ -692,7 +692,9 @@ int cmd_bench(int argc, char **argv) {
     lf_prec prec0 = dl[0] == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
     lf_bench_meta meta = {model_arg, gpu ? "cuda" : "cpu", dev_name, drv, rt, commit, cmdline, date, hw_desc,
                           have_hw ? hw.name : "none", have_hw ? lf_hw_eff_bw(&hw) : NAN, have_hw ? lf_hw_eff_flops(&hw, prec0) : NAN,
-                          have_hw ? lf_hw_eff_launch(&hw) : NAN, bo.warmup, bo.reps};
+                          have_hw ? lf_hw_eff_launch(&hw) : NAN, bo.warmup, bo.reps, NULL};
+    char ovh[400];
+    if (have_hw) meta.overhead = gpu ? lf_hw_overhead_desc(&hw, ovh, sizeof ovh) : "none (CPU backend)";
 
     printf("linfer bench: %s (%s) on %s%s%s, %d point%s x (%d warm-up + %d reps), commit %s\n", model_arg,
            is_preset ? "preset, random weights" : "from file", dev_name, gpu ? ", driver " : "", gpu ? drv : "", npts, npts == 1 ? "" : "s",
@@ -702,6 +704,7 @@ int cmd_bench(int argc, char **argv) {
                lf_hw_eff_flops(&hw, prec0) / 1e12, lf_prec_name(prec0), lf_hw_eff_launch(&hw) * 1e6, hw_desc,
                gpu ? "" : "; predictions count fp32 bytes (half the bandwidth)");
     else printf("ceilings: %s\n", hw_desc);
+    if (have_hw && gpu) printf("roofline per-kernel term: %s\n", meta.overhead);
     if (gpu) printf("gpu sampling: %s\n", nvml_desc);
     if (bo.pp_size > 1) {
         char mb[96];

@@ -292,7 +292,9 @@ extern "C" lf_status lf_cuda_calib_read(int gpu, size_t bytes, int blocks, int t
 }
 
 // A chain of n dependent read kernels replayed from one CUDA graph, each reading `bytes` from its
-// own slice of a pool of at least 4x the L2 (so that every kernel reads HBM): t[r] = time per
+// own slice of a pool of at least 4x the L2 (so that every kernel reads HBM) — unless n slices
+// are fewer than that (the smallest sizes: their n slices stay in L2, as the few kilobytes a
+// decode step's small kernels read were just written by the kernel before): t[r] = time per
 // kernel. With blocks x threads of the bandwidth measurement this is what a memory-bound kernel
 // of that size costs inside a replayed decode step, start and drain included.
 extern "C" lf_status lf_cuda_calib_read_chain(int gpu, size_t bytes, int n, int blocks, int threads, int warmup, int reps,

@@ -641,6 +641,8 @@ static lf_status json_writer(FILE *f, const void *vctx) {
         json_num(f, m->ceil_flops);
         fputs(",\n    \"ceiling_launch_s\": ", f);
         json_num(f, m->ceil_launch_s);
+        fputs(",\n    \"roofline_kernel_overhead\": ", f);
+        lf_json_string(f, nz(m->overhead));
         fprintf(f, ",\n    \"warmup\": %d,\n    \"reps\": %d,\n    \"points\": %d\n  ", m->warmup, m->reps, c->n);
     }
     fputs("},\n  \"points\": ", f);

@@ -147,6 +147,7 @@ typedef struct {
     const char *hw_name;       /* roofline hardware entry used */
     double ceil_bw, ceil_flops, ceil_launch_s;   /* ceilings used by the predictions */
     int warmup, reps;
+    const char *overhead;      /* the roofline's per-kernel term (lf_hw_overhead_desc), or NULL */
 } lf_bench_meta;
 
 /* Every field of every point, one row per point (numbers at full precision in JSON). */

@@ -504,6 +504,22 @@ double lf_hw_chain_time(const lf_hw *hw, double bytes) {
     return m->chain_s[n - 1] + (bytes - m->chain_bytes[n - 1]) / m->read_bw;
 }
 
+const char *lf_hw_overhead_desc(const lf_hw *hw, char *buf, size_t cap) {
+    const lf_hw_measured *m = &hw->measured;
+    if (lf_hw_chain_time(hw, 1) > 0) {
+        size_t o = (size_t)snprintf(buf, cap, "kernel chain (measured):");
+        for (int i = 0; i < m->chain_n && o < cap; i++) {
+            const double b = m->chain_bytes[i];
+            o += (size_t)snprintf(buf + o, cap - o, "%s +%.2f us at %.0f %s", i ? "," : "", (m->chain_s[i] - b / m->read_bw) * 1e6,
+                                  b >= 1048576 ? b / 1048576 : b / 1024, b >= 1048576 ? "MiB" : "KiB");
+        }
+        return buf;
+    }
+    const int measured = hw->use_measured && m->valid && m->launch_s > 0;
+    snprintf(buf, cap, "launch floor %.2f us (%s)", lf_hw_eff_launch(hw) * 1e6, measured ? "measured" : "assumed");
+    return buf;
+}
+
 double lf_hw_eff_launch(const lf_hw *hw) {
     if (hw->use_measured && hw->measured.valid && hw->measured.launch_s > 0) return hw->measured.launch_s;
     return hw->launch_s;

@@ -127,6 +127,9 @@ double lf_hw_eff_launch(const lf_hw *hw);
  * the largest its time + the extra bytes at the read bandwidth). 0 when no curve is measured or
  * use_measured is off. */
 double lf_hw_chain_time(const lf_hw *hw, double bytes);
+/* The roofline's per-kernel term for this hardware, in words: "kernel chain (measured): +1.41 us
+ * at 16 KiB, ..." (over bytes / read bandwidth) or "launch floor 3.67 us (measured|assumed)". */
+const char *lf_hw_overhead_desc(const lf_hw *hw, char *buf, size_t cap);
 /* All-reduce latency over tp GPUs: the measurement at exactly tp GPUs when present (per-count
  * figure, else the single one when ar_gpus == tp), else the assumption (NVLink domain or PCIe). */
 double lf_hw_eff_ar_latency(const lf_hw *hw, int tp);
