@@ -4,6 +4,7 @@
 # new kernel-chain curve; lab_gemv over prefetch distances 0, 1, 2, 4; llama-2-7b TPOT at in 128
 # and 2048 for LF_CUDA_GEMV_PF = 0 / 2 / 4 alternated over two rounds (the roofline's prediction in
 # each JSON now uses the chain curve); llama-2-13b and llama-3-8b at 0 and 4.
+# (A record: the rolling prefetch, LF_CUDA_GEMV_PF and lab_gemv --pf, was removed after this run.)
 set -u
 cd "$(dirname "$0")/.."
 source bench/device_prep.sh

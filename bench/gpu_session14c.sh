@@ -6,7 +6,8 @@
 # `--tp 2,4` off (LF_CUDA_AR_NORM=0), alternated over two rounds; the all-reduce share per TP.
 # 14d was this script again (LOG=d) after the fused kernel was changed to load all of a peer's
 # words before waiting on any (14c waited word by word).
-# (The fusion was on by default when this ran; it is off now, so the fused arms set LF_CUDA_AR_NORM=1.)
+# (The fusion was on by default when this ran; it was removed after session 14 — docs/perf-notes.md —
+# so this script now records a run rather than repeating it.)
 set -u
 LOG=${LOG:-c}
 cd "$(dirname "$0")/.."

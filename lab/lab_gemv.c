@@ -3,7 +3,6 @@
  * reference, then timed.
  *
  *   lab_gemv [--model llama-2-7b] [--dtype f16|bf16] [--m 1,2,4,8,16] [--reps 9] [--iters 20]
- *            [--pf 0,2,4]
  *
  * Variants (all through the launchers of src/cuda/cuda_kernels.h, never copies):
  *   ffma     lf_cuda_gemv_ffma      one warp per weight row, FFMA (M <= 8)
@@ -12,8 +11,6 @@
  *   mma16    lf_cuda_gemv_mma       the same, 16 warps
  *   cublas   lf_cuda_gemm_cublas    cublasGemmEx
  *   swiglu   lf_cuda_gate_up_swiglu gate/up GEMM + SwiGLU epilogue (gate_up shape only, mma)
- * --pf: the skinny GEMM variants (mma*, swiglu) once per rolling L2 prefetch distance
- * (lf_cuda_set_gemv_prefetch), named e.g. mma4/pf2; without it the process default.
  * Method (device METHOD.md): correctness of every variant on 64 sampled output rows of every
  * shape and M against a double-precision CPU dot of the same rounded inputs; then per variant a
  * warm-up, and the median over --reps of (time of --iters launches / iters), CUDA events, the
@@ -68,7 +65,7 @@ static int applies(int v, int M, int K, int is_gu) {
 }
 
 int main(int argc, char **argv) {
-    const char *model = "llama-2-7b", *mlist = "1,2,4,8,16", *pflist = NULL;
+    const char *model = "llama-2-7b", *mlist = "1,2,4,8,16";
     lf_dtype dt = LF_DT_F16;
     int reps = 9, iters = 20;
     for (int i = 1; i < argc; i++) {
@@ -77,16 +74,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--m") && i + 1 < argc) mlist = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--pf") && i + 1 < argc) pflist = argv[++i];
-        else { fprintf(stderr, "usage: lab_gemv [--model NAME] [--dtype f16|bf16] [--m LIST] [--reps N] [--iters N] [--pf LIST]\n"); return 2; }
+        else { fprintf(stderr, "usage: lab_gemv [--model NAME] [--dtype f16|bf16] [--m LIST] [--reps N] [--iters N]\n"); return 2; }
     }
     lf_config cfg;
     if (lf_preset_model(model, &cfg) != LINFER_OK) { fprintf(stderr, "lab_gemv: %s\n", linfer_last_error()); return 2; }
     const lf_config *c = &cfg;
     int *ms = NULL, nm = 0;
     if (lf_parse_int_list(mlist, "--m", 1, 64, &ms, &nm) != LINFER_OK) { fprintf(stderr, "lab_gemv: %s\n", linfer_last_error()); return 2; }
-    int *pfs = NULL, npf = 0;
-    if (pflist && lf_parse_int_list(pflist, "--pf", 0, 16, &pfs, &npf) != LINFER_OK) { fprintf(stderr, "lab_gemv: %s\n", linfer_last_error()); return 2; }
     int maxm = 0;
     for (int i = 0; i < nm; i++) if (ms[i] > maxm) maxm = ms[i];
 
@@ -116,7 +110,7 @@ int main(int argc, char **argv) {
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
     int failed = 0;
-    printf("%-8s %4s %-10s %9s %8s %7s %s\n", "shape", "M", "variant", "us", "GB/s", "of_read", "check(max rel err)");
+    printf("%-8s %4s %-7s %9s %8s %7s %s\n", "shape", "M", "variant", "us", "GB/s", "of_read", "check(max rel err)");
     for (int si = 0; si < nshp; si++) {
         const int N = shp[si].N, K = shp[si].K;
         const size_t wn = (size_t)N * K, wbytes = wn * 2;
@@ -137,20 +131,11 @@ int main(int argc, char **argv) {
         float *hy = malloc((size_t)maxm * N * 4);
         for (int mi = 0; mi < nm; mi++) {
             const int M = ms[mi];
-            for (int vp = 0; vp < V_COUNT * (npf ? npf : 1); vp++) {
-                const int v = vp % V_COUNT, pi = vp / V_COUNT;
-                const int is_mma = v == V_MMA4 || v == V_MMA8 || v == V_MMA16 || v == V_SWIGLU;
-                if (!applies(v, M, K, shp[si].gu) || (pi > 0 && !is_mma)) continue;
-                char vlabel[32];
-                if (npf && is_mma) {
-                    lf_cuda_set_gemv_prefetch(pfs[pi]);
-                    snprintf(vlabel, sizeof vlabel, "%s/pf%d", vname[v], pfs[pi]);
-                } else {
-                    snprintf(vlabel, sizeof vlabel, "%s", vname[v]);
-                }
+            for (int v = 0; v < V_COUNT; v++) {
+                if (!applies(v, M, K, shp[si].gu)) continue;
                 /* check: 64 sampled output features */
                 CK(cudaMemset(dy, 0xFF, (size_t)maxm * N * 4));
-                if (run(v, h, dt, dx, dw, dy, M, N, K, st) != LINFER_OK) { printf("%s: %s\n", vlabel, linfer_last_error()); failed++; continue; }
+                if (run(v, h, dt, dx, dw, dy, M, N, K, st) != LINFER_OK) { printf("%s: %s\n", vname[v], linfer_last_error()); failed++; continue; }
                 CK(cudaStreamSynchronize(st));
                 const int nout = v == V_SWIGLU ? N / 2 : N;
                 CK(cudaMemcpy(hy, dy, (size_t)M * nout * (v == V_SWIGLU ? 2 : 4), cudaMemcpyDeviceToHost));
@@ -204,7 +189,7 @@ int main(int argc, char **argv) {
                 qsort(ts, R, sizeof ts[0], cmp_f);
                 const double t = ts[R / 2] * 1e-3;
                 const double bytes = (double)wbytes + (double)M * K * 2 + (double)M * nout * (v == V_SWIGLU ? 2 : 4);
-                printf("%-8s %4d %-10s %9.2f %8.0f %6.1f%% %s(%.1e)\n", shp[si].name, M, vlabel, t * 1e6, bytes / t / 1e9,
+                printf("%-8s %4d %-7s %9.2f %8.0f %6.1f%% %s(%.1e)\n", shp[si].name, M, vname[v], t * 1e6, bytes / t / 1e9,
                        100.0 * bytes / t / cr.read_bw, ok ? "ok" : "FAIL", worst);
                 fflush(stdout);
             }
@@ -214,6 +199,5 @@ int main(int argc, char **argv) {
     }
     printf("# %s\n", failed ? "SOME CHECKS FAILED" : "all checks passed");
     free(ms);
-    free(pfs);
     return failed ? 1 : 0;
 }

@@ -108,8 +108,6 @@ typedef struct {
     void *os_opened[LF_ONESHOT_MAX_TP]; // peers' buffers opened through CUDA IPC (closed at the end)
     lf_oneshot_peers os_peers;
     uint32_t *os_epoch;
-    lf_oneshot_peers os_norm_peers;   // the all-reduce + RMSNorm kernel's own slots (ll) and per-row counters
-    uint32_t *os_norm_epoch;
     char *wmem, *kvmem, *smem;
     cu_layer *layers;
     void *tok_embd, *lm_head, *out_norm;
@@ -543,21 +541,6 @@ static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
     return LINFER_OK;
 }
 
-/* The all-reduce of the residual rows [cnt, dim] followed by the RMSNorm into xn: one fused kernel
- * when the push one-shot path applies (same bits as the two), else the two. *fused = 1 when the
- * fused kernel ran (the caller then skips its own norm). lf_cuda_allreduce_norm_on() = 0: never. */
-static lf_status allreduce_norm(cu_backend *b, float *resid, void *xn, const void *w, int cnt, int *fused) {
-    *fused = 0;
-    if (lf_cuda_allreduce_norm_on() && b->os_on && lf_cuda_oneshot_ll() && b->os_norm_peers.ll[b->rank] &&
-        lf_cuda_oneshot_norm_supported(cnt, b->dim, b->os_half)) {
-        LF_TRY(lf_cuda_oneshot_allreduce_norm(b->dt, resid, xn, w, cnt, b->dim, b->base.model->cfg.norm_eps, &b->os_norm_peers,
-                                              b->os_norm_epoch, b->rank, b->tp, b->os_half, b->st));
-        *fused = 1;
-        return LINFER_OK;
-    }
-    return allreduce_f32(b, resid, (size_t)cnt * b->dim);
-}
-
 /* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
 typedef struct {
     size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
@@ -613,12 +596,10 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     char *attn = (char *)b->attn + (size_t)t0 * b->q_dim * es, *gu = (char *)b->gu + (size_t)t0 * 2 * b->ffn * es;
     char *act = (char *)b->act + (size_t)t0 * b->ffn * es;
     const int32_t *pos_mb = d_pos + t0, *seq_mb = d_seq + t0;
-    int xn_ready = 0;   /* the previous layer's all-reduce already wrote this layer's attention norm into xn */
     for (int l = 0; l < b->nl; l++) {
         const cu_layer *L = &b->layers[l];
         void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        if (!xn_ready) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
-        xn_ready = 0;
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
         OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
         if (sm->fuse_rope) {
             OP(LF_OP_ATTENTION, lf_cuda_attention_rope(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, c->rope_style,
@@ -639,9 +620,8 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         const float beta = b->rank == 0 ? 1.0f : 0.0f;
         OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, resid, 1, beta, cnt, b->dim, b->q_dim));
         if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
-        int fused = 0;
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_norm(b, resid, xn, L->ffn_norm, cnt, &fused));
-        if (!fused) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
         if (fused_gu) {
             OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, xn, L->wgu, act, cnt, b->ffn, b->dim, 0, st));
         } else {
@@ -649,8 +629,7 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));
         }
         OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, resid, 1, beta, cnt, b->dim, b->ffn));
-        if (b->tp > 1 && l + 1 < b->nl) OP(LF_OP_ALL_REDUCE, allreduce_norm(b, resid, xn, b->layers[l + 1].attn_norm, cnt, &xn_ready));
-        else if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
     }
     return LINFER_OK;
 }
@@ -1255,12 +1234,9 @@ typedef struct {
 static lf_status oneshot_setup(cu_backend *b) {
     const int tp = b->tp;
     const size_t half = (size_t)ONESHOT_ROWS * b->dim, nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
-    /* [2 halves of floats][flags][epoch counters][push slots: 2 x LF_ONESHOT_MAX_TP x half words]
-     * [the norm kernel's push slots, the same size][its per-row counters] */
+    /* [2 halves of floats][flags][epoch counters][push slots: 2 x LF_ONESHOT_MAX_TP x half words] */
     const size_t ll_off = (2 * half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t) + 255) / 256 * 256;
-    const size_t ll_bytes = 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
-    const size_t lln_off = ll_off + ll_bytes, llne_off = lln_off + ll_bytes;
-    const size_t bytes = llne_off + LF_ONESHOT_NORM_MAX_ROWS * sizeof(uint32_t);
+    const size_t bytes = ll_off + 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
     oneshot_info me, all[LF_ONESHOT_MAX_TP];
     memset(&me, 0, sizeof me);
     int ok = tp <= LF_ONESHOT_MAX_TP && env_int("LF_CUDA_ONESHOT", 1) != 0 && half <= (size_t)INT32_MAX;
@@ -1323,7 +1299,6 @@ static lf_status oneshot_setup(cu_backend *b) {
         b->os_peers.buf[r] = (float *)base;
         b->os_peers.flags[r] = (uint32_t *)(base + 2 * half * sizeof(float));
         b->os_peers.ll[r] = (uint64_t *)(base + ll_off);
-        b->os_norm_peers.ll[r] = (uint64_t *)(base + lln_off);
     }
     /* every rank must agree: min over the ranks of ok */
     int32_t *dok = NULL;
@@ -1339,7 +1314,6 @@ static lf_status oneshot_setup(cu_backend *b) {
     b->os_on = okv != 0;
     b->os_half = (int)half;
     b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + 2 * half * sizeof(float) + nflags * sizeof(uint32_t)) : NULL;
-    b->os_norm_epoch = b->os_mem ? (uint32_t *)(b->os_mem + llne_off) : NULL;
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && why[0])
         fprintf(stderr, "linfer: rank %d: one-shot all-reduce not available (%s)\n", b->rank, why);
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && b->rank == 0)

@@ -176,6 +176,27 @@ lf_status time_reps(cudaStream_t st, int warmup, int reps, int inner, double *t,
     return LINFER_OK;
 }
 
+// Captures n launches (launch(k) enqueues the k-th on st) into one CUDA graph and times its
+// replays: t[r] = time per launch. what names the measurement in errors.
+template <typename F>
+lf_status time_graph_per_launch(cudaStream_t st, int n, int warmup, int reps, double *t, double min_warm_s, const char *what, F launch) {
+    Graph g;
+    CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+    for (int k = 0; k < n; k++) launch(k);
+    cudaError_t le = cudaGetLastError();
+    cudaError_t ce = cudaStreamEndCapture(st, &g.g);
+    if (le != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "%s: capture: %s", what, cudaGetErrorString(le));
+    CUDA_CHECK(ce);
+    CUDA_CHECK(cudaGraphInstantiate(&g.x, g.g, 0));
+    auto op = [&]() -> lf_status {
+        CUDA_CHECK(cudaGraphLaunch(g.x, st));
+        return LINFER_OK;
+    };
+    LF_TRY(time_reps(st, warmup, reps, 1, t, op, min_warm_s));
+    for (int r = 0; r < reps; r++) t[r] /= n;
+    return LINFER_OK;
+}
+
 lf_status check_args(int gpu, int reps, const double *t) {
     if (reps <= 0 || !t) return lf_fail(LINFER_ERR_INVALID_ARG, "calibration: reps = %d", reps);
     int n = 0;
@@ -323,23 +344,10 @@ extern "C" lf_status lf_cuda_calib_read_chain(int gpu, size_t bytes, int n, int 
     fill_u32<<<fill_blocks(pool / 4), 256, 0, st.s>>>((uint32_t *)buf.p, pool / 4, 0xc4a1u);
     CUDA_CHECK_LAUNCH("fill_u32");
     CUDA_CHECK(cudaStreamSynchronize(st.s));
-    Graph g;
-    CUDA_CHECK(cudaStreamBeginCapture(st.s, cudaStreamCaptureModeThreadLocal));
-    for (int k = 0; k < n; k++)
+    return time_graph_per_launch(st.s, n, warmup, reps, t, 0.05, "read-chain calibration", [&](int k) {
         read_xor_blocks<<<blocks, threads, 0, st.s>>>((const uint4 *)((const char *)buf.p + (size_t)(k % slices) * bytes),
                                                       bytes / 16, (uint32_t *)out.p);
-    cudaError_t le = cudaGetLastError();
-    cudaError_t ce = cudaStreamEndCapture(st.s, &g.g);
-    if (le != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "read-chain calibration: capture: %s", cudaGetErrorString(le));
-    CUDA_CHECK(ce);
-    CUDA_CHECK(cudaGraphInstantiate(&g.x, g.g, 0));
-    auto op = [&]() -> lf_status {
-        CUDA_CHECK(cudaGraphLaunch(g.x, st.s));
-        return LINFER_OK;
-    };
-    LF_TRY(time_reps(st.s, warmup, reps, 1, t, op, 0.05));
-    for (int r = 0; r < reps; r++) t[r] /= n;
-    return LINFER_OK;
+    });
 }
 
 extern "C" lf_status lf_cuda_calib_copy(int gpu, size_t bytes, int warmup, int reps, double *t) {
@@ -497,19 +505,5 @@ extern "C" lf_status lf_cuda_calib_launch(int gpu, int n, int mode, int warmup, 
         for (int r = 0; r < reps; r++) t[r] /= n;
         return LINFER_OK;
     }
-    Graph g;
-    CUDA_CHECK(cudaStreamBeginCapture(st.s, cudaStreamCaptureModeThreadLocal));
-    for (int k = 0; k < n; k++) empty_kernel<<<1, 1, 0, st.s>>>();
-    cudaError_t le = cudaGetLastError();
-    cudaError_t ce = cudaStreamEndCapture(st.s, &g.g);
-    if (le != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "launch calibration: capture: %s", cudaGetErrorString(le));
-    CUDA_CHECK(ce);
-    CUDA_CHECK(cudaGraphInstantiate(&g.x, g.g, 0));
-    auto op = [&]() -> lf_status {
-        CUDA_CHECK(cudaGraphLaunch(g.x, st.s));
-        return LINFER_OK;
-    };
-    LF_TRY(time_reps(st.s, warmup, reps, 1, t, op));
-    for (int r = 0; r < reps; r++) t[r] /= n;
-    return LINFER_OK;
+    return time_graph_per_launch(st.s, n, warmup, reps, t, 0, "launch calibration", [&](int) { empty_kernel<<<1, 1, 0, st.s>>>(); });
 }

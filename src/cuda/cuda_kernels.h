@@ -133,12 +133,6 @@ lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, i
 lf_status lf_cuda_gemv_mma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                               int warps, int balanced, cudaStream_t st);
 void lf_cuda_set_gemv_balanced(int on);
-/* Rolling L2 prefetch of the skinny GEMM: each warp's round also prefetches its weights `rounds`
- * rounds ahead (0: only the first two rounds, before the PDL wait; at most 16). Set once at
- * start-up (process-wide); LF_CUDA_GEMV_PF overrides the default. No effect on results. */
-#define LF_CUDA_GEMV_PF_DEFAULT 0
-void lf_cuda_set_gemv_prefetch(int rounds);
-int lf_cuda_gemv_prefetch(void);
 /* act[M, ffn] (T) = silu(x . Wg^T) * (x . Wu^T), Wgu = [gate rows (ffn) | up rows (ffn)] [2*ffn, K]:
  * the gate/up GEMM and SwiGLU in one kernel (the skinny GEMM's SwiGLU epilogue). gate and up are
  * rounded to T before SwiGLU, as lf_cuda_linear + lf_cuda_swiglu do. M <= 16, K % 32 == 0. */
@@ -178,22 +172,6 @@ lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, u
 typedef struct { float *buf[LF_ONESHOT_MAX_TP]; uint32_t *flags[LF_ONESHOT_MAX_TP]; uint64_t *ll[LF_ONESHOT_MAX_TP]; } lf_oneshot_peers;
 void lf_cuda_set_oneshot_ll(int on);
 int lf_cuda_oneshot_ll(void);
-/* The push all-reduce of x [rows, n] (fp32, in place) fused with the RMSNorm after it: out (T)
- * [rows, n] = rmsnorm(x summed, w, eps), bit for bit what lf_cuda_oneshot_allreduce +
- * lf_cuda_rmsnorm give. peers->ll: this kernel's own receive slots (2 * LF_ONESHOT_MAX_TP *
- * half_elems words per rank), epoch_ctr its own per-row counters (LF_ONESHOT_NORM_MAX_ROWS,
- * zeroed once). Supported when lf_cuda_oneshot_norm_supported (rows <= 16, n % 4 == 0,
- * n <= 16384, rows * n <= half_elems). */
-#define LF_ONESHOT_NORM_MAX_ROWS 16
-int lf_cuda_oneshot_norm_supported(int rows, int n, int half_elems);
-/* whether the backend fuses the all-reduce with the following norm: default off (measured slower,
- * docs/perf-notes.md); LF_CUDA_AR_NORM=1 or lf_cuda_set_allreduce_norm(1) before a backend
- * captures its graphs: on */
-void lf_cuda_set_allreduce_norm(int on);
-int lf_cuda_allreduce_norm_on(void);
-lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, void *out, const void *w, int rows, int n, float eps,
-                                         const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp, int half_elems,
-                                         cudaStream_t st);
 lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
                                     int half_elems, cudaStream_t st);
 

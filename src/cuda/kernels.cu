@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include "cuda_common.h"
 #include "cuda_kernels.h"
+#include "kernel_launch.h"
 #include "random_weights.h"
 #include "rope_angle.h"
 
@@ -81,53 +82,10 @@ static inline unsigned grid_for(size_t n, int threads, unsigned cap = 65535u * 8
     return (unsigned)b;
 }
 
-// Programmatic dependent launch (PDL, Hopper): the kernels of the decode chain are launched with
-// programmatic stream serialisation, so the next kernel's blocks start while this one's last
-// blocks still run. Each such kernel calls pdl_enter() before it reads or writes anything another
-// kernel produces or consumes: it waits for the preceding kernel to complete and flush
-// (griddepcontrol.wait), then lets the next kernel launch (griddepcontrol.launch_dependents).
-// Before that point a kernel may only read weights (never written while kernels run); the GEMV
-// kernels use it to pull the first slices of their weights into L2. Off (plain launches, and the
-// instructions are no-ops without the attribute) unless lf_cuda_set_pdl(1).
+// PDL on or off for every LF_LAUNCH (kernel_launch.h); set once at backend creation
 static int g_pdl = 0;
 extern "C" void lf_cuda_set_pdl(int on) { g_pdl = on ? 1 : 0; }
 extern "C" int lf_cuda_pdl(void) { return g_pdl; }
-__device__ __forceinline__ void pdl_enter() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;\n" ::: "memory");
-    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void prefetch_l2(const void *p) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
-#endif
-}
-// kern<<<grid, block, smem, st>>>(args) with the PDL attribute when enabled. A kernel name with
-// template commas goes in parentheses.
-#define LF_LAUNCH(kern, grid, block, smem, st, ...)                                                \
-    do {                                                                                           \
-        cudaLaunchConfig_t cfg_ = {};                                                              \
-        cfg_.gridDim = dim3(grid);                                                                 \
-        cfg_.blockDim = dim3(block);                                                               \
-        cfg_.dynamicSmemBytes = (smem);                                                            \
-        cfg_.stream = (st);                                                                        \
-        cudaLaunchAttribute at_[1];                                                                \
-        at_[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;                            \
-        at_[0].val.programmaticStreamSerializationAllowed = 1;                                     \
-        cfg_.attrs = at_;                                                                          \
-        cfg_.numAttrs = g_pdl;                                                                     \
-        cudaLaunchKernelEx(&cfg_, kern, __VA_ARGS__);                                              \
-    } while (0)
-
-// Runs BODY with T bound to the element type of dt (returns LINFER_ERR_UNSUPPORTED otherwise).
-#define DISPATCH_T(dt, what, ...)                                                                  \
-    do {                                                                                           \
-        if ((dt) == LF_DT_F16) { typedef __half T; __VA_ARGS__; }                                  \
-        else if ((dt) == LF_DT_BF16) { typedef __nv_bfloat16 T; __VA_ARGS__; }                     \
-        else return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA %s: dtype %s (want F16 or BF16)", what,  \
-                            lf_dtype_name(dt));                                                    \
-    } while (0)
 
 extern "C" size_t lf_cuda_dtype_size(lf_dtype dt) { return (dt == LF_DT_F16 || dt == LF_DT_BF16) ? 2 : 0; }
 
@@ -197,25 +155,30 @@ __global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ o
 // 4 per thread kept in registers for the output pass, up to 1024 threads, so a decode step's
 // single row costs one round trip to L2 instead of n / 256 dependent loads.
 #define NORM_VEC_MAX 4
-// this thread's part of the sum of squares, in the kernel's fixed order
-__device__ __forceinline__ float norm_vec_squares(const float4 (&v)[NORM_VEC_MAX]) {
+template <typename T>
+__global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, const float *__restrict__ x,
+                                                           const T *__restrict__ w, const int32_t *__restrict__ rows,
+                                                           int n, float eps) {
+    __shared__ float red[33];
+    typedef typename TT<T>::T2 T2;
+    pdl_enter();
+    const int r = blockIdx.x, n4 = n >> 2;
+    const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)(rows ? rows[r] : r) * n);
+    float4 v[NORM_VEC_MAX];
     float ss = 0.f;
 #pragma unroll
     for (int j = 0; j < NORM_VEC_MAX; j++) {
+        const int i = threadIdx.x + j * blockDim.x;
+        v[j] = i < n4 ? xr[i] : make_float4(0.f, 0.f, 0.f, 0.f);
         ss = fmaf(v[j].x, v[j].x, ss);
         ss = fmaf(v[j].y, v[j].y, ss);
         ss = fmaf(v[j].z, v[j].z, ss);
         ss = fmaf(v[j].w, v[j].w, ss);
     }
-    return ss;
-}
-// out[i] (T) = v * inv * w for this thread's float4 indices i = threadIdx.x + j * blockDim.x < n4
-template <typename T>
-__device__ __forceinline__ void norm_vec_store(const float4 (&v)[NORM_VEC_MAX], int n4, float inv, const T *__restrict__ w,
-                                               T *__restrict__ out) {
-    typedef typename TT<T>::T2 T2;
+    ss = block_sum(ss, red);
+    const float inv = 1.0f / sqrtf(ss / (float)n + eps);
     const uint2 *w2 = reinterpret_cast<const uint2 *>(w);
-    uint2 *o2 = reinterpret_cast<uint2 *>(out);
+    uint2 *o2 = reinterpret_cast<uint2 *>(out + (size_t)r * n);
 #pragma unroll
     for (int j = 0; j < NORM_VEC_MAX; j++) {
         const int i = threadIdx.x + j * blockDim.x;
@@ -228,24 +191,6 @@ __device__ __forceinline__ void norm_vec_store(const float4 (&v)[NORM_VEC_MAX], 
             o2[i] = ou;
         }
     }
-}
-
-template <typename T>
-__global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, const float *__restrict__ x,
-                                                           const T *__restrict__ w, const int32_t *__restrict__ rows,
-                                                           int n, float eps) {
-    __shared__ float red[33];
-    pdl_enter();
-    const int r = blockIdx.x, n4 = n >> 2;
-    const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)(rows ? rows[r] : r) * n);
-    float4 v[NORM_VEC_MAX];
-#pragma unroll
-    for (int j = 0; j < NORM_VEC_MAX; j++) {
-        const int i = threadIdx.x + j * blockDim.x;
-        v[j] = i < n4 ? xr[i] : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
-    const float ss = block_sum(norm_vec_squares(v), red);
-    norm_vec_store<T>(v, n4, 1.0f / sqrtf(ss / (float)n + eps), w, out + (size_t)r * n);
 }
 
 extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
@@ -746,16 +691,6 @@ static int device_sms(void) {
 
 // The decode kernel (attn_decode_kernel) where it applies; LF_CUDA_ATTN_DECODE=0 keeps the
 // simple kernel and its combine kernel, to compare (docs/perf-notes.md).
-// An on/off kernel choice: *v < 0 until first asked, then 0 when the environment variable starts
-// with '0', else 1 (a setter may fix it first).
-static int env_switch(int *v, const char *name) {
-    if (*v < 0) {
-        const char *e = getenv(name);
-        *v = !(e && *e == '0');
-    }
-    return *v;
-}
-
 static int g_attn_decode = -1;
 extern "C" void lf_cuda_set_attn_decode(int on) { g_attn_decode = on ? 1 : 0; }
 static int attn_decode_on(void) { return env_switch(&g_attn_decode, "LF_CUDA_ATTN_DECODE"); }
@@ -1428,7 +1363,7 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
 template <typename T, int NT, int EPI, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
 gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, float beta, int M, int N,
-                int K, int ffn, int balanced, int pf) {
+                int K, int ffn, int balanced) {
     __shared__ float red[WARPS > 1 ? WARPS - 1 : 1][NT][4][32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     int row_lo, row_hi, feat = 0;
@@ -1460,36 +1395,23 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
         xok[t] = tok < M;
         xr[t] = reinterpret_cast<const uint4 *>(x) + (size_t)(xok[t] ? tok : 0) * K8 + c;
     }
-    // L2 prefetch of whole rounds of this warp's weights: lane l takes tile row l / 2 (rows g and
-    // g + 8 of the tile are lanes 2g and 2g + 16), alternate 128-byte lines of the row's
-    // GM_UNROLL * 64 bytes. Before the dependency wait the first max(pf, 2) rounds; with pf > 0
-    // each round then also prefetches the round pf steps ahead, so that more bytes are on their
-    // way from HBM than the registers of one round hold.
-    const int prow_t = lane >> 1, pg = prow_t & 7;
-    int prow;
-    if (EPI == 2) {
-        const int f = min((int)blockIdx.x * 8 + pg, ffn - 1);
-        prow = prow_t < 8 ? f : ffn + f;
-    } else {
-        prow = min((int)blockIdx.x * 16 + prow_t, N - 1);
-    }
-    const char *pw = reinterpret_cast<const char *>(W) + (size_t)prow * K * sizeof(T);
-    auto prefetch_round = [&](int kb0) {
+    // before the dependency wait: pull this warp's first iterations of both weight rows into L2
+    // (lanes c = 0..3 of a row cover one 64-byte half line per 32-k block)
+    if (c == 0) {
 #pragma unroll
-        for (int j = lane & 1; j < GM_UNROLL / 2; j += 2) {
-            const int kb = kb0 + 2 * j;
-            if (kb < kb_end) prefetch_l2(pw + (size_t)kb * 64);
-        }
-    };
-    const int pre = pf > 2 ? pf : 2;
-    for (int it = 0; it < pre; it++) prefetch_round(kb_start + it * kb_step);
+        for (int it = 0; it < 2; it++)
+#pragma unroll
+            for (int u = 0; u < GM_UNROLL; u += 2) {
+                const int kb = kb_start + it * kb_step + u;
+                if (kb < kb_end) { prefetch_l2(wlo + kb * 4); prefetch_l2(whi + kb * 4); }
+            }
+    }
     pdl_enter();
     float acc[NT][4];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.f;
     const uint4 zero = make_uint4(0, 0, 0, 0);
     for (int kb0 = kb_start; kb0 < kb_end; kb0 += kb_step) {
-        if (pf > 0) prefetch_round(kb0 + pf * kb_step);
         uint4 alo[GM_UNROLL], ahi[GM_UNROLL], bx[GM_UNROLL][NT];
 #pragma unroll
         for (int u = 0; u < GM_UNROLL; u++) {
@@ -1576,25 +1498,12 @@ static int g_gemv_balanced = -1;
 extern "C" void lf_cuda_set_gemv_balanced(int on) { g_gemv_balanced = on ? 1 : 0; }
 static int gemv_balanced(void) { return env_switch(&g_gemv_balanced, "LF_CUDA_GEMV_BALANCED"); }
 
-// rolling L2 prefetch distance of the skinny GEMM, in rounds (0: only the first two rounds,
-// before the PDL wait); LF_CUDA_GEMV_PF overrides the default
-static int g_gemv_pf = -1;
-extern "C" void lf_cuda_set_gemv_prefetch(int rounds) { g_gemv_pf = rounds < 0 ? 0 : rounds > 16 ? 16 : rounds; }
-extern "C" int lf_cuda_gemv_prefetch(void) {
-    if (g_gemv_pf < 0) {
-        const char *e = getenv("LF_CUDA_GEMV_PF");
-        lf_cuda_set_gemv_prefetch(e && *e ? atoi(e) : LF_CUDA_GEMV_PF_DEFAULT);
-    }
-    return g_gemv_pf;
-}
-
 // EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
 static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, int M, int N, int K, int ffn, int warps,
                             int balanced, cudaStream_t st) {
-    const int pf = lf_cuda_gemv_prefetch();
     const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
-#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced, pf)
+#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced)
     if (M <= 8) { if (warps >= 16) GMM(1, 16); else if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
     else { if (warps >= 16) GMM(2, 16); else if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
 #undef GMM
@@ -1682,274 +1591,6 @@ extern "C" lf_status lf_cuda_gemm_cublas(cublasHandle_t hdl, lf_dtype dt, const 
     CUBLAS_CHECK(cublasSetStream(hdl, st));
     CUBLAS_CHECK(cublasGemmEx(hdl, CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &alpha, W, ab, K, x, ab, K, &beta, y, ct, N,
                               CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-    return LINFER_OK;
-}
-
-// ---------------------------------------------------------------------------------------------
-// One-shot all-reduce over peer memory (tensor parallelism, small messages): every rank copies its
-// vector into its own exchange buffer (the half of it chosen by the call's parity), tells every
-// peer by a flag in the peer's memory (release, system scope), waits for the peers' flags in its
-// own memory (acquire), then reads all ranks' buffers over NVLink and adds them in rank order 0..
-// tp-1, so every rank gets the same bits. Flags carry a per-block call counter (epoch), so they
-// never need resetting and graph replays work. Two halves: a rank can be at most one call ahead
-// of a peer (it waits for that peer's flag of its own call), so the half it writes is never the
-// one a slower peer still reads; every call launches the same blocks, so all blocks of a call
-// agree on the half. A peer that never arrives ends the kernel with a trap after
-// LF_ONESHOT_TIMEOUT_S (300 s; the launcher's supervisor ends a job with a dead rank long before).
-__device__ __forceinline__ void st_release_sys(uint32_t *p, uint32_t v) {
-    asm volatile("st.release.sys.global.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
-}
-__device__ __forceinline__ uint32_t ld_acquire_sys(const uint32_t *p) {
-    uint32_t v;
-    asm volatile("ld.acquire.sys.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-    return v;
-}
-__device__ __forceinline__ uint64_t global_ns() {
-    uint64_t t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
-}
-
-__global__ void __launch_bounds__(256) oneshot_allreduce_kernel(float *__restrict__ x, int n, lf_oneshot_peers P,
-                                                                 uint32_t *__restrict__ epoch_ctr, int rank, int tp,
-                                                                 int half_elems, unsigned long long timeout_ns) {
-    __shared__ uint32_t s_epoch;
-    pdl_enter();
-    const int b = blockIdx.x, per = (n + gridDim.x - 1) / gridDim.x, i0 = b * per, i1 = min(n, i0 + per);
-    if (threadIdx.x == 0) s_epoch = epoch_ctr[b] + 1;
-    __syncthreads();
-    const uint32_t ep = s_epoch;
-    const size_t half = (size_t)(ep & 1) * (size_t)half_elems;
-    float *mine = P.buf[rank] + half;
-    for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) mine[i] = x[i];
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        epoch_ctr[b] = ep;
-        __threadfence_system();
-        for (int p = 0; p < tp; p++)
-            if (p != rank) st_release_sys(P.flags[p] + b * LF_ONESHOT_MAX_TP + rank, ep);
-        const uint64_t t0 = global_ns();
-        for (int p = 0; p < tp; p++) {
-            if (p == rank) continue;
-            while (ld_acquire_sys(P.flags[rank] + b * LF_ONESHOT_MAX_TP + p) < ep)
-                if (global_ns() - t0 > timeout_ns) __trap(); /* a peer never came (LF_ONESHOT_TIMEOUT_S) */
-        }
-    }
-    __syncthreads();
-    for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) {
-        float sum = 0.f;
-        for (int r = 0; r < tp; r++) sum += __ldcv(P.buf[r] + half + i);
-        x[i] = sum;
-    }
-}
-
-// Push variant (LL: data and call number in one 8-byte word). Each rank stores every element of
-// its x, with the block's call number (epoch) in the high half, straight into each peer's
-// receive slot [epoch parity][sender][i], then polls its own slots (local memory) until every
-// peer's word carries this epoch, and sums in rank order — the same order as the pull kernel
-// above, so the same bits. One NVLink crossing per call and no flag round trip. A slot of parity
-// p is rewritten two calls later, by which time its reader has finished: a rank can only start
-// call e + 2 after receiving its peers' call-e+1 words, which they send after their call e
-// kernels (including its reads) completed.
-__device__ __forceinline__ void st_volatile_u64(uint64_t *p, uint64_t v) {
-    asm volatile("st.volatile.global.u64 [%0], %1;\n" ::"l"(p), "l"(v) : "memory");
-}
-__device__ __forceinline__ uint64_t ld_volatile_u64(const uint64_t *p) {
-    uint64_t v;
-    asm volatile("ld.volatile.global.u64 %0, [%1];\n" : "=l"(v) : "l"(p) : "memory");
-    return v;
-}
-
-__global__ void __launch_bounds__(256) oneshot_ll_kernel(float *__restrict__ x, int n, lf_oneshot_peers P,
-                                                          uint32_t *__restrict__ epoch_ctr, int rank, int tp, int half_elems,
-                                                          unsigned long long timeout_ns) {
-    __shared__ uint32_t s_epoch;
-    pdl_enter();
-    const int b = blockIdx.x, per = (n + gridDim.x - 1) / gridDim.x, i0 = b * per, i1 = min(n, i0 + per);
-    if (threadIdx.x == 0) s_epoch = epoch_ctr[b] + 1;
-    __syncthreads();
-    const uint32_t ep = s_epoch;
-    const size_t region = (size_t)(ep & 1) * LF_ONESHOT_MAX_TP * (size_t)half_elems;
-    for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) {
-        const uint64_t w = ((uint64_t)ep << 32) | __float_as_uint(x[i]);
-        for (int p = 0; p < tp; p++)
-            if (p != rank) st_volatile_u64(P.ll[p] + region + (size_t)rank * half_elems + i, w);
-    }
-    const uint64_t t0 = global_ns();
-    for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) {
-        const float mine = x[i];
-        float sum = 0.f;
-        for (int r = 0; r < tp; r++) {
-            if (r == rank) { sum += mine; continue; }
-            const uint64_t *q = P.ll[rank] + region + (size_t)r * half_elems + i;
-            uint64_t w = ld_volatile_u64(q);
-            for (int spin = 0; (uint32_t)(w >> 32) != ep; spin++) {
-                if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* a peer never came */
-                w = ld_volatile_u64(q);
-            }
-            sum += __uint_as_float((uint32_t)w);
-        }
-        x[i] = sum;
-    }
-    if (threadIdx.x == 0) epoch_ctr[b] = ep;
-}
-
-// The push all-reduce fused with the RMSNorm that follows it (tensor parallelism: after O-proj and
-// after down). One block per row of the residual, with the thread count and float4 partition of
-// rmsnorm_vec_kernel: each thread pushes its float4s, sums the peers' words in rank order (the
-// same bits as oneshot_ll_kernel), writes the residual back, and computes the norm exactly as
-// rmsnorm_vec_kernel does (same squares, same block reduction), so the result equals all-reduce +
-// lf_cuda_rmsnorm bit for bit. Its own slots (P.ll) and per-row call counters (a row's block only
-// ever shares slots with the same row's block of other calls, so the tags of one slot parity
-// differ by two or more).
-template <typename T>
-__global__ void __launch_bounds__(1024) oneshot_ll_norm_kernel(float *__restrict__ x, T *__restrict__ out, const T *__restrict__ w,
-                                                               int n, float eps, lf_oneshot_peers P, uint32_t *__restrict__ epoch_ctr,
-                                                               int rank, int tp, int half_elems, unsigned long long timeout_ns) {
-    __shared__ float red[33];
-    __shared__ uint32_t s_epoch;
-    pdl_enter();
-    const int r = blockIdx.x, n4 = n >> 2;
-    if (threadIdx.x == 0) s_epoch = epoch_ctr[r] + 1;
-    __syncthreads();
-    const uint32_t ep = s_epoch;
-    const size_t region = (size_t)(ep & 1) * LF_ONESHOT_MAX_TP * (size_t)half_elems + (size_t)r * n;
-    float4 *xr = reinterpret_cast<float4 *>(x + (size_t)r * n);
-    float4 v[NORM_VEC_MAX];
-#pragma unroll
-    for (int j = 0; j < NORM_VEC_MAX; j++) {
-        const int i = threadIdx.x + j * blockDim.x;
-        v[j] = i < n4 ? xr[i] : make_float4(0.f, 0.f, 0.f, 0.f);
-        if (i < n4) {
-            const float c[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
-            for (int p = 0; p < tp; p++) {
-                if (p == rank) continue;
-                uint64_t *dst = P.ll[p] + region + (size_t)rank * half_elems + 4 * (size_t)i;
-#pragma unroll
-                for (int k = 0; k < 4; k++) st_volatile_u64(dst + k, ((uint64_t)ep << 32) | __float_as_uint(c[k]));
-            }
-        }
-    }
-    // receive: peer by peer in rank order (the order of the sums), all of this thread's words of
-    // one peer loaded before any is waited for, so a call costs one round trip per peer rather
-    // than one per element
-    const uint64_t t0 = global_ns();
-    float4 s[NORM_VEC_MAX];
-#pragma unroll
-    for (int j = 0; j < NORM_VEC_MAX; j++) s[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int q = 0; q < tp; q++) {
-        if (q == rank) {
-#pragma unroll
-            for (int j = 0; j < NORM_VEC_MAX; j++) {
-                s[j].x += v[j].x; s[j].y += v[j].y; s[j].z += v[j].z; s[j].w += v[j].w;
-            }
-            continue;
-        }
-        const uint64_t *src = P.ll[rank] + region + (size_t)q * half_elems;
-        uint64_t wd[NORM_VEC_MAX][4];
-#pragma unroll
-        for (int j = 0; j < NORM_VEC_MAX; j++) {
-            const int i = threadIdx.x + j * blockDim.x;
-#pragma unroll
-            for (int k = 0; k < 4; k++) wd[j][k] = i < n4 ? ld_volatile_u64(src + 4 * (size_t)i + k) : ((uint64_t)ep << 32);
-        }
-#pragma unroll
-        for (int j = 0; j < NORM_VEC_MAX; j++) {
-            const int i = threadIdx.x + j * blockDim.x;
-#pragma unroll
-            for (int k = 0; k < 4; k++)
-                for (int spin = 0; (uint32_t)(wd[j][k] >> 32) != ep; spin++) {
-                    if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* a peer never came */
-                    wd[j][k] = ld_volatile_u64(src + 4 * (size_t)i + k);
-                }
-            s[j].x += __uint_as_float((uint32_t)wd[j][0]);
-            s[j].y += __uint_as_float((uint32_t)wd[j][1]);
-            s[j].z += __uint_as_float((uint32_t)wd[j][2]);
-            s[j].w += __uint_as_float((uint32_t)wd[j][3]);
-        }
-    }
-#pragma unroll
-    for (int j = 0; j < NORM_VEC_MAX; j++) {
-        const int i = threadIdx.x + j * blockDim.x;
-        if (i < n4) {
-            v[j] = s[j];
-            xr[i] = v[j];
-        }
-    }
-    const float ss = block_sum(norm_vec_squares(v), red);
-    norm_vec_store<T>(v, n4, 1.0f / sqrtf(ss / (float)n + eps), w, out + (size_t)r * n);
-    if (threadIdx.x == 0) epoch_ctr[r] = ep;
-}
-
-static unsigned long long oneshot_timeout_ns(void) {
-    static unsigned long long timeout_ns = 0;
-    if (!timeout_ns) {
-        const char *e = getenv("LF_ONESHOT_TIMEOUT_S");
-        const double sec = e && *e ? atof(e) : 300.0;
-        timeout_ns = (unsigned long long)((sec > 0 ? sec : 300.0) * 1e9);
-    }
-    return timeout_ns;
-}
-
-extern "C" int lf_cuda_oneshot_norm_supported(int rows, int n, int half_elems) {
-    return rows >= 1 && rows <= LF_ONESHOT_NORM_MAX_ROWS && n % 4 == 0 && n / 4 <= 1024 * NORM_VEC_MAX &&
-           (size_t)rows * n <= (size_t)half_elems;
-}
-
-extern "C" lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, void *out, const void *w, int rows, int n, float eps,
-                                                    const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
-                                                    int half_elems, cudaStream_t st) {
-    if (rows <= 0) return LINFER_OK;
-    if (!lf_cuda_oneshot_norm_supported(rows, n, half_elems) || tp < 2 || tp > LF_ONESHOT_MAX_TP || !peers->ll[rank] ||
-        ((uintptr_t)x & 15) || (((uintptr_t)w | (uintptr_t)out) & 7))
-        return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce + norm: %d rows of %d (buffer %d), %d ranks", rows, n, half_elems, tp);
-    const int n4 = n / 4, threads = n4 < 1024 ? ((n4 + 31) / 32) * 32 : 1024;
-    const unsigned long long to = oneshot_timeout_ns();
-    DISPATCH_T(dt, "oneshot_allreduce_norm",
-               LF_LAUNCH(oneshot_ll_norm_kernel<T>, rows, threads, 0, st, x, (T *)out, (const T *)w, n, eps, *peers, epoch_ctr, rank,
-                         tp, half_elems, to));
-    CUDA_CHECK_LAUNCH("oneshot_ll_norm_kernel");
-    return LINFER_OK;
-}
-
-// Off by default: one block per row moves the whole row's NVLink traffic through one SM and
-// measured slower than the 64-block push kernel + the norm kernel (docs/perf-notes.md, session 14);
-// kept, with its bit-for-bit test, for a version spread over a thread-block cluster.
-static int g_ar_norm = -1;
-extern "C" void lf_cuda_set_allreduce_norm(int on) { g_ar_norm = on ? 1 : 0; }
-extern "C" int lf_cuda_allreduce_norm_on(void) {
-    if (g_ar_norm < 0) {
-        const char *e = getenv("LF_CUDA_AR_NORM");
-        g_ar_norm = e && *e && atoi(e) != 0;
-    }
-    return g_ar_norm;
-}
-
-static int g_oneshot_ll = -1;
-extern "C" void lf_cuda_set_oneshot_ll(int on) { g_oneshot_ll = on ? 1 : 0; }
-extern "C" int lf_cuda_oneshot_ll(void) { return env_switch(&g_oneshot_ll, "LF_CUDA_ONESHOT_LL"); }
-
-extern "C" lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
-                                               int half_elems, cudaStream_t st) {
-    if (n <= 0) return LINFER_OK;
-    if (n > half_elems || tp < 2 || tp > LF_ONESHOT_MAX_TP)
-        return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce: %d floats (buffer %d), %d ranks", n, half_elems, tp);
-    // always the same number of blocks: each block's call counter (epoch) then advances with every
-    // call, so the parity of the buffer half is the same for every block of a call (blocks beyond
-    // the data only exchange flags)
-    static unsigned long long timeout_ns = 0;
-    if (!timeout_ns) {
-        const char *e = getenv("LF_ONESHOT_TIMEOUT_S");
-        const double sec = e && *e ? atof(e) : 300.0;
-        timeout_ns = (unsigned long long)((sec > 0 ? sec : 300.0) * 1e9);
-    }
-    if (peers->ll[rank] && lf_cuda_oneshot_ll()) {
-        LF_LAUNCH(oneshot_ll_kernel, LF_ONESHOT_MAX_BLOCKS, 256, 0, st, x, n, *peers, epoch_ctr, rank, tp, half_elems, timeout_ns);
-        CUDA_CHECK_LAUNCH("oneshot_ll_kernel");
-        return LINFER_OK;
-    }
-    LF_LAUNCH(oneshot_allreduce_kernel, LF_ONESHOT_MAX_BLOCKS, 256, 0, st, x, n, *peers, epoch_ctr, rank, tp, half_elems, timeout_ns);
-    CUDA_CHECK_LAUNCH("oneshot_allreduce_kernel");
     return LINFER_OK;
 }
 

@@ -220,44 +220,6 @@ static void test_linear_variants(cublasHandle_t hdl, lf_dtype dt, int M, int N, 
     free(x); free(W); free(y0); free(ref); cudaFree(dx); cudaFree(dW);
 }
 
-/* The skinny GEMM's rolling L2 prefetch changes what is in flight, never the arithmetic: the
- * outputs with prefetch distances 1, 3 and 8 rounds must equal those without, bit for bit (plain
- * and SwiGLU epilogues, both K assignments). */
-static void test_gemv_prefetch_bits(lf_dtype dt, int M, int N, int K) {
-    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)N * K, 1.0f / sqrtf((float)K));
-    round_array(dt, x, (size_t)M * K);
-    round_array(dt, W, (size_t)N * K);
-    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K);
-    const int saved = lf_cuda_gemv_prefetch(), dists[] = {0, 1, 3, 8};
-    for (int swiglu = 0; swiglu <= 1; swiglu++)
-        for (int bal = 0; bal <= 1; bal++) {
-            const size_t nout = swiglu ? (size_t)M * (N / 2) : (size_t)M * N, ob = swiglu ? 2 : 4;
-            unsigned char *first = NULL;
-            for (size_t d = 0; d < sizeof dists / sizeof dists[0]; d++) {
-                lf_cuda_set_gemv_prefetch(dists[d]);
-                lf_cuda_set_gemv_balanced(bal);
-                void *dy = dalloc(nout * ob);
-                if (swiglu) LF(lf_cuda_gate_up_swiglu(dt, dx, dW, dy, M, N / 2, K, 4, 0));
-                else LF(lf_cuda_gemv_mma_ex(dt, dx, dW, dy, 1, 0.0f, M, N, K, 8, bal, 0));
-                unsigned char *h = xmalloc(nout * ob);
-                CK(cudaMemcpy(h, dy, nout * ob, cudaMemcpyDeviceToHost));
-                cudaFree(dy);
-                if (!first) { first = h; continue; }
-                g_checks++;
-                if (memcmp(first, h, nout * ob)) {
-                    g_failed++;
-                    printf("  FAIL gemv prefetch %d rounds (%s, %s, %s M%d N%d K%d): output differs from no prefetch\n", dists[d],
-                           dtn(dt), swiglu ? "swiglu" : "plain", bal ? "balanced" : "round-robin", M, N, K);
-                }
-                free(h);
-            }
-            free(first);
-        }
-    lf_cuda_set_gemv_prefetch(saved);
-    lf_cuda_set_gemv_balanced(1);
-    free(x); free(W); cudaFree(dx); cudaFree(dW);
-}
-
 /* gate/up GEMM with the SwiGLU epilogue vs CPU linear -> round to T -> swiglu */
 static void test_gate_up_swiglu(lf_dtype dt, int M, int ffn, int K, int warps) {
     float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)2 * ffn * K, 3.0f / sqrtf((float)K));
@@ -1098,8 +1060,6 @@ int main(int argc, char **argv) {
             lf_cuda_set_gemv_balanced(0); /* the round-robin K pieces kept for comparison */
             test_linear_variants(hdl, dt, 3, 1000, 1056, 1);
             lf_cuda_set_gemv_balanced(1);
-            test_gemv_prefetch_bits(dt, 3, 1008, 4096);
-            test_gemv_prefetch_bits(dt, 11, 528, 1056); /* two token tiles, K / 32 odd */
             test_gate_up_swiglu(dt, 1, 1000, 512, 0);
             test_gate_up_swiglu(dt, 5, 1004, 544, 4); /* ffn % 8 != 0 */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);
