@@ -72,6 +72,9 @@ lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *b
 /* 0: lf_cuda_attention uses the simple kernel (+ combine kernel) even where the decode kernel
  * applies (tests and A/B timing; LF_CUDA_ATTN_DECODE=0 does the same at start-up) */
 void lf_cuda_set_attn_decode(int on);
+/* the decode attention's context splits as one thread-block cluster merged through distributed
+ * shared memory (Hopper; default on there, LF_CUDA_ATTN_CLUSTER=0 off) or through global memory */
+void lf_cuda_set_attn_cluster(int on);
 #define LF_ATTN_CHUNK 128 /* positions per step of the simple kernel; the split is in whole chunks */
 lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                             const void *k_cache, const void *v_cache, int max_ctx,

@@ -1,5 +1,5 @@
 // kernel_launch.h — what every .cu file of the CUDA backend's kernels shares (CUDA only, not for C
-// code): programmatic dependent launch (pdl_enter, LF_LAUNCH), the L2 prefetch, the dtype
+// code): programmatic dependent launch (pdl_enter, LF_LAUNCH, LF_LAUNCH_CLUSTER_Z), the dtype
 // dispatch and the on/off switches read from the environment.
 #ifndef LF_CUDA_KERNEL_LAUNCH_H
 #define LF_CUDA_KERNEL_LAUNCH_H
@@ -14,36 +14,44 @@
 // blocks still run. Each such kernel calls pdl_enter() before it reads or writes anything another
 // kernel produces or consumes: it waits for the preceding kernel to complete and flush
 // (griddepcontrol.wait), then lets the next kernel launch (griddepcontrol.launch_dependents).
-// Before that point a kernel may only read weights (never written while kernels run); the GEMV
-// kernels use it to pull the first slices of their weights into L2. Off (plain launches, and the
-// instructions are no-ops without the attribute) unless lf_cuda_set_pdl(1).
+// So when a kernel starts, every kernel before its predecessor has completed: before its wait it
+// may read what those wrote (the fused-RoPE decode attention loads its cache rows there) but
+// nothing its predecessor writes, and write nothing. Off (plain launches, and the instructions
+// are no-ops without the attribute) unless lf_cuda_set_pdl(1). (Pulling the GEMVs' first weights
+// into L2 before the wait was measured slower: docs/perf-notes.md, session 15.)
 __device__ __forceinline__ void pdl_enter() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;\n" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
-__device__ __forceinline__ void prefetch_l2(const void *p) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p));
-#endif
-}
-// kern<<<grid, block, smem, st>>>(args) with the PDL attribute when enabled. A kernel name with
-// template commas goes in parentheses.
-#define LF_LAUNCH(kern, grid, block, smem, st, ...)                                                \
+// kern<<<grid, block, smem, st>>>(args) with the PDL attribute when enabled and, for cz > 0, in
+// thread-block clusters of (1, 1, cz) blocks (Hopper). A kernel name with template commas goes in
+// parentheses.
+#define LF_LAUNCH_CLUSTER_Z(kern, grid, block, smem, st, cz, ...)                                  \
     do {                                                                                           \
         cudaLaunchConfig_t cfg_ = {};                                                              \
         cfg_.gridDim = dim3(grid);                                                                 \
         cfg_.blockDim = dim3(block);                                                               \
         cfg_.dynamicSmemBytes = (smem);                                                            \
         cfg_.stream = (st);                                                                        \
-        cudaLaunchAttribute at_[1];                                                                \
-        at_[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;                            \
-        at_[0].val.programmaticStreamSerializationAllowed = 1;                                     \
+        cudaLaunchAttribute at_[2];                                                                \
+        unsigned na_ = 0;                                                                          \
+        if ((cz) > 0) {                                                                            \
+            at_[na_].id = cudaLaunchAttributeClusterDimension;                                     \
+            at_[na_].val.clusterDim.x = 1;                                                         \
+            at_[na_].val.clusterDim.y = 1;                                                         \
+            at_[na_++].val.clusterDim.z = (cz);                                                    \
+        }                                                                                          \
+        if (lf_cuda_pdl()) {                                                                       \
+            at_[na_].id = cudaLaunchAttributeProgrammaticStreamSerialization;                      \
+            at_[na_++].val.programmaticStreamSerializationAllowed = 1;                             \
+        }                                                                                          \
         cfg_.attrs = at_;                                                                          \
-        cfg_.numAttrs = lf_cuda_pdl();                                                             \
+        cfg_.numAttrs = na_;                                                                       \
         cudaLaunchKernelEx(&cfg_, kern, __VA_ARGS__);                                              \
     } while (0)
+#define LF_LAUNCH(kern, grid, block, smem, st, ...) LF_LAUNCH_CLUSTER_Z(kern, grid, block, smem, st, 0, __VA_ARGS__)
 
 // Runs BODY with T bound to the element type of dt (returns LINFER_ERR_UNSUPPORTED otherwise).
 #define DISPATCH_T(dt, what, ...)                                                                  \

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#include <cooperative_groups.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -421,6 +422,33 @@ __device__ __forceinline__ void attn_merge_splits(T *__restrict__ orow, const fl
     }
 }
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// The same merge (same order, same arithmetic, so the same bits) when split z's (m, l) and p.V
+// sit in the shared memory (s_ml, s_po) of block rank z of this thread's cluster; dimensions
+// d0, d0 + dstep, ... of orow.
+template <typename T>
+__device__ __forceinline__ void attn_merge_cluster(T *__restrict__ orow, cooperative_groups::cluster_group &cl, float *s_ml,
+                                                   float *s_po, int ns, int hd, int d0, int dstep) {
+    float M = -INFINITY;
+    for (int z = 0; z < ns; z++) M = fmaxf(M, cl.map_shared_rank(s_ml, z)[0]);
+    float den = 0.f;
+    for (int z = 0; z < ns; z++) {
+        const float *ml = cl.map_shared_rank(s_ml, z);
+        const float mz = ml[0];
+        den += mz == -INFINITY ? 0.f : expf(mz - M) * ml[1];
+    }
+    const float inv = 1.0f / den;
+    for (int d = d0; d < hd; d += dstep) {
+        float num = 0.f;
+        for (int z = 0; z < ns; z++) {
+            const float mz = cl.map_shared_rank(s_ml, z)[0];
+            if (mz != -INFINITY) num += expf(mz - M) * cl.map_shared_rank(s_po, z)[d];
+        }
+        orow[d] = TT<T>::mk(num * inv);
+    }
+}
+#endif
+
 template <typename T>
 __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const float *__restrict__ part_o,
                                     const float *__restrict__ part_ml, const int32_t *__restrict__ tok_idx, int n_heads,
@@ -503,6 +531,21 @@ __device__ __forceinline__ void rope_lane(float (&x)[8], int gl, const float (&s
     for (int i = 0; i < 8; i++) x[i] = y[i];
 }
 
+// K and V of the chunk's rows c0 + r*RPL + gi (r < RK) for this thread's 8 elements; rows at or
+// past c_end and skip_row read as zero.
+template <typename T, int HD>
+__device__ __forceinline__ void attn_load_chunk(const T *__restrict__ kb, const T *__restrict__ vb, int kv_dim, int c0, int c_end,
+                                                int gi, int skip_row, uint4 (&kr)[AttDec<HD>::RK], uint4 (&vr)[AttDec<HD>::RK]) {
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int r = 0; r < AttDec<HD>::RK; r++) {
+        const int row = c0 + r * AttDec<HD>::RPL + gi;
+        const bool ok = row < c_end && row != skip_row;
+        kr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
+        vr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim)) : zero;
+    }
+}
+
 // ROPE: q is the raw QKV row (q, k, v of the token, q_stride = its width), rotated here; the
 // block whose split holds the token's own position takes that position's k (rotated) and v from
 // the row instead of the cache, and the first q head of each KV group writes them to the cache
@@ -514,26 +557,40 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
                    const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
                    const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv,
                    float scale, int split_len, float *part_o, float *part_ml, unsigned *counters,
-                   const T *__restrict__ bias, const float *__restrict__ inv_freq, int interleaved, T *kc_w, T *vc_w) {
+                   const T *__restrict__ bias, const float *__restrict__ inv_freq, int interleaved, T *kc_w, T *vc_w,
+                   int cluster) {
     typedef AttDec<HD> P;
     constexpr int G = P::G, RPL = P::RPL, RK = P::RK, CH = P::CH;
     __shared__ __align__(16) float sc[2][CH];
     __shared__ float red[RPL][HD];
     __shared__ float lred[RPL];
     __shared__ int s_last;
-    pdl_enter();
+    // ROPE steps (one token per sequence) read the step's metadata (tok_idx, pos, seq: copied
+    // before the step's first kernel), the first chunk's cache rows other than this step's own
+    // position (written by earlier steps) and the RoPE angles before the dependency wait, while the
+    // QKV GEMM still runs: at this kernel's launch every kernel before that GEMM has completed (the
+    // GEMM lets this one launch only after its own wait). Only q and the new k, v need the wait.
+    if (!ROPE) pdl_enter();
     const int h = blockIdx.x;
     const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
     const int tid = threadIdx.x, gi = tid / G, gl = tid % G;
     const int kvh = h / (n_heads / n_kv);
     const int n_ctx = pos[t] + 1;
     const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
-    float qf[8];
-    load_vec<T>(q + (size_t)t * q_stride + (size_t)h * HD + gl * 8, qf, (uint4 *)0);
     const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * HD + gl * 8;
     const T *kb = kc + base, *vb = vc + base;
     const int p_new = n_ctx - 1;
     const bool has_new = ROPE && c_begin <= p_new && p_new < c_end;   // block-uniform
+    const int skip_row = has_new ? p_new : -1;   // taken from the QKV row, not the cache
+    uint4 kr[RK], vr[RK];
+    float rsn[8], rcs[8];   // q and the new k share the position, so the angles
+    if (ROPE) {
+        attn_load_chunk<T, HD>(kb, vb, kv_dim, c_begin, c_end, gi, skip_row, kr, vr);
+        rope_lane_angles<HD>(gl, p_new, inv_freq, interleaved, rsn, rcs);
+        pdl_enter();
+    }
+    float qf[8];
+    load_vec<T>(q + (size_t)t * q_stride + (size_t)h * HD + gl * 8, qf, (uint4 *)0);
     uint4 k_new = make_uint4(0, 0, 0, 0), v_new = make_uint4(0, 0, 0, 0);
     if (ROPE) {
         const int q_dim = n_heads * HD;
@@ -543,8 +600,6 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
             for (int i = 0; i < 8; i++) qf[i] += bq[i];
         }
-        float rsn[8], rcs[8];   // q and the new k share the position, so the angles
-        rope_lane_angles<HD>(gl, p_new, inv_freq, interleaved, rsn, rcs);
         rope_lane<HD>(qf, gl, rsn, rcs, interleaved);
 #pragma unroll
         for (int i = 0; i < 8; i++) qf[i] = TT<T>::f(TT<T>::mk(qf[i]));   // q as the RoPE kernel stores it
@@ -575,19 +630,12 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
     for (int i = 0; i < 8; i++) acc[i] = 0.f;
     int buf = 0;
-    const uint4 zero = make_uint4(0, 0, 0, 0);
     for (int c0 = c_begin; c0 < c_end; c0 += CH) {
-        uint4 kr[RK], vr[RK];
+        if (!ROPE || c0 != c_begin) attn_load_chunk<T, HD>(kb, vb, kv_dim, c0, c_end, gi, skip_row, kr, vr);
+        if (ROPE && has_new) {
 #pragma unroll
-        for (int r = 0; r < RK; r++) {
-            const int row = c0 + r * RPL + gi;
-            if (ROPE && has_new && row == p_new) {   // this step's own position: from the row, not the cache
-                kr[r] = k_new;
-                vr[r] = v_new;
-                continue;
-            }
-            kr[r] = row < c_end ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
-            vr[r] = row < c_end ? __ldg(reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim)) : zero;
+            for (int r = 0; r < RK; r++)
+                if (c0 + r * RPL + gi == p_new) { kr[r] = k_new; vr[r] = v_new; }   // this step's own position
         }
         float s[RK];
 #pragma unroll
@@ -653,6 +701,24 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
         }
         return;
     }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (cluster) {   // the ns splits are one cluster: partials in shared memory, merged through DSMEM
+        __shared__ float s_po[HD], s_ml[2];
+        for (int d = tid; d < HD; d += ATT_THREADS) {
+            float v = 0.f;
+#pragma unroll
+            for (int g = 0; g < RPL; g++) v += red[g][d];
+            s_po[d] = v;
+        }
+        if (tid == 0) { s_ml[0] = m; s_ml[1] = L; }
+        cooperative_groups::cluster_group cl = cooperative_groups::this_cluster();
+        cl.sync();
+        attn_merge_cluster<T>(out + (size_t)t * out_stride + (size_t)h * HD, cl, s_ml, s_po, ns, HD,
+                              (int)blockIdx.z * ATT_THREADS + tid, ns * ATT_THREADS);
+        cl.sync();   // the other blocks' shared memory stays until every block has read it
+        return;
+    }
+#endif
     const size_t bt = (size_t)blockIdx.y * n_heads + h, idx = bt * ns + blockIdx.z;
     for (int d = tid; d < HD; d += ATT_THREADS) {
         float v = 0.f;
@@ -708,6 +774,20 @@ static int attn_split_grain(void) {
     return g;
 }
 
+// The decode attention's splits as a thread-block cluster (DSMEM merge) on devices that launch
+// clusters; LF_CUDA_ATTN_CLUSTER=0 merges through global memory and a counter, to compare.
+static int g_attn_cluster = -1;
+extern "C" void lf_cuda_set_attn_cluster(int on) { g_attn_cluster = on ? 1 : 0; }
+static int attn_cluster_on(void) {
+    static int supported = -1;
+    if (supported < 0) {
+        int dev = 0, v = 0;
+        supported = cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetAttribute(&v, cudaDevAttrClusterLaunch, dev) == cudaSuccess && v;
+        cudaGetLastError();
+    }
+    return supported && env_switch(&g_attn_cluster, "LF_CUDA_ATTN_CLUSTER");
+}
+
 static int attn_decode_applies(int head_dim) {
     return (head_dim == 64 || head_dim == 128 || head_dim == 256) && attn_decode_on();
 }
@@ -751,10 +831,15 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
     float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
     float *part_ml = ns > 1 ? part_o + (size_t)base_blocks * ns * head_dim : NULL;
     dim3 grid(n_heads, n, ns);
-#define ATT_DEC(HD_, R_) LF_LAUNCH((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, (T *)out, out_stride,          \
+    // splits of one (token, head) as one thread-block cluster, merged through distributed shared
+    // memory, where they fit one (at most 8 blocks, Hopper)
+    const int cl = ns > 1 && ns <= 8 && attn_cluster_on();
+#define ATT_ARGS(HD_, R_) (T *)out, out_stride,                                                                               \
         (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos, seq, tok_idx, n_heads,           \
         n_kv_heads, scale, split_len, part_o, part_ml, counters, rope ? (const T *)rope->bias : (const T *)NULL,               \
-        rope ? rope->inv_freq : (const float *)NULL, rope ? rope->interleaved : 0, (T *)k_cache, (T *)v_cache)
+        rope ? rope->inv_freq : (const float *)NULL, rope ? rope->interleaved : 0, (T *)k_cache, (T *)v_cache, cl
+#define ATT_DEC(HD_, R_) do { if (cl) LF_LAUNCH_CLUSTER_Z((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, ns, ATT_ARGS(HD_, R_)); \
+                              else LF_LAUNCH((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, ATT_ARGS(HD_, R_)); } while (0)
 #define ATT_DEC_HD(R_) do { if (head_dim == 64) ATT_DEC(64, R_); else if (head_dim == 128) ATT_DEC(128, R_); else ATT_DEC(256, R_); } while (0)
     if (rope && !attn_decode_applies(head_dim))
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention with RoPE: head_dim %d (64, 128 or 256, the decode kernel)", head_dim);
@@ -778,6 +863,7 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
         });
 #undef ATT_DEC
 #undef ATT_DEC_HD
+#undef ATT_ARGS
     return LINFER_OK;
 }
 
@@ -1308,7 +1394,6 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
     const int K8 = K >> 3;
     const uint4 *w4 = reinterpret_cast<const uint4 *>(W + (size_t)row * K);
-    for (int c = lane * 8; c < K8; c += 256) prefetch_l2(w4 + c); // the row, one 128-byte line per lane step
     pdl_enter();
     if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
     const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
@@ -1394,17 +1479,6 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
         const int tok = t * 8 + g;
         xok[t] = tok < M;
         xr[t] = reinterpret_cast<const uint4 *>(x) + (size_t)(xok[t] ? tok : 0) * K8 + c;
-    }
-    // before the dependency wait: pull this warp's first iterations of both weight rows into L2
-    // (lanes c = 0..3 of a row cover one 64-byte half line per 32-k block)
-    if (c == 0) {
-#pragma unroll
-        for (int it = 0; it < 2; it++)
-#pragma unroll
-            for (int u = 0; u < GM_UNROLL; u += 2) {
-                const int kb = kb_start + it * kb_step + u;
-                if (kb < kb_end) { prefetch_l2(wlo + kb * 4); prefetch_l2(whi + kb * 4); }
-            }
     }
     pdl_enter();
     float acc[NT][4];

@@ -437,6 +437,73 @@ static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_st
     cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
 }
 
+/* The decode attention's context splits merged inside a thread-block cluster (distributed shared
+ * memory) against the merge through global memory and a counter: the same output bits, plain and
+ * RoPE-fused (and the same caches), at contexts short enough for at most 8 splits; the plain
+ * kernel also against the CPU reference. No-op where clusters are not supported (the setter
+ * then changes nothing and both runs take the global merge). */
+static void test_attention_cluster(lf_dtype dt, int nh, int nkv, int hd, int ctx) {
+    const int n = 2, max_ctx = ctx + 8, q_dim = nh * hd, kv_dim = nkv * hd, qkv_dim = q_dim + 2 * kv_dim;
+    const int32_t pos[2] = {ctx - 1, ctx / 2 + irand(ctx / 2 - 1)}, seq[2] = {1, 0};
+    lf_config c = small_cfg(nh, nkv, hd, LF_ROPE_NEOX, LF_ROPE_SCALING_NONE);
+    float *inv = xmalloc(sizeof(float) * (size_t)(hd / 2));
+    lf_rope_inv_freq(&c, inv);
+    const size_t cache_n = (size_t)2 * max_ctx * kv_dim;
+    float *qkv = frand_array((size_t)n * qkv_dim, 1.5f), *K = frand_array(cache_n, 1.0f), *V = frand_array(cache_n, 1.0f);
+    round_array(dt, qkv, (size_t)n * qkv_dim); round_array(dt, K, cache_n); round_array(dt, V, cache_n);
+    float *dinv = dput(inv, sizeof(float) * (size_t)(hd / 2));
+    int32_t *dpos = dput(pos, sizeof pos), *dseq = dput(seq, sizeof seq);
+    float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
+    const float scale = 1.0f / sqrtf((float)hd);
+    char what[160];
+    for (int rope = 0; rope <= 1; rope++) {
+        uint16_t *h[2], *hk[2];
+        for (int cl = 0; cl <= 1; cl++) {
+            lf_cuda_set_attn_cluster(cl);
+            void *dqkv = dput_T(dt, qkv, (size_t)n * qkv_dim), *kc = dput_T(dt, K, cache_n), *vc = dput_T(dt, V, cache_n);
+            void *out = dalloc((size_t)n * q_dim * 2);
+            CK(cudaMemset(scr, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned)));
+            if (rope)
+                LF(lf_cuda_attention_rope(dt, out, q_dim, dqkv, qkv_dim, NULL, dinv, LF_ROPE_NEOX, kc, vc, max_ctx, dpos, dseq, NULL, n,
+                                          nh, nkv, hd, scale, ctx, scr, LF_ATTN_SPLIT_SCRATCH, 0));
+            else
+                LF(lf_cuda_attention(dt, out, q_dim, dqkv, qkv_dim, kc, vc, max_ctx, dpos, dseq, NULL, n, nh, nkv, hd, scale, ctx, scr,
+                                     LF_ATTN_SPLIT_SCRATCH, 0));
+            CK(cudaDeviceSynchronize());
+            h[cl] = xmalloc((size_t)n * q_dim * 2);
+            hk[cl] = xmalloc(cache_n * 2);
+            CK(cudaMemcpy(h[cl], out, (size_t)n * q_dim * 2, cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(hk[cl], kc, cache_n * 2, cudaMemcpyDeviceToHost));
+            if (!rope && cl) {
+                float *ref = xmalloc((size_t)n * q_dim * 4), *att = xmalloc((size_t)max_ctx * 4);
+                for (int i = 0; i < n; i++)
+                    lf_cpu_attention(ref + (size_t)i * q_dim, qkv + (size_t)i * qkv_dim, K + (size_t)seq[i] * max_ctx * kv_dim,
+                                     V + (size_t)seq[i] * max_ctx * kv_dim, pos[i] + 1, kv_dim, nh, nkv, hd, scale, att);
+                float *got = dget_T(dt, out, (size_t)n * q_dim);
+                snprintf(what, sizeof what, "cluster merge h%d/%d hd%d ctx %d", nh, nkv, hd, ctx);
+                check("attention", dt, what, got, ref, (size_t)n * q_dim, tol(dt));
+                free(ref); free(att); free(got);
+            }
+            cudaFree(dqkv); cudaFree(kc); cudaFree(vc); cudaFree(out);
+        }
+        snprintf(what, sizeof what, "attention%s (%s, h%d/%d hd%d ctx %d): cluster merge = global merge, output bits",
+                 rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx);
+        expect(!memcmp(h[0], h[1], (size_t)n * q_dim * 2), what);
+        snprintf(what, sizeof what, "attention%s (%s, h%d/%d hd%d ctx %d): cluster merge = global merge, K cache",
+                 rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx);
+        expect(!memcmp(hk[0], hk[1], cache_n * 2), what);
+        for (int cl = 0; cl < 2; cl++) { free(h[cl]); free(hk[cl]); }
+    }
+    lf_cuda_set_attn_cluster(1);
+    unsigned ctr[64];
+    CK(cudaMemcpy(ctr, scr, sizeof ctr, cudaMemcpyDeviceToHost));
+    int zero = 1;
+    for (int i = 0; i < 64; i++) zero &= ctr[i] == 0;
+    expect(zero, "attention (global merge): split counters back to zero");
+    free(inv); free(qkv); free(K); free(V);
+    cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
+}
+
 static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
     const int max_seqs = 4, max_ctx = long_ctx ? 3200 : 300;
     const int kv_dim = nkv * hd, q_dim = nh * hd, q_stride = q_dim + 2 * kv_dim; /* q inside a qkv row */
@@ -1082,6 +1149,10 @@ int main(int argc, char **argv) {
             test_attention_rope(dt, 4, 2, 128, LF_ROPE_INTERLEAVED, 0);
             test_attention_rope(dt, 2, 1, 256, LF_ROPE_NEOX, 1);
         }
+        test_attention_cluster(dt, 32, 32, 128, 160);   /* 5 splits */
+        test_attention_cluster(dt, 32, 8, 128, 256);    /* 8 */
+        test_attention_cluster(dt, 8, 2, 64, 200);      /* 7 */
+        test_attention_cluster(dt, 4, 4, 256, 100);     /* 4 */
         test_attention(dt, 8, 1, 32, 0);
         test_attention(dt, 6, 3, 80, 0); /* simple kernel only */
         test_attention(dt, 4, 2, 18, 0); /* head_dim % 8 != 0: 2-element loads */
