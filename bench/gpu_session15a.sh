@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Needs the tree of this call (4819101 without its cleanup): the switches LF_CUDA_ATTN_EARLY, LF_CUDA_GEMV_PF,
+# LF_CUDA_OPROJ_PF and LF_ATTN_MAX_SPLITS existed only for these measurements.
 # gpu_session15a.sh — one nvidia-h200 call (issues 3, 4, 5): the review commit's kernels on a GPU
 # (kernel tests, CUDA-vs-CPU), then what the attention / o_proj pair of the decode step loses, by
 # switches: the fused attention's K/V loads before its dependency wait (LF_CUDA_ATTN_EARLY), the

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Needs the tree of this call: LF_CUDA_ATTN_EARLY and LF_CUDA_GEMV_PF existed only for these measurements
+# (the committed 4819101 keeps the winning arm, gpf0, and LF_CUDA_ATTN_CLUSTER).
 # gpu_session15b.sh — one nvidia-h200 call (issues 3, 4, 5): the decode attention's splits merged
 # in a thread-block cluster (LF_CUDA_ATTN_CLUSTER), its loads before the dependency wait
 # (LF_CUDA_ATTN_EARLY), the skinny GEMM's L2 prefetch before its wait (LF_CUDA_GEMV_PF). Kernel

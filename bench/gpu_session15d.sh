@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Needs the uncommitted fused-norm tree of this call (LF_CUDA_FUSE_NORM, lf_cuda_gemv_mma_norm): a
+# negative result, not kept (docs/performance.md, session 15).
 # gpu_session15d.sh — one nvidia-h200-x4 call: the RMSNorms fused into the QKV and gate/up skinny
 # GEMMs (LF_CUDA_FUSE_NORM=0 off). Kernel tests (fused = norm kernel + GEMM bit for bit),
 # CUDA-vs-CPU; llama-2-7b (in 128, 2048), llama-3-8b, llama-2-13b TPOT fused / not, three rounds on
