@@ -26,6 +26,7 @@ extern "C" {
 #include "cpu/kernels.h"
 #include "core/dtype.h"
 #include "core/clock.h"
+#include "perf/bench.h"
 }
 
 #define LOGIT_ROWS 256            // lm_head rows per chunk
@@ -1006,11 +1007,7 @@ extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters
         if (r >= 0) t[r] = ms * 1e-3 / iters;
     }
     if (!s && ce != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "all-reduce timing (rank %d): %s", b->rank, cudaGetErrorString(ce));
-    if (!s) {
-        for (int i = 1; i < reps; i++)
-            for (int k = i; k > 0 && t[k] < t[k - 1]; k--) { const double tt = t[k]; t[k] = t[k - 1]; t[k - 1] = tt; }
-        *per_call_s = t[reps / 2];
-    }
+    if (!s) *per_call_s = lf_stat_median(t, reps);
     if (gx) cudaGraphExecDestroy(gx);
     if (g) cudaGraphDestroy(g);
     if (e0) cudaEventDestroy(e0);
@@ -1200,11 +1197,11 @@ static lf_status job_agree(cu_backend *b, int ok_local, int *ok_all) {
     return LINFER_OK;
 }
 
-/* a value unique to this process (threads share it; another process, also in another PID
- * namespace, has another one): tells whether a peer rank's pointers are usable here */
-/* Made once per process (pthread_once: rank threads of one process, as in tests/cuda/test_tp.c,
- * create their backends at the same time; two threads each making a token took each other for
- * another process, and CUDA IPC within one process fails). */
+/* A value unique to this process (threads share it; another process, also in another PID
+ * namespace, has another one): tells whether a peer rank's pointers are usable here. Made once
+ * per process (pthread_once: rank threads of one process, as in tests/cuda/test_tp.c, create
+ * their backends at the same time; two threads each making a token took each other for another
+ * process, and CUDA IPC within one process fails). */
 static uint64_t g_proc_tok;
 static pthread_once_t g_proc_tok_once = PTHREAD_ONCE_INIT;
 static void make_process_token(void) {
@@ -1218,6 +1215,17 @@ static void make_process_token(void) {
 static uint64_t process_token(void) {
     pthread_once(&g_proc_tok_once, make_process_token);
     return g_proc_tok;
+}
+
+/* The result e of one step of the one-shot setup (callers skip the steps after a failure): a
+ * failing one clears the CUDA error, sets *ok to 0 and names itself in why. Returns *ok. */
+static int os_step(int *ok, char *why, size_t cap, cudaError_t e, const char *what) {
+    if (*ok && e != cudaSuccess) {
+        cudaGetLastError();
+        *ok = 0;
+        snprintf(why, cap, "%s: %s", what, cudaGetErrorString(e));
+    }
+    return *ok;
 }
 
 #define ONESHOT_ROWS 16 /* rows (tokens) up to which an all-reduce of the residual goes one-shot */
@@ -1241,12 +1249,9 @@ static lf_status oneshot_setup(cu_backend *b) {
     memset(&me, 0, sizeof me);
     int ok = tp <= LF_ONESHOT_MAX_TP && env_int("LF_CUDA_ONESHOT", 1) != 0 && half <= (size_t)INT32_MAX;
     char why[200] = "";   /* this rank's reason when it cannot take part (printed below) */
-    cudaError_t oe = cudaSuccess;
-#define OS_STEP(call, what)                                                                            do {                                                                                                   if (ok && (oe = (call)) != cudaSuccess) {                                                              cudaGetLastError();                                                                                ok = 0;                                                                                            snprintf(why, sizeof why, "%s: %s", what, cudaGetErrorString(oe));                             }                                                                                              } while (0)
-    OS_STEP(cudaMalloc((void **)&b->os_mem, bytes), "cudaMalloc of the exchange buffer");
-    if (!ok) b->os_mem = NULL;
-    OS_STEP(cudaMemset(b->os_mem, 0, bytes), "cudaMemset");
-    OS_STEP(cudaIpcGetMemHandle(&me.h, b->os_mem), "cudaIpcGetMemHandle");
+    if (ok && !os_step(&ok, why, sizeof why, cudaMalloc((void **)&b->os_mem, bytes), "cudaMalloc of the exchange buffer")) b->os_mem = NULL;
+    if (ok) os_step(&ok, why, sizeof why, cudaMemset(b->os_mem, 0, bytes), "cudaMemset");
+    if (ok) os_step(&ok, why, sizeof why, cudaIpcGetMemHandle(&me.h, b->os_mem), "cudaIpcGetMemHandle");
     me.ptr = (uint64_t)(uintptr_t)b->os_mem;
     me.proc = process_token();
     me.dev = b->dev;
@@ -1276,23 +1281,16 @@ static lf_status oneshot_setup(cu_backend *b) {
                 break;
             }
             cudaError_t pe = cudaDeviceEnablePeerAccess(all[r].dev, 0);
-            if (pe != cudaSuccess && pe != cudaErrorPeerAccessAlreadyEnabled) {
-                cudaGetLastError();
-                ok = 0;
-                snprintf(why, sizeof why, "cudaDeviceEnablePeerAccess(%d): %s", all[r].dev, cudaGetErrorString(pe));
-                break;
-            }
-            cudaGetLastError();
+            if (pe == cudaErrorPeerAccessAlreadyEnabled) { cudaGetLastError(); pe = cudaSuccess; }
+            char what[64];
+            snprintf(what, sizeof what, "cudaDeviceEnablePeerAccess(%d)", all[r].dev);
+            if (!os_step(&ok, why, sizeof why, pe, what)) break;
             base = (char *)(uintptr_t)all[r].ptr;
         } else {
             void *ptr = NULL;
-            const cudaError_t ie = cudaIpcOpenMemHandle(&ptr, all[r].h, cudaIpcMemLazyEnablePeerAccess);
-            if (ie != cudaSuccess) {
-                cudaGetLastError();
-                ok = 0;
-                snprintf(why, sizeof why, "cudaIpcOpenMemHandle of rank %d: %s", r, cudaGetErrorString(ie));
-                break;
-            }
+            char what[64];
+            snprintf(what, sizeof what, "cudaIpcOpenMemHandle of rank %d", r);
+            if (!os_step(&ok, why, sizeof why, cudaIpcOpenMemHandle(&ptr, all[r].h, cudaIpcMemLazyEnablePeerAccess), what)) break;
             b->os_opened[r] = ptr;
             base = (char *)ptr;
         }
@@ -1318,7 +1316,6 @@ static lf_status oneshot_setup(cu_backend *b) {
         fprintf(stderr, "linfer: rank %d: one-shot all-reduce not available (%s)\n", b->rank, why);
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && b->rank == 0)
         fprintf(stderr, "linfer: one-shot all-reduce not available on every rank (peer memory); using NCCL for all\n");
-#undef OS_STEP
     return LINFER_OK;
 }
 

@@ -398,56 +398,49 @@ attn_simple_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
     }
 }
 
-// Merge the ns split partials of one (token, head): ml = [ns][m, l], po = [ns][hd] unnormalised
-// p.V, in split order; threads tid, tid + nthreads, ... write orow's dimensions. L2 loads (__ldcg):
-// in the decode kernel the partials come from other blocks of the same launch.
-template <typename T>
-__device__ __forceinline__ void attn_merge_splits(T *__restrict__ orow, const float *ml, const float *po, int ns, int hd,
-                                                  int tid, int nthreads) {
-    float M = -INFINITY;
-    for (int z = 0; z < ns; z++) M = fmaxf(M, __ldcg(ml + 2 * z));
-    float den = 0.f;
-    for (int z = 0; z < ns; z++) {
-        const float mz = __ldcg(ml + 2 * z);
-        den += mz == -INFINITY ? 0.f : expf(mz - M) * __ldcg(ml + 2 * z + 1);
-    }
-    const float inv = 1.0f / den;
-    for (int d = tid; d < hd; d += nthreads) {
-        float num = 0.f;
-        for (int z = 0; z < ns; z++) {
-            const float mz = __ldcg(ml + 2 * z);
-            if (mz != -INFINITY) num += expf(mz - M) * __ldcg(po + (size_t)z * hd + d);
-        }
-        orow[d] = TT<T>::mk(num * inv);
-    }
-}
-
+// Where the ns split partials of one (token, head) are: split z's running max m(z), sum l(z) and
+// unnormalised p.V o(z, d). Global: ml = [ns][m, l], po = [ns][hd], read through L2 (__ldcg; in
+// the decode kernel they come from other blocks of the same launch).
+struct SplitsGlobal {
+    const float *ml, *po;
+    int hd;
+    __device__ float m(int z) const { return __ldcg(ml + 2 * z); }
+    __device__ float l(int z) const { return __ldcg(ml + 2 * z + 1); }
+    __device__ float o(int z, int d) const { return __ldcg(po + (size_t)z * hd + d); }
+};
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-// The same merge (same order, same arithmetic, so the same bits) when split z's (m, l) and p.V
-// sit in the shared memory (s_ml, s_po) of block rank z of this thread's cluster; dimensions
-// d0, d0 + dstep, ... of orow.
-template <typename T>
-__device__ __forceinline__ void attn_merge_cluster(T *__restrict__ orow, cooperative_groups::cluster_group &cl, float *s_ml,
-                                                   float *s_po, int ns, int hd, int d0, int dstep) {
+// Cluster: split z's (m, l) and p.V in the shared memory (s_ml, s_po) of block rank z of this
+// thread's cluster, read through distributed shared memory.
+struct SplitsCluster {
+    cooperative_groups::cluster_group cl;
+    float *s_ml, *s_po;
+    __device__ float m(int z) const { return cl.map_shared_rank(s_ml, z)[0]; }
+    __device__ float l(int z) const { return cl.map_shared_rank(s_ml, z)[1]; }
+    __device__ float o(int z, int d) const { return cl.map_shared_rank(s_po, z)[d]; }
+};
+#endif
+
+// Merge the ns split partials of one (token, head) in split order, the one definition for every
+// place they sit (so the same bits from each); dimensions d0, d0 + dstep, ... of orow.
+template <typename T, typename Splits>
+__device__ __forceinline__ void attn_merge_splits(T *__restrict__ orow, const Splits &sp, int ns, int hd, int d0, int dstep) {
     float M = -INFINITY;
-    for (int z = 0; z < ns; z++) M = fmaxf(M, cl.map_shared_rank(s_ml, z)[0]);
+    for (int z = 0; z < ns; z++) M = fmaxf(M, sp.m(z));
     float den = 0.f;
     for (int z = 0; z < ns; z++) {
-        const float *ml = cl.map_shared_rank(s_ml, z);
-        const float mz = ml[0];
-        den += mz == -INFINITY ? 0.f : expf(mz - M) * ml[1];
+        const float mz = sp.m(z);
+        den += mz == -INFINITY ? 0.f : expf(mz - M) * sp.l(z);
     }
     const float inv = 1.0f / den;
     for (int d = d0; d < hd; d += dstep) {
         float num = 0.f;
         for (int z = 0; z < ns; z++) {
-            const float mz = cl.map_shared_rank(s_ml, z)[0];
-            if (mz != -INFINITY) num += expf(mz - M) * cl.map_shared_rank(s_po, z)[d];
+            const float mz = sp.m(z);
+            if (mz != -INFINITY) num += expf(mz - M) * sp.o(z, d);
         }
         orow[d] = TT<T>::mk(num * inv);
     }
 }
-#endif
 
 template <typename T>
 __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const float *__restrict__ part_o,
@@ -457,8 +450,8 @@ __global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const f
     const int h = blockIdx.x;
     const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
     const size_t base = ((size_t)blockIdx.y * n_heads + h) * ns;
-    attn_merge_splits<T>(out + (size_t)t * out_stride + (size_t)h * hd, part_ml + 2 * base, part_o + base * hd, ns, hd,
-                         threadIdx.x, blockDim.x);
+    const SplitsGlobal sp = {part_ml + 2 * base, part_o + base * hd, hd};
+    attn_merge_splits<T>(out + (size_t)t * out_stride + (size_t)h * hd, sp, ns, hd, threadIdx.x, blockDim.x);
 }
 
 // Attention for decode (and any token whose block reads its own context row by row), head_dim
@@ -544,6 +537,15 @@ __device__ __forceinline__ void attn_load_chunk(const T *__restrict__ kb, const 
         kr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
         vr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim)) : zero;
     }
+}
+
+// p.V of dimension d: the RPL row groups' sums, added in group order
+template <int RPL, int HD>
+__device__ __forceinline__ float row_groups_sum(const float (&red)[RPL][HD], int d) {
+    float v = 0.f;
+#pragma unroll
+    for (int g = 0; g < RPL; g++) v += red[g][d];
+    return v;
 }
 
 // ROPE: q is the raw QKV row (q, k, v of the token, q_stride = its width), rotated here; the
@@ -690,42 +692,26 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
     for (int g = 0; g < RPL; g++) L += lred[g];
     const int ns = gridDim.z;
+    T *orow = out + (size_t)t * out_stride + (size_t)h * HD;
     if (ns == 1) {
         const float inv_l = 1.0f / L;
-        T *orow = out + (size_t)t * out_stride + (size_t)h * HD;
-        for (int d = tid; d < HD; d += ATT_THREADS) {
-            float v = 0.f;
-#pragma unroll
-            for (int g = 0; g < RPL; g++) v += red[g][d];
-            orow[d] = TT<T>::mk(v * inv_l);
-        }
+        for (int d = tid; d < HD; d += ATT_THREADS) orow[d] = TT<T>::mk(row_groups_sum(red, d) * inv_l);
         return;
     }
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     if (cluster) {   // the ns splits are one cluster: partials in shared memory, merged through DSMEM
         __shared__ float s_po[HD], s_ml[2];
-        for (int d = tid; d < HD; d += ATT_THREADS) {
-            float v = 0.f;
-#pragma unroll
-            for (int g = 0; g < RPL; g++) v += red[g][d];
-            s_po[d] = v;
-        }
+        for (int d = tid; d < HD; d += ATT_THREADS) s_po[d] = row_groups_sum(red, d);
         if (tid == 0) { s_ml[0] = m; s_ml[1] = L; }
-        cooperative_groups::cluster_group cl = cooperative_groups::this_cluster();
-        cl.sync();
-        attn_merge_cluster<T>(out + (size_t)t * out_stride + (size_t)h * HD, cl, s_ml, s_po, ns, HD,
-                              (int)blockIdx.z * ATT_THREADS + tid, ns * ATT_THREADS);
-        cl.sync();   // the other blocks' shared memory stays until every block has read it
+        const SplitsCluster sp = {cooperative_groups::this_cluster(), s_ml, s_po};
+        sp.cl.sync();
+        attn_merge_splits<T>(orow, sp, ns, HD, (int)blockIdx.z * ATT_THREADS + tid, ns * ATT_THREADS);
+        sp.cl.sync();   // the other blocks' shared memory stays until every block has read it
         return;
     }
 #endif
     const size_t bt = (size_t)blockIdx.y * n_heads + h, idx = bt * ns + blockIdx.z;
-    for (int d = tid; d < HD; d += ATT_THREADS) {
-        float v = 0.f;
-#pragma unroll
-        for (int g = 0; g < RPL; g++) v += red[g][d];
-        part_o[idx * HD + d] = v;
-    }
+    for (int d = tid; d < HD; d += ATT_THREADS) part_o[idx * HD + d] = row_groups_sum(red, d);
     if (tid == 0) { part_ml[2 * idx] = m; part_ml[2 * idx + 1] = L; }
     __threadfence();
     __syncthreads();
@@ -733,8 +719,8 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
     __syncthreads();
     if (!s_last) return;
     __threadfence();
-    attn_merge_splits<T>(out + (size_t)t * out_stride + (size_t)h * HD, part_ml + 2 * bt * ns, part_o + bt * ns * HD, ns, HD,
-                         tid, ATT_THREADS);
+    const SplitsGlobal sp = {part_ml + 2 * bt * ns, part_o + bt * ns * HD, HD};
+    attn_merge_splits<T>(orow, sp, ns, HD, tid, ATT_THREADS);
     if (tid == 0) counters[bt] = 0u;
 }
 

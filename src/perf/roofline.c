@@ -627,12 +627,8 @@ void lf_roofline_explain(FILE *f, const lf_roofline_model *m, const lf_hw *hw, c
                 si(r->busbw, "B/s", b1, sizeof b1), ms(r->ar_latency_s, b2, sizeof b2),
                 c.o.ar_model == LF_AR_RING ? "ring: L + 2(tp-1)/tp·bytes/busbw" : "twophase: 2L + 2·bytes/busbw");
     if (r->overhead_model == OV_CHAIN) {
-        const lf_hw_measured *hm = &hw->measured;
-        fprintf(f, "     per-kernel overhead: measured kernel chain, chain(b) - b/BW:");
-        for (int i = 0; i < hm->chain_n; i++)
-            fprintf(f, " %s%.0f %s %.2f us", i ? ", " : "", hm->chain_bytes[i] >= 1048576 ? hm->chain_bytes[i] / 1048576 : hm->chain_bytes[i] / 1024,
-                    hm->chain_bytes[i] >= 1048576 ? "MiB" : "KiB", (hm->chain_s[i] - hm->chain_bytes[i] / r->bw) * 1e6);
-        fprintf(f, "\n");
+        char desc[256];
+        fprintf(f, "     per-kernel overhead, chain(b) - b/BW: %s\n", lf_hw_overhead_desc(hw, desc, sizeof desc));
     } else if (r->overhead_model == OV_FLAT) {
         fprintf(f, "     per-kernel overhead: %s per kernel (--kernel-us)\n", ms(r->kernel_s, b1, sizeof b1));
     } else {

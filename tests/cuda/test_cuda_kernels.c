@@ -368,6 +368,15 @@ static void test_rope_angle_host(void) {
     expect(bad == 0, what);
 }
 
+/* the decode attention's split counters (the first 64 words of its scratch) are all zero again */
+static int split_counters_zero(const float *scr) {
+    unsigned ctr[64];
+    CK(cudaMemcpy(ctr, scr, sizeof ctr, cudaMemcpyDeviceToHost));
+    int zero = 1;
+    for (int i = 0; i < 64; i++) zero &= ctr[i] == 0;
+    return zero;
+}
+
 /* attention: caches filled with random values; a batch of runs (prefill chunks) and single tokens */
 /* RoPE fused into the decode attention (lf_cuda_attention_rope) against the RoPE kernel + the
  * decode attention: the same output bits and the same caches, bit for bit, with and without the
@@ -427,11 +436,7 @@ static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_st
         free(h0); free(h1);
         for (int f = 0; f < 2; f++) { cudaFree(out[f]); cudaFree(kc[f]); cudaFree(vc[f]); }
     }
-    unsigned ctr[64];
-    CK(cudaMemcpy(ctr, scr, sizeof ctr, cudaMemcpyDeviceToHost));
-    int zero = 1;
-    for (int i = 0; i < 64; i++) zero &= ctr[i] == 0;
-    expect(zero, "attention+RoPE fused: split counters back to zero");
+    expect(split_counters_zero(scr), "attention+RoPE fused: split counters back to zero");
     free(inv); free(qkv); free(b); free(K); free(V);
     if (db) cudaFree(db);
     cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
@@ -495,11 +500,7 @@ static void test_attention_cluster(lf_dtype dt, int nh, int nkv, int hd, int ctx
         for (int cl = 0; cl < 2; cl++) { free(h[cl]); free(hk[cl]); }
     }
     lf_cuda_set_attn_cluster(1);
-    unsigned ctr[64];
-    CK(cudaMemcpy(ctr, scr, sizeof ctr, cudaMemcpyDeviceToHost));
-    int zero = 1;
-    for (int i = 0; i < 64; i++) zero &= ctr[i] == 0;
-    expect(zero, "attention (global merge): split counters back to zero");
+    expect(split_counters_zero(scr), "attention (global merge): split counters back to zero");
     free(inv); free(qkv); free(K); free(V);
     cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
 }
@@ -585,12 +586,8 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
                 if (memcmp(again + (size_t)last[k] * q_dim, got + (size_t)last[k] * q_dim, (size_t)q_dim * 4)) same = 0;
             snprintf(v, sizeof v, "split-K h%d/%d hd%d: a repeated call gives the same bits", nh, nkv, hd);
             expect(same, v);
-            unsigned cnt[64];
-            CK(cudaMemcpy(cnt, scr, sizeof cnt, cudaMemcpyDeviceToHost));
-            int zero = 1;
-            for (int k = 0; k < 64; k++) if (cnt[k]) zero = 0;
             snprintf(v, sizeof v, "split-K h%d/%d hd%d: counters back at zero", nh, nkv, hd);
-            expect(zero, v);
+            expect(split_counters_zero(scr), v);
             free(again);
         }
         float *g3 = xmalloc((size_t)nl * q_dim * 4), *r3 = xmalloc((size_t)nl * q_dim * 4);

@@ -28,6 +28,7 @@
 #include "perf/sweep.h"
 #include "dist/nccl_loader.h"
 #include "engine/backend.h"
+#include "perf/profile.h"
 #include "cuda/cuda_kernels.h"
 
 #define NP 8
@@ -52,7 +53,6 @@ typedef struct {
 
 static int32_t g_prompt[NP][40];
 static pthread_barrier_t g_bar;   /* the ranks of one TP run (all-reduce timing: every rank must use the same kernel) */
-lf_backend *lf_engine_backend(linfer_engine *e);
 static size_t g_len[NP];
 
 static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
