@@ -6,6 +6,7 @@
  *
  * Variants (all through the launchers of src/cuda/cuda_kernels.h, never copies):
  *   ffma     lf_cuda_gemv_ffma      one warp per weight row, FFMA (M <= 8)
+ *   ffma8    lf_cuda_gemv_ffma_ex   the same with 8 weight loads in flight per lane instead of 4
  *   mma4     lf_cuda_gemv_mma       tensor-core skinny GEMM, K split over 4 warps
  *   mma8     lf_cuda_gemv_mma       the same, 8 warps
  *   mma16    lf_cuda_gemv_mma       the same, 16 warps
@@ -31,8 +32,8 @@
 #define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
 
-enum { V_FFMA, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_COUNT };
-static const char *vname[V_COUNT] = {"ffma", "mma4", "mma8", "mma16", "cublas", "swiglu"};
+enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_COUNT };
+static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu"};
 
 static uint64_t g_rng = 0x1234567ull;
 static float frand(void) {
@@ -49,6 +50,7 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
                      cudaStream_t st) {
     switch (v) {
     case V_FFMA: return lf_cuda_gemv_ffma(dt, x, W, y, 1, 0.f, M, N, K, st);
+    case V_FFMA8: return lf_cuda_gemv_ffma_ex(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
     case V_MMA4: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 4, st);
     case V_MMA8: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
     case V_MMA16: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 16, st);
@@ -58,7 +60,7 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
 }
 
 static int applies(int v, int M, int K, int is_gu) {
-    if (v == V_FFMA) return M <= LF_CUDA_GEMV_MAX_M;
+    if (v == V_FFMA || v == V_FFMA8) return M <= LF_CUDA_GEMV_MAX_M;
     if (v == V_SWIGLU) return is_gu && lf_cuda_gemv_mma_supported(M, K);
     if (v == V_MMA4 || v == V_MMA8 || v == V_MMA16) return lf_cuda_gemv_mma_supported(M, K);
     return 1;

@@ -305,7 +305,16 @@ static void test_thresholds(void **state) {
     assert_int_equal(lf_roofline_point(&m, &hw, NULL, 4, 1, 128, 128, LF_PREC_FP16, &r4), LINFER_OK);
     assert_true(abs(r4.critical_batch - r.critical_batch) <= 0.05 * r.critical_batch);
     assert_true(rel(r4.seed_rule_batch, 4 * opb) < 1e-12);
-    assert_true(r4.knee_batch > r.knee_batch);
+    /* At the default 10% both knees sit just past batch 16, where the step leaves the skinny GEMM
+     * and SwiGLU gets a kernel of its own (L kernels more: a step, not a slope). Past that step,
+     * with a 30% knee, the fixed all-reduce and launch costs move the knee out under TP. */
+    assert_true(r.knee_batch > 16 && r4.knee_batch > 16);
+    lf_roofline_opts o;
+    lf_roofline_default_opts(&o);
+    o.knee = 0.30;
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 1, 128, 128, LF_PREC_FP16, &r), LINFER_OK);
+    assert_int_equal(lf_roofline_point(&m, &hw, &o, 4, 1, 128, 128, LF_PREC_FP16, &r4), LINFER_OK);
+    assert_true(r.knee_batch > 17 && r4.knee_batch > r.knee_batch);
 }
 
 static void test_checks(void **state) {

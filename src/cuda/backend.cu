@@ -54,10 +54,11 @@ typedef struct {
 enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
 // mmaW: the skinny GEMM with W warps per block on equal contiguous K ranges; mmaW/rr: the same
 // with the warps taking K pieces in turn (lf_cuda_gemv_mma_ex)
+// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4
 enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
-       IMPL_COUNT };
+       IMPL_FFMA8, IMPL_COUNT };
 static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
-                                                  "mma4/rr", "mma8/rr", "mma16/rr"};
+                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8"};
 static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -131,6 +132,7 @@ typedef struct {
     lf_cuda_trace_info last_trace;
     int fuse_swiglu;          // gate/up GEMM with the SwiGLU epilogue for small batches (LF_CUDA_FUSE=0 off)
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
+    int tune_step_on;         // the choice checked on whole decode steps (tune_step; LF_CUDA_TUNE_STEP=0 off)
     int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)
     unsigned char *seq_seen;  // [max_seqs] scratch: is each sequence at most once in the step
     int tuned[TUNE_BUCKETS];
@@ -418,7 +420,8 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
         const int balanced = impl == IMPL_MMA4 || impl == IMPL_MMA8 || impl == IMPL_MMA16;
         return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, warps, balanced, b->st);
     }
-    case IMPL_FFMA: return lf_cuda_gemv_ffma(b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
+    case IMPL_FFMA: case IMPL_FFMA8:
+        return lf_cuda_gemv_ffma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, impl == IMPL_FFMA8 ? 8 : 4, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     }
@@ -428,7 +431,7 @@ static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) 
     switch (impl) {
     case IMPL_MMA4: case IMPL_MMA8: case IMPL_MMA16: return lf_cuda_gemv_mma_supported(M, K);
     case IMPL_MMA4_RR: case IMPL_MMA8_RR: case IMPL_MMA16_RR: return b->gemv_rr && lf_cuda_gemv_mma_supported(M, K);
-    case IMPL_FFMA: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
+    case IMPL_FFMA: case IMPL_FFMA8: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
     default: return 1;
     }
@@ -441,6 +444,66 @@ static void lin_shape(const cu_backend *b, int which, int *N, int *K) {
     case LIN_GU: *N = 2 * b->ffn; *K = b->dim; break;
     case LIN_DOWN: *N = b->dim; *K = b->ffn; break;
     default: *N = b->vsplit ? b->vloc : b->vocab; *K = b->dim; break;
+    }
+}
+
+/* The candidates' runs for one timing: `runs` times over the first nlay layers' weights of linear
+ * layer w (one call for lm_head), outputs to scratch; unfused gate/up adds its SwiGLU kernel. */
+static lf_status tune_runs(cu_backend *b, int impl, int w, int M, int N, int K, const void *x, int nlay, int runs) {
+    lf_status s = LINFER_OK;
+    for (int r = 0; r < runs && s == LINFER_OK; r++)
+        for (int l = 0; l < (w == LIN_HEAD ? 1 : nlay) && s == LINFER_OK; l++) {
+            const cu_layer *L = &b->layers[l];
+            const void *W = w == LIN_QKV ? L->wqkv : w == LIN_O ? L->wo : w == LIN_GU ? L->wgu : w == LIN_DOWN ? L->wdown : b->lm_head;
+            if (impl == IMPL_MMA_SWIGLU) {
+                s = lin_impl(b, impl, x, W, b->act == x ? b->gu : b->act, 0, 0.f, M, N, K);
+            } else {
+                s = lin_impl(b, impl, x, W, b->logits, 1, 0.f, M, N, K);
+                if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
+            }
+        }
+    return s;
+}
+
+/* Microseconds per call of candidate impl for linear layer w, launched eagerly: a warm-up run,
+ * then `reps` runs between two events. (Timing it from a CUDA graph instead chose cuBLAS more
+ * often and made the step slower: docs/perf-notes.md, session 16.) */
+static lf_status tune_time(cu_backend *b, int impl, int w, int M, int N, int K, const void *x, int nlay, int reps, cudaEvent_t e0,
+                           cudaEvent_t e1, float *us) {
+    float ms = 0.f;
+    lf_status s = LINFER_OK;
+    for (int pass = 0; pass < 2 && s == LINFER_OK; pass++) { /* pass 0 warms up */
+        cudaError_t ce = cudaEventRecord(e0, b->st);
+        if (ce == cudaSuccess) s = tune_runs(b, impl, w, M, N, K, x, nlay, pass ? reps : 1);
+        if (ce == cudaSuccess && s == LINFER_OK) ce = cudaEventRecord(e1, b->st);
+        if (ce == cudaSuccess && s == LINFER_OK) ce = cudaEventSynchronize(e1);
+        if (ce == cudaSuccess && s == LINFER_OK) ce = cudaEventElapsedTime(&ms, e0, e1);
+        if (ce != cudaSuccess && s == LINFER_OK) s = lf_fail(LINFER_ERR_DEVICE, "CUDA events while tuning the linear layers: %s", cudaGetErrorString(ce));
+    }
+    *us = 1e3f * ms / (float)(reps * (w == LIN_HEAD ? 1 : nlay));
+    return s;
+}
+
+/* LF_CUDA_IMPL="layer:impl,..." (e.g. "down:ffma,qkv:cublas"): the timing's choice replaced for
+ * those layers, where the kernel applies — for experiments that compare whole steps. */
+static void tune_override(cu_backend *b, int bi, int M) {
+    const char *e = getenv("LF_CUDA_IMPL");
+    while (e && *e) {
+        const char *colon = strchr(e, ':'), *end = strchr(e, ',');
+        if (!end) end = e + strlen(e);
+        if (colon && colon < end) {
+            for (int w = 0; w < LIN_COUNT; w++) {
+                if (strlen(lin_name[w]) != (size_t)(colon - e) || strncmp(e, lin_name[w], (size_t)(colon - e))) continue;
+                for (int impl = 0; impl < IMPL_COUNT; impl++) {
+                    int N, K;
+                    lin_shape(b, w, &N, &K);
+                    if (strlen(impl_name[impl]) == (size_t)(end - colon - 1) && !strncmp(colon + 1, impl_name[impl], (size_t)(end - colon - 1)) &&
+                        impl_applies(b, impl, w, M, K))
+                        b->impl[bi][w] = (signed char)impl;
+                }
+            }
+        }
+        e = *end ? end + 1 : end;
     }
 }
 
@@ -474,37 +537,16 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
         for (int impl = 0; impl < IMPL_COUNT && s == LINFER_OK; impl++) {
             b->impl_us[bi][w][impl] = 0.f;
             if (!impl_applies(b, impl, w, M, K)) continue;
-            float ms = 0.f;
-            for (int pass = 0; pass < 2 && s == LINFER_OK; pass++) { /* pass 0 warms up */
-                if (cudaEventRecord(e0, b->st) != cudaSuccess) { s = lf_fail(LINFER_ERR_DEVICE, "cudaEventRecord failed"); break; }
-                const int runs = pass ? reps : 1;
-                for (int r = 0; r < runs && s == LINFER_OK; r++)
-                    for (int l = 0; l < (w == LIN_HEAD ? 1 : nlay) && s == LINFER_OK; l++) {
-                        const cu_layer *L = &b->layers[l];
-                        const void *W = w == LIN_QKV ? L->wqkv : w == LIN_O ? L->wo : w == LIN_GU ? L->wgu
-                                      : w == LIN_DOWN ? L->wdown : b->lm_head;
-                        if (impl == IMPL_MMA_SWIGLU) {
-                            s = lin_impl(b, impl, x, W, b->act == x ? b->gu : b->act, 0, 0.f, M, N, K);
-                        } else {
-                            s = lin_impl(b, impl, x, W, b->logits, 1, 0.f, M, N, K);
-                            if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
-                        }
-                    }
-                if (s != LINFER_OK) break;
-                if (cudaEventRecord(e1, b->st) != cudaSuccess || cudaEventSynchronize(e1) != cudaSuccess ||
-                    cudaEventElapsedTime(&ms, e0, e1) != cudaSuccess) {
-                    s = lf_fail(LINFER_ERR_DEVICE, "CUDA events while tuning the linear layers");
-                    break;
-                }
-            }
+            float us = 0.f;
+            s = tune_time(b, impl, w, M, N, K, x, nlay, reps, e0, e1, &us);
             if (s != LINFER_OK) break;
-            const float us = 1e3f * ms / (float)(reps * (w == LIN_HEAD ? 1 : nlay));
             b->impl_us[bi][w][impl] = us;
             if (us < best) { best = us; b->impl[bi][w] = (signed char)impl; }
         }
     }
     cudaEventDestroy(e0);
     cudaEventDestroy(e1);
+    if (s == LINFER_OK) tune_override(b, bi, M);
     if (s == LINFER_OK && getenv("LF_CUDA_TUNE_VERBOSE")) {
         fprintf(stderr, "linfer: CUDA linear layers at %d row%s (us per call):", M, M == 1 ? "" : "s");
         for (int w = 0; w < LIN_COUNT; w++) {
@@ -797,6 +839,80 @@ no_graph:
     fprintf(stderr, "linfer: CUDA graph capture failed (%s); decode steps run without graphs\n", cudaGetErrorString(e));
     b->graphs_on = 0;
     return NULL;
+}
+
+/* The step of bt captured as a graph (as step_graph does, outside the cache) */
+static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraphExec_t *out) {
+    step_meta cap = *sm;
+    cap.max_simple_ctx = graph_chunks(sm) * LF_ATTN_CHUNK;
+    cudaGraph_t g = NULL;
+    CUDA_CHECK(cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal));
+    const lf_status s = enqueue_step(b, bt, &cap, greedy, NULL);
+    cudaError_t e = cudaStreamEndCapture(b->st, &g);
+    if (s == LINFER_OK && e == cudaSuccess) e = cudaGraphInstantiate(out, g, 0);
+    if (g) cudaGraphDestroy(g);
+    if (s != LINFER_OK) { cudaGetLastError(); return s; }
+    if (e != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: graph capture: %s", cudaGetErrorString(e));
+    return LINFER_OK;
+}
+
+/* The per-layer timing (tune_bucket) runs each kernel alone. In a step, a cuBLAS kernel also cuts
+ * the PDL chain (docs/cuda.md): its successor cannot start early and issue its loads before its
+ * wait, which costs more than the per-layer difference (gpu_session16b: down on cuBLAS +0.1 ms per
+ * llama-2-7b step against the FFMA GEMV the timing had put 3 us behind it). So where the timing
+ * chose cuBLAS, the whole step (this batch, as a replayed graph) is timed both ways — as chosen,
+ * and with those layers on their fastest own kernel — over interleaved rounds, and the faster
+ * (median) kept. Replays rewrite the same cache rows with the same step's values, and the real
+ * step runs after. Under tensor parallelism every rank times both (their all-reduces must pair)
+ * even where its two choices are the same. LF_CUDA_TUNE_STEP=0 keeps the per-layer choice. */
+#define TUNE_STEP_ROUNDS 5
+#define TUNE_STEP_REPS 4
+static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, int bi) {
+    if (!b->tune_step_on || getenv("LF_CUDA_IMPL")) return LINFER_OK;
+    signed char cfg[2][LIN_COUNT];
+    int differs = 0;
+    for (int w = 0; w < LIN_COUNT; w++) {
+        cfg[0][w] = cfg[1][w] = b->impl[bi][w];
+        if (b->impl[bi][w] != IMPL_CUBLAS) continue;
+        int own = -1;
+        for (int impl = 0; impl < IMPL_COUNT; impl++) {
+            const float us = b->impl_us[bi][w][impl];
+            if (impl != IMPL_CUBLAS && us > 0.f && (own < 0 || us < b->impl_us[bi][w][own])) own = impl;
+        }
+        if (own >= 0) { cfg[1][w] = (signed char)own; differs = 1; }
+    }
+    if (!differs && b->tp == 1) return LINFER_OK;
+    cudaGraphExec_t gx[2] = {NULL, NULL};
+    cudaEvent_t ev[2] = {NULL, NULL};
+    double ms[2][TUNE_STEP_ROUNDS];
+    lf_status s = LINFER_OK;
+    for (int c = 0; c < 2 && s == LINFER_OK; c++) {
+        memcpy(b->impl[bi], cfg[c], sizeof cfg[c]);
+        s = capture_step(b, bt, sm, greedy, &gx[c]);
+    }
+    for (int i = 0; i < 2 && s == LINFER_OK; i++)
+        if (cudaEventCreate(&ev[i]) != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: cudaEventCreate failed");
+    for (int r = -1; r < TUNE_STEP_ROUNDS && s == LINFER_OK; r++) /* round -1 warms up */
+        for (int c = 0; c < 2 && s == LINFER_OK; c++) {
+            cudaError_t e = cudaEventRecord(ev[0], b->st);
+            for (int k = 0; k < TUNE_STEP_REPS && e == cudaSuccess; k++) e = cudaGraphLaunch(gx[c], b->st);
+            if (e == cudaSuccess) e = cudaEventRecord(ev[1], b->st);
+            if (e == cudaSuccess) e = cudaEventSynchronize(ev[1]);
+            float t = 0.f;
+            if (e == cudaSuccess) e = cudaEventElapsedTime(&t, ev[0], ev[1]);
+            if (e != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: %s", cudaGetErrorString(e));
+            else if (r >= 0) ms[c][r] = t / TUNE_STEP_REPS;
+        }
+    for (int c = 0; c < 2; c++) if (gx[c]) cudaGraphExecDestroy(gx[c]);
+    for (int i = 0; i < 2; i++) if (ev[i]) cudaEventDestroy(ev[i]);
+    if (s != LINFER_OK) { memcpy(b->impl[bi], cfg[0], sizeof cfg[0]); return s; }
+    const double med0 = lf_stat_median(ms[0], TUNE_STEP_ROUNDS), med1 = lf_stat_median(ms[1], TUNE_STEP_ROUNDS);
+    const int keep = med1 < med0 ? 1 : 0;
+    memcpy(b->impl[bi], cfg[keep], sizeof cfg[keep]);
+    if (getenv("LF_CUDA_TUNE_VERBOSE"))
+        fprintf(stderr, "linfer: decode step at %d row%s: %.3f ms as timed per layer, %.3f ms on own kernels -> %s\n", tune_rows[bi],
+                tune_rows[bi] == 1 ? "" : "s", med0, med1, keep ? "own kernels" : "as timed per layer");
+    return LINFER_OK;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1107,19 +1223,23 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     const int greedy = ids != NULL;
     sm.n_micro = 1;
     if (b->pp > 1 && bt->n_out <= b->logit_rows) LF_TRY(plan_micro(b, bt, &sm, tiles, simple));
+    /* graphs of a backend are all fused or all not (their keys do not say which): a step that could
+     * not fuse runs eagerly */
+    const int graphable = b->graphs_on && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows &&
+                          sm.fuse_rope == b->fuse_rope_on;
     if (b->tune_on && !b->base.profile) { /* first batch of this size: choose the linear-layer kernels */
         const int bi = tune_bucket_of(n);
-        if (bi >= 0 && !b->tuned[bi]) LF_TRY(tune_bucket(b, bi));
+        if (bi >= 0 && !b->tuned[bi]) {
+            LF_TRY(tune_bucket(b, bi));
+            if (graphable && b->pp == 1) LF_TRY(tune_step(b, bt, &sm, greedy, bi));
+        }
     }
     LF_TRY(trace_begin(b));
     const int traced = b->trace_now;
     cudaGraphExec_t exec = NULL;
     cu_graph *gr = NULL;
     int learn = 0;
-    /* graphs of a backend are all fused or all not (their keys do not say which): a step that could
-     * not fuse runs eagerly */
-    if (b->graphs_on && (!b->base.profile || traced) && sm.n_tiles == 0 && sm.n_simple == n && out_identity && n <= b->logit_rows &&
-        sm.fuse_rope == b->fuse_rope_on) {
+    if (graphable && (!b->base.profile || traced)) {
         if (traced && !find_trace_seq(b, n, graph_chunks(&sm), greedy)) {
             learn = 1; /* an eager step first: its tagged kernels give the graph's sequence */
         } else {
@@ -1415,6 +1535,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
     b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
+    b->tune_step_on = env_int("LF_CUDA_TUNE_STEP", 1) != 0;
     b->fuse_rope_on = env_int("LF_CUDA_FUSE_ROPE", 1) != 0 && lf_cuda_attention_rope_supported(b->hd);
     lf_status s = LINFER_OK;
     int job_agreed = 0;

@@ -125,6 +125,9 @@ lf_status lf_cuda_linear(cublasHandle_t h, lf_dtype dt, const void *x, const voi
 /* FFMA GEMV: one warp per weight row, 16-byte loads, x re-read per row (M <= 8, K % 8 == 0) */
 lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                             cudaStream_t st);
+/* The same with `unroll` (4, the default, or 8) 16-byte weight loads in flight per lane */
+lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
+                               int unroll, cudaStream_t st);
 /* Tensor-core skinny GEMM (mma.m16n8k16): each weight read once for all M <= 16 rows, 16-byte
  * loads, K split over `warps` (4, 8 or 16; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
 lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,

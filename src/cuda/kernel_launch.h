@@ -17,8 +17,9 @@
 // So when a kernel starts, every kernel before its predecessor has completed: before its wait it
 // may read what those wrote (the fused-RoPE decode attention loads its cache rows there) but
 // nothing its predecessor writes, and write nothing. Off (plain launches, and the instructions
-// are no-ops without the attribute) unless lf_cuda_set_pdl(1). (Pulling the GEMVs' first weights
-// into L2 before the wait was measured slower: docs/perf-notes.md, session 15.)
+// are no-ops without the attribute) unless lf_cuda_set_pdl(1). The GEMVs load their first round of
+// weights into registers before the wait (session 16: -1.5% per 7B step); pulling them into L2
+// with prefetches instead was measured slower (session 15; docs/perf-notes.md).
 __device__ __forceinline__ void pdl_enter() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;\n" ::: "memory");

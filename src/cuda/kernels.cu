@@ -1371,30 +1371,48 @@ extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, i
 
 // ---------------------------------------------------------------------------------------------
 // GEMV for small M: y[m, n] = sum_k x[m, k] W[n, k]. One warp per output row n, 16-byte loads
-// of W (four in flight per lane), x re-read from L1/L2. K % 8 == 0.
+// of W (U in flight per lane: 4 or 8), x re-read from L1/L2. K % 8 == 0. early: the first round
+// of W is loaded before the PDL wait (weights are never written by a kernel, kernel_launch.h).
 #define GEMV_WARPS 8
-template <typename T, int M>
+template <typename T, int M, int U>
+__device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U], const uint4 *x4, int K8, int c) {
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+        const uint4 *xm = x4 + (size_t)m * K8;
+        float part = 0.f;
+#pragma unroll
+        for (int u = 0; u < U; u++) part += dot8<T>(w[u], __ldg(xm + c + 32 * u));
+        acc[m] += part;
+    }
+}
+template <typename T, int M, int U>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
-gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K) {
+gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
     const int K8 = K >> 3;
     const uint4 *w4 = reinterpret_cast<const uint4 *>(W + (size_t)row * K);
+    int c = lane;
+    uint4 w[U];
+    const int first = early && c + (U - 1) * 32 < K8;
+    if (first) {
+#pragma unroll
+        for (int u = 0; u < U; u++) w[u] = __ldg(w4 + c + 32 * u);
+    }
     pdl_enter();
     if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
     const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
     float acc[M];
 #pragma unroll
     for (int m = 0; m < M; m++) acc[m] = 0.f;
-    int c = lane;
-    for (; c + 96 < K8; c += 128) {
-        const uint4 w0 = __ldg(w4 + c), w1 = __ldg(w4 + c + 32), w2 = __ldg(w4 + c + 64), w3 = __ldg(w4 + c + 96);
+    if (first) {
+        gemv_round<T, M, U>(acc, w, x4, K8, c);
+        c += U * 32;
+    }
+    for (; c + (U - 1) * 32 < K8; c += U * 32) {
 #pragma unroll
-        for (int m = 0; m < M; m++) {
-            const uint4 *xm = x4 + (size_t)m * K8;
-            acc[m] += dot8<T>(w0, __ldg(xm + c)) + dot8<T>(w1, __ldg(xm + c + 32)) +
-                      dot8<T>(w2, __ldg(xm + c + 64)) + dot8<T>(w3, __ldg(xm + c + 96));
-        }
+        for (int u = 0; u < U; u++) w[u] = __ldg(w4 + c + 32 * u);
+        gemv_round<T, M, U>(acc, w, x4, K8, c);
     }
     for (; c < K8; c += 32) {
         const uint4 w0 = __ldg(w4 + c);
@@ -1429,12 +1447,56 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
 // residual add); EPI 2 (SwiGLU) the tile's rows are 8 gate rows i*8+g and the 8 matching up rows
 // ffn+i*8+g of the fused [gate | up] weight, so one thread holds gate and up of the same
 // (feature, token) and writes act = silu(gate)*up (gate and up rounded to T first, as the
-// unfused path stores them).
+// unfused path stores them). A round issues all its weight loads, then all its token loads, then
+// the MMAs; with `early` its first round's weights are loaded before the PDL wait.
+// One round of the skinny GEMM: the weight fragments of 32-k blocks kb0 .. kb0+U-1 (rows lo and
+// hi of the tile, zero past kb_end), the tokens' fragments of the same blocks, and their MMAs.
+template <int U>
+__device__ __forceinline__ void gm_load_w(uint4 (&alo)[U], uint4 (&ahi)[U], const uint4 *wlo, const uint4 *whi, int kb0, int kb_end) {
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const int kb = kb0 + u;
+        if (kb < kb_end) {
+            alo[u] = __ldg(wlo + kb * 4);
+            ahi[u] = __ldg(whi + kb * 4);
+        } else {
+            alo[u] = ahi[u] = zero;
+        }
+    }
+}
+template <int U, int NT>
+__device__ __forceinline__ void gm_load_x(uint4 (&bx)[U][NT], const uint4 *const (&xr)[NT], const bool (&xok)[NT], int kb0, int kb_end) {
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        if (kb0 + u < kb_end) {
+#pragma unroll
+            for (int t = 0; t < NT; t++) bx[u][t] = xok[t] ? __ldg(xr[t] + (kb0 + u) * 4) : zero;
+        } else {
+#pragma unroll
+            for (int t = 0; t < NT; t++) bx[u][t] = zero;
+        }
+    }
+}
+template <typename T, int U, int NT>
+__device__ __forceinline__ void gm_mma(float (&acc)[NT][4], const uint4 (&alo)[U], const uint4 (&ahi)[U], const uint4 (&bx)[U][NT]) {
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const uint32_t a0[4] = {alo[u].x, ahi[u].x, alo[u].y, ahi[u].y};
+        const uint32_t a1[4] = {alo[u].z, ahi[u].z, alo[u].w, ahi[u].w};
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            mma16816<T>(acc[t], a0, bx[u][t].x, bx[u][t].y);
+            mma16816<T>(acc[t], a1, bx[u][t].z, bx[u][t].w);
+        }
+    }
+}
 #define GM_UNROLL (NT == 1 ? 8 : 4) /* 32-k blocks per warp per round: 16-byte loads in flight per lane: 2U (W) + NT*U (x) */
 template <typename T, int NT, int EPI, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
 gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, float beta, int M, int N,
-                int K, int ffn, int balanced) {
+                int K, int ffn, int balanced, int early) {
     __shared__ float red[WARPS > 1 ? WARPS - 1 : 1][NT][4][32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     int row_lo, row_hi, feat = 0;
@@ -1466,37 +1528,27 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
         xok[t] = tok < M;
         xr[t] = reinterpret_cast<const uint4 *>(x) + (size_t)(xok[t] ? tok : 0) * K8 + c;
     }
+    uint4 alo[GM_UNROLL], ahi[GM_UNROLL];
+    int kb0 = kb_start;
+    // early: the first round's weights are loaded before the PDL wait (no kernel writes weights,
+    // kernel_launch.h), so they stream during the previous kernel's tail; that round is peeled off
+    // so that the loop's body stays one batch of loads then the MMAs
+    if (early) gm_load_w<GM_UNROLL>(alo, ahi, wlo, whi, kb0, kb_end);
     pdl_enter();
     float acc[NT][4];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.f;
-    const uint4 zero = make_uint4(0, 0, 0, 0);
-    for (int kb0 = kb_start; kb0 < kb_end; kb0 += kb_step) {
-        uint4 alo[GM_UNROLL], ahi[GM_UNROLL], bx[GM_UNROLL][NT];
-#pragma unroll
-        for (int u = 0; u < GM_UNROLL; u++) {
-            const int kb = kb0 + u;
-            if (kb < kb_end) {
-                alo[u] = __ldg(wlo + kb * 4);
-                ahi[u] = __ldg(whi + kb * 4);
-#pragma unroll
-                for (int t = 0; t < NT; t++) bx[u][t] = xok[t] ? __ldg(xr[t] + kb * 4) : zero;
-            } else {
-                alo[u] = ahi[u] = zero;
-#pragma unroll
-                for (int t = 0; t < NT; t++) bx[u][t] = zero;
-            }
-        }
-#pragma unroll
-        for (int u = 0; u < GM_UNROLL; u++) {
-            const uint32_t a0[4] = {alo[u].x, ahi[u].x, alo[u].y, ahi[u].y};
-            const uint32_t a1[4] = {alo[u].z, ahi[u].z, alo[u].w, ahi[u].w};
-#pragma unroll
-            for (int t = 0; t < NT; t++) {
-                mma16816<T>(acc[t], a0, bx[u][t].x, bx[u][t].y);
-                mma16816<T>(acc[t], a1, bx[u][t].z, bx[u][t].w);
-            }
-        }
+    if (early && kb0 < kb_end) {
+        uint4 bx[GM_UNROLL][NT];
+        gm_load_x<GM_UNROLL, NT>(bx, xr, xok, kb0, kb_end);
+        gm_mma<T, GM_UNROLL, NT>(acc, alo, ahi, bx);
+        kb0 += kb_step;
+    }
+    for (; kb0 < kb_end; kb0 += kb_step) {
+        uint4 bx[GM_UNROLL][NT];
+        gm_load_w<GM_UNROLL>(alo, ahi, wlo, whi, kb0, kb_end);
+        gm_load_x<GM_UNROLL, NT>(bx, xr, xok, kb0, kb_end);
+        gm_mma<T, GM_UNROLL, NT>(acc, alo, ahi, bx);
     }
     if (WARPS > 1) {
         if (warp > 0) {
@@ -1557,13 +1609,17 @@ extern "C" int lf_cuda_gemv_mma_supported(int M, int K) { return M >= 1 && M <= 
 static int g_gemv_balanced = -1;
 extern "C" void lf_cuda_set_gemv_balanced(int on) { g_gemv_balanced = on ? 1 : 0; }
 static int gemv_balanced(void) { return env_switch(&g_gemv_balanced, "LF_CUDA_GEMV_BALANCED"); }
+// The skinny GEMM's and the FFMA GEMV's first round of weights loaded before the PDL wait
+// (LF_CUDA_GEMV_EARLY=0 off, to compare: docs/perf-notes.md, session 16)
+static int g_gemv_early = -1;
+static int gemv_early(void) { return env_switch(&g_gemv_early, "LF_CUDA_GEMV_EARLY"); }
 
 // EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
 static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, int M, int N, int K, int ffn, int warps,
                             int balanced, cudaStream_t st) {
     const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
-#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced)
+#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced, gemv_early())
     if (M <= 8) { if (warps >= 16) GMM(1, 16); else if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
     else { if (warps >= 16) GMM(2, 16); else if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
 #undef GMM
@@ -1619,23 +1675,29 @@ extern "C" lf_status lf_cuda_linear(cublasHandle_t hdl, lf_dtype dt, const void 
 
 extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                                        int N, int K, cudaStream_t st) {
+    return lf_cuda_gemv_ffma_ex(dt, x, W, y, y_f32, beta, M, N, K, 4, st);
+}
+
+extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                                          int N, int K, int unroll, cudaStream_t st) {
     if (M <= 0 || N <= 0) return LINFER_OK;
     const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
     if (M > LF_CUDA_GEMV_MAX_M || !aligned)
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv: M %d (at most %d), K %d (multiple of 8), 16-byte aligned pointers",
                        M, LF_CUDA_GEMV_MAX_M, K);
     if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv: beta != 0 needs an fp32 output");
-    {
-        const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
-#define GEMV_CASE(MM) case MM: LF_LAUNCH((gemv_kernel<T, MM>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K); break
-        DISPATCH_T(dt, "gemv", switch (M) {
-            GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
-            GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
-        });
+    if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv: %d loads in flight per lane (4 or 8)", unroll);
+    const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
+    const int early = gemv_early();
+#define GEMV_CASE(MM) case MM: if (unroll == 8) LF_LAUNCH((gemv_kernel<T, MM, 8>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early); \
+                               else LF_LAUNCH((gemv_kernel<T, MM, 4>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early); break
+    DISPATCH_T(dt, "gemv", switch (M) {
+        GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
+        GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
+    });
 #undef GEMV_CASE
-        CUDA_CHECK_LAUNCH("gemv_kernel");
-        return LINFER_OK;
-    }
+    CUDA_CHECK_LAUNCH("gemv_kernel");
+    return LINFER_OK;
 }
 
 extern "C" lf_status lf_cuda_gemm_cublas(cublasHandle_t hdl, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,

@@ -228,6 +228,10 @@ static void finish_phase(lf_roofline_phase *ph) {
         if (ph->t_bound[b] > ph->t_bound[ph->bound]) ph->bound = (lf_bound)b;
 }
 
+/* the most rows whose decode step has SwiGLU fused into gate/up (the CUDA backend's skinny GEMM,
+ * LF_CUDA_GEMV_MMA_MAX_M) */
+#define ROOF_FUSED_ACT_ROWS 16
+
 /* batch sequences, q new tokens each, attending over ctx positions (ctx >= q). */
 static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) {
     memset(ph, 0, sizeof *ph);
@@ -288,7 +292,10 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     double wgu = nmat * h * f;
     x = (inst){2 * T * wgu, wgu * e, T * h * a + T * nmat * f * a, 0, 0, 1};
     add_inst(c, &op[LF_OP_GATE_UP], x, L, 1);
-    x = c->gated ? (inst){5 * T * f, 0, 3 * T * f * a, 0, 0, 1} : (inst){8 * T * f, 0, 2 * T * f * a, 0, 0, 1};
+    /* SwiGLU: in decode steps of at most ROOF_FUSED_ACT_ROWS rows in the gate/up GEMM's epilogue
+     * (the engine's skinny GEMM), no kernel of its own; else (and GELU) a kernel */
+    const int act_fused = c->gated && q == 1 && T <= ROOF_FUSED_ACT_ROWS;
+    x = c->gated ? (inst){5 * T * f, 0, 3 * T * f * a, 0, 0, act_fused ? 0 : 1} : (inst){8 * T * f, 0, 2 * T * f * a, 0, 0, 1};
     add_inst(c, &op[LF_OP_ACTIVATION], x, L, 1);
     double wd = f * h;
     x = (inst){2 * T * wd, wd * e, T * f * a + T * h * a, 0, 0, 1};
