@@ -841,19 +841,23 @@ no_graph:
     return NULL;
 }
 
-/* The step of bt captured as a graph (as step_graph does, outside the cache) */
+/* The step of bt captured as a graph (as step_graph does, outside the cache). *out stays NULL
+ * where the capture itself fails (as step_graph, that is not an error: the caller goes without). */
 static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraphExec_t *out) {
     step_meta cap = *sm;
     cap.max_simple_ctx = graph_chunks(sm) * LF_ATTN_CHUNK;
     cudaGraph_t g = NULL;
-    CUDA_CHECK(cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal));
-    const lf_status s = enqueue_step(b, bt, &cap, greedy, NULL);
-    cudaError_t e = cudaStreamEndCapture(b->st, &g);
-    if (s == LINFER_OK && e == cudaSuccess) e = cudaGraphInstantiate(out, g, 0);
+    *out = NULL;
+    cudaError_t e = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
+    lf_status s = LINFER_OK;
+    if (e == cudaSuccess) {
+        s = enqueue_step(b, bt, &cap, greedy, NULL);
+        e = cudaStreamEndCapture(b->st, &g);
+    }
+    if (s == LINFER_OK && e == cudaSuccess && cudaGraphInstantiate(out, g, 0) != cudaSuccess) *out = NULL;
     if (g) cudaGraphDestroy(g);
-    if (s != LINFER_OK) { cudaGetLastError(); return s; }
-    if (e != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: graph capture: %s", cudaGetErrorString(e));
-    return LINFER_OK;
+    cudaGetLastError();
+    return s;
 }
 
 /* The per-layer timing (tune_bucket) runs each kernel alone. In a step, a cuBLAS kernel also cuts
@@ -864,7 +868,10 @@ static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta
  * and with those layers on their fastest own kernel — over interleaved rounds, and the faster
  * (median) kept. Replays rewrite the same cache rows with the same step's values, and the real
  * step runs after. Under tensor parallelism every rank times both (their all-reduces must pair)
- * even where its two choices are the same. LF_CUDA_TUNE_STEP=0 keeps the per-layer choice. */
+ * even where its two choices are the same (a rank whose capture failed would leave its peers
+ * waiting until the one-shot timeout; the step's own capture would fail there too). Not with
+ * pipeline stages (their sends must pair across stages). LF_CUDA_TUNE_STEP=0 keeps the
+ * per-layer choice. */
 #define TUNE_STEP_ROUNDS 5
 #define TUNE_STEP_REPS 4
 static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, int bi) {
@@ -889,6 +896,11 @@ static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *s
     for (int c = 0; c < 2 && s == LINFER_OK; c++) {
         memcpy(b->impl[bi], cfg[c], sizeof cfg[c]);
         s = capture_step(b, bt, sm, greedy, &gx[c]);
+    }
+    if (s == LINFER_OK && (!gx[0] || !gx[1])) { /* no graph here: keep the per-layer choice (the step will say) */
+        for (int c = 0; c < 2; c++) if (gx[c]) cudaGraphExecDestroy(gx[c]);
+        memcpy(b->impl[bi], cfg[0], sizeof cfg[0]);
+        return LINFER_OK;
     }
     for (int i = 0; i < 2 && s == LINFER_OK; i++)
         if (cudaEventCreate(&ev[i]) != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: cudaEventCreate failed");

@@ -1436,19 +1436,6 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
 }
 
 // ---------------------------------------------------------------------------------------------
-// Skinny GEMM on tensor cores for M <= 16 rows ("GEMV-MMA"): y[m, n] = sum_k x[m, k] W[n, k], each
-// weight read exactly once for all M rows. mma.m16n8k16 with the weight rows as the MMA's M
-// dimension (a 16-row tile per block) and the tokens as its N dimension (NT tiles of 8 tokens).
-// The k order inside one mma is free as long as A and B use the same order, so thread
-// (g = lane/4, c = lane%4) loads 16 bytes = 8 consecutive k (8c .. 8c+7 of a 32-k block) of
-// weight rows g and g+8 and of token g, and feeds them as the mma's k {2c,2c+1,2c+8,2c+9} of two
-// steps (phys 8c..8c+3, then 8c+4..8c+7). The warps of a block split K; their partial tiles are
-// added in shared memory. Epilogues: EPI 0 y (T) = acc; EPI 1 y (fp32) = acc + beta*y (the
-// residual add); EPI 2 (SwiGLU) the tile's rows are 8 gate rows i*8+g and the 8 matching up rows
-// ffn+i*8+g of the fused [gate | up] weight, so one thread holds gate and up of the same
-// (feature, token) and writes act = silu(gate)*up (gate and up rounded to T first, as the
-// unfused path stores them). A round issues all its weight loads, then all its token loads, then
-// the MMAs; with `early` its first round's weights are loaded before the PDL wait.
 // One round of the skinny GEMM: the weight fragments of 32-k blocks kb0 .. kb0+U-1 (rows lo and
 // hi of the tile, zero past kb_end), the tokens' fragments of the same blocks, and their MMAs.
 template <int U>
@@ -1492,6 +1479,20 @@ __device__ __forceinline__ void gm_mma(float (&acc)[NT][4], const uint4 (&alo)[U
         }
     }
 }
+
+// Skinny GEMM on tensor cores for M <= 16 rows ("GEMV-MMA"): y[m, n] = sum_k x[m, k] W[n, k], each
+// weight read exactly once for all M rows. mma.m16n8k16 with the weight rows as the MMA's M
+// dimension (a 16-row tile per block) and the tokens as its N dimension (NT tiles of 8 tokens).
+// The k order inside one mma is free as long as A and B use the same order, so thread
+// (g = lane/4, c = lane%4) loads 16 bytes = 8 consecutive k (8c .. 8c+7 of a 32-k block) of
+// weight rows g and g+8 and of token g, and feeds them as the mma's k {2c,2c+1,2c+8,2c+9} of two
+// steps (phys 8c..8c+3, then 8c+4..8c+7). The warps of a block split K; their partial tiles are
+// added in shared memory. Epilogues: EPI 0 y (T) = acc; EPI 1 y (fp32) = acc + beta*y (the
+// residual add); EPI 2 (SwiGLU) the tile's rows are 8 gate rows i*8+g and the 8 matching up rows
+// ffn+i*8+g of the fused [gate | up] weight, so one thread holds gate and up of the same
+// (feature, token) and writes act = silu(gate)*up (gate and up rounded to T first, as the
+// unfused path stores them). A round issues all its weight loads, then all its token loads, then
+// the MMAs; with `early` its first round's weights are loaded before the PDL wait.
 #define GM_UNROLL (NT == 1 ? 8 : 4) /* 32-k blocks per warp per round: 16-byte loads in flight per lane: 2U (W) + NT*U (x) */
 template <typename T, int NT, int EPI, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
