@@ -863,7 +863,7 @@ static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta
 /* The per-layer timing (tune_bucket) runs each kernel alone. In a step, a cuBLAS kernel also cuts
  * the PDL chain (docs/cuda.md): its successor cannot start early and issue its loads before its
  * wait, which costs more than the per-layer difference (gpu_session16b: down on cuBLAS +0.1 ms per
- * llama-2-7b step against the FFMA GEMV the timing had put 3 us behind it). So where the timing
+ * llama-2-7b step against the FFMA GEMV the timing had put 1.3 us behind it). So where the timing
  * chose cuBLAS, the whole step (this batch, as a replayed graph) is timed both ways — as chosen,
  * and with those layers on their fastest own kernel — over interleaved rounds, and the faster
  * (median) kept. Replays rewrite the same cache rows with the same step's values, and the real
