@@ -841,6 +841,17 @@ no_graph:
     return NULL;
 }
 
+/* Milliseconds of `launches` back-to-back replays of gx on the backend's stream, between e0 and
+ * e1 (the step check and the all-reduce timing). */
+static cudaError_t replay_ms(cu_backend *b, cudaGraphExec_t gx, int launches, cudaEvent_t e0, cudaEvent_t e1, float *ms) {
+    cudaError_t e = cudaEventRecord(e0, b->st);
+    for (int k = 0; k < launches && e == cudaSuccess; k++) e = cudaGraphLaunch(gx, b->st);
+    if (e == cudaSuccess) e = cudaEventRecord(e1, b->st);
+    if (e == cudaSuccess) e = cudaEventSynchronize(e1);
+    if (e == cudaSuccess) e = cudaEventElapsedTime(ms, e0, e1);
+    return e;
+}
+
 /* The step of bt captured as a graph (as step_graph does, outside the cache). *out stays NULL
  * where the capture itself fails (as step_graph, that is not an error: the caller goes without). */
 static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraphExec_t *out) {
@@ -906,12 +917,8 @@ static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *s
         if (cudaEventCreate(&ev[i]) != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: cudaEventCreate failed");
     for (int r = -1; r < TUNE_STEP_ROUNDS && s == LINFER_OK; r++) /* round -1 warms up */
         for (int c = 0; c < 2 && s == LINFER_OK; c++) {
-            cudaError_t e = cudaEventRecord(ev[0], b->st);
-            for (int k = 0; k < TUNE_STEP_REPS && e == cudaSuccess; k++) e = cudaGraphLaunch(gx[c], b->st);
-            if (e == cudaSuccess) e = cudaEventRecord(ev[1], b->st);
-            if (e == cudaSuccess) e = cudaEventSynchronize(ev[1]);
             float t = 0.f;
-            if (e == cudaSuccess) e = cudaEventElapsedTime(&t, ev[0], ev[1]);
+            const cudaError_t e = replay_ms(b, gx[c], TUNE_STEP_REPS, ev[0], ev[1], &t);
             if (e != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "tuning the decode step: %s", cudaGetErrorString(e));
             else if (r >= 0) ms[c][r] = t / TUNE_STEP_REPS;
         }
@@ -1126,12 +1133,8 @@ extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters
     if (!s && ce == cudaSuccess) ce = cudaEventCreate(&e1);
     double t[64];
     for (int r = -2; r < reps && !s && ce == cudaSuccess; r++) {
-        ce = cudaEventRecord(e0, b->st);
-        if (ce == cudaSuccess) ce = cudaGraphLaunch(gx, b->st);
-        if (ce == cudaSuccess) ce = cudaEventRecord(e1, b->st);
-        if (ce == cudaSuccess) ce = cudaEventSynchronize(e1);
         float ms = 0;
-        if (ce == cudaSuccess) ce = cudaEventElapsedTime(&ms, e0, e1);
+        ce = replay_ms(b, gx, 1, e0, e1, &ms);
         if (r >= 0) t[r] = ms * 1e-3 / iters;
     }
     if (!s && ce != cudaSuccess) s = lf_fail(LINFER_ERR_DEVICE, "all-reduce timing (rank %d): %s", b->rank, cudaGetErrorString(ce));

@@ -139,7 +139,7 @@ lf_status lf_profile_predict(lf_profile *p, const lf_roofline_model *m, const lf
             double bytes = c->bytes_weight + c->bytes_act + c->bytes_kv_read + c->bytes_kv_write, t = c->time;
             if (o == LF_OP_ATTENTION || o == LF_OP_ROPE) {   /* the roofline's own formula (roofline.h) */
                 bytes = o == LF_OP_ATTENTION ? att_b : rope_b;
-                t = r.overhead_added ? fmax(c->t_compute, bytes / BW) + c->t_launch : fmax(c->t_compute, fmax(bytes / BW, c->t_launch));
+                t = lf_roofline_op_time(r.overhead_added, c->t_compute, bytes / BW, c->t_launch);
             }
             ph->flops[o] += c->flops;
             ph->bytes[o] += bytes * bytes_scale;

@@ -143,25 +143,26 @@ static lf_status setup(rc *c, const lf_roofline_model *m, const lf_hw *hw, const
 
 typedef struct { double fl, bw, ba, bkr, bkw; int k; } inst;   /* one kernel group's work */
 
+double lf_roofline_op_time(int overhead_added, double tc, double tm, double tl) {
+    return overhead_added ? fmax(tc, tm) + tl : fmax(tc, fmax(tm, tl));
+}
+
 static void add_inst(const rc *c, lf_op_cost *op, inst x, int reps, int per_layer) {
     double tc = x.fl / c->F;
     const double bytes = x.bw + x.ba + x.bkr + x.bkw;
     double tm = bytes / c->BW;
-    double tl, t;
-    if (c->ovm == OV_LAUNCH) {
-        tl = x.k * c->launch;
-        t = fmax(tc, fmax(tm, tl));
-    } else {
-        /* each of the k kernels pays its start and drain: the chain curve's time for its share of
-         * the bytes over what those bytes take at the read bandwidth (or the flat figure) */
-        if (x.k <= 0) tl = 0;
-        else if (c->ovm == OV_FLAT) tl = x.k * c->o.kernel_s;
-        else {
-            const double per = bytes / x.k;
-            tl = x.k * fmax(0.0, lf_hw_chain_time(c->hw, per) - per / c->BW);
-        }
-        t = fmax(tc, tm) + tl;
+    /* launch floor: k launches; else each of the k kernels pays its start and drain: the chain
+     * curve's time for its share of the bytes over what those bytes take at the read bandwidth
+     * (or the flat figure) */
+    double tl;
+    if (c->ovm == OV_LAUNCH) tl = x.k * c->launch;
+    else if (x.k <= 0) tl = 0;
+    else if (c->ovm == OV_FLAT) tl = x.k * c->o.kernel_s;
+    else {
+        const double per = bytes / x.k;
+        tl = x.k * fmax(0.0, lf_hw_chain_time(c->hw, per) - per / c->BW);
     }
+    const double t = lf_roofline_op_time(c->ovm != OV_LAUNCH, tc, tm, tl);
     op->flops += reps * x.fl;
     op->bytes_weight += reps * x.bw;
     op->bytes_act += reps * x.ba;

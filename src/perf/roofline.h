@@ -79,6 +79,10 @@ typedef struct {
                                * overhead); 0: max(compute, memory, t_launch) (launch floor) */
 } lf_roofline_phase;
 
+/* One op's time from its compute, memory and per-kernel terms: max(tc, tm) + tl when the
+ * per-kernel overhead is added (overhead_added), else max(tc, tm, tl) (the launch floor). */
+double lf_roofline_op_time(int overhead_added, double tc, double tm, double tl);
+
 typedef struct {
     double weights, kv_cache, activations, workspace, total;   /* bytes per GPU */
     double available;         /* device memory × mem_util */
