@@ -747,17 +747,24 @@ static int g_attn_decode = -1;
 extern "C" void lf_cuda_set_attn_decode(int on) { g_attn_decode = on ? 1 : 0; }
 static int attn_decode_on(void) { return env_switch(&g_attn_decode, "LF_CUDA_ATTN_DECODE"); }
 
-// Positions per split unit of the decode attention: ATT_SPLIT_GRAIN (32), or LF_ATTN_GRAIN=N
-// (a multiple of 16 up to ATT_CHUNK) to compare; ATT_CHUNK was the unit before (docs/perf-notes.md).
+// Positions per split unit of the attention's context split: one chunk of the decode kernel
+// (AttDec<HD>::CH: 64 positions at head_dim 64 and 128, 32 at 256), so that no split leaves
+// half a chunk's lanes idle; ATT_SPLIT_GRAIN (32) for the simple kernel; LF_ATTN_GRAIN=N (a
+// multiple of 16 up to ATT_CHUNK) to compare. 32 positions at head_dim 128 cost llama-2-7b 0.036
+// ms per step at in 128 (session 17, bench/gpu_session17g.sh); ATT_CHUNK was the unit before
+// session 12 (docs/perf-notes.md).
 #define ATT_SPLIT_GRAIN 32
-static int attn_split_grain(void) {
-    static int g = 0;
-    if (!g) {
+static int attn_decode_applies(int head_dim);
+static int attn_split_grain(int head_dim) {
+    static int env = -1;
+    if (env < 0) {
         const char *e = getenv("LF_ATTN_GRAIN");
-        int v = e && *e ? atoi(e) : ATT_SPLIT_GRAIN;
-        g = v >= 16 && v <= ATT_CHUNK && v % 16 == 0 ? v : ATT_SPLIT_GRAIN;
+        const int v = e && *e ? atoi(e) : 0;
+        env = v >= 16 && v <= ATT_CHUNK && v % 16 == 0 ? v : 0;
     }
-    return g;
+    if (env) return env;
+    if (!attn_decode_applies(head_dim)) return ATT_SPLIT_GRAIN;
+    return head_dim == 64 ? AttDec<64>::CH : head_dim == 128 ? AttDec<128>::CH : AttDec<256>::CH;
 }
 
 // The decode attention's splits as a thread-block cluster (DSMEM merge) on devices that launch
@@ -791,11 +798,11 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
     const size_t smem = sizeof(float) * (size_t)(((head_dim + 7) & ~7) + ATT_CHUNK + R * head_dim);
     const int kv_dim = n_kv_heads * head_dim;
     // split the context over several blocks when (token, head) blocks alone would not fill the GPU:
-    // about 4 blocks per SM, each a whole number of ATT_SPLIT_GRAIN positions (a short context is
-    // split finer than the kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
+    // about 4 blocks per SM, each a whole number of attn_split_grain positions (a short context is
+    // split finer than the simple kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
     int ns = 1, split_len = 1 << 30;
     const long long base_blocks = (long long)n_heads * n;
-    const int grain = attn_split_grain();
+    const int grain = attn_split_grain(head_dim);
     if (split_scratch && max_n_ctx > grain && split_scratch_bytes > LF_ATTN_SPLIT_COUNTERS * sizeof(float)) {
         const int sms = device_sms();
         if (base_blocks < 2LL * sms && base_blocks <= LF_ATTN_SPLIT_COUNTERS) {

@@ -1149,9 +1149,10 @@ int main(int argc, char **argv) {
             test_attention_rope(dt, 4, 2, 128, LF_ROPE_INTERLEAVED, 0);
             test_attention_rope(dt, 2, 1, 256, LF_ROPE_NEOX, 1);
         }
-        test_attention_cluster(dt, 32, 32, 128, 160);   /* 5 splits */
-        test_attention_cluster(dt, 32, 8, 128, 256);    /* 8 */
-        test_attention_cluster(dt, 8, 2, 64, 200);      /* 7 */
+        /* splits of the decode kernel's chunk: 64 positions at head_dim 64 and 128, 32 at 256 */
+        test_attention_cluster(dt, 32, 32, 128, 320);   /* 5 splits */
+        test_attention_cluster(dt, 32, 8, 128, 512);    /* 8 */
+        test_attention_cluster(dt, 8, 2, 64, 448);      /* 7 */
         test_attention_cluster(dt, 4, 4, 256, 100);     /* 4 */
         test_attention(dt, 8, 1, 32, 0);
         test_attention(dt, 6, 3, 80, 0); /* simple kernel only */
