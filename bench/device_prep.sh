@@ -10,3 +10,20 @@ L=build-dev/linfer
 mkdir -p /tmp/bins && xz -dc build-dev/pack/bins.tar.xz | tar -C /tmp/bins -xf -
 mkdir -p build-dev/tests/cuda && cp /tmp/bins/test_* build-dev/tests/cuda/ 2>/dev/null
 $R true > /dev/null 2>&1
+
+# The checks most session scripts start with (each prints a line or two; logs under $OUT):
+# dev_kernel_tests [ARGS] (test_cuda_kernels, its summary and first failures), dev_vs_cpu (CUDA
+# against CPU greedy at llama-2-7b), dev_calibrate (`linfer calibrate --no-nccl`, its HBM read
+# line, the calibration file copied to $OUT, so that later bench predictions use it).
+dev_kernel_tests() {
+  $R build-dev/tests/cuda/test_cuda_kernels "$@" > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
+  grep FAIL "$OUT/kernels.log" | head -3
+}
+dev_vs_cpu() {
+  $R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"
+  tail -1 "$OUT/vs_cpu_7b.log"
+}
+dev_calibrate() {
+  $R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+  cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+}

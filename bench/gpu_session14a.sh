@@ -12,7 +12,7 @@ mkdir -p build-dev/lab && cp /tmp/bins/lab_gemv build-dev/lab/
 {
 echo "== kernel tests"
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "rc=$?"; tail -1 "$OUT/kernels.log"; grep -E "FAIL" "$OUT/kernels.log" | head -5
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 $R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read|graph|chain" "$OUT/calibrate.txt"
 cp "$HOME/.cache/linfer/calibration.txt" "$OUT/calibration_cache.txt" 2>/dev/null
 $R build-dev/lab/lab_gemv --m 1,4 --pf 0,1,2,4 > "$OUT/lab_gemv_pf.txt" 2>&1

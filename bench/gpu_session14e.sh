@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_calibrate
 echo "== test_tp 13b fp16"
 timeout 300 $R build-dev/tests/cuda/test_tp --model llama-2-13b --tp 2,4 > "$OUT/test_tp.log" 2>&1; echo "test_tp rc=$?"
 grep -E "^TP|all-reduce|linfer" "$OUT/test_tp.log"

@@ -15,7 +15,7 @@ for seed in 76720220414 74314787074 93976635870; do
   LF_TEST_SEED=$seed $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels_seed$seed.log" 2>&1
   echo "seed $seed rc=$? $(tail -1 "$OUT/kernels_seed$seed.log") $(grep -c 'RoPE.*ok' "$OUT/kernels_seed$seed.log") fused-RoPE checks ok"
 done
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 $R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read|16 MiB" "$OUT/calibrate.txt"
 for rep in 1 2; do
 for f in 1 0; do

@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_calibrate
 for dt in f16 bf16; do
   echo "== test_tp 13b $dt"
   S=$([ $dt = bf16 ] && echo --no-speed)

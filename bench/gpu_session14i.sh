@@ -9,7 +9,7 @@ source bench/device_prep.sh
 {
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log") $(grep -c 'RoPE.*ok' "$OUT/kernels.log") fused-RoPE checks ok"
 grep FAIL "$OUT/kernels.log" | head -3
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 for rep in 1 2; do
 for f in 1 0; do
   echo "== fuse $f (round $rep)"

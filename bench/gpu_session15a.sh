@@ -15,7 +15,7 @@ t0=$(date +%s)
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log") $(grep -c 'RoPE.*ok' "$OUT/kernels.log") fused-RoPE checks ok"
 grep FAIL "$OUT/kernels.log" | head -3
 LF_CUDA_ATTN_EARLY=0 $R build-dev/tests/cuda/test_cuda_kernels --quick > "$OUT/kernels_late.log" 2>&1; echo "kernels (late loads) rc=$? $(tail -1 "$OUT/kernels_late.log")"
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 echo "t=$(( $(date +%s) - t0 )) s"
 arms="base early0 split1 split2 split4 opf0 opf1 gpf0 gpf1"
 envof() { case $1 in base) echo "LF_X=1";; early0) echo "LF_CUDA_ATTN_EARLY=0";; split1) echo "LF_ATTN_MAX_SPLITS=1";;

@@ -14,7 +14,7 @@ t0=$(date +%s)
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log") $(grep -c 'cluster merge.*ok' "$OUT/kernels.log") cluster checks ok"
 grep FAIL "$OUT/kernels.log" | head -3
 LF_CUDA_ATTN_CLUSTER=0 LF_CUDA_ATTN_EARLY=0 $R build-dev/tests/cuda/test_cuda_kernels --quick > "$OUT/kernels_off.log" 2>&1; echo "kernels (cluster, early off) rc=$? $(tail -1 "$OUT/kernels_off.log")"
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 echo "t=$(( $(date +%s) - t0 )) s"
 envof() { case $1 in base) echo "LF_X=1";; cl0) echo "LF_CUDA_ATTN_CLUSTER=0";; early0) echo "LF_CUDA_ATTN_EARLY=0";;
   gpf0) echo "LF_CUDA_GEMV_PF=0";; gpf0cl0) echo "LF_CUDA_GEMV_PF=0 LF_CUDA_ATTN_CLUSTER=0";; old) echo "LF_CUDA_GEMV_PF=2 LF_CUDA_ATTN_CLUSTER=0 LF_CUDA_ATTN_EARLY=0";; esac; }
@@ -32,7 +32,7 @@ done
 done
 done
 echo "t=$(( $(date +%s) - t0 )) s"
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_calibrate
 echo "t=$(( $(date +%s) - t0 )) s"
 } > "$OUT/b.log" 2>&1
 cat "$OUT/b.log"

@@ -9,9 +9,8 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
-grep FAIL "$OUT/kernels.log" | head -3
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_kernel_tests
+dev_calibrate
 for dt in f16 bf16; do
   echo "== test_tp 13b $dt"
   S=$([ $dt = bf16 ] && echo --no-speed)

@@ -8,7 +8,7 @@ source bench/device_prep.sh
 {
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log") $(grep -c 'cluster merge.*ok' "$OUT/kernels.log") cluster checks ok"
 grep -v " ok$" "$OUT/kernels.log" | grep -iE "fail|error" | head -3
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 timeout 300 $R build-dev/tests/cuda/test_tp --model llama-2-13b --tp 2 --dtype f16 > "$OUT/test_tp_f16.log" 2>&1; echo "test_tp rc=$?"
 grep -E "^TP|all-reduce|linfer" "$OUT/test_tp_f16.log"
 } > "$OUT/f.log" 2>&1

@@ -28,7 +28,7 @@ echo "t=$(( $(date +%s) - t0 )) s"
 for m in llama-2-7b llama-2-13b llama-3-8b; do for a in base tg; do
   echo "== $m $a"; grep -A5 "CUDA linear layers at 1 row" "$OUT/bench_${m}_${a}_r1.log" | head -6
 done; done
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"; cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+dev_calibrate
 echo "t=$(( $(date +%s) - t0 )) s"
 } > "$OUT/a.log" 2>&1
 cat "$OUT/a.log"

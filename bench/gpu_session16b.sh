@@ -11,8 +11,7 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
-grep FAIL "$OUT/kernels.log" | head -3
+dev_kernel_tests
 $R /tmp/bins/lab_gemv --m 1,8 --reps 5 > "$OUT/lab_new.txt" 2>&1; echo "lab new rc=$?"
 $R /tmp/bins/lab_gemv_old --m 1,8 --reps 5 > "$OUT/lab_old.txt" 2>&1; echo "lab old rc=$?"
 LF_CUDA_GEMV_EARLY=1 $R /tmp/bins/lab_gemv --m 1,8 --reps 5 > "$OUT/lab_new_early.txt" 2>&1; echo "lab new early rc=$?"

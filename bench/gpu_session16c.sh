@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 M4="qkv:mma4,o_proj:mma4,gate_up:mma+swiglu,down:mma4,lm_head:mma4"
 envof() { case $1 in base) echo "LF_X=1";; nostep) echo "LF_CUDA_TUNE_STEP=0";; early) echo "LF_CUDA_GEMV_EARLY=1";;
   mma) echo "LF_CUDA_IMPL=$M4";; mmae) echo "LF_CUDA_IMPL=$M4 LF_CUDA_GEMV_EARLY=1";; esac; }
@@ -22,7 +22,7 @@ echo "t=$(( $(date +%s) - t0 )) s"
 for rep in 1 2; do for m in llama-2-13b llama-3-8b; do for a in base early mma mmae; do run $m $a $rep 128; done; done; done
 echo "t=$(( $(date +%s) - t0 )) s"
 for f in "$OUT"/bench_*_base_r1.log; do echo "== $f"; grep -E "^  [a-z_]+ +->|decode step at" "$f" | head -12; done
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"; cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+dev_calibrate
 echo "t=$(( $(date +%s) - t0 )) s"
 } > "$OUT/c.log" 2>&1
 cat "$OUT/c.log"

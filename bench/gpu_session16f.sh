@@ -8,10 +8,9 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
-grep FAIL "$OUT/kernels.log" | head -3
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"; cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+dev_kernel_tests
+dev_vs_cpu
+dev_calibrate
 for rep in 1 2 3; do
   LF_CUDA_TUNE_VERBOSE=1 $R $L bench -m llama-2-7b --batch 1 --in 128,2048 --out 128 --json "$OUT/bench_7b_r$rep.json" > "$OUT/bench_7b_r$rep.log" 2>&1; grep -E "^fp16" "$OUT/bench_7b_r$rep.log" | sed "s/^/7b r$rep: /"
 done

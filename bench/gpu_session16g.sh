@@ -10,7 +10,7 @@ source bench/device_prep.sh
 t0=$(date +%s)
 $R build-dev/tests/cuda/test_cuda_kernels --quick > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
 grep FAIL "$OUT/kernels.log" | head -3
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
+dev_vs_cpu
 for rep in 1 2; do for st in 1 0; do
   LF_CUDA_TUNE_STEP=$st LF_CUDA_TUNE_VERBOSE=1 $R $L bench -m llama-2-7b --batch 8,16 --in 128 --out 128 --warmup 1 --reps 3 --json "$OUT/bench_7b_st${st}_r$rep.json" > "$OUT/bench_7b_st${st}_r$rep.log" 2>&1
   grep -E "^fp16" "$OUT/bench_7b_st${st}_r$rep.log" | sed "s/^/7b step-check $st r$rep: /"

@@ -14,8 +14,8 @@ source bench/device_prep.sh
 t0=$(date +%s)
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
 grep -E "FAIL|norm-fused" "$OUT/kernels.log" | head -12
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"; cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+dev_vs_cpu
+dev_calibrate
 echo "t=$(( $(date +%s) - t0 )) s"
 for rep in 1 2 3; do for fn in 0 1; do
   LF_CUDA_FUSE_NORM=$fn LF_CUDA_TUNE_VERBOSE=1 $R $L bench -m llama-2-7b --batch 1 --in 128 --out 128 --json "$OUT/bench_7b_fn${fn}_r$rep.json" > "$OUT/bench_7b_fn${fn}_r$rep.log" 2>&1

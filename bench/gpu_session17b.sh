@@ -14,8 +14,8 @@ source bench/device_prep.sh
 t0=$(date +%s)
 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
 grep -E "FAIL|norm-fused" "$OUT/kernels.log" | head -12
-$R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"; cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+dev_vs_cpu
+dev_calibrate
 echo "t=$(( $(date +%s) - t0 )) s"
 # A: HEAD before session 17 (build-dev/linfer_head), B: LF_CUDA_FUSE_NORM=0, C: =1
 for rep in 1 2 3; do

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_calibrate
 for rep in 1 2 3; do for m in llama-2-7b llama-2-13b; do for v in none norm attn norm,attn; do
   LF_CUDA_DEBUG_SKIP=$v $R $L bench -m $m --batch 1 --in 128 --out 128 --json "$OUT/bench_${m}_${v/,/_}_r$rep.json" 2>&1 | grep -E "^fp16" | sed "s/^/$m skip=$v r$rep: /"
 done; done; done

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_calibrate
 for rep in 1 2; do for g in 32 64 128; do for cl in 1 0; do
   LF_ATTN_GRAIN=$g LF_CUDA_ATTN_CLUSTER=$cl $R $L bench -m llama-2-7b --batch 1 --in 128 --out 128 --json "$OUT/bench_in128_g${g}_cl${cl}_r$rep.json" 2>&1 | grep -E "^fp16" | sed "s/^/in128 grain $g cluster $cl r$rep: /"
 done; done; done

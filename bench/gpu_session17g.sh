@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
 t0=$(date +%s)
-$R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
+dev_calibrate
 for rep in 1 2 3; do for g in 32 64; do
   LF_ATTN_GRAIN=$g $R $L bench -m llama-2-7b --batch 1 --in 128 --out 128 --json "$OUT/bench_7b_in128_g${g}_r$rep.json" 2>&1 | grep -E "^fp16" | sed "s/^/7b in128 grain $g r$rep: /"
 done; done

@@ -11,8 +11,8 @@ source bench/device_prep.sh
 t0=$(date +%s)
 CUDA_VISIBLE_DEVICES=0 $R build-dev/tests/cuda/test_cuda_kernels > "$OUT/kernels.log" 2>&1; echo "kernels rc=$? $(tail -1 "$OUT/kernels.log")"
 grep -E "FAIL" "$OUT/kernels.log" | head -5
-CUDA_VISIBLE_DEVICES=0 $R build-dev/tests/cuda/test_cuda_vs_cpu llama-2-7b 2 fp16 1 7 33 100 129 200 300 > "$OUT/vs_cpu_7b.log" 2>&1; echo "vs_cpu rc=$?"; tail -1 "$OUT/vs_cpu_7b.log"
-CUDA_VISIBLE_DEVICES=0 $R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"; cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
+CUDA_VISIBLE_DEVICES=0 dev_vs_cpu
+CUDA_VISIBLE_DEVICES=0 dev_calibrate
 for v in new32:32 new:0 new2:0; do n=${v%%:*}; g=${v##*:}; [ "$g" = 0 ] && g=
   CUDA_VISIBLE_DEVICES=0 LF_ATTN_GRAIN=$g $R $L bench -m llama-2-7b --batch 1 --in 128 --out 128 --json "$OUT/bench_7b_$n.json" 2>&1 | grep -E "^fp16" | sed "s/^/7b $n: /"
 done

@@ -494,9 +494,9 @@ static void tune_override(cu_backend *b, int bi, int M) {
         if (colon && colon < end) {
             for (int w = 0; w < LIN_COUNT; w++) {
                 if (strlen(lin_name[w]) != (size_t)(colon - e) || strncmp(e, lin_name[w], (size_t)(colon - e))) continue;
+                int N, K;
+                lin_shape(b, w, &N, &K);
                 for (int impl = 0; impl < IMPL_COUNT; impl++) {
-                    int N, K;
-                    lin_shape(b, w, &N, &K);
                     if (strlen(impl_name[impl]) == (size_t)(end - colon - 1) && !strncmp(colon + 1, impl_name[impl], (size_t)(end - colon - 1)) &&
                         impl_applies(b, impl, w, M, K))
                         b->impl[bi][w] = (signed char)impl;
@@ -784,6 +784,26 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
  * NULL with graphs turned off when capture is not possible here (the step then runs eagerly). */
 static int graph_chunks(const step_meta *sm) { return (sm->max_simple_ctx + LF_ATTN_CHUNK - 1) / LF_ATTN_CHUNK; }
 
+/* The step of bt recorded into *graph by stream capture (not instantiated), its context bound in
+ * whole chunks (the attention's split depends on the chunk count only, so a graph serves every
+ * context of its key). A failing enqueue is returned; a failing capture sets *ce. Either way
+ * *graph is then NULL. */
+static lf_status record_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraph_t *graph, cudaError_t *ce) {
+    step_meta cap = *sm;
+    cap.max_simple_ctx = graph_chunks(sm) * LF_ATTN_CHUNK;
+    *graph = NULL;
+    *ce = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
+    if (*ce != cudaSuccess) return LINFER_OK;
+    const lf_status s = enqueue_step(b, bt, &cap, greedy, NULL);
+    *ce = cudaStreamEndCapture(b->st, graph);
+    if (s != LINFER_OK || *ce != cudaSuccess) {
+        if (*graph) cudaGraphDestroy(*graph);
+        *graph = NULL;
+        cudaGetLastError();
+    }
+    return s;
+}
+
 static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, int traced, lf_status *err) {
     *err = LINFER_OK;
     const int chunks = graph_chunks(sm);
@@ -797,21 +817,10 @@ static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *
         if (g->last_use < slot->last_use) slot = g;
     }
     if (slot->exec) { cudaGraphExecDestroy(slot->exec); memset(slot, 0, sizeof *slot); }
-    step_meta cap = *sm;
-    cap.max_simple_ctx = chunks * LF_ATTN_CHUNK; // the split depends on the chunk count only
     cudaGraph_t graph = NULL;
-    cudaError_t e = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
-    if (e != cudaSuccess) goto no_graph;
-    {
-        lf_status s = enqueue_step(b, bt, &cap, greedy, NULL);
-        e = cudaStreamEndCapture(b->st, &graph);
-        if (s != LINFER_OK) {
-            if (graph) cudaGraphDestroy(graph);
-            cudaGetLastError();
-            *err = s;
-            return NULL;
-        }
-    }
+    cudaError_t e = cudaSuccess;
+    *err = record_step(b, bt, sm, greedy, &graph, &e);
+    if (*err != LINFER_OK) return NULL;
     if (e != cudaSuccess) goto no_graph;
     {   /* its kernel nodes: what a traced replay must show */
         size_t nn = 0;
@@ -855,17 +864,11 @@ static cudaError_t replay_ms(cu_backend *b, cudaGraphExec_t gx, int launches, cu
 /* The step of bt captured as a graph (as step_graph does, outside the cache). *out stays NULL
  * where the capture itself fails (as step_graph, that is not an error: the caller goes without). */
 static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraphExec_t *out) {
-    step_meta cap = *sm;
-    cap.max_simple_ctx = graph_chunks(sm) * LF_ATTN_CHUNK;
     cudaGraph_t g = NULL;
+    cudaError_t e = cudaSuccess;
     *out = NULL;
-    cudaError_t e = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
-    lf_status s = LINFER_OK;
-    if (e == cudaSuccess) {
-        s = enqueue_step(b, bt, &cap, greedy, NULL);
-        e = cudaStreamEndCapture(b->st, &g);
-    }
-    if (s == LINFER_OK && e == cudaSuccess && cudaGraphInstantiate(out, g, 0) != cudaSuccess) *out = NULL;
+    const lf_status s = record_step(b, bt, sm, greedy, &g, &e);
+    if (g && cudaGraphInstantiate(out, g, 0) != cudaSuccess) *out = NULL;
     if (g) cudaGraphDestroy(g);
     cudaGetLastError();
     return s;
