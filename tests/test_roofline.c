@@ -306,15 +306,27 @@ static void test_thresholds(void **state) {
     assert_true(abs(r4.critical_batch - r.critical_batch) <= 0.05 * r.critical_batch);
     assert_true(rel(r4.seed_rule_batch, 4 * opb) < 1e-12);
     /* At the default 10% both knees sit just past batch 16, where the step leaves the skinny GEMM
-     * and SwiGLU gets a kernel of its own (L kernels more: a step, not a slope). Past that step,
-     * with a 30% knee, the fixed all-reduce and launch costs move the knee out under TP. */
+     * and SwiGLU gets a kernel of its own (L kernels more: a step, not a slope); under TP the
+     * norms leave the all-reduce kernels there too (2L kernels more). */
     assert_true(r.knee_batch > 16 && r4.knee_batch > 16);
     lf_roofline_opts o;
     lf_roofline_default_opts(&o);
     o.knee = 0.30;
     assert_int_equal(lf_roofline_point(&m, &hw, &o, 1, 1, 128, 128, LF_PREC_FP16, &r), LINFER_OK);
     assert_int_equal(lf_roofline_point(&m, &hw, &o, 4, 1, 128, 128, LF_PREC_FP16, &r4), LINFER_OK);
-    assert_true(r.knee_batch > 17 && r4.knee_batch > r.knee_batch);
+    assert_true(r.knee_batch > 17 && r4.knee_batch > 17);
+    /* Since session 18 the norms of TP decode steps of up to 16 rows run inside the all-reduce
+     * (no kernels but the first layer's and the final one); that step at 17 rows is larger under
+     * TP than the SwiGLU step alone, so at 30% the TP 4 knee now comes before TP 1's (before: 56
+     * against 55). */
+    assert_true(r4.knee_batch < r.knee_batch);
+    lf_roofline_phase ph;
+    assert_int_equal(lf_roofline_decode(&m, &hw, NULL, 4, 16, 256, LF_PREC_FP16, &ph), LINFER_OK);
+    assert_true(ph.op[LF_OP_NORM].kernels == 2);
+    assert_int_equal(lf_roofline_decode(&m, &hw, NULL, 4, 17, 256, LF_PREC_FP16, &ph), LINFER_OK);
+    assert_true(ph.op[LF_OP_NORM].kernels == 2 * 32 + 1);
+    assert_int_equal(lf_roofline_decode(&m, &hw, NULL, 1, 16, 256, LF_PREC_FP16, &ph), LINFER_OK);
+    assert_true(ph.op[LF_OP_NORM].kernels == 2 * 32 + 1);
 }
 
 static void test_checks(void **state) {

@@ -1,6 +1,7 @@
 // allreduce.cu — the one-shot all-reduce of tensor parallelism (small messages over peer memory):
 // the pull kernel (flags, then reads of every peer's buffer) and the push kernel (tagged words
-// stored into every peer's slots), behind lf_cuda_oneshot_allreduce (cuda_kernels.h).
+// stored into every peer's slots), behind lf_cuda_oneshot_allreduce (cuda_kernels.h); the push
+// kernel with the next RMSNorm behind it (lf_cuda_oneshot_allreduce_norm).
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -160,3 +161,155 @@ extern "C" lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot
     return LINFER_OK;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The push all-reduce of the residual with the next RMSNorm behind it (decode steps under tensor
+// parallelism: each layer's two residual all-reduces are followed by a norm), in one kernel.
+// Grid: rows x ARN_PARTS blocks; block (r, p) takes part p of row r's columns (dim / ARN_PARTS
+// contiguous elements, one or a few per thread). It pushes its elements to every peer as tagged
+// words (epoch, value), as oneshot_ll_kernel does but into slots of its own (`lln`), polls its
+// slots and sums in rank order — oneshot_ll_kernel's sums, bit for bit — and writes them to x.
+// The row's sum of squares: each thread's fmaf chain, the warps' butterflies added in warp order,
+// then the block's sum stored as a tagged word in `ssw` and polled by every block of the row,
+// which adds the ARN_PARTS words in part order — the same bits in every block and on every rank,
+// though not those of rmsnorm_vec_kernel's order (1 unit in the last place of T at most in the
+// normalised values, test_tp checks it). No block waits at a grid-wide barrier (session 17's
+// 64-block barrier cost ~6 us per call).
+//
+// Session 18 measured the alternatives (bench/gpu_session18a-g.sh): one cluster of 1-16 blocks per
+// row with the square sums through distributed shared memory was slower (a row pushed from fewer
+// SMs takes longer: 7.7 us at one block), 64 parts slower than 32; and the norm kernel's exact
+// order (blocks = its warps, so fused and unfused agree bit for bit) took 3.38 / 3.87 us per call
+// at TP 2 / 4 against this kernel's 2.94 / 3.70 (its first 8 blocks carry twice the elements).
+//
+// Epochs per block: block (r, p) always exchanges the same elements and is launched exactly when
+// row r is, so all blocks of a row agree on the call number. A tagged square-sum word is rewritten
+// only by the next call, which starts after every block of this call ended (the kernels between
+// them wait for this one). Before the PDL wait: the call number (written only by this kernel's
+// previous call, which completed before the predecessor began) and the norm weights.
+#define ARN_THREADS 256
+#define ARN_WARPS (ARN_THREADS / 32)
+#define ARN_PARTS 32     /* blocks per row */
+#define ARN_EPT_MAX 8    /* elements per thread: dim <= ARN_PARTS * ARN_THREADS * ARN_EPT_MAX */
+__device__ __forceinline__ float warp_sum_arn(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float arn_f(__half v) { return __half2float(v); }
+__device__ __forceinline__ float arn_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ __half arn_mk(__half, float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __nv_bfloat16 arn_mk(__nv_bfloat16, float v) { return __float2bfloat16_rn(v); }
+
+template <typename T>
+__global__ void __launch_bounds__(ARN_THREADS) oneshot_ll_norm_kernel(float *__restrict__ x, int dim, lf_oneshot_peers P,
+                                                                       uint32_t *__restrict__ scratch, int rank, int tp,
+                                                                       int half_elems, unsigned long long timeout_ns,
+                                                                       const T *__restrict__ w, float eps, T *__restrict__ xn) {
+    __shared__ float red[ARN_WARPS + ARN_PARTS];   /* the warps' square sums, then the parts' */
+    const int row = blockIdx.x, part = blockIdx.y, b = row * ARN_PARTS + part, tid = threadIdx.x;
+    const int per = (dim + ARN_PARTS - 1) / ARN_PARTS, j0 = part * per, j1 = min(dim, j0 + per);
+    uint64_t *ssw = reinterpret_cast<uint64_t *>(scratch + LF_ARN_MAX_BLOCKS);
+    const uint32_t ep = scratch[b] + 1;
+    float wv[ARN_EPT_MAX];
+#pragma unroll
+    for (int k = 0; k < ARN_EPT_MAX; k++) {
+        const int j = j0 + tid + k * ARN_THREADS;
+        wv[k] = j < j1 ? arn_f(w[j]) : 0.f;
+    }
+    pdl_enter();
+    const size_t region = (size_t)(ep & 1) * LF_ONESHOT_MAX_TP * (size_t)half_elems;
+    float *xr = x + (size_t)row * dim;
+    float v[ARN_EPT_MAX];
+#pragma unroll
+    for (int k = 0; k < ARN_EPT_MAX; k++) {
+        const int j = j0 + tid + k * ARN_THREADS;
+        v[k] = j < j1 ? xr[j] : 0.f;
+    }
+#pragma unroll
+    for (int k = 0; k < ARN_EPT_MAX; k++) {
+        const int j = j0 + tid + k * ARN_THREADS;
+        if (j >= j1) break;
+        const uint64_t word = ((uint64_t)ep << 32) | __float_as_uint(v[k]);
+        const size_t i = (size_t)row * dim + j;
+        for (int p = 0; p < tp; p++)
+            if (p != rank) st_volatile_u64(P.lln[p] + region + (size_t)rank * half_elems + i, word);
+    }
+    const uint64_t t0 = global_ns();
+    float ss = 0.f;
+#pragma unroll
+    for (int k = 0; k < ARN_EPT_MAX; k++) {
+        const int j = j0 + tid + k * ARN_THREADS;
+        if (j >= j1) break;
+        const size_t i = (size_t)row * dim + j;
+        float sum = 0.f;
+        for (int r = 0; r < tp; r++) {   // rank order, as oneshot_ll_kernel
+            if (r == rank) { sum += v[k]; continue; }
+            const uint64_t *q = P.lln[rank] + region + (size_t)r * half_elems + i;
+            uint64_t wd = ld_volatile_u64(q);
+            for (int spin = 0; (uint32_t)(wd >> 32) != ep; spin++) {
+                if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* a peer never came */
+                wd = ld_volatile_u64(q);
+            }
+            sum += __uint_as_float((uint32_t)wd);
+        }
+        v[k] = sum;
+        xr[j] = sum;
+        ss = fmaf(sum, sum, ss);
+    }
+    ss = warp_sum_arn(ss);
+    if ((tid & 31) == 0) red[tid >> 5] = ss;
+    __syncthreads();
+    if (tid == 0) {
+        float t = 0.f;
+        for (int i = 0; i < ARN_WARPS; i++) t += red[i];
+        st_volatile_u64(ssw + b, ((uint64_t)ep << 32) | __float_as_uint(t));
+    }
+    if (tid < ARN_PARTS) {
+        const uint64_t *q = ssw + (size_t)row * ARN_PARTS + tid;
+        uint64_t wd = ld_volatile_u64(q);
+        for (int spin = 0; (uint32_t)(wd >> 32) != ep; spin++) {
+            if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* cannot happen: the row's blocks all run */
+            wd = ld_volatile_u64(q);
+        }
+        red[ARN_WARPS + tid] = __uint_as_float((uint32_t)wd);
+    }
+    __syncthreads();
+    ss = 0.f;
+#pragma unroll
+    for (int i = 0; i < ARN_PARTS; i++) ss += red[ARN_WARPS + i];
+    const float inv = 1.0f / sqrtf(ss / (float)dim + eps);
+    T *o = xn + (size_t)row * dim;
+#pragma unroll
+    for (int k = 0; k < ARN_EPT_MAX; k++) {
+        const int j = j0 + tid + k * ARN_THREADS;
+        if (j >= j1) break;
+        o[j] = arn_mk(T(), v[k] * inv * wv[k]);
+    }
+    if (tid == 0) scratch[b] = ep;
+}
+
+static int g_ar_norm = -1;
+extern "C" void lf_cuda_set_allreduce_norm(int on) { g_ar_norm = on ? 1 : 0; }
+extern "C" int lf_cuda_allreduce_norm_on(void) { return env_switch(&g_ar_norm, "LF_CUDA_AR_NORM"); }
+
+extern "C" int lf_cuda_allreduce_norm_supported(int rows, int dim) {
+    return rows >= 1 && dim >= 1 && dim <= ARN_PARTS * ARN_THREADS * ARN_EPT_MAX && rows * ARN_PARTS <= LF_ARN_MAX_BLOCKS;
+}
+
+extern "C" lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, int rows, int dim, const lf_oneshot_peers *peers,
+                                                    uint32_t *scratch, int rank, int tp, int half_elems, const void *w, float eps,
+                                                    void *xn, cudaStream_t st) {
+    if (rows <= 0) return LINFER_OK;
+    if (!lf_cuda_allreduce_norm_supported(rows, dim) || (size_t)rows * dim > (size_t)half_elems || tp < 2 || tp > LF_ONESHOT_MAX_TP ||
+        !peers->lln[rank])
+        return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce with norm: %d rows of %d (buffer %d floats), %d ranks", rows, dim,
+                       half_elems, tp);
+    const unsigned long long timeout_ns = oneshot_timeout_ns();
+    const dim3 grid((unsigned)rows, ARN_PARTS);
+    DISPATCH_T(dt, "all-reduce with norm",
+               LF_LAUNCH(oneshot_ll_norm_kernel<T>, grid, ARN_THREADS, 0, st, x, dim, *peers, scratch, rank, tp, half_elems, timeout_ns,
+                         (const T *)w, eps, (T *)xn));
+    CUDA_CHECK_LAUNCH("oneshot_ll_norm_kernel");
+    return LINFER_OK;
+}

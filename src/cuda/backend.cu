@@ -110,6 +110,7 @@ typedef struct {
     void *os_opened[LF_ONESHOT_MAX_TP]; // peers' buffers opened through CUDA IPC (closed at the end)
     lf_oneshot_peers os_peers;
     uint32_t *os_epoch;
+    uint32_t *arn_scratch;         // the all-reduce-with-norm kernel's scratch (LF_ARN_SCRATCH_BYTES in os_mem)
     char *wmem, *kvmem, *smem;
     cu_layer *layers;
     void *tok_embd, *lm_head, *out_norm;
@@ -584,6 +585,28 @@ static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
     return LINFER_OK;
 }
 
+/* Whether a residual all-reduce of cnt rows and the norm after it go as one kernel (the push
+ * all-reduce with the norm behind it: one kernel boundary fewer per all-reduce in decode steps) */
+static int allreduce_norm_applies(const cu_backend *b, int cnt) {
+    return b->tp > 1 && b->os_on && b->os_peers.lln[b->rank] && lf_cuda_oneshot_ll() && lf_cuda_allreduce_norm_on() &&
+           (size_t)cnt * b->dim <= (size_t)b->os_half && lf_cuda_allreduce_norm_supported(cnt, b->dim);
+}
+
+/* The residual's all-reduce over the ranks, then xn = its RMSNorm with weights w: one kernel where
+ * allreduce_norm_applies, else the all-reduce and the norm kernel. */
+static lf_status allreduce_then_norm(cu_backend *b, float *resid, int cnt, const void *w, void *xn, float eps) {
+    const int prof = b->base.profile && !b->trace_now;
+    cudaStream_t st = b->st;
+    if (allreduce_norm_applies(b, cnt)) {
+        OP(LF_OP_ALL_REDUCE, lf_cuda_oneshot_allreduce_norm(b->dt, resid, cnt, b->dim, &b->os_peers, b->arn_scratch, b->rank, b->tp,
+                                                            b->os_half, w, eps, xn, b->st));
+        return LINFER_OK;
+    }
+    OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+    OP(LF_OP_NORM, lf_cuda_rmsnorm(b->dt, xn, resid, w, NULL, cnt, b->dim, eps, b->st));
+    return LINFER_OK;
+}
+
 /* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
 typedef struct {
     size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
@@ -639,10 +662,11 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     char *attn = (char *)b->attn + (size_t)t0 * b->q_dim * es, *gu = (char *)b->gu + (size_t)t0 * 2 * b->ffn * es;
     char *act = (char *)b->act + (size_t)t0 * b->ffn * es;
     const int32_t *pos_mb = d_pos + t0, *seq_mb = d_seq + t0;
+    int normed = 0; /* xn already holds this layer's attention norm (done by the previous layer's all-reduce) */
     for (int l = 0; l < b->nl; l++) {
         const cu_layer *L = &b->layers[l];
         void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
+        if (!normed) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
         OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
         if (sm->fuse_rope) {
             OP(LF_OP_ATTENTION, lf_cuda_attention_rope(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, c->rope_style,
@@ -663,8 +687,8 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         const float beta = b->rank == 0 ? 1.0f : 0.0f;
         OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, resid, 1, beta, cnt, b->dim, b->q_dim));
         if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
-        OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
+        if (b->tp > 1) LF_TRY(allreduce_then_norm(b, resid, cnt, L->ffn_norm, xn, eps));
+        else OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
         if (fused_gu) {
             OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, xn, L->wgu, act, cnt, b->ffn, b->dim, 0, st));
         } else {
@@ -672,7 +696,13 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));
         }
         OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, resid, 1, beta, cnt, b->dim, b->ffn));
-        if (b->tp > 1) OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+        normed = 0;
+        if (b->tp > 1 && l + 1 < b->nl && allreduce_norm_applies(b, cnt)) {
+            LF_TRY(allreduce_then_norm(b, resid, cnt, b->layers[l + 1].attn_norm, xn, eps));
+            normed = 1;
+        } else if (b->tp > 1) {
+            OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
+        }
     }
     return LINFER_OK;
 }
@@ -1115,18 +1145,30 @@ extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters
     if (b->tp < 2) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce timing needs tensor parallelism (tp %d)", b->tp);
     if (count <= 0 || iters <= 0 || reps <= 0 || reps > 64) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce timing: count %d, iters %d, reps %d", count, iters, reps);
     CUDA_CHECK(cudaSetDevice(b->dev));
+    if (path == 2 && count % b->dim) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce with norm timing: %d not rows of %d", count, b->dim);
     float *x = NULL;
+    void *w = NULL, *xn = NULL;   /* path 2: norm weights (zero) and output */
     CUDA_CHECK(cudaMalloc((void **)&x, sizeof(float) * (size_t)count));
+    if (path == 2) {
+        const cudaError_t me = cudaMalloc(&w, b->es * (size_t)b->dim + b->es * (size_t)count);
+        if (me != cudaSuccess) {
+            cudaFree(x);
+            return lf_fail(LINFER_ERR_DEVICE, "all-reduce timing: %s", cudaGetErrorString(me));
+        }
+        xn = (char *)w + b->es * (size_t)b->dim;
+    }
     cudaGraph_t g = NULL;
     cudaGraphExec_t gx = NULL;
     cudaEvent_t e0 = NULL, e1 = NULL;
     const int saved_os = b->os_on;
     lf_status s = LINFER_OK;
     cudaError_t ce = cudaMemsetAsync(x, 0, sizeof(float) * (size_t)count, b->st);
+    if (ce == cudaSuccess && w) ce = cudaMemsetAsync(w, 0, b->es * (size_t)b->dim, b->st);
     if (path == 1) b->os_on = 0;
     if (ce == cudaSuccess) ce = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
     if (ce == cudaSuccess) {
-        for (int i = 0; i < iters && !s; i++) s = allreduce_f32(b, x, (size_t)count);
+        for (int i = 0; i < iters && !s; i++)
+            s = path == 2 ? allreduce_then_norm(b, x, count / b->dim, w, xn, 1e-5f) : allreduce_f32(b, x, (size_t)count);
         const cudaError_t ee = cudaStreamEndCapture(b->st, &g);
         if (!s && ee != cudaSuccess) ce = ee;
     }
@@ -1147,6 +1189,74 @@ extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters
     if (e0) cudaEventDestroy(e0);
     if (e1) cudaEventDestroy(e1);
     cudaFree(x);
+    if (w) cudaFree(w);
+    cudaGetLastError();
+    return s;
+}
+
+/* xorshift values in [-1, 1): this rank's residual rows and the norm weights of the check below */
+static void check_values(float *v, size_t n, uint64_t seed) {
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+        v[i] = (float)((double)(z >> 11) / 4503599627370496.0 - 1.0);
+    }
+}
+
+extern "C" lf_status lf_cuda_check_allreduce_norm(lf_backend *bb, int rows, double *x_max_diff, double *xn_max_diff) {
+    if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
+    cu_backend *b = (cu_backend *)bb;
+    if (b->tp < 2) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce with norm check needs tensor parallelism (tp %d)", b->tp);
+    if (!allreduce_norm_applies(b, rows))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "all-reduce with norm: not available for %d rows of %d (rank %d)", rows, b->dim, b->rank);
+    CUDA_CHECK(cudaSetDevice(b->dev));
+    const size_t n = (size_t)rows * b->dim, es = b->es;
+    float *h = (float *)malloc(sizeof(float) * (n * 3 + b->dim));
+    uint16_t *hn = (uint16_t *)malloc(2 * 2 * n);
+    char *d = NULL;
+    const size_t bytes = sizeof(float) * (2 * n + b->dim) + es * (2 * n + b->dim);
+    if (!h || !hn || cudaMalloc((void **)&d, bytes) != cudaSuccess) {
+        cudaGetLastError();
+        free(h);
+        free(hn);
+        return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "all-reduce with norm check: %zu bytes", bytes);
+    }
+    float *xa = (float *)d, *xb = xa + n, *wf = xb + n;
+    char *w = (char *)(wf + b->dim), *xna = w + es * b->dim, *xnb = xna + es * n;
+    check_values(h, n, 1000 + (uint64_t)b->rank);
+    check_values(h + 3 * n, b->dim, 7);
+    lf_status s = LINFER_OK;
+    cudaError_t ce = cudaMemcpy(xa, h, sizeof(float) * n, cudaMemcpyHostToDevice);
+    if (ce == cudaSuccess) ce = cudaMemcpy(xb, h, sizeof(float) * n, cudaMemcpyHostToDevice);
+    if (ce == cudaSuccess) ce = cudaMemcpy(wf, h + 3 * n, sizeof(float) * b->dim, cudaMemcpyHostToDevice);
+    if (ce == cudaSuccess) s = lf_cuda_convert(b->dt, w, LF_DT_F32, wf, (size_t)b->dim, b->st);
+    if (ce == cudaSuccess && !s) { /* the two ways, in the order every rank makes them */
+        const float eps = 1e-5f;
+        s = allreduce_f32(b, xa, n);
+        if (!s) s = lf_cuda_rmsnorm(b->dt, xna, xa, w, NULL, rows, b->dim, eps, b->st);
+        if (!s) s = lf_cuda_oneshot_allreduce_norm(b->dt, xb, rows, b->dim, &b->os_peers, b->arn_scratch, b->rank, b->tp, b->os_half, w, eps,
+                                                   xnb, b->st);
+    }
+    if (ce == cudaSuccess && !s) ce = cudaStreamSynchronize(b->st);
+    if (ce == cudaSuccess && !s) ce = cudaMemcpy(h, xa, sizeof(float) * 2 * n, cudaMemcpyDeviceToHost);
+    if (ce == cudaSuccess && !s) ce = cudaMemcpy(hn, xna, 2 * 2 * n, cudaMemcpyDeviceToHost);
+    if (ce != cudaSuccess && !s) s = lf_fail(LINFER_ERR_DEVICE, "all-reduce with norm check (rank %d): %s", b->rank, cudaGetErrorString(ce));
+    if (!s) {
+        double dx = 0, dn = 0;
+        for (size_t i = 0; i < n; i++) {
+            dx = fmax(dx, fabs((double)h[i] - (double)h[n + i]));
+            const float a = b->dt == LF_DT_BF16 ? lf_bf16_to_f32(hn[i]) : lf_f16_to_f32(hn[i]);
+            const float c = b->dt == LF_DT_BF16 ? lf_bf16_to_f32(hn[n + i]) : lf_f16_to_f32(hn[n + i]);
+            const double big = fmax(fabs((double)a), fabs((double)c));   /* in units of T's spacing at the larger */
+            const double ulp = big > 0 ? ldexp(1.0, ilogb(big) - (b->dt == LF_DT_BF16 ? 7 : 10)) : 1.0;
+            dn = fmax(dn, fabs((double)a - (double)c) / ulp);
+        }
+        *x_max_diff = dx;
+        *xn_max_diff = dn;
+    }
+    cudaFree(d);
+    free(h);
+    free(hn);
     cudaGetLastError();
     return s;
 }
@@ -1380,9 +1490,12 @@ typedef struct {
 static lf_status oneshot_setup(cu_backend *b) {
     const int tp = b->tp;
     const size_t half = (size_t)ONESHOT_ROWS * b->dim, nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
-    /* [2 halves of floats][flags][epoch counters][push slots: 2 x LF_ONESHOT_MAX_TP x half words] */
+    /* [2 halves of floats][flags][epoch counters][push slots: 2 x LF_ONESHOT_MAX_TP x half words]
+     * [the all-reduce-with-norm's push slots, the same size][its scratch: epoch counters, square sums] */
     const size_t ll_off = (2 * half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t) + 255) / 256 * 256;
-    const size_t bytes = ll_off + 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
+    const size_t ll_bytes = 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
+    const size_t lln_off = ll_off + ll_bytes, arn_scratch_off = lln_off + ll_bytes;
+    const size_t bytes = arn_scratch_off + LF_ARN_SCRATCH_BYTES;
     oneshot_info me, all[LF_ONESHOT_MAX_TP];
     memset(&me, 0, sizeof me);
     int ok = tp <= LF_ONESHOT_MAX_TP && env_int("LF_CUDA_ONESHOT", 1) != 0 && half <= (size_t)INT32_MAX;
@@ -1435,6 +1548,7 @@ static lf_status oneshot_setup(cu_backend *b) {
         b->os_peers.buf[r] = (float *)base;
         b->os_peers.flags[r] = (uint32_t *)(base + 2 * half * sizeof(float));
         b->os_peers.ll[r] = (uint64_t *)(base + ll_off);
+        b->os_peers.lln[r] = (uint64_t *)(base + lln_off);
     }
     /* every rank must agree: min over the ranks of ok */
     int32_t *dok = NULL;
@@ -1450,6 +1564,7 @@ static lf_status oneshot_setup(cu_backend *b) {
     b->os_on = okv != 0;
     b->os_half = (int)half;
     b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + 2 * half * sizeof(float) + nflags * sizeof(uint32_t)) : NULL;
+    b->arn_scratch = b->os_mem ? (uint32_t *)(b->os_mem + arn_scratch_off) : NULL;
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && why[0])
         fprintf(stderr, "linfer: rank %d: one-shot all-reduce not available (%s)\n", b->rank, why);
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && b->rank == 0)

@@ -175,11 +175,35 @@ lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, u
  * unless lf_cuda_set_oneshot_ll(0) or LF_CUDA_ONESHOT_LL=0. */
 #define LF_ONESHOT_MAX_TP 8
 #define LF_ONESHOT_MAX_BLOCKS 64
-typedef struct { float *buf[LF_ONESHOT_MAX_TP]; uint32_t *flags[LF_ONESHOT_MAX_TP]; uint64_t *ll[LF_ONESHOT_MAX_TP]; } lf_oneshot_peers;
+typedef struct {
+    float *buf[LF_ONESHOT_MAX_TP];
+    uint32_t *flags[LF_ONESHOT_MAX_TP];
+    uint64_t *ll[LF_ONESHOT_MAX_TP];
+    uint64_t *lln[LF_ONESHOT_MAX_TP]; /* receive slots of the all-reduce with norm (the layout of ll, its own words) */
+} lf_oneshot_peers;
 void lf_cuda_set_oneshot_ll(int on);
 int lf_cuda_oneshot_ll(void);
 lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
                                     int half_elems, cudaStream_t st);
+
+/* The push all-reduce of rows x[rows][dim] (fp32, in place) followed by the RMSNorm of each summed
+ * row into xn (T = dt) with weights w[dim]: x = sum over the ranks (rank order: the same bits as
+ * lf_cuda_oneshot_allreduce's push kernel, on every rank), xn = x * 1/sqrt(mean(x^2) + eps) * w
+ * (the square sums added in another order than lf_cuda_rmsnorm's: 1 unit in the last place of T
+ * at most), in one kernel without a grid-wide barrier (see allreduce.cu). Its own receive slots
+ * (peers->lln, 2 * LF_ONESHOT_MAX_TP * half_elems words, zeroed once) and scratch
+ * (LF_ARN_SCRATCH_BYTES, zeroed once, local: per-block call counters, then the blocks' tagged
+ * square sums), apart from the plain kernels'. Every rank must make the same calls in the same
+ * order. rows * dim <= half_elems; lf_cuda_allreduce_norm_supported(rows, dim). Off with
+ * lf_cuda_set_allreduce_norm(0) or LF_CUDA_AR_NORM=0 (the backend then runs the all-reduce and
+ * the norm kernel). */
+#define LF_ARN_MAX_BLOCKS 1024
+#define LF_ARN_SCRATCH_BYTES (LF_ARN_MAX_BLOCKS * (4 + 8))
+void lf_cuda_set_allreduce_norm(int on);
+int lf_cuda_allreduce_norm_on(void);
+int lf_cuda_allreduce_norm_supported(int rows, int dim);
+lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, int rows, int dim, const lf_oneshot_peers *peers, uint32_t *scratch,
+                                         int rank, int tp, int half_elems, const void *w, float eps, void *xn, cudaStream_t st);
 
 /* A slice of the same random tensor (tensor parallelism): dst[i*cols + j] (T) = element
  * off + i*ld + j of the tensor lf_cuda_fill_random would make, i < rows, j < cols. */

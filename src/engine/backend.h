@@ -70,7 +70,14 @@ lf_status lf_cpu_backend_create(const lf_model *m, const lf_backend_params *p, l
 /* Returns LINFER_ERR_UNSUPPORTED when built without CUDA, LINFER_ERR_DEVICE when no GPU. */
 lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out);
 /* CUDA builds, tensor parallelism: per-call time of an all-reduce of `count` fp32 elements as a
- * decode step runs it (path 0: the engine's one-shot/NCCL choice, 1: NCCL only), from a captured
- * graph of `iters` calls; collective over the ranks (src/cuda/backend.cu). */
+ * decode step runs it (path 0: the engine's one-shot/NCCL choice, 1: NCCL only, 2: the all-reduce
+ * and the RMSNorm after it, count a whole number of rows: one kernel or two, as the step chooses),
+ * from a captured graph of `iters` calls; collective over the ranks (src/cuda/backend.cu). */
 lf_status lf_cuda_time_allreduce(lf_backend *b, int count, int iters, int reps, int path, double *per_call_s);
+/* CUDA builds, tensor parallelism, collective: `rows` random residual rows per rank (different on
+ * every rank) summed and normalised both ways — the all-reduce then the norm kernel, and the
+ * all-reduce-with-norm kernel. *x_max_diff: largest difference of the sums, *xn_max_diff: of the
+ * normalised values, in units of T's spacing at the larger of the two (0 and at most 1 expected:
+ * the same sums, the squares added in another order). LINFER_ERR_UNSUPPORTED where the fused kernel does not apply. */
+lf_status lf_cuda_check_allreduce_norm(lf_backend *b, int rows, double *x_max_diff, double *xn_max_diff);
 #endif

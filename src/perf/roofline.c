@@ -232,6 +232,7 @@ static void finish_phase(lf_roofline_phase *ph) {
 /* the most rows whose decode step has SwiGLU fused into gate/up (the CUDA backend's skinny GEMM,
  * LF_CUDA_GEMV_MMA_MAX_M) */
 #define ROOF_FUSED_ACT_ROWS 16
+#define ROOF_ONESHOT_ROWS 16   /* tokens up to which the engine's residual all-reduce goes one-shot, the norm inside (src/cuda/backend.cu) */
 
 /* batch sequences, q new tokens each, attending over ctx positions (ctx >= q). */
 static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) {
@@ -254,8 +255,12 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
         add_inst(c, &op[LF_OP_EMBEDDING], x, 1, 0);
         add_collective(c, &op[LF_OP_ALL_REDUCE], T * h * a, 1, 1, 0, 0);
     }
-    /* per layer: two norms, read x and write x̂, plus the weight vector(s) */
-    x = (inst){2 * c->norm_flops * T * h, 2 * c->norm_wvec * h * 2, 2 * 2 * T * h * a, 0, 0, 2};
+    /* per layer: two norms, read x and write x̂, plus the weight vector(s); under tensor
+     * parallelism, in steps of at most ROOF_ONESHOT_ROWS tokens, inside the kernel of the
+     * all-reduce before each (the engine's all-reduce with norm): no kernels of their own, but
+     * the first layer's, counted once per step below */
+    const int norm_fused = c->tp > 1 && T <= ROOF_ONESHOT_ROWS;
+    x = (inst){2 * c->norm_flops * T * h, 2 * c->norm_wvec * h * 2, 2 * 2 * T * h * a, 0, 0, norm_fused ? 0 : 2};
     add_inst(c, &op[LF_OP_NORM], x, L, 1);
     /* fused QKV projection */
     double wqkv = h * (nh + 2 * nkv) * hd;
@@ -304,8 +309,9 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     /* two residual adds: read 2, write 1; in the epilogues of O-proj and down (no kernel of their own) */
     x = (inst){2 * T * h, 0, 2 * 3 * T * h * a, 0, 0, 0};
     add_inst(c, &op[LF_OP_RESIDUAL], x, L, 1);
-    /* once per step, on the batch rows whose logits are wanted */
-    x = (inst){c->norm_flops * b * h, c->norm_wvec * h * 2, 2 * b * h * a, 0, 0, 1};
+    /* once per step, on the batch rows whose logits are wanted (and the first layer's norm when
+     * the others are fused) */
+    x = (inst){c->norm_flops * b * h, c->norm_wvec * h * 2, 2 * b * h * a, 0, 0, norm_fused ? 2 : 1};
     add_inst(c, &op[LF_OP_NORM], x, 1, 0);
     if (c->V > 0) {
         double wl = c->Vg * h;

@@ -14,7 +14,11 @@
  * then (unless --no-speed) decode TPOT at bs 1, in 128, out 128: median of 3 after a warm-up,
  * with the ratio to TP = 1 (the issue's bars: 13B TP 2 <= 0.58, TP 4 <= 0.36), and the time of
  * one decode all-reduce (one token of the residual: dim fp32 values) as the step runs it, from a
- * graph of 200 calls: the one-shot push kernel, the one-shot pull kernel and NCCL (bar <= 5 us).
+ * graph of 200 calls: the one-shot push kernel, the one-shot pull kernel and NCCL (bar <= 5 us),
+ * and of the all-reduce with the norm after it (two kernels, and the one fused kernel). With
+ * TP > 1 the fused all-reduce-with-norm kernel is also checked against the all-reduce and the
+ * norm kernel on random rows (1 and 4): the same sums, normalised values within one unit in
+ * the last place (the square sums are added in another order).
  * Exit 1 if a correctness check fails; speed is reported, not asserted. */
 #include <math.h>
 #include <pthread.h>
@@ -47,6 +51,8 @@ typedef struct {
     float *logits;
     double tpot_ms;
     double ar_us[3];      /* one-token all-reduce: one-shot push, one-shot pull, NCCL (0: not measured) */
+    double arn_us[2];     /* one-token all-reduce and the norm after it: two kernels, one kernel (0: not measured) */
+    double arn_dx[2], arn_dn[2]; /* the all-reduce-with-norm check at 1 and 4 rows: sums, normalised values (-1: not run) */
     lf_status status;
     char err[512];
 } rank_job;
@@ -89,6 +95,14 @@ static void *run_rank(void *arg) {
         s = linfer_generate(e, NP, pp, g_len, &sp, NULL, NULL, j->ids, j->n_ids, NULL);
     }
     if (!s) s = linfer_prompt_logits(e, g_prompt[NP - 1], g_len[NP - 1], &j->logits);
+    j->arn_dx[0] = j->arn_dx[1] = -1;
+    if (!s && j->tp > 1 && !j->pp_mode) { /* collective: every rank makes both calls */
+        const int rows[2] = {1, 4};
+        for (int k = 0; k < 2 && !s; k++) {
+            s = lf_cuda_check_allreduce_norm(lf_engine_backend(e), rows[k], &j->arn_dx[k], &j->arn_dn[k]);
+            if (s == LINFER_ERR_UNSUPPORTED) { s = LINFER_OK; j->arn_dx[k] = -1; }
+        }
+    }
     if (!s && j->speed) {
         int32_t p128[128];
         for (int i = 0; i < 128; i++) p128[i] = (int32_t)((i * 7919 + 13) % j->m->cfg.vocab_size);
@@ -118,6 +132,16 @@ static void *run_rank(void *arg) {
         }
         pthread_barrier_wait(&g_bar);
         lf_cuda_set_oneshot_ll(1);
+        for (int k = 0; k < 2; k++) { /* all-reduce then norm kernel, then the one kernel */
+            pthread_barrier_wait(&g_bar);
+            lf_cuda_set_allreduce_norm(k);
+            pthread_barrier_wait(&g_bar);
+            double per = 0;
+            if (!s) s = lf_cuda_time_allreduce(lf_engine_backend(e), j->m->cfg.dim, 200, 9, 2, &per);
+            if (!s) j->arn_us[k] = per * 1e6;
+        }
+        pthread_barrier_wait(&g_bar);
+        lf_cuda_set_allreduce_norm(1);
     }
     if (s) snprintf(j->err, sizeof j->err, "%s", linfer_last_error());
     j->status = s;
@@ -242,12 +266,28 @@ int main(int argc, char **argv) {
             printf(" of %d -> %s; last logits rel L2 %.2e (bar 2e-2) %s\n", steps, same_all ? "identical" : "DIFFERENT", rel,
                    rel <= 2e-2 ? "ok" : "FAIL");
             if (!same_all || !(rel <= 2e-2)) failed = 1;
+            if (!ppm) { /* the fused kernel against the all-reduce and the norm kernel: the same sums, one rounding of xn */
+                const double ulp = 1.0;   /* the normalised values' difference in units of T's spacing */
+                for (int k = 0; k < 2; k++) {
+                    int arn_ok = 1;
+                    for (int r = 0; r < tp; r++)
+                        if (jobs[r].arn_dx[k] >= 0 && (jobs[r].arn_dx[k] != 0 || jobs[r].arn_dn[k] > ulp)) arn_ok = 0;
+                    if (jobs[0].arn_dx[k] < 0) printf("%s: all-reduce with norm, %d rows: not available\n", what, k ? 4 : 1);
+                    else printf("%s: all-reduce with norm, %d rows, against all-reduce + norm kernel: sums max diff %.3g, "
+                                "normalised max diff %.3g units of the last place (bar: 0 and %.3g) %s\n", what, k ? 4 : 1, jobs[0].arn_dx[k], jobs[0].arn_dn[k],
+                                ulp, arn_ok ? "ok" : "FAIL");
+                    if (!arn_ok) failed = 1;
+                }
+            }
             if (speed)
                 printf("%s: TPOT bs 1 in 128 out 128: %.3f ms = %.3f x TP 1\n", what, jobs[0].tpot_ms, jobs[0].tpot_ms / ref.tpot_ms);
             if (speed && !ppm)
                 printf("%s: all-reduce of one token (%d fp32, in a graph of 200, median of 9): one-shot push %.2f us, "
                        "one-shot pull %.2f us, NCCL %.2f us (bar 5 us: %s)\n", what, cfg.dim, jobs[0].ar_us[0], jobs[0].ar_us[1],
                        jobs[0].ar_us[2], jobs[0].ar_us[0] > 0 && jobs[0].ar_us[0] <= 5 ? "met" : "not met");
+            if (speed && !ppm)
+                printf("%s: all-reduce of one token and the norm after it (graph of 200, median of 9): two kernels %.2f us, "
+                       "one kernel %.2f us\n", what, jobs[0].arn_us[0], jobs[0].arn_us[1]);
             (void)agree_sum;
         } else failed = 1;
         free_jobs(jobs, tp);
