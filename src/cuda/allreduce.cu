@@ -185,8 +185,10 @@ extern "C" lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot
 // Epochs per block: block (r, p) always exchanges the same elements and is launched exactly when
 // row r is, so all blocks of a row agree on the call number. A tagged square-sum word is rewritten
 // only by the next call, which starts after every block of this call ended (the kernels between
-// them wait for this one). Before the PDL wait: the call number (written only by this kernel's
-// previous call, which completed before the predecessor began) and the norm weights.
+// them wait for this one; calls back to back, as in lf_cuda_time_allreduce, are ordered by the PDL
+// wait). Only the norm weights are read before the PDL wait: the call number is read after it,
+// together with the residual (session 18's measured build read it before the wait, which is
+// safe in a decode step, where other kernels separate two calls, but not back to back).
 #define ARN_THREADS 256
 #define ARN_WARPS (ARN_THREADS / 32)
 #define ARN_PARTS 32     /* blocks per row */
@@ -210,7 +212,6 @@ __global__ void __launch_bounds__(ARN_THREADS) oneshot_ll_norm_kernel(float *__r
     const int row = blockIdx.x, part = blockIdx.y, b = row * ARN_PARTS + part, tid = threadIdx.x;
     const int per = (dim + ARN_PARTS - 1) / ARN_PARTS, j0 = part * per, j1 = min(dim, j0 + per);
     uint64_t *ssw = reinterpret_cast<uint64_t *>(scratch + LF_ARN_MAX_BLOCKS);
-    const uint32_t ep = scratch[b] + 1;
     float wv[ARN_EPT_MAX];
 #pragma unroll
     for (int k = 0; k < ARN_EPT_MAX; k++) {
@@ -218,6 +219,7 @@ __global__ void __launch_bounds__(ARN_THREADS) oneshot_ll_norm_kernel(float *__r
         wv[k] = j < j1 ? arn_f(w[j]) : 0.f;
     }
     pdl_enter();
+    const uint32_t ep = scratch[b] + 1;   /* after the wait: the previous call may be the predecessor itself */
     const size_t region = (size_t)(ep & 1) * LF_ONESHOT_MAX_TP * (size_t)half_elems;
     float *xr = x + (size_t)row * dim;
     float v[ARN_EPT_MAX];
