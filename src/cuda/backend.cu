@@ -1,6 +1,6 @@
 // backend.cu — the CUDA backend (one GPU): fp16/bf16 weights and activations, fp32 residual
 // stream and accumulation, cuBLAS GEMMs for prefill, own GEMV for small batches, own kernels for
-// the rest (kernels.cu). See docs/cuda.md.
+// the rest (kernels.cu, attention.cu, allreduce.cu). See docs/cuda.md.
 //
 // Device memory, three allocations:
 //   weights  tok_embd, [lm_head], out_norm, per layer: attn_norm, Wqkv [q+k+v rows, dim] (wq|wk|wv

@@ -27,7 +27,7 @@ typedef struct { int32_t tok_start, n_rows, seq, pos0; } lf_attn_tile;
 
 /* Programmatic dependent launch for the decode-chain kernels (Hopper and later): each kernel's
  * blocks may start while the previous kernel finishes; they wait for it before touching
- * activations (see kernels.cu). Process-wide; off by default; the backend turns it on. */
+ * activations (see kernel_launch.h). Process-wide; off by default; the backend turns it on. */
 void lf_cuda_set_pdl(int on);
 int lf_cuda_pdl(void);
 
@@ -165,7 +165,7 @@ lf_status lf_cuda_fill_random(lf_dtype dt, void *dst, size_t n, uint64_t seed, u
                               lf_dtype round_dt, cudaStream_t st);
 
 /* One-shot all-reduce (sum, fp32, in place) of x[n] over tp ranks through peer memory (see
- * kernels.cu): buf[r] is rank r's exchange buffer (2 * half_elems floats, on its GPU, mapped here),
+ * allreduce.cu): buf[r] is rank r's exchange buffer (2 * half_elems floats, on its GPU, mapped here),
  * flags[r] its flags (LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP uint32, zeroed once), epoch_ctr
  * this rank's per-block call counters (LF_ONESHOT_MAX_BLOCKS uint32, zeroed once, local). Every
  * rank must make the same calls in the same order. n <= half_elems.

@@ -1,0 +1,979 @@
+// attention.cu — the CUDA backend's attention kernels and their extern "C" launchers
+// (cuda_kernels.h): the simple kernel with its combine kernel, the decode kernel (flash-decoding,
+// GQA-aware, RoPE and the KV-cache write fused in, splits merged through a cluster or global
+// memory), and the tensor-core causal kernels for prefill tiles. Moved out of kernels.cu in
+// session 18 without changes. T is __half or __nv_bfloat16; every sum accumulates in fp32.
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <cooperative_groups.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "cuda_common.h"
+#include "cuda_kernels.h"
+#include "kernel_launch.h"
+#include "kernel_math.h"
+#include "rope_angle.h"
+
+// ---------------------------------------------------------------------------------------------
+// Attention, simple version: one block per (token, head). Chunks of ATT_CHUNK positions:
+// scores (one thread per position, the whole K row with VEC-element loads, q broadcast from
+// shared memory) -> online softmax -> P.V (threads own VEC output dims of one of R row groups;
+// the R partial sums are added at the end). VEC = 8 when head_dim % 8 == 0, else 2.
+#define ATT_THREADS 128
+#define ATT_CHUNK LF_ATTN_CHUNK
+template <typename T, int VEC> struct VecT;
+template <typename T> struct VecT<T, 8> { typedef uint4 U; };
+template <typename T> struct VecT<T, 2> { typedef typename TT<T>::T2 U; };
+// VEC elements at p as floats
+template <typename T> __device__ __forceinline__ void load_vec(const T *p, float *f, uint4 *) {
+    const uint4 u = __ldg(reinterpret_cast<const uint4 *>(p));
+    const typename TT<T>::T2 *h = reinterpret_cast<const typename TT<T>::T2 *>(&u);
+#pragma unroll
+    for (int i = 0; i < 4; i++) { const float2 v = TT<T>::f2(h[i]); f[2 * i] = v.x; f[2 * i + 1] = v.y; }
+}
+template <typename T> __device__ __forceinline__ void load_vec(const T *p, float *f, typename TT<T>::T2 *) {
+    const float2 v = TT<T>::f2(*reinterpret_cast<const typename TT<T>::T2 *>(p));
+    f[0] = v.x; f[1] = v.y;
+}
+
+// Split-K ("flash-decoding"): with gridDim.z = ns > 1, block z covers positions
+// [z*split_len, (z+1)*split_len) of the context and writes its unnormalised partial result
+// (acc[hd], running max m, sum l) to part_o / part_ml; attn_combine_kernel merges the splits.
+template <typename T, int VEC>
+__global__ void __launch_bounds__(ATT_THREADS)
+attn_simple_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                   const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
+                   const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv, int hd,
+                   float scale, int split_len, float *__restrict__ part_o, float *__restrict__ part_ml) {
+    typedef typename VecT<T, VEC>::U U;
+    extern __shared__ float att_smem[];
+    pdl_enter();
+    const int h = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const int tid = threadIdx.x, lane = tid & 31;
+    const int kvh = h / (n_heads / n_kv);
+    const int n_ctx = pos[t] + 1;
+    const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
+    const int nv = hd / VEC, R = ATT_THREADS / nv; // P.V: R row groups of nv threads
+    float *qs = att_smem;                 // [hd], padded to a multiple of 8 (vector loads may read past hd)
+    float *sc = qs + ((hd + 7) & ~7);     // [ATT_CHUNK]
+    float *part = sc + ATT_CHUNK;         // [R][hd]
+    const T *qrow = q + (size_t)t * q_stride + (size_t)h * hd;
+    for (int d = tid; d < hd; d += ATT_THREADS) qs[d] = TT<T>::f(qrow[d]) * scale;
+    const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * hd;
+    const T *kb = kc + base, *vb = vc + base;
+    const int rg = tid / nv, dv = (tid - rg * nv) * VEC;
+    const bool pv = rg < R;
+    float m = -INFINITY, l = 0.f, acc[VEC];
+#pragma unroll
+    for (int i = 0; i < VEC; i++) acc[i] = 0.f;
+    __syncthreads();
+    for (int c0 = c_begin; c0 < c_end; c0 += ATT_CHUNK) {
+        const int cn = min(ATT_CHUNK, c_end - c0);
+        if (tid < cn) {
+            const T *krow = kb + (size_t)(c0 + tid) * kv_dim;
+            float dot = 0.f;
+#pragma unroll 8
+            for (int d = 0; d < hd; d += VEC) {
+                float kf[VEC];
+                load_vec<T>(krow + d, kf, (U *)0);
+#pragma unroll
+                for (int i = 0; i < VEC; i++) dot = fmaf(qs[d + i], kf[i], dot);
+            }
+            sc[tid] = dot;
+        }
+        __syncthreads();
+        float mc = -INFINITY;
+        for (int j = lane; j < cn; j += 32) mc = fmaxf(mc, sc[j]);
+        mc = warp_max(mc);
+        const float m_new = fmaxf(m, mc);
+        const float ref = m_new == -INFINITY ? 0.f : m_new;
+        const float corr = expf(m - ref);
+        __syncthreads(); // all warps have read the scores
+        if (tid < cn) sc[tid] = expf(sc[tid] - ref);
+        __syncthreads();
+        float ls = 0.f;
+        for (int j = lane; j < cn; j += 32) ls += sc[j];
+        ls = warp_sum(ls);
+        l = l * corr + ls;
+        m = m_new;
+        if (pv) {
+#pragma unroll
+            for (int i = 0; i < VEC; i++) acc[i] *= corr;
+#pragma unroll 8
+            for (int j = rg; j < cn; j += R) {
+                const float pj = sc[j];
+                float vf[VEC];
+                load_vec<T>(vb + (size_t)(c0 + j) * kv_dim + dv, vf, (U *)0);
+#pragma unroll
+                for (int i = 0; i < VEC; i++) acc[i] = fmaf(pj, vf[i], acc[i]);
+            }
+        }
+        __syncthreads(); // before the next chunk overwrites sc
+    }
+    if (pv) {
+#pragma unroll
+        for (int i = 0; i < VEC; i++) part[rg * hd + dv + i] = acc[i];
+    }
+    __syncthreads();
+    if (gridDim.z == 1) {
+        const float inv_l = 1.0f / l;
+        T *orow = out + (size_t)t * out_stride + (size_t)h * hd;
+        for (int d = tid; d < hd; d += ATT_THREADS) {
+            float v = 0.f;
+            for (int r = 0; r < R; r++) v += part[r * hd + d];
+            orow[d] = TT<T>::mk(v * inv_l);
+        }
+    } else {
+        const size_t idx = ((size_t)blockIdx.y * n_heads + h) * gridDim.z + blockIdx.z;
+        float *po = part_o + idx * hd;
+        for (int d = tid; d < hd; d += ATT_THREADS) {
+            float v = 0.f;
+            for (int r = 0; r < R; r++) v += part[r * hd + d];
+            po[d] = v;
+        }
+        if (tid == 0) { part_ml[2 * idx] = m; part_ml[2 * idx + 1] = l; }
+    }
+}
+
+// Where the ns split partials of one (token, head) are: split z's running max m(z), sum l(z) and
+// unnormalised p.V o(z, d). Global: ml = [ns][m, l], po = [ns][hd], read through L2 (__ldcg; in
+// the decode kernel they come from other blocks of the same launch).
+struct SplitsGlobal {
+    const float *ml, *po;
+    int hd;
+    __device__ float m(int z) const { return __ldcg(ml + 2 * z); }
+    __device__ float l(int z) const { return __ldcg(ml + 2 * z + 1); }
+    __device__ float o(int z, int d) const { return __ldcg(po + (size_t)z * hd + d); }
+};
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// Cluster: split z's (m, l) and p.V in the shared memory (s_ml, s_po) of block rank z of this
+// thread's cluster, read through distributed shared memory.
+struct SplitsCluster {
+    cooperative_groups::cluster_group cl;
+    float *s_ml, *s_po;
+    __device__ float m(int z) const { return cl.map_shared_rank(s_ml, z)[0]; }
+    __device__ float l(int z) const { return cl.map_shared_rank(s_ml, z)[1]; }
+    __device__ float o(int z, int d) const { return cl.map_shared_rank(s_po, z)[d]; }
+};
+#endif
+
+// Merge the ns split partials of one (token, head) in split order, the one definition for every
+// place they sit (so the same bits from each); dimensions d0, d0 + dstep, ... of orow.
+template <typename T, typename Splits>
+__device__ __forceinline__ void attn_merge_splits(T *__restrict__ orow, const Splits &sp, int ns, int hd, int d0, int dstep) {
+    float M = -INFINITY;
+    for (int z = 0; z < ns; z++) M = fmaxf(M, sp.m(z));
+    float den = 0.f;
+    for (int z = 0; z < ns; z++) {
+        const float mz = sp.m(z);
+        den += mz == -INFINITY ? 0.f : expf(mz - M) * sp.l(z);
+    }
+    const float inv = 1.0f / den;
+    for (int d = d0; d < hd; d += dstep) {
+        float num = 0.f;
+        for (int z = 0; z < ns; z++) {
+            const float mz = sp.m(z);
+            if (mz != -INFINITY) num += expf(mz - M) * sp.o(z, d);
+        }
+        orow[d] = TT<T>::mk(num * inv);
+    }
+}
+
+template <typename T>
+__global__ void attn_combine_kernel(T *__restrict__ out, int out_stride, const float *__restrict__ part_o,
+                                    const float *__restrict__ part_ml, const int32_t *__restrict__ tok_idx, int n_heads,
+                                    int hd, int ns) {
+    pdl_enter();
+    const int h = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const size_t base = ((size_t)blockIdx.y * n_heads + h) * ns;
+    const SplitsGlobal sp = {part_ml + 2 * base, part_o + base * hd, hd};
+    attn_merge_splits<T>(out + (size_t)t * out_stride + (size_t)h * hd, sp, ns, hd, threadIdx.x, blockDim.x);
+}
+
+// Attention for decode (and any token whose block reads its own context row by row), head_dim
+// HD in {64, 128, 256}: one block of ATT_THREADS per (token, head, split). G = HD/8 threads share
+// a context row, each holding 8 of its elements (16-byte loads); RPL = ATT_THREADS/G rows per
+// round, RK rounds per chunk of CH = RK*RPL positions. Each thread issues all K and V loads of
+// its RK rows of a chunk at once (V does not depend on the scores), so a chunk costs one memory
+// latency; the scores are summed over the G lanes by shuffles, the chunk maximum is read from
+// shared memory, and each thread keeps its row group's running p.V for its 8 dimensions. The row
+// groups are added in order at the end. With splits (gridDim.z = ns > 1), each block writes its
+// partial (acc, m, l) and the last block of a (token, head) to finish (a counter in
+// `counters`, left at zero again) merges the ns partials in split order, so there is no combine
+// kernel and the bits do not depend on which block finished last.
+template <int HD> struct AttDec {
+    static constexpr int G = HD / 8, RPL = ATT_THREADS / G, RK = HD == 64 ? 4 : 8, CH = RK * RPL;
+};
+
+// sin and cos of the RoPE angles of lane gl's 8 elements (8gl .. 8gl+7 of a head) at position p,
+// as rope_qkv_kernel computes them (lf_rope_angle, sincosf). NEOX: lanes gl and gl ^ G/2 need the
+// same 8 angles (pair j = element mod HD/2), so each computes 4 and they swap halves by shuffles;
+// interleaved: the 4 pairs inside the lane.
+template <int HD>
+__device__ __forceinline__ void rope_lane_angles(int gl, int p, const float *__restrict__ inv_freq, int interleaved, float (&sn)[8],
+                                                 float (&cs)[8]) {
+    constexpr int G = HD / 8, half = HD / 2;
+    if (interleaved) {
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) {
+            sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, half, inv_freq, 1), &sn[i], &cs[i]);
+            sn[i + 1] = sn[i];
+            cs[i + 1] = cs[i];
+        }
+        return;
+    }
+    const bool lower = gl < G / 2;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float s, c;   /* lower lanes the angles of elements 0..3, upper lanes those of 4..7 (same pairs) */
+        sincosf(lf_rope_angle(p, (gl * 8 + (lower ? i : i + 4)) % half, half, inv_freq, 0), &s, &c);
+        const float ps = __shfl_xor_sync(0xffffffffu, s, G / 2, G), pc = __shfl_xor_sync(0xffffffffu, c, G / 2, G);
+        sn[i] = lower ? s : ps;
+        cs[i] = lower ? c : pc;
+        sn[i + 4] = lower ? ps : s;
+        cs[i + 4] = lower ? pc : c;
+    }
+}
+
+// The 8 values of lane gl rotated with those angles, as rope_qkv_kernel does (rope_rotate): NEOX
+// pairs (j, j + HD/2) across lanes gl and gl ^ G/2 (a shuffle), interleaved pairs (2j, 2j+1) inside
+// the lane.
+template <int HD>
+__device__ __forceinline__ void rope_lane(float (&x)[8], int gl, const float (&sn)[8], const float (&cs)[8], int interleaved) {
+    constexpr int G = HD / 8;
+    float y[8];
+    if (interleaved) {
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) rope_rotate(x[i], x[i + 1], cs[i], sn[i], y[i], y[i + 1]);
+    } else {
+        const bool lower = gl < G / 2;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const float other = __shfl_xor_sync(0xffffffffu, x[i], G / 2, G);
+            float y0, y1;
+            if (lower) rope_rotate(x[i], other, cs[i], sn[i], y0, y1);
+            else rope_rotate(other, x[i], cs[i], sn[i], y0, y1);
+            y[i] = lower ? y0 : y1;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) x[i] = y[i];
+}
+
+// K and V of the chunk's rows c0 + r*RPL + gi (r < RK) for this thread's 8 elements; rows at or
+// past c_end and skip_row read as zero.
+template <typename T, int HD>
+__device__ __forceinline__ void attn_load_chunk(const T *__restrict__ kb, const T *__restrict__ vb, int kv_dim, int c0, int c_end,
+                                                int gi, int skip_row, uint4 (&kr)[AttDec<HD>::RK], uint4 (&vr)[AttDec<HD>::RK]) {
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int r = 0; r < AttDec<HD>::RK; r++) {
+        const int row = c0 + r * AttDec<HD>::RPL + gi;
+        const bool ok = row < c_end && row != skip_row;
+        kr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
+        vr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim)) : zero;
+    }
+}
+
+// p.V of dimension d: the RPL row groups' sums, added in group order
+template <int RPL, int HD>
+__device__ __forceinline__ float row_groups_sum(const float (&red)[RPL][HD], int d) {
+    float v = 0.f;
+#pragma unroll
+    for (int g = 0; g < RPL; g++) v += red[g][d];
+    return v;
+}
+
+// ROPE: q is the raw QKV row (q, k, v of the token, q_stride = its width), rotated here; the
+// block whose split holds the token's own position takes that position's k (rotated) and v from
+// the row instead of the cache, and the first q head of each KV group writes them to the cache
+// (kc_w, vc_w) — what rope_qkv_kernel + this kernel do, in one kernel, the same bits. Only for
+// steps with one token per sequence (no token attends to another's new position).
+template <typename T, int HD, bool ROPE>
+__global__ void __launch_bounds__(ATT_THREADS)
+attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                   const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
+                   const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv,
+                   float scale, int split_len, float *part_o, float *part_ml, unsigned *counters,
+                   const T *__restrict__ bias, const float *__restrict__ inv_freq, int interleaved, T *kc_w, T *vc_w,
+                   int cluster) {
+    typedef AttDec<HD> P;
+    constexpr int G = P::G, RPL = P::RPL, RK = P::RK, CH = P::CH;
+    __shared__ __align__(16) float sc[2][CH];
+    __shared__ float red[RPL][HD];
+    __shared__ float lred[RPL];
+    __shared__ int s_last;
+    // ROPE steps (one token per sequence) read the step's metadata (tok_idx, pos, seq: copied
+    // before the step's first kernel), the first chunk's cache rows other than this step's own
+    // position (written by earlier steps) and the RoPE angles before the dependency wait, while the
+    // QKV GEMM still runs: at this kernel's launch every kernel before that GEMM has completed (the
+    // GEMM lets this one launch only after its own wait). Only q and the new k, v need the wait.
+    if (!ROPE) pdl_enter();
+    const int h = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const int tid = threadIdx.x, gi = tid / G, gl = tid % G;
+    const int kvh = h / (n_heads / n_kv);
+    const int n_ctx = pos[t] + 1;
+    const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
+    const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * HD + gl * 8;
+    const T *kb = kc + base, *vb = vc + base;
+    const int p_new = n_ctx - 1;
+    const bool has_new = ROPE && c_begin <= p_new && p_new < c_end;   // block-uniform
+    const int skip_row = has_new ? p_new : -1;   // taken from the QKV row, not the cache
+    uint4 kr[RK], vr[RK];
+    float rsn[8], rcs[8];   // q and the new k share the position, so the angles
+    if (ROPE) {
+        attn_load_chunk<T, HD>(kb, vb, kv_dim, c_begin, c_end, gi, skip_row, kr, vr);
+        rope_lane_angles<HD>(gl, p_new, inv_freq, interleaved, rsn, rcs);
+        pdl_enter();
+    }
+    float qf[8];
+    load_vec<T>(q + (size_t)t * q_stride + (size_t)h * HD + gl * 8, qf, (uint4 *)0);
+    uint4 k_new = make_uint4(0, 0, 0, 0), v_new = make_uint4(0, 0, 0, 0);
+    if (ROPE) {
+        const int q_dim = n_heads * HD;
+        if (bias) {
+            float bq[8];
+            load_vec<T>(bias + (size_t)h * HD + gl * 8, bq, (uint4 *)0);
+#pragma unroll
+            for (int i = 0; i < 8; i++) qf[i] += bq[i];
+        }
+        rope_lane<HD>(qf, gl, rsn, rcs, interleaved);
+#pragma unroll
+        for (int i = 0; i < 8; i++) qf[i] = TT<T>::f(TT<T>::mk(qf[i]));   // q as the RoPE kernel stores it
+        if (has_new) {
+            const T *rk = q + (size_t)t * q_stride + q_dim + (size_t)kvh * HD + gl * 8, *rv = rk + kv_dim;
+            float kf[8], vf[8];
+            load_vec<T>(rk, kf, (uint4 *)0);
+            load_vec<T>(rv, vf, (uint4 *)0);
+            if (bias) {
+                float bk[8], bv[8];
+                load_vec<T>(bias + q_dim + (size_t)kvh * HD + gl * 8, bk, (uint4 *)0);
+                load_vec<T>(bias + q_dim + kv_dim + (size_t)kvh * HD + gl * 8, bv, (uint4 *)0);
+#pragma unroll
+                for (int i = 0; i < 8; i++) { kf[i] += bk[i]; vf[i] += bv[i]; }
+            }
+            rope_lane<HD>(kf, gl, rsn, rcs, interleaved);
+            k_new = make_uint4(pack2<T>(kf[0], kf[1]), pack2<T>(kf[2], kf[3]), pack2<T>(kf[4], kf[5]), pack2<T>(kf[6], kf[7]));
+            v_new = make_uint4(pack2<T>(vf[0], vf[1]), pack2<T>(vf[2], vf[3]), pack2<T>(vf[4], vf[5]), pack2<T>(vf[6], vf[7]));
+            if (h % (n_heads / n_kv) == 0 && gi == 0) {
+                *reinterpret_cast<uint4 *>(kc_w + base + (size_t)p_new * kv_dim) = k_new;
+                *reinterpret_cast<uint4 *>(vc_w + base + (size_t)p_new * kv_dim) = v_new;
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) qf[i] *= scale;
+    float m = -INFINITY, l = 0.f, acc[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) acc[i] = 0.f;
+    int buf = 0;
+    for (int c0 = c_begin; c0 < c_end; c0 += CH) {
+        if (!ROPE || c0 != c_begin) attn_load_chunk<T, HD>(kb, vb, kv_dim, c0, c_end, gi, skip_row, kr, vr);
+        if (ROPE && has_new) {
+#pragma unroll
+            for (int r = 0; r < RK; r++)
+                if (c0 + r * RPL + gi == p_new) { kr[r] = k_new; vr[r] = v_new; }   // this step's own position
+        }
+        float s[RK];
+#pragma unroll
+        for (int r = 0; r < RK; r++) {
+            const typename TT<T>::T2 *k2 = reinterpret_cast<const typename TT<T>::T2 *>(&kr[r]);
+            float dot = 0.f;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const float2 kf = TT<T>::f2(k2[i]);
+                dot = fmaf(qf[2 * i], kf.x, dot);
+                dot = fmaf(qf[2 * i + 1], kf.y, dot);
+            }
+            dot = warp_sum<G>(dot); // over the G lanes of the row
+            s[r] = c0 + r * RPL + gi < c_end ? dot : -INFINITY;
+        }
+        if (gl == 0) {
+#pragma unroll
+            for (int r = 0; r < RK; r++) sc[buf][r * RPL + gi] = s[r];
+        }
+        __syncthreads();
+        float cm = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < CH; j += 4) {
+            const float4 v4 = *reinterpret_cast<const float4 *>(&sc[buf][j]);
+            cm = fmaxf(cm, fmaxf(fmaxf(v4.x, v4.y), fmaxf(v4.z, v4.w)));
+        }
+        const float m_new = fmaxf(m, cm); // finite: row c0 is in the chunk
+        const float corr = expf(m - m_new);
+        l *= corr;
+#pragma unroll
+        for (int i = 0; i < 8; i++) acc[i] *= corr;
+#pragma unroll
+        for (int r = 0; r < RK; r++) {
+            const float p = expf(s[r] - m_new);
+            l += p;
+            const typename TT<T>::T2 *v2 = reinterpret_cast<const typename TT<T>::T2 *>(&vr[r]);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const float2 vf = TT<T>::f2(v2[i]);
+                acc[2 * i] = fmaf(p, vf.x, acc[2 * i]);
+                acc[2 * i + 1] = fmaf(p, vf.y, acc[2 * i + 1]);
+            }
+        }
+        m = m_new;
+        buf ^= 1; // the other buffer next: a thread still reading this one has not passed the next barrier
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) red[gi][gl * 8 + i] = acc[i];
+    if (gl == 0) lred[gi] = l;
+    __syncthreads();
+    float L = 0.f;
+#pragma unroll
+    for (int g = 0; g < RPL; g++) L += lred[g];
+    const int ns = gridDim.z;
+    T *orow = out + (size_t)t * out_stride + (size_t)h * HD;
+    if (ns == 1) {
+        const float inv_l = 1.0f / L;
+        for (int d = tid; d < HD; d += ATT_THREADS) orow[d] = TT<T>::mk(row_groups_sum(red, d) * inv_l);
+        return;
+    }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (cluster) {   // the ns splits are one cluster: partials in shared memory, merged through DSMEM
+        __shared__ float s_po[HD], s_ml[2];
+        for (int d = tid; d < HD; d += ATT_THREADS) s_po[d] = row_groups_sum(red, d);
+        if (tid == 0) { s_ml[0] = m; s_ml[1] = L; }
+        const SplitsCluster sp = {cooperative_groups::this_cluster(), s_ml, s_po};
+        sp.cl.sync();
+        attn_merge_splits<T>(orow, sp, ns, HD, (int)blockIdx.z * ATT_THREADS + tid, ns * ATT_THREADS);
+        sp.cl.sync();   // the other blocks' shared memory stays until every block has read it
+        return;
+    }
+#endif
+    const size_t bt = (size_t)blockIdx.y * n_heads + h, idx = bt * ns + blockIdx.z;
+    for (int d = tid; d < HD; d += ATT_THREADS) part_o[idx * HD + d] = row_groups_sum(red, d);
+    if (tid == 0) { part_ml[2 * idx] = m; part_ml[2 * idx + 1] = L; }
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) s_last = atomicAdd(&counters[bt], 1u) == (unsigned)(ns - 1);
+    __syncthreads();
+    if (!s_last) return;
+    __threadfence();
+    const SplitsGlobal sp = {part_ml + 2 * bt * ns, part_o + bt * ns * HD, HD};
+    attn_merge_splits<T>(orow, sp, ns, HD, tid, ATT_THREADS);
+    if (tid == 0) counters[bt] = 0u;
+}
+
+static lf_status attn_check(int n_heads, int n_kv_heads, int head_dim) {
+    if (n_kv_heads <= 0 || n_heads % n_kv_heads)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention: n_heads %d not a multiple of n_kv_heads %d", n_heads, n_kv_heads);
+    if (head_dim <= 0 || (head_dim & 1) || head_dim > 256)
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention: head_dim %d (must be even and <= 256)", head_dim);
+    return LINFER_OK;
+}
+
+static int device_sms(void) {
+    int dev = 0, sms = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+        cudaGetLastError();
+        return 100;
+    }
+    return sms > 0 ? sms : 100;
+}
+
+// The decode kernel (attn_decode_kernel) where it applies; LF_CUDA_ATTN_DECODE=0 keeps the
+// simple kernel and its combine kernel, to compare (docs/perf-notes.md).
+static int g_attn_decode = -1;
+extern "C" void lf_cuda_set_attn_decode(int on) { g_attn_decode = on ? 1 : 0; }
+static int attn_decode_on(void) { return env_switch(&g_attn_decode, "LF_CUDA_ATTN_DECODE"); }
+
+// Positions per split unit of the attention's context split: one chunk of the decode kernel
+// (AttDec<HD>::CH: 64 positions at head_dim 64 and 128, 32 at 256), so that no split leaves
+// half a chunk's lanes idle; ATT_SPLIT_GRAIN (32) for the simple kernel; LF_ATTN_GRAIN=N (a
+// multiple of 16 up to ATT_CHUNK) to compare. 32 positions at head_dim 128 cost llama-2-7b 0.036
+// ms per step at in 128 (session 17, bench/gpu_session17g.sh); ATT_CHUNK was the unit before
+// session 12 (docs/perf-notes.md).
+#define ATT_SPLIT_GRAIN 32
+static int attn_decode_applies(int head_dim);
+static int attn_split_grain(int head_dim) {
+    static int env = -1;
+    if (env < 0) {
+        const char *e = getenv("LF_ATTN_GRAIN");
+        const int v = e && *e ? atoi(e) : 0;
+        env = v >= 16 && v <= ATT_CHUNK && v % 16 == 0 ? v : 0;
+    }
+    if (env) return env;
+    if (!attn_decode_applies(head_dim)) return ATT_SPLIT_GRAIN;
+    return head_dim == 64 ? AttDec<64>::CH : head_dim == 128 ? AttDec<128>::CH : AttDec<256>::CH;
+}
+
+// The decode attention's splits as a thread-block cluster (DSMEM merge) on devices that launch
+// clusters; LF_CUDA_ATTN_CLUSTER=0 merges through global memory and a counter, to compare.
+static int g_attn_cluster = -1;
+extern "C" void lf_cuda_set_attn_cluster(int on) { g_attn_cluster = on ? 1 : 0; }
+static int attn_cluster_on(void) {
+    static int supported = -1;
+    if (supported < 0) {
+        int dev = 0, v = 0;
+        supported = cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetAttribute(&v, cudaDevAttrClusterLaunch, dev) == cudaSuccess && v;
+        cudaGetLastError();
+    }
+    return supported && env_switch(&g_attn_cluster, "LF_CUDA_ATTN_CLUSTER");
+}
+
+static int attn_decode_applies(int head_dim) {
+    return (head_dim == 64 || head_dim == 128 || head_dim == 256) && attn_decode_on();
+}
+
+typedef struct { const void *bias; const float *inv_freq; int interleaved; } attn_rope;
+
+static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride, const void *k_cache,
+                                const void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq, const int32_t *tok_idx,
+                                int n, int n_heads, int n_kv_heads, int head_dim, float scale, int max_n_ctx,
+                                float *split_scratch, size_t split_scratch_bytes, const attn_rope *rope, cudaStream_t st) {
+    if (n <= 0) return LINFER_OK;
+    LF_TRY(attn_check(n_heads, n_kv_heads, head_dim));
+    if (n > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA attention: %d tokens in one launch (max 65535)", n);
+    const int vec = head_dim % 8 == 0 ? 8 : 2, R = ATT_THREADS / (head_dim / vec);
+    const size_t smem = sizeof(float) * (size_t)(((head_dim + 7) & ~7) + ATT_CHUNK + R * head_dim);
+    const int kv_dim = n_kv_heads * head_dim;
+    // split the context over several blocks when (token, head) blocks alone would not fill the GPU:
+    // about 4 blocks per SM, each a whole number of attn_split_grain positions (a short context is
+    // split finer than the simple kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
+    int ns = 1, split_len = 1 << 30;
+    const long long base_blocks = (long long)n_heads * n;
+    const int grain = attn_split_grain(head_dim);
+    if (split_scratch && max_n_ctx > grain && split_scratch_bytes > LF_ATTN_SPLIT_COUNTERS * sizeof(float)) {
+        const int sms = device_sms();
+        if (base_blocks < 2LL * sms && base_blocks <= LF_ATTN_SPLIT_COUNTERS) {
+            const int max_units = (max_n_ctx + grain - 1) / grain;
+            long long want = (4LL * sms + base_blocks - 1) / base_blocks;
+            const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
+                                              ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
+            if (want > max_units) want = max_units;
+            if (want > 64) want = 64;
+            if (want > fit) want = fit;
+            if (want > 1) {
+                const int per = (int)((max_units + want - 1) / want); // grains per split
+                split_len = per * grain;
+                ns = (max_units + per - 1) / per;
+            }
+        }
+    }
+    unsigned *counters = (unsigned *)split_scratch;
+    float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
+    float *part_ml = ns > 1 ? part_o + (size_t)base_blocks * ns * head_dim : NULL;
+    dim3 grid(n_heads, n, ns);
+    // splits of one (token, head) as one thread-block cluster, merged through distributed shared
+    // memory, where they fit one (at most 8 blocks, Hopper)
+    const int cl = ns > 1 && ns <= 8 && attn_cluster_on();
+#define ATT_ARGS(HD_, R_) (T *)out, out_stride,                                                                               \
+        (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos, seq, tok_idx, n_heads,           \
+        n_kv_heads, scale, split_len, part_o, part_ml, counters, rope ? (const T *)rope->bias : (const T *)NULL,               \
+        rope ? rope->inv_freq : (const float *)NULL, rope ? rope->interleaved : 0, (T *)k_cache, (T *)v_cache, cl
+#define ATT_DEC(HD_, R_) do { if (cl) LF_LAUNCH_CLUSTER_Z((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, ns, ATT_ARGS(HD_, R_)); \
+                              else LF_LAUNCH((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, ATT_ARGS(HD_, R_)); } while (0)
+#define ATT_DEC_HD(R_) do { if (head_dim == 64) ATT_DEC(64, R_); else if (head_dim == 128) ATT_DEC(128, R_); else ATT_DEC(256, R_); } while (0)
+    if (rope && !attn_decode_applies(head_dim))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention with RoPE: head_dim %d (64, 128 or 256, the decode kernel)", head_dim);
+    DISPATCH_T(dt, "attention",
+        if (attn_decode_applies(head_dim)) {
+            if (rope) ATT_DEC_HD(true); else ATT_DEC_HD(false);
+            CUDA_CHECK_LAUNCH("attn_decode_kernel");
+            return LINFER_OK;
+        }
+        if (vec == 8) LF_LAUNCH((attn_simple_kernel<T, 8>), grid, ATT_THREADS, smem, st,
+            (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
+            kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
+        else LF_LAUNCH((attn_simple_kernel<T, 2>), grid, ATT_THREADS, smem, st,
+            (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx,
+            kv_dim, pos, seq, tok_idx, n_heads, n_kv_heads, head_dim, scale, split_len, part_o, part_ml);
+        CUDA_CHECK_LAUNCH("attn_simple_kernel");
+        if (ns > 1) {
+            LF_LAUNCH(attn_combine_kernel<T>, dim3(n_heads, n), 128, 0, st, (T *)out, out_stride, part_o, part_ml, tok_idx,
+                                                                     n_heads, head_dim, ns);
+            CUDA_CHECK_LAUNCH("attn_combine_kernel");
+        });
+#undef ATT_DEC
+#undef ATT_DEC_HD
+#undef ATT_ARGS
+    return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                                       const void *k_cache, const void *v_cache, int max_ctx, const int32_t *pos,
+                                       const int32_t *seq, const int32_t *tok_idx, int n, int n_heads, int n_kv_heads,
+                                       int head_dim, float scale, int max_n_ctx, float *split_scratch,
+                                       size_t split_scratch_bytes, cudaStream_t st) {
+    return attention_impl(dt, out, out_stride, q, q_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads, n_kv_heads,
+                          head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, NULL, st);
+}
+
+extern "C" int lf_cuda_attention_rope_supported(int head_dim) { return attn_decode_applies(head_dim); }
+
+extern "C" lf_status lf_cuda_attention_rope(lf_dtype dt, void *out, int out_stride, const void *qkv, int qkv_stride,
+                                            const void *bias, const float *inv_freq, lf_rope_style style, void *k_cache,
+                                            void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq,
+                                            const int32_t *tok_idx, int n, int n_heads, int n_kv_heads, int head_dim,
+                                            float scale, int max_n_ctx, float *split_scratch, size_t split_scratch_bytes,
+                                            cudaStream_t st) {
+    const attn_rope r = {bias, inv_freq, style == LF_ROPE_INTERLEAVED};
+    return attention_impl(dt, out, out_stride, qkv, qkv_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads,
+                          n_kv_heads, head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, &r, st);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention on tensor cores (FlashAttention-2 style), one block of 4 warps per (tile, head):
+// each warp owns 16 query rows; per step 64 keys: S = Q K^T (mma m16n8k16), causal mask,
+// online softmax in registers, O += P V with P rounded to T. K, V tiles staged in shared memory
+// with rows padded to HD+8 elements (conflict-free fragment loads).
+template <typename T, int HD>
+__global__ void __launch_bounds__(128)
+attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
+                float scale_log2) {
+    constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8;
+    __shared__ __align__(16) T Ks[BN * STR];
+    __shared__ __align__(16) T Vs[BN * STR];
+    // largest tiles (latest positions) first
+    const int4 tile = tiles[gridDim.x - 1 - blockIdx.x];
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
+    const int h = blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tq = lane & 3;
+    const int r0 = warp * 16 + g, r1 = r0 + 8;
+    const int qp0 = pos0 + r0, qp1 = pos0 + r1;
+
+    uint32_t qf[KS][4];
+    {
+        const bool v0 = r0 < nrows, v1 = r1 < nrows;
+        const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
+        const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
+#pragma unroll
+        for (int kk = 0; kk < KS; kk++) {
+            const int c = kk * 16 + 2 * tq;
+            qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
+            qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
+            qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
+            qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
+        }
+    }
+    float o[NT_O][4];
+#pragma unroll
+    for (int n = 0; n < NT_O; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+
+    const int kv_end = pos0 + nrows; // keys 0 .. kv_end-1
+    const size_t base = (size_t)s * max_ctx * kv_dim + (size_t)kvh * HD;
+    const T *kb = kc + base, *vb = vc + base;
+    const int warp_qmax = pos0 + warp * 16 + 15, warp_qmin = pos0 + warp * 16;
+    const uint16_t *V16 = reinterpret_cast<const uint16_t *>(Vs);
+
+    for (int k0 = 0; k0 < kv_end; k0 += BN) {
+        __syncthreads(); // the previous tile is consumed
+        for (int c = tid; c < BN * (HD / 8); c += 128) {
+            const int r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
+            uint4 kv = make_uint4(0u, 0u, 0u, 0u), vv = kv;
+            if (k0 + r < kv_end) {
+                kv = *reinterpret_cast<const uint4 *>(kb + (size_t)(k0 + r) * kv_dim + cc);
+                vv = *reinterpret_cast<const uint4 *>(vb + (size_t)(k0 + r) * kv_dim + cc);
+            }
+            *reinterpret_cast<uint4 *>(Ks + r * STR + cc) = kv;
+            *reinterpret_cast<uint4 *>(Vs + r * STR + cc) = vv;
+        }
+        __syncthreads();
+        if (k0 > warp_qmax) continue; // every key is after every query of this warp
+
+        float sacc[NT_S][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; n++) {
+            sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < KS; kk++) {
+                const T *kp = Ks + (n * 8 + g) * STR + kk * 16 + 2 * tq;
+                mma16816<T>(sacc[n], qf[kk], *reinterpret_cast<const uint32_t *>(kp),
+                            *reinterpret_cast<const uint32_t *>(kp + 8));
+            }
+        }
+        const bool need_mask = k0 + BN - 1 > warp_qmin;
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int n = 0; n < NT_S; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float v = sacc[n][e] * scale_log2;
+                const int key = k0 + n * 8 + 2 * tq + (e & 1);
+                if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
+                sacc[n][e] = v;
+            }
+            mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
+            mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
+        }
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+        const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
+        const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
+        m0 = mn0;
+        m1 = mn1;
+        float ls0 = 0.f, ls1 = 0.f;
+        uint32_t pf[BN / 16][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; n++) {
+            const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
+            const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
+            ls0 += p00 + p01;
+            ls1 += p10 + p11;
+            pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
+            pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
+        }
+        l0 = l0 * corr0 + ls0;
+        l1 = l1 * corr1 + ls1;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++) {
+            o[n][0] *= corr0; o[n][1] *= corr0;
+            o[n][2] *= corr1; o[n][3] *= corr1;
+        }
+#pragma unroll
+        for (int kk2 = 0; kk2 < BN / 16; kk2++) {
+#pragma unroll
+            for (int n = 0; n < NT_O; n++) {
+                const int i0 = (kk2 * 16 + 2 * tq) * STR + n * 8 + g;
+                const uint32_t b0 = (uint32_t)V16[i0] | ((uint32_t)V16[i0 + STR] << 16);
+                const uint32_t b1 = (uint32_t)V16[i0 + 8 * STR] | ((uint32_t)V16[i0 + 9 * STR] << 16);
+                mma16816<T>(o[n], pf[kk2], b0, b1);
+            }
+        }
+    }
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
+    if (r0 < nrows) {
+        T *orow = out + (size_t)(tok0 + r0) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][0] * inv0, o[n][1] * inv0);
+    }
+    if (r1 < nrows) {
+        T *orow = out + (size_t)(tok0 + r1) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2] * inv1, o[n][3] * inv1);
+    }
+}
+
+// Version 2: the same algorithm, with the K/V tiles double-buffered through cp.async (the next
+// tile's copy overlaps this tile's math; rows past the end are zero-filled by the copy) and the
+// B fragments read with ldmatrix (x4; .trans for V).
+__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_wait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+__device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
+}
+
+template <typename T, int HD> constexpr int attn_mma2_smem() { return 2 * 2 * 64 * (HD + 8) * (int)sizeof(T); }
+
+template <typename T, int HD>
+__global__ void __launch_bounds__(128)
+attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                 const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
+                 float scale_log2) {
+    constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8, TILE = BN * STR;
+    constexpr int CHUNKS = BN * (HD / 8) / 128; // 16-byte copies per thread per tile
+    extern __shared__ __align__(16) unsigned char attn_smraw[];
+    T *sm = reinterpret_cast<T *>(attn_smraw); // [stage 0: K, V][stage 1: K, V]
+    const int4 tile = tiles[gridDim.x - 1 - blockIdx.x];
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
+    const int h = blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tq = lane & 3;
+    const int r0 = warp * 16 + g, r1 = r0 + 8;
+    const int qp0 = pos0 + r0, qp1 = pos0 + r1;
+    const int kv_end = pos0 + nrows;
+    const size_t base = (size_t)s * max_ctx * kv_dim + (size_t)kvh * HD;
+    const T *kb = kc + base, *vb = vc + base;
+
+    auto load_tile = [&](int kt, int stage) {
+        T *Ks = sm + stage * 2 * TILE, *Vs = Ks + TILE;
+#pragma unroll
+        for (int it = 0; it < CHUNKS; it++) {
+            const int c = tid + it * 128, r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
+            const int key = kt * BN + r;
+            const bool ok = key < kv_end;
+            const size_t src = (size_t)(ok ? key : 0) * kv_dim + cc;
+            cp_async16(smem_u32(Ks + r * STR + cc), kb + src, ok ? 16 : 0);
+            cp_async16(smem_u32(Vs + r * STR + cc), vb + src, ok ? 16 : 0);
+        }
+    };
+    const int n_kt = (kv_end + BN - 1) / BN;
+    load_tile(0, 0);
+    cp_async_commit();
+
+    uint32_t qf[KS][4];
+    {
+        const bool v0 = r0 < nrows, v1 = r1 < nrows;
+        const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
+        const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
+#pragma unroll
+        for (int kk = 0; kk < KS; kk++) {
+            const int c = kk * 16 + 2 * tq;
+            qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
+            qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
+            qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
+            qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
+        }
+    }
+    float o[NT_O][4];
+#pragma unroll
+    for (int n = 0; n < NT_O; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+    const int warp_qmax = pos0 + warp * 16 + 15, warp_qmin = pos0 + warp * 16;
+    const int lr = lane & 7, lm = lane >> 3; // ldmatrix: row within an 8x8 matrix, matrix index
+
+    for (int kt = 0; kt < n_kt; kt++) {
+        if (kt + 1 < n_kt) load_tile(kt + 1, (kt + 1) & 1);
+        cp_async_commit();
+        cp_async_wait1(); // tile kt has landed (for this thread's copies)
+        __syncthreads();  // ... and for everyone's
+        const int k0 = kt * BN;
+        if (k0 <= warp_qmax) {
+            const T *Ks = sm + (kt & 1) * 2 * TILE, *Vs = Ks + TILE;
+            float sacc[NT_S][4];
+#pragma unroll
+            for (int n = 0; n < NT_S; n++) {
+                sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.f;
+#pragma unroll
+                for (int kk = 0; kk < KS; kk += 2) {
+                    uint32_t b0, b1, b2, b3; // (b0, b1) for k-step kk, (b2, b3) for kk+1
+                    ldsm_x4(smem_u32(Ks + (n * 8 + lr) * STR + kk * 16 + lm * 8), b0, b1, b2, b3);
+                    mma16816<T>(sacc[n], qf[kk], b0, b1);
+                    mma16816<T>(sacc[n], qf[kk + 1], b2, b3);
+                }
+            }
+            const bool need_mask = k0 + BN - 1 > warp_qmin;
+            float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < NT_S; n++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float v = sacc[n][e] * scale_log2;
+                    const int key = k0 + n * 8 + 2 * tq + (e & 1);
+                    if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
+                    sacc[n][e] = v;
+                }
+                mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
+                mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
+            }
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+            const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+            const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
+            const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
+            m0 = mn0;
+            m1 = mn1;
+            float ls0 = 0.f, ls1 = 0.f;
+            uint32_t pf[BN / 16][4];
+#pragma unroll
+            for (int n = 0; n < NT_S; n++) {
+                const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
+                const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
+                ls0 += p00 + p01;
+                ls1 += p10 + p11;
+                pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
+                pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
+            }
+            l0 = l0 * corr0 + ls0;
+            l1 = l1 * corr1 + ls1;
+#pragma unroll
+            for (int n = 0; n < NT_O; n++) {
+                o[n][0] *= corr0; o[n][1] *= corr0;
+                o[n][2] *= corr1; o[n][3] *= corr1;
+            }
+#pragma unroll
+            for (int kk2 = 0; kk2 < BN / 16; kk2++) {
+#pragma unroll
+                for (int n = 0; n < NT_O; n += 2) {
+                    uint32_t b0, b1, b2, b3; // (b0, b1) for dims n*8.., (b2, b3) for dims (n+1)*8..
+                    ldsm_x4_t(smem_u32(Vs + (kk2 * 16 + (lm & 1) * 8 + lr) * STR + n * 8 + (lm >> 1) * 8), b0, b1, b2, b3);
+                    mma16816<T>(o[n], pf[kk2], b0, b1);
+                    mma16816<T>(o[n + 1], pf[kk2], b2, b3);
+                }
+            }
+        }
+        __syncthreads(); // this stage is consumed before it is refilled
+    }
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
+    if (r0 < nrows) {
+        T *orow = out + (size_t)(tok0 + r0) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][0] * inv0, o[n][1] * inv0);
+    }
+    if (r1 < nrows) {
+        T *orow = out + (size_t)(tok0 + r1) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2] * inv1, o[n][3] * inv1);
+    }
+}
+
+extern "C" int lf_cuda_attention_tiles_supported(int head_dim) { return head_dim == 32 || head_dim == 64 || head_dim == 128; }
+
+// dynamic shared memory above 48 KB needs an opt-in per kernel (per device; cheap, so every launch)
+template <typename T, int HD> static lf_status mma2_prepare(void) {
+    CUDA_CHECK(cudaFuncSetAttribute(attn_mma2_kernel<T, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, attn_mma2_smem<T, HD>()));
+    return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
+                                             const void *k_cache, const void *v_cache, int max_ctx, const lf_attn_tile *tiles,
+                                             int n_tiles, int n_heads, int n_kv_heads, int head_dim, float scale, int impl,
+                                             cudaStream_t st) {
+    if (n_tiles <= 0) return LINFER_OK;
+    LF_TRY(attn_check(n_heads, n_kv_heads, head_dim));
+    if (!lf_cuda_attention_tiles_supported(head_dim))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA tensor-core attention: head_dim %d (32, 64 or 128 only)", head_dim);
+    if ((q_stride | out_stride) & 1)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: odd row stride");
+    const float scale_log2 = scale * 1.4426950408889634f;
+    const int kv_dim = n_kv_heads * head_dim;
+    dim3 grid(n_tiles, n_heads);
+    const int4 *tl = reinterpret_cast<const int4 *>(tiles);
+#define ATT_MMA_LAUNCH(HD)                                                                                           \
+    do {                                                                                                             \
+        if (impl == 1) {                                                                                             \
+            attn_mma_kernel<T, HD><<<grid, 128, 0, st>>>((T *)out, out_stride, (const T *)q, q_stride,               \
+                (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2);        \
+        } else {                                                                                                     \
+            LF_TRY((mma2_prepare<T, HD>()));                                                                         \
+            attn_mma2_kernel<T, HD><<<grid, 128, attn_mma2_smem<T, HD>(), st>>>((T *)out, out_stride, (const T *)q,  \
+                q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2); \
+        }                                                                                                            \
+    } while (0)
+    DISPATCH_T(dt, "attention_tiles",
+               if (head_dim == 32) ATT_MMA_LAUNCH(32);
+               else if (head_dim == 64) ATT_MMA_LAUNCH(64);
+               else ATT_MMA_LAUNCH(128));
+#undef ATT_MMA_LAUNCH
+    CUDA_CHECK_LAUNCH("attn_mma_kernel");
+    return LINFER_OK;
+}

@@ -1,0 +1,106 @@
+// kernel_math.h — the device helpers that the CUDA backend's kernel files share (CUDA only, not for
+// C code): the element types' conversions (TT), packing and 8-wide dot products, warp and block
+// sums, the RoPE pair rotation, the tensor-core MMA m16n8k16, and grid_for.
+#ifndef LF_CUDA_KERNEL_MATH_H
+#define LF_CUDA_KERNEL_MATH_H
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// ---------------------------------------------------------------------------------------------
+// type helpers
+template <typename T> struct TT;
+template <> struct TT<__half> {
+    typedef __half2 T2;
+    static __device__ __forceinline__ float f(__half v) { return __half2float(v); }
+    static __device__ __forceinline__ __half mk(float v) { return __float2half_rn(v); }
+    static __device__ __forceinline__ float2 f2(__half2 v) { return __half22float2(v); }
+    static __device__ __forceinline__ __half2 mk2(float a, float b) { return __floats2half2_rn(a, b); }
+};
+template <> struct TT<__nv_bfloat16> {
+    typedef __nv_bfloat162 T2;
+    static __device__ __forceinline__ float f(__nv_bfloat16 v) { return __bfloat162float(v); }
+    static __device__ __forceinline__ __nv_bfloat16 mk(float v) { return __float2bfloat16_rn(v); }
+    static __device__ __forceinline__ float2 f2(__nv_bfloat162 v) { return __bfloat1622float2(v); }
+    static __device__ __forceinline__ __nv_bfloat162 mk2(float a, float b) { return __floats2bfloat162_rn(a, b); }
+};
+
+template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b) {
+    typename TT<T>::T2 v = TT<T>::mk2(a, b); // a in the low half
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+// 8 consecutive T (one uint4) dotted with 8 floats' worth of another uint4 of T
+template <typename T> __device__ __forceinline__ float dot8(uint4 a, uint4 b) {
+    typedef typename TT<T>::T2 T2;
+    const T2 *pa = reinterpret_cast<const T2 *>(&a), *pb = reinterpret_cast<const T2 *>(&b);
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float2 x = TT<T>::f2(pa[i]), y = TT<T>::f2(pb[i]);
+        s = fmaf(x.x, y.x, s);
+        s = fmaf(x.y, y.y, s);
+    }
+    return s;
+}
+
+// sum over each group of W consecutive lanes (W a power of two <= 32); every lane of a group
+// gets its group's sum
+template <int W = 32> __device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+// block-wide sum (blockDim.x multiple of 32, <= 1024); every thread gets the result
+__device__ __forceinline__ float block_sum(float v, float *red /* [33] */) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warp_sum(v);
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float t = lane < nw ? red[lane] : 0.f;
+        t = warp_sum(t);
+        if (lane == 0) red[32] = t;
+    }
+    __syncthreads();
+    return red[32];
+}
+
+static inline unsigned grid_for(size_t n, int threads, unsigned cap = 65535u * 8u) {
+    size_t b = (n + threads - 1) / threads;
+    if (b > cap) b = cap;
+    if (b == 0) b = 1;
+    return (unsigned)b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rotation of one RoPE pair, the one definition for every kernel that rotates (the RoPE kernel
+// and the decode attention with RoPE fused in): explicit IEEE roundings, so no compiler can
+// contract it into an FMA one way in one kernel and another way in the other (their bits must
+// agree), and as the CPU reference computes it.
+__device__ __forceinline__ void rope_rotate(float x0, float x1, float cs, float sn, float &y0, float &y1) {
+    y0 = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
+    y1 = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+}
+
+// ---------------------------------------------------------------------------------------------
+// mma.sync m16n8k16, fp32 accumulators (the tensor-core attention and the skinny GEMM)
+template <typename T> __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1);
+template <> __device__ __forceinline__ void mma16816<__half>(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+#endif
