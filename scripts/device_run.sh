@@ -52,7 +52,7 @@ rebuild_on_device() {
         nvcc -O3 -std=c++17 -Iinclude -Isrc -DLINFER_HAVE_CUDA=1 -gencode=arch=compute_90,code=sm_90 \
             -gencode=arch=compute_80,code=sm_80 -Xcompiler -fPIC -lineinfo -c "$cu" -o "$b/$(basename "${cu%.cu}").o" || return 1
     done
-    (cd "$b" && ar rcs liblinfer.a backend.o kernels.o) || return 1
+    (cd "$b" && ar rcs liblinfer.a ./*.o) || return 1   # every .cu file's object replaces its member
     local cudah; cudah="$(dirname "$(command -v nvcc)")/.."
     gcc -Iinclude -Isrc -D_GNU_SOURCE -DLINFER_HAVE_CUDA=1 -I"$cudah/include" -O2 -std=c11 -fopenmp -mavx2 -mfma -mf16c \
         -o "$b/test_cuda_kernels" tests/cuda/test_cuda_kernels.c "$b/liblinfer.a" "$LIBDIR"/libopenblas.so* "$LIBDIR"/libcjson.so* \
