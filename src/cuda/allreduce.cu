@@ -94,6 +94,16 @@ __device__ __forceinline__ uint64_t ld_volatile_u64(const uint64_t *p) {
     asm volatile("ld.volatile.global.u64 %0, [%1];\n" : "=l"(v) : "l"(p) : "memory");
     return v;
 }
+// The float of the tagged word at q once its high half carries call number ep (polled; a trap
+// when it has not after timeout_ns from t0: a peer never came).
+__device__ __forceinline__ float ll_wait(const uint64_t *q, uint32_t ep, uint64_t t0, unsigned long long timeout_ns) {
+    uint64_t w = ld_volatile_u64(q);
+    for (int spin = 0; (uint32_t)(w >> 32) != ep; spin++) {
+        if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap();
+        w = ld_volatile_u64(q);
+    }
+    return __uint_as_float((uint32_t)w);
+}
 
 __global__ void __launch_bounds__(256) oneshot_ll_kernel(float *__restrict__ x, int n, lf_oneshot_peers P,
                                                           uint32_t *__restrict__ epoch_ctr, int rank, int tp, int half_elems,
@@ -114,13 +124,7 @@ __global__ void __launch_bounds__(256) oneshot_ll_kernel(float *__restrict__ x, 
         float sum = 0.f;
         for (int r = 0; r < tp; r++) {
             if (r == rank) { sum += mine; continue; }
-            const uint64_t *q = P.ll[rank] + region + (size_t)r * half_elems + i;
-            uint64_t w = ld_volatile_u64(q);
-            for (int spin = 0; (uint32_t)(w >> 32) != ep; spin++) {
-                if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* a peer never came */
-                w = ld_volatile_u64(q);
-            }
-            sum += __uint_as_float((uint32_t)w);
+            sum += ll_wait(P.ll[rank] + region + (size_t)r * half_elems + i, ep, t0, timeout_ns);
         }
         x[i] = sum;
     }
@@ -247,13 +251,7 @@ __global__ void __launch_bounds__(ARN_THREADS) oneshot_ll_norm_kernel(float *__r
         float sum = 0.f;
         for (int r = 0; r < tp; r++) {   // rank order, as oneshot_ll_kernel
             if (r == rank) { sum += v[k]; continue; }
-            const uint64_t *q = P.lln[rank] + region + (size_t)r * half_elems + i;
-            uint64_t wd = ld_volatile_u64(q);
-            for (int spin = 0; (uint32_t)(wd >> 32) != ep; spin++) {
-                if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* a peer never came */
-                wd = ld_volatile_u64(q);
-            }
-            sum += __uint_as_float((uint32_t)wd);
+            sum += ll_wait(P.lln[rank] + region + (size_t)r * half_elems + i, ep, t0, timeout_ns);
         }
         v[k] = sum;
         xr[j] = sum;
@@ -267,15 +265,7 @@ __global__ void __launch_bounds__(ARN_THREADS) oneshot_ll_norm_kernel(float *__r
         for (int i = 0; i < ARN_WARPS; i++) t += red[i];
         st_volatile_u64(ssw + b, ((uint64_t)ep << 32) | __float_as_uint(t));
     }
-    if (tid < ARN_PARTS) {
-        const uint64_t *q = ssw + (size_t)row * ARN_PARTS + tid;
-        uint64_t wd = ld_volatile_u64(q);
-        for (int spin = 0; (uint32_t)(wd >> 32) != ep; spin++) {
-            if ((spin & 1023) == 1023 && global_ns() - t0 > timeout_ns) __trap(); /* cannot happen: the row's blocks all run */
-            wd = ld_volatile_u64(q);
-        }
-        red[ARN_WARPS + tid] = __uint_as_float((uint32_t)wd);
-    }
+    if (tid < ARN_PARTS) red[ARN_WARPS + tid] = ll_wait(ssw + (size_t)row * ARN_PARTS + tid, ep, t0, timeout_ns);
     __syncthreads();
     ss = 0.f;
 #pragma unroll

@@ -627,6 +627,54 @@ extern "C" lf_status lf_cuda_attention_rope(lf_dtype dt, void *out, int out_stri
 // each warp owns 16 query rows; per step 64 keys: S = Q K^T (mma m16n8k16), causal mask,
 // online softmax in registers, O += P V with P rounded to T. K, V tiles staged in shared memory
 // with rows padded to HD+8 elements (conflict-free fragment loads).
+// One key block's online softmax of the tensor-core attention kernels (v1 and v2): the scores
+// sacc (scaled to log2, causally masked when need_mask), the running maxima m and sums l of the
+// thread's two query rows updated, P rounded to T into pf (the PV MMA's A fragments), o rescaled.
+template <typename T, int BN, int NT_S, int NT_O>
+__device__ __forceinline__ void attn_mma_softmax(float (&sacc)[NT_S][4], float (&o)[NT_O][4], uint32_t (&pf)[BN / 16][4], float &m0,
+                                                 float &m1, float &l0, float &l1, float scale_log2, int k0, int tq, int qp0, int qp1,
+                                                 bool need_mask) {
+    float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < NT_S; n++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            float v = sacc[n][e] * scale_log2;
+            const int key = k0 + n * 8 + 2 * tq + (e & 1);
+            if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
+            sacc[n][e] = v;
+        }
+        mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
+        mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+    const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
+    const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
+    m0 = mn0;
+    m1 = mn1;
+    float ls0 = 0.f, ls1 = 0.f;
+#pragma unroll
+    for (int n = 0; n < NT_S; n++) {
+        const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
+        const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
+        ls0 += p00 + p01;
+        ls1 += p10 + p11;
+        pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
+        pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
+    }
+    l0 = l0 * corr0 + ls0;
+    l1 = l1 * corr1 + ls1;
+#pragma unroll
+    for (int n = 0; n < NT_O; n++) {
+        o[n][0] *= corr0; o[n][1] *= corr0;
+        o[n][2] *= corr1; o[n][3] *= corr1;
+    }
+}
+
 template <typename T, int HD>
 __global__ void __launch_bounds__(128)
 attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
@@ -695,47 +743,8 @@ attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, in
                             *reinterpret_cast<const uint32_t *>(kp + 8));
             }
         }
-        const bool need_mask = k0 + BN - 1 > warp_qmin;
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int n = 0; n < NT_S; n++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                float v = sacc[n][e] * scale_log2;
-                const int key = k0 + n * 8 + 2 * tq + (e & 1);
-                if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
-                sacc[n][e] = v;
-            }
-            mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
-            mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
-        }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
-        const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
-        const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
-        m0 = mn0;
-        m1 = mn1;
-        float ls0 = 0.f, ls1 = 0.f;
         uint32_t pf[BN / 16][4];
-#pragma unroll
-        for (int n = 0; n < NT_S; n++) {
-            const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
-            const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
-            ls0 += p00 + p01;
-            ls1 += p10 + p11;
-            pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
-            pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
-        }
-        l0 = l0 * corr0 + ls0;
-        l1 = l1 * corr1 + ls1;
-#pragma unroll
-        for (int n = 0; n < NT_O; n++) {
-            o[n][0] *= corr0; o[n][1] *= corr0;
-            o[n][2] *= corr1; o[n][3] *= corr1;
-        }
+        attn_mma_softmax<T, BN, NT_S, NT_O>(sacc, o, pf, m0, m1, l0, l1, scale_log2, k0, tq, qp0, qp1, k0 + BN - 1 > warp_qmin);
 #pragma unroll
         for (int kk2 = 0; kk2 < BN / 16; kk2++) {
 #pragma unroll
@@ -863,47 +872,8 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
                     mma16816<T>(sacc[n], qf[kk + 1], b2, b3);
                 }
             }
-            const bool need_mask = k0 + BN - 1 > warp_qmin;
-            float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-            for (int n = 0; n < NT_S; n++) {
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    float v = sacc[n][e] * scale_log2;
-                    const int key = k0 + n * 8 + 2 * tq + (e & 1);
-                    if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
-                    sacc[n][e] = v;
-                }
-                mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
-                mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
-            }
-            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-            const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
-            const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
-            const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
-            m0 = mn0;
-            m1 = mn1;
-            float ls0 = 0.f, ls1 = 0.f;
             uint32_t pf[BN / 16][4];
-#pragma unroll
-            for (int n = 0; n < NT_S; n++) {
-                const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
-                const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
-                ls0 += p00 + p01;
-                ls1 += p10 + p11;
-                pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
-                pf[n >> 1][(n & 1) * 2 + 1] = pack2<T>(p10, p11);
-            }
-            l0 = l0 * corr0 + ls0;
-            l1 = l1 * corr1 + ls1;
-#pragma unroll
-            for (int n = 0; n < NT_O; n++) {
-                o[n][0] *= corr0; o[n][1] *= corr0;
-                o[n][2] *= corr1; o[n][3] *= corr1;
-            }
+            attn_mma_softmax<T, BN, NT_S, NT_O>(sacc, o, pf, m0, m1, l0, l1, scale_log2, k0, tq, qp0, qp1, k0 + BN - 1 > warp_qmin);
 #pragma unroll
             for (int kk2 = 0; kk2 < BN / 16; kk2++) {
 #pragma unroll

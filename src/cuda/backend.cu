@@ -1194,15 +1194,6 @@ extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters
     return s;
 }
 
-/* xorshift values in [-1, 1): this rank's residual rows and the norm weights of the check below */
-static void check_values(float *v, size_t n, uint64_t seed) {
-    uint64_t z = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < n; i++) {
-        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
-        v[i] = (float)((double)(z >> 11) / 4503599627370496.0 - 1.0);
-    }
-}
-
 extern "C" lf_status lf_cuda_check_allreduce_norm(lf_backend *bb, int rows, double *x_max_diff, double *xn_max_diff) {
     if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
     cu_backend *b = (cu_backend *)bb;
@@ -1211,25 +1202,24 @@ extern "C" lf_status lf_cuda_check_allreduce_norm(lf_backend *bb, int rows, doub
         return lf_fail(LINFER_ERR_UNSUPPORTED, "all-reduce with norm: not available for %d rows of %d (rank %d)", rows, b->dim, b->rank);
     CUDA_CHECK(cudaSetDevice(b->dev));
     const size_t n = (size_t)rows * b->dim, es = b->es;
-    float *h = (float *)malloc(sizeof(float) * (n * 3 + b->dim));
+    float *h = (float *)malloc(sizeof(float) * 2 * n);
     uint16_t *hn = (uint16_t *)malloc(2 * 2 * n);
     char *d = NULL;
-    const size_t bytes = sizeof(float) * (2 * n + b->dim) + es * (2 * n + b->dim);
+    const size_t bytes = sizeof(float) * 2 * n + es * (2 * n + b->dim);
     if (!h || !hn || cudaMalloc((void **)&d, bytes) != cudaSuccess) {
         cudaGetLastError();
         free(h);
         free(hn);
         return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "all-reduce with norm check: %zu bytes", bytes);
     }
-    float *xa = (float *)d, *xb = xa + n, *wf = xb + n;
-    char *w = (char *)(wf + b->dim), *xna = w + es * b->dim, *xnb = xna + es * n;
-    check_values(h, n, 1000 + (uint64_t)b->rank);
-    check_values(h + 3 * n, b->dim, 7);
+    float *xa = (float *)d, *xb = xa + n;
+    char *w = (char *)(xb + n), *xna = w + es * b->dim, *xnb = xna + es * n;
+    /* uniform [-1, 1): each rank's own rows, the same norm weights on every rank */
+    for (size_t i = 0; i < n; i++) h[i] = lf_random_weight(1000 + (uint64_t)b->rank, 0, i, 1.0f);
     lf_status s = LINFER_OK;
     cudaError_t ce = cudaMemcpy(xa, h, sizeof(float) * n, cudaMemcpyHostToDevice);
     if (ce == cudaSuccess) ce = cudaMemcpy(xb, h, sizeof(float) * n, cudaMemcpyHostToDevice);
-    if (ce == cudaSuccess) ce = cudaMemcpy(wf, h + 3 * n, sizeof(float) * b->dim, cudaMemcpyHostToDevice);
-    if (ce == cudaSuccess) s = lf_cuda_convert(b->dt, w, LF_DT_F32, wf, (size_t)b->dim, b->st);
+    if (ce == cudaSuccess) s = lf_cuda_fill_random(b->dt, w, (size_t)b->dim, 7, 0, 1.0f, b->dt, b->st);
     if (ce == cudaSuccess && !s) { /* the two ways, in the order every rank makes them */
         const float eps = 1e-5f;
         s = allreduce_f32(b, xa, n);
