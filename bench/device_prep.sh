@@ -1,6 +1,7 @@
 # device_prep.sh — sourced by the bench/gpu_session12*.sh device scripts (from the repository
 # root on the device machine): $OUT, NCCL without NVLink multicast, the test and fuzz binaries of
-# build-dev/pack/bins.tar.xz unpacked to /tmp/bins (the test binaries also to build-dev/tests/cuda),
+# build-dev/pack/bins.tar.xz unpacked to /tmp/bins (the test binaries also to build-dev/tests/cuda, linfer
+# to build-dev/ when the pack has it),
 # the bundled libraries unpacked once (scripts/device_run.sh), and R = the command prefix that runs
 # a program with them, L = the linfer binary.
 OUT=${OUT:-/tmp/lf-out}; mkdir -p "$OUT"
@@ -9,6 +10,7 @@ R="bash scripts/device_run.sh cmd"
 L=build-dev/linfer
 mkdir -p /tmp/bins && xz -dc build-dev/pack/bins.tar.xz | tar -C /tmp/bins -xf -
 mkdir -p build-dev/tests/cuda && cp /tmp/bins/test_* build-dev/tests/cuda/ 2>/dev/null
+[ -f /tmp/bins/linfer ] && cp /tmp/bins/linfer build-dev/linfer   # the pack may carry linfer too (64 MiB carry limit)
 $R true > /dev/null 2>&1
 
 # The checks most session scripts start with (each prints a line or two; logs under $OUT):

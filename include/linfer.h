@@ -90,6 +90,11 @@ typedef struct {
      * group off pp_comm). */
     int pp_size, pp_stage, pp_micro;
     void *pp_comm;
+    /* TP-invariant mode (CUDA, default 0): every linear layer, all-reduce and attention computed in
+     * one fixed order, so that the logits and tokens are bit for bit the same at any tensor and
+     * pipeline parallel degree (1, 2, 4, 8) and batch composition. Slower (its own GEMV for every
+     * layer, all-gathers instead of the one-shot all-reduce): meant for correctness runs. */
+    int tp_invariant;
 } linfer_engine_params;
 
 linfer_engine_params linfer_engine_default_params(void);

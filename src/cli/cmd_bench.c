@@ -97,6 +97,8 @@ static void usage(FILE *f) {
             "                         roofline's pipeline model\n"
             "      --pp-micro M       micro-batches per step through the stages (default: N for steps of >= 128 tokens, i.e.\n"
             "                         prefill, 1 for smaller ones; 1: the naive split, one stage busy at a time)\n"
+            "      --tp-invariant     CUDA: the TP-invariant mode (results bit for bit the same at any --tp/--pp; slower kernels,\n"
+            "                         which the pred columns do not model): to measure what the mode costs\n"
             "      --tp N|LIST        without --recipe: run the sweep with tensor parallelism over N GPUs (one linfer process per\n"
             "                         GPU, started here; docs/distributed.md); a LIST runs one sweep per N, each its own job,\n"
             "                         and merges their --json/--csv files (also kept as FILE.tp<N>.json/.csv). With --recipe:\n"
@@ -375,7 +377,7 @@ static int merge_tp_csv(const char *csv, const int *tpl, int ntp) {
 
 int cmd_bench(int argc, char **argv) {
     enum { O_BATCH = 400, O_IN, O_OUT, O_DTYPE, O_DEVICE, O_GPUIDX, O_THREADS, O_WARMUP, O_REPS, O_SEED, O_HW, O_CALIB, O_CV, O_CSV,
-           O_JSON, O_NOPROG, O_RECIPE, O_TP, O_NVML_MS, O_PP, O_PP_MICRO };
+           O_JSON, O_NOPROG, O_RECIPE, O_TP, O_NVML_MS, O_PP, O_PP_MICRO, O_TP_INV };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"batch", required_argument, 0, O_BATCH}, {"in", required_argument, 0, O_IN},
         {"out", required_argument, 0, O_OUT}, {"dtype", required_argument, 0, O_DTYPE}, {"device", required_argument, 0, O_DEVICE},
@@ -384,7 +386,7 @@ int cmd_bench(int argc, char **argv) {
         {"hw", required_argument, 0, O_HW}, {"calib", required_argument, 0, O_CALIB}, {"cv-flag", required_argument, 0, O_CV},
         {"csv", required_argument, 0, O_CSV}, {"json", required_argument, 0, O_JSON}, {"no-progress", no_argument, 0, O_NOPROG},
         {"recipe", required_argument, 0, O_RECIPE}, {"tp", required_argument, 0, O_TP}, {"nvml-ms", required_argument, 0, O_NVML_MS},
-        {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO},
+        {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO}, {"tp-invariant", no_argument, 0, O_TP_INV},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_arg = NULL, *batch_s = NULL, *in_s = NULL, *out_s = NULL, *dtype_s = NULL, *hw_arg = NULL, *calib = NULL;
     const char *csv = NULL, *json = NULL, *recipe_s = NULL, *tp_s = NULL;
@@ -428,6 +430,7 @@ int cmd_bench(int argc, char **argv) {
         case O_TP: tp_s = optarg; break;
         case O_PP: if (!cli_parse_int("--pp", optarg, 1, 64, &lv_pp)) return 2; run_pp = (int)lv_pp; break;
         case O_PP_MICRO: if (!cli_parse_int("--pp-micro", optarg, 1, 4096, &lv_pp)) return 2; bo.pp_micro = (int)lv_pp; break;
+        case O_TP_INV: bo.tp_invariant = 1; break;
         case O_NVML_MS:
             if (!cli_parse_float("--nvml-ms", optarg, 0, 60000, &dv)) return 2;
             if (dv > 0 && dv < 1) { fprintf(stderr, "linfer: bench: --nvml-ms %s: 0 (off) or 1 to 60000 ms\n", optarg); return 2; }
@@ -706,6 +709,8 @@ int cmd_bench(int argc, char **argv) {
     else printf("ceilings: %s\n", hw_desc);
     if (have_hw && gpu) printf("roofline per-kernel term: %s\n", meta.overhead);
     if (gpu) printf("gpu sampling: %s\n", nvml_desc);
+    if (bo.tp_invariant && gpu)
+        printf("TP-invariant mode: one fixed summation order for every layer (slower kernels; the pred columns model the fast ones)\n");
     if (bo.pp_size > 1) {
         char mb[96];
         if (bo.pp_micro > 0) snprintf(mb, sizeof mb, "%d micro-batch%s per step", bo.pp_micro, bo.pp_micro == 1 ? "" : "es");

@@ -40,6 +40,8 @@ static void usage(FILE *f) {
             "                         (CUDA); with --tp T: N stages of T GPUs each (N x T processes)\n"
             "      --pp-micro M       micro-batches a step flows through the stages in (default: N for steps of >= 128\n"
             "                         tokens, 1 below; 1: the naive split, one stage busy at a time)\n"
+            "      --tp-invariant     CUDA: results bit for bit the same at any --tp/--pp (1, 2, 4, 8): one fixed order for\n"
+            "                         every sum (slower; for correctness checks; docs/distributed.md)\n"
             "  -p, --prompt TEXT      prompt text (default: \"Write a conversation between the sun and pluto\")\n"
             "      --batch-file FILE  one prompt per line: a static batch of prompts of different lengths\n"
             "  -n, --n-predict N      tokens to generate per prompt (default 64)\n"
@@ -158,7 +160,7 @@ static void cpu_need_bytes(const lf_model *m, int batch, int ctx, double *weight
 }
 
 int cmd_generate(int argc, char **argv) {
-    enum { O_TP = 230, O_PP, O_PP_MICRO, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
+    enum { O_TP = 230, O_PP, O_PP_MICRO, O_TP_INV, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'}, {"n-predict", required_argument, 0, 'n'},
         {"batch-file", required_argument, 0, O_BATCH}, {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
@@ -166,7 +168,8 @@ int cmd_generate(int argc, char **argv) {
         {"dtype", required_argument, 0, O_DTYPE}, {"threads", required_argument, 0, O_THREADS}, {"ignore-eos", no_argument, 0, O_IGNORE_EOS},
         {"no-bos", no_argument, 0, O_NOBOS}, {"special", no_argument, 0, O_SPECIAL}, {"print-ids", no_argument, 0, O_IDS},
         {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"tp", required_argument, 0, O_TP},
-        {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO}, {"tp-invariant", no_argument, 0, O_TP_INV},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = cli_default_model(), *prompt = NULL, *batch_file = NULL;
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
@@ -192,6 +195,7 @@ int cmd_generate(int argc, char **argv) {
         case O_TP: if (!cli_parse_int("--tp", optarg, 1, 64, &lv)) return 2; tp = (int)lv; break;
         case O_PP: if (!cli_parse_int("--pp", optarg, 1, 64, &lv)) return 2; pp = (int)lv; break;
         case O_PP_MICRO: if (!cli_parse_int("--pp-micro", optarg, 1, 4096, &lv)) return 2; pp_micro = (int)lv; break;
+        case O_TP_INV: ep.tp_invariant = 1; break;
         case O_TEMP: if (!cli_parse_float("--temperature", optarg, 0, 100, &dv)) return 2; sp.temperature = (float)dv; break;
         case O_TOPK: if (!cli_parse_int("--top-k", optarg, 0, 1 << 24, &lv)) return 2; sp.top_k = (int)lv; break;
         case O_TOPP: if (!cli_parse_float("--top-p", optarg, 1e-9, 1, &dv)) return 2; sp.top_p = (float)dv; break;

@@ -135,6 +135,13 @@ typedef struct {
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
     int tune_step_on;         // the choice checked on whole decode steps (tune_step; LF_CUDA_TUNE_STEP=0 off)
     int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)
+    // TP-invariant mode (lf_backend_params.tp_invariant or LF_CUDA_TP_INVARIANT=1): results bit for
+    // bit those of one GPU at any TP/PP. Every linear layer is lf_cuda_gemv_invariant (row-split
+    // layers in LF_INV_CHUNKS / tp pieces), the row-split partials are all-gathered (inv_gat:
+    // [tp][max_tokens * dim]) and added in a fixed tree (lf_cuda_sum_tree_add), attention runs
+    // unsplit, no fused or tuned kernels. Slower: for correctness runs.
+    int invariant;
+    float *inv_part, *inv_gat;
     unsigned char *seq_seen;  // [max_seqs] scratch: is each sequence at most once in the step
     int tuned[TUNE_BUCKETS];
     signed char impl[TUNE_BUCKETS][LIN_COUNT];
@@ -193,6 +200,8 @@ static void layout_scratch(cu_backend *b, char *base, size_t *total) {
     b->d_meta = (int32_t *)(base + carve(&off, 9 * T * sizeof(int32_t)));
     b->cublas_ws = base + carve(&off, CUBLAS_WS_BYTES);
     b->split = (float *)(base + carve(&off, LF_ATTN_SPLIT_SCRATCH));
+    b->inv_part = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, T * b->dim * sizeof(float))) : NULL;
+    b->inv_gat = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, (size_t)b->tp * T * b->dim * sizeof(float))) : NULL;
     *total = off;
 }
 
@@ -563,6 +572,9 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
 /* linear layer `which` of a step of M rows: the tuned choice for small batches, else
  * lf_cuda_linear (own GEMV up to gemv_max_m rows, then cuBLAS) */
 static lf_status lin(cu_backend *b, int which, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K) {
+    if (b->invariant) /* row-split layers: this rank's pieces of the K split the one-GPU step uses */
+        return lf_cuda_gemv_invariant(b->dt, x, W, y, y_f32, beta, M, N, K, which == LIN_O || which == LIN_DOWN ? LF_INV_CHUNKS / b->tp : 1,
+                                      b->st);
     const int bi = b->tune_on ? tune_bucket_of(M) : -1;
     if (bi >= 0 && b->tuned[bi]) {
         int impl = b->impl[bi][which];
@@ -588,7 +600,7 @@ static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
 /* Whether a residual all-reduce of cnt rows and the norm after it go as one kernel (the push
  * all-reduce with the norm behind it: one kernel boundary fewer per all-reduce in decode steps) */
 static int allreduce_norm_applies(const cu_backend *b, int cnt) {
-    return b->tp > 1 && b->os_on && b->os_peers.lln[b->rank] && lf_cuda_oneshot_ll() && lf_cuda_allreduce_norm_on() &&
+    return b->tp > 1 && !b->invariant && b->os_on && b->os_peers.lln[b->rank] && lf_cuda_oneshot_ll() && lf_cuda_allreduce_norm_on() &&
            (size_t)cnt * b->dim <= (size_t)b->os_half && lf_cuda_allreduce_norm_supported(cnt, b->dim);
 }
 
@@ -605,6 +617,18 @@ static lf_status allreduce_then_norm(cu_backend *b, float *resid, int cnt, const
     OP(LF_OP_ALL_REDUCE, allreduce_f32(b, resid, (size_t)cnt * b->dim));
     OP(LF_OP_NORM, lf_cuda_rmsnorm(b->dt, xn, resid, w, NULL, cnt, b->dim, eps, b->st));
     return LINFER_OK;
+}
+
+/* TP-invariant mode: resid += the ranks' row-split partials (inv_part, cnt rows) added in the
+ * pairwise tree of lf_cuda_sum_tree_add after an all-gather, the same order on every rank and the
+ * one-GPU kernel's order over its LF_INV_CHUNKS pieces. */
+static lf_status allreduce_tree(cu_backend *b, float *resid, int cnt) {
+    const size_t count = (size_t)cnt * b->dim;
+    const ncclResult_t r = b->nccl->AllGather(b->inv_part, b->inv_gat, count, ncclFloat32, b->comm, b->st);
+    if (r != ncclSuccess)
+        return lf_fail(LINFER_ERR_DEVICE, "NCCL all-gather of %zu partial sums (rank %d of %d): %s", count, b->rank, b->tp,
+                       b->nccl->GetErrorString(r));
+    return lf_cuda_sum_tree_add(resid, b->inv_gat, b->tp, count, b->st);
 }
 
 /* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
@@ -655,8 +679,14 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     const float eps = c->norm_eps, scale = 1.0f / sqrtf((float)b->hd);
     const int gm = b->gemv_max_m;
     const int bi = b->tune_on ? tune_bucket_of(cnt) : -1;
-    const int fused_gu = bi >= 0 && b->tuned[bi] ? b->impl[bi][LIN_GU] == IMPL_MMA_SWIGLU
-                                                 : b->fuse_swiglu && cnt <= gm && lf_cuda_gemv_mma_supported(cnt, b->dim);
+    const int fused_gu = b->invariant ? 0
+                         : bi >= 0 && b->tuned[bi] ? b->impl[bi][LIN_GU] == IMPL_MMA_SWIGLU
+                                                   : b->fuse_swiglu && cnt <= gm && lf_cuda_gemv_mma_supported(cnt, b->dim);
+    // TP-invariant mode over several GPUs: row-split layers write this rank's partial to inv_part,
+    // summed into the residual by allreduce_tree
+    const int inv_tp = b->invariant && b->tp > 1;
+    float *split_part = b->invariant ? NULL : b->split;   /* attention over the context in one piece when invariant */
+    const size_t split_bytes = b->invariant ? 0 : LF_ATTN_SPLIT_SCRATCH;
     float *resid = b->resid + (size_t)t0 * b->dim;
     char *xn = (char *)b->xn + (size_t)t0 * b->dim * es, *qkv = (char *)b->qkv + (size_t)t0 * b->qkv_dim * es;
     char *attn = (char *)b->attn + (size_t)t0 * b->q_dim * es, *gu = (char *)b->gu + (size_t)t0 * 2 * b->ffn * es;
@@ -671,23 +701,26 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         if (sm->fuse_rope) {
             OP(LF_OP_ATTENTION, lf_cuda_attention_rope(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, c->rope_style,
                                                        kc, vc, b->max_ctx, d_pos, d_seq, tok_idx, n_simple, b->nh, b->nkv, b->hd,
-                                                       scale, sm->max_simple_ctx, b->split, LF_ATTN_SPLIT_SCRATCH, st));
+                                                       scale, sm->max_simple_ctx, split_part, split_bytes, st));
         } else {
             OP(LF_OP_ROPE, lf_cuda_rope_qkv(dt, qkv, b->qkv_dim, L->bqkv, b->inv_freq, pos_mb, seq_mb, cnt, kc, vc, b->max_ctx,
                                             b->nh, b->nkv, b->hd, c->rope_style, st));
             OP(LF_OP_ATTENTION, lf_cuda_attention_tiles(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_tiles,
                                                         n_tiles, b->nh, b->nkv, b->hd, scale, b->mma_impl, st));
             OP(LF_OP_ATTENTION, lf_cuda_attention(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, kc, vc, b->max_ctx, d_pos, d_seq,
-                                                  tok_idx, n_simple, b->nh, b->nkv, b->hd, scale, sm->max_simple_ctx, b->split,
-                                                  LF_ATTN_SPLIT_SCRATCH, st));
+                                                  tok_idx, n_simple, b->nh, b->nkv, b->hd, scale, sm->max_simple_ctx, split_part,
+                                                  split_bytes, st));
         }
         // with tensor parallelism each rank's o_proj (and down) gives a partial sum over its
         // heads (columns): rank 0 adds it to the residual, the others write theirs in its place,
-        // and the all-reduce leaves residual + every partial on every rank
-        const float beta = b->rank == 0 ? 1.0f : 0.0f;
-        OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, resid, 1, beta, cnt, b->dim, b->q_dim));
-        if (L->bo && b->rank == 0) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
-        if (b->tp > 1) LF_TRY(allreduce_then_norm(b, resid, cnt, L->ffn_norm, xn, eps));
+        // and the all-reduce leaves residual + every partial on every rank (TP-invariant: every
+        // rank's partial to inv_part, added to the residual in a fixed tree, then the bias)
+        float *rs_out = inv_tp ? b->inv_part : resid;
+        const float beta = !inv_tp && b->rank == 0 ? 1.0f : 0.0f;
+        OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, rs_out, 1, beta, cnt, b->dim, b->q_dim));
+        if (inv_tp) OP(LF_OP_ALL_REDUCE, allreduce_tree(b, resid, cnt));
+        if (L->bo && (b->rank == 0 || inv_tp)) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
+        if (b->tp > 1 && !inv_tp) LF_TRY(allreduce_then_norm(b, resid, cnt, L->ffn_norm, xn, eps));
         else OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
         if (fused_gu) {
             OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, xn, L->wgu, act, cnt, b->ffn, b->dim, 0, st));
@@ -695,9 +728,11 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
             OP(LF_OP_GATE_UP, lin(b, LIN_GU, xn, L->wgu, gu, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));
         }
-        OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, resid, 1, beta, cnt, b->dim, b->ffn));
+        OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, rs_out, 1, beta, cnt, b->dim, b->ffn));
         normed = 0;
-        if (b->tp > 1 && l + 1 < b->nl && allreduce_norm_applies(b, cnt)) {
+        if (inv_tp) {
+            OP(LF_OP_ALL_REDUCE, allreduce_tree(b, resid, cnt));
+        } else if (b->tp > 1 && l + 1 < b->nl && allreduce_norm_applies(b, cnt)) {
             LF_TRY(allreduce_then_norm(b, resid, cnt, b->layers[l + 1].attn_norm, xn, eps));
             normed = 1;
         } else if (b->tp > 1) {
@@ -1660,6 +1695,19 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     b->tune_step_on = env_int("LF_CUDA_TUNE_STEP", 1) != 0;
     b->fuse_rope_on = env_int("LF_CUDA_FUSE_ROPE", 1) != 0 && lf_cuda_attention_rope_supported(b->hd);
+    b->invariant = p->tp_invariant || env_int("LF_CUDA_TP_INVARIANT", 0) != 0;
+    if (b->invariant) {
+        const char *bad = LF_INV_CHUNKS % tp ? "the GPU count" : !lf_cuda_gemv_invariant_supported(b->g_q_dim, LF_INV_CHUNKS) ? "the attention width (heads x head_dim)"
+                          : !lf_cuda_gemv_invariant_supported(c->ffn_dim, LF_INV_CHUNKS) ? "the FFN width" : c->dim % 8 ? "the model width" : NULL;
+        if (bad) {
+            free(b->seq_seen); free(b);
+            return lf_fail(LINFER_ERR_UNSUPPORTED, "TP-invariant mode: %s does not fit: tp %d must divide %d; heads x head_dim %d and FFN width "
+                           "%d must be multiples of %d; width %d a multiple of 8", bad, tp, LF_INV_CHUNKS, b->g_q_dim, c->ffn_dim,
+                           8 * LF_INV_CHUNKS, c->dim);
+        }
+        b->tune_on = 0;         /* every linear layer is the invariant kernel */
+        b->tune_step_on = 0;
+    }
     lf_status s = LINFER_OK;
     int job_agreed = 0;
     b->layers = (cu_layer *)calloc((size_t)c->n_layers, sizeof *b->layers);

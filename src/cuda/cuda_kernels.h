@@ -128,6 +128,17 @@ lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, 
 /* The same with `unroll` (4, the default, or 8) 16-byte weight loads in flight per lane */
 lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                                int unroll, cudaStream_t st);
+/* TP-invariant linear layer: y = x W^T (+ beta y) computed in one fixed order per output,
+ * whatever M, N or the GPU count: one warp per output column, K in `chunks` equal pieces (1, 2, 4
+ * or 8, each a multiple of 8 elements) summed in a pairwise tree. A row-split layer on rank r of
+ * tp runs with LF_INV_CHUNKS / tp pieces; lf_cuda_sum_tree_add then adds the ranks' partials in
+ * the same tree, which gives the one-GPU result bit for bit. Any M (rows in groups of 8). */
+#define LF_INV_CHUNKS 8
+int lf_cuda_gemv_invariant_supported(int K, int chunks);
+lf_status lf_cuda_gemv_invariant(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
+                                 int chunks, cudaStream_t st);
+/* resid[i] += pairwise tree of parts[r * count + i], r < np (1, 2, 4 or 8): fp32 */
+lf_status lf_cuda_sum_tree_add(float *resid, const float *parts, int np, size_t count, cudaStream_t st);
 /* Tensor-core skinny GEMM (mma.m16n8k16): each weight read once for all M <= 16 rows, 16-byte
  * loads, K split over `warps` (4, 8 or 16; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
 lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,

@@ -657,6 +657,113 @@ extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void
     return LINFER_OK;
 }
 
+// ---------------------------------------------------------------------------------------------
+// TP-invariant linear layer (the backend's tp_invariant mode): every output y[m, n] is computed by
+// the same instructions in the same order whatever M, N and the tensor-parallel degree, so that
+// the step's results are bit for bit those of one GPU. One warp per output column n, rows in
+// groups of INV_ROWS (blockIdx.y; each row's sum is its own, so a row's result does not depend on
+// its group). K is `chunks` equal pieces (1, 2, 4 or 8; K / chunks a multiple of 8); lane l adds
+// the 16-byte vectors l, l + 32, ... of a piece in that order, the warp sums by the xor butterfly,
+// and the pieces' sums are added as a pairwise tree ((c0 + c1) + (c2 + c3)) + .... A row-split
+// layer (o_proj, down) runs with LF_INV_CHUNKS / tp pieces on each rank: the ranks' partial sums,
+// added in the same tree by lf_cuda_sum_tree_add, are then the one-GPU tree over LF_INV_CHUNKS.
+#define INV_WARPS 8
+#define INV_ROWS 8
+template <typename T>
+__global__ void __launch_bounds__(INV_WARPS * 32)
+gemv_invariant_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int M,
+                      int N, int K, int chunks) {
+    pdl_enter();
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int n = (int)blockIdx.x * INV_WARPS + warp;
+    if (n >= N) return;
+    const int m0 = (int)blockIdx.y * INV_ROWS, rows = min(INV_ROWS, M - m0);
+    const int K8 = K >> 3, C8 = K8 / chunks;
+    const uint4 *w4 = reinterpret_cast<const uint4 *>(W + (size_t)n * K);
+    const uint4 *x4 = reinterpret_cast<const uint4 *>(x + (size_t)m0 * K);
+    float cs[LF_INV_CHUNKS][INV_ROWS];
+#pragma unroll
+    for (int j = 0; j < LF_INV_CHUNKS; j++) {
+        if (j >= chunks) break;
+        float a[INV_ROWS];
+#pragma unroll
+        for (int m = 0; m < INV_ROWS; m++) a[m] = 0.f;
+        const uint4 *wj = w4 + (size_t)j * C8;
+#pragma unroll 4
+        for (int c = lane; c < C8; c += 32) {
+            const uint4 w = __ldg(wj + c);
+#pragma unroll
+            for (int m = 0; m < INV_ROWS; m++)
+                if (m < rows) a[m] += dot8<T>(w, __ldg(x4 + (size_t)m * K8 + (size_t)j * C8 + c));
+        }
+#pragma unroll
+        for (int m = 0; m < INV_ROWS; m++) cs[j][m] = warp_sum(a[m]);
+    }
+#pragma unroll
+    for (int s = 1; s < LF_INV_CHUNKS; s *= 2)
+#pragma unroll
+        for (int j = 0; j + s < LF_INV_CHUNKS; j += 2 * s)
+            if (j + s < chunks)
+#pragma unroll
+                for (int m = 0; m < INV_ROWS; m++) cs[j][m] = cs[j][m] + cs[j + s][m];
+    if (lane != 0) return;
+    for (int m = 0; m < rows; m++) {
+        const size_t o = (size_t)(m0 + m) * N + n;
+        if (y_f32) {
+            float *yf = reinterpret_cast<float *>(y);
+            yf[o] = beta != 0.f ? cs[0][m] + beta * yf[o] : cs[0][m];
+        } else {
+            reinterpret_cast<T *>(y)[o] = TT<T>::mk(cs[0][m]);
+        }
+    }
+}
+
+extern "C" int lf_cuda_gemv_invariant_supported(int K, int chunks) {
+    return (chunks == 1 || chunks == 2 || chunks == 4 || chunks == 8) && K > 0 && K % (8 * chunks) == 0;
+}
+
+extern "C" lf_status lf_cuda_gemv_invariant(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                                            int N, int K, int chunks, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (!lf_cuda_gemv_invariant_supported(K, chunks) || (((uintptr_t)x | (uintptr_t)W) & 15))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA TP-invariant linear: K %d in %d pieces (1, 2, 4 or 8 pieces, each a multiple of 8), "
+                       "16-byte aligned pointers", K, chunks);
+    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA TP-invariant linear: beta != 0 needs an fp32 output");
+    const unsigned groups = (unsigned)((M + INV_ROWS - 1) / INV_ROWS);
+    if (groups > 65535u) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA TP-invariant linear: %d rows in one launch (max %d)", M, 65535 * INV_ROWS);
+    const dim3 grid((unsigned)((N + INV_WARPS - 1) / INV_WARPS), groups);
+    DISPATCH_T(dt, "TP-invariant linear", LF_LAUNCH(gemv_invariant_kernel<T>, grid, INV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y,
+                                                    y_f32, beta, M, N, K, chunks));
+    CUDA_CHECK_LAUNCH("gemv_invariant_kernel");
+    return LINFER_OK;
+}
+
+// resid[i] += the pairwise tree of parts[0][i] .. parts[np - 1][i] (np: 1, 2, 4 or 8), the ranks'
+// partial sums of a row-split layer after an all-gather (TP-invariant mode)
+__global__ void sum_tree_add_kernel(float *__restrict__ resid, const float *__restrict__ parts, int np, size_t count) {
+    pdl_enter();
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (size_t)gridDim.x * blockDim.x) {
+        float v[LF_INV_CHUNKS];
+#pragma unroll
+        for (int r = 0; r < LF_INV_CHUNKS; r++) v[r] = r < np ? parts[(size_t)r * count + i] : 0.f;
+#pragma unroll
+        for (int s = 1; s < LF_INV_CHUNKS; s *= 2)
+#pragma unroll
+            for (int r = 0; r + s < LF_INV_CHUNKS; r += 2 * s)
+                if (r + s < np) v[r] = v[r] + v[r + s];
+        resid[i] = resid[i] + v[0];
+    }
+}
+
+extern "C" lf_status lf_cuda_sum_tree_add(float *resid, const float *parts, int np, size_t count, cudaStream_t st) {
+    if (!count) return LINFER_OK;
+    if (np != 1 && np != 2 && np != 4 && np != 8)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tree sum: %d partial sums (1, 2, 4 or 8)", np);
+    LF_LAUNCH(sum_tree_add_kernel, grid_for(count, 256), 256, 0, st, resid, parts, np, count);
+    CUDA_CHECK_LAUNCH("sum_tree_add_kernel");
+    return LINFER_OK;
+}
+
 extern "C" lf_status lf_cuda_gemm_cublas(cublasHandle_t hdl, lf_dtype dt, const void *x, const void *W, void *y, int y_f32,
                                          float beta, int M, int N, int K, cudaStream_t st) {
     if (M <= 0 || N <= 0) return LINFER_OK;

@@ -53,6 +53,7 @@ typedef struct {
     void *tp_comm;         /* ncclComm_t joining the ranks */
     int pp_size, pp_stage, pp_micro; /* CUDA pipeline parallelism (linfer.h): stage of this rank, micro-batches */
     void *pp_comm;                   /* ncclComm_t of the stages */
+    int tp_invariant;                /* CUDA: results bit for bit the same at every TP/PP degree (linfer.h) */
 } lf_backend_params;
 
 struct lf_backend {

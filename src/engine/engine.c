@@ -77,6 +77,7 @@ lf_status linfer_engine_create(linfer_model *m, const linfer_engine_params *p, l
     bp.pp_stage = p->pp_stage;
     bp.pp_micro = p->pp_micro;
     bp.pp_comm = p->pp_comm;
+    bp.tp_invariant = p->tp_invariant;
     if (p->pp_size > 1 && p->device != LINFER_DEVICE_CUDA)
         return free(e), lf_fail(LINFER_ERR_UNSUPPORTED, "pipeline parallelism (pp %d) needs the CUDA backend", p->pp_size);
     bp.cpu_attention_f16 = p->cpu_attention_f16 >= 0 ? p->cpu_attention_f16

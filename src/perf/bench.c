@@ -355,6 +355,7 @@ static lf_status get_engine(bench_state *bs, const lf_bench_model *bm, const lf_
         ep.pp_stage = o->pp_stage;
         ep.pp_micro = o->pp_micro;
         ep.pp_comm = o->pp_comm;
+        ep.tp_invariant = o->tp_invariant;
         double free_before = o->device == LINFER_DEVICE_CUDA ? gpu_free_bytes(o->gpu_index) : lf_host_mem_available();
         s = linfer_engine_create(m, &ep, &bs->eng);
         if (s == LINFER_OK) {

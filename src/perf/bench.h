@@ -118,6 +118,7 @@ typedef struct {
      * use the roofline's pipeline model (lf_roofline_opts.pp). */
     int pp_size, pp_stage, pp_micro;
     void *pp_comm;
+    int tp_invariant;   /* CUDA: the TP-invariant mode (linfer.h); the predictions still model the fast kernels */
     /* Optional (CUDA only): an open sampler (lf_nvml_sampler_open, not owned) started and stopped
      * around each point's timed repetitions. NULL: the NVML fields stay NAN / 0. */
     lf_nvml_sampler *nvml;

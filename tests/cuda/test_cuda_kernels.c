@@ -221,6 +221,70 @@ static void test_linear_variants(cublasHandle_t hdl, lf_dtype dt, int M, int N, 
     free(x); free(W); free(y0); free(ref); cudaFree(dx); cudaFree(dW);
 }
 
+/* The TP-invariant linear layer (lf_cuda_gemv_invariant, lf_cuda_sum_tree_add): against the CPU
+ * reference, then bit for bit against itself as tensor parallelism splits it: K split over tp
+ * "ranks" (2, 4, 8), each rank's partial over its slice in LF_INV_CHUNKS / tp pieces, the partials
+ * added to the residual in the tree, equal the one-"GPU" result with beta = 1; N split into
+ * column ranges (the column-split layers) and one row alone (another batch) give the same bits. */
+static void test_linear_invariant(lf_dtype dt, int M, int N, int K) {
+    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)N * K, 1.0f / sqrtf((float)K));
+    round_array(dt, x, (size_t)M * K);
+    round_array(dt, W, (size_t)N * K);
+    float *y0 = frand_array((size_t)M * N, 1.0f), *ref = xmalloc((size_t)M * N * 4);
+    lf_cpu_linear(ref, x, W, NULL, M, N, K);
+    lf_cpu_add(ref, y0, (int64_t)M * N);
+    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K), *dy1 = dput(y0, (size_t)M * N * 4);
+    LF(lf_cuda_gemv_invariant(dt, dx, dW, dy1, 1, 1.0f, M, N, K, LF_INV_CHUNKS, 0));
+    float *y1 = dget_f32(dy1, (size_t)M * N);
+    char vn[96];
+    snprintf(vn, sizeof vn, "M%d N%d K%d in %d pieces -> f32 +=", M, N, K, LF_INV_CHUNKS);
+    check("linear-invariant", dt, vn, y1, ref, (size_t)M * N, tol(dt));
+    for (int tp = 2; tp <= LF_INV_CHUNKS; tp *= 2) {
+        const int Kr = K / tp;
+        float *parts = dalloc((size_t)tp * M * N * 4), *xr = xmalloc((size_t)M * Kr * 4), *Wr = xmalloc((size_t)N * Kr * 4);
+        for (int r = 0; r < tp; r++) {
+            for (int m = 0; m < M; m++) memcpy(xr + (size_t)m * Kr, x + (size_t)m * K + (size_t)r * Kr, (size_t)Kr * 4);
+            for (int n = 0; n < N; n++) memcpy(Wr + (size_t)n * Kr, W + (size_t)n * K + (size_t)r * Kr, (size_t)Kr * 4);
+            void *dxr = dput_T(dt, xr, (size_t)M * Kr), *dWr = dput_T(dt, Wr, (size_t)N * Kr);
+            LF(lf_cuda_gemv_invariant(dt, dxr, dWr, parts + (size_t)r * M * N, 1, 0.0f, M, N, Kr, LF_INV_CHUNKS / tp, 0));
+            CK(cudaDeviceSynchronize());
+            cudaFree(dxr); cudaFree(dWr);
+        }
+        float *dres = dput(y0, (size_t)M * N * 4);
+        LF(lf_cuda_sum_tree_add(dres, parts, tp, (size_t)M * N, 0));
+        float *got = dget_f32(dres, (size_t)M * N);
+        snprintf(vn, sizeof vn, "linear-invariant %s M%d N%d K%d: K over %d ranks + tree == one GPU, bit for bit", dtn(dt), M, N, K, tp);
+        expect(!memcmp(got, y1, (size_t)M * N * 4), vn);
+        free(got); free(xr); free(Wr); cudaFree(parts); cudaFree(dres);
+    }
+    /* column ranges (T output, one piece: the column-split layers) and one row alone */
+    void *dyt = dalloc((size_t)M * N * 2);
+    LF(lf_cuda_gemv_invariant(dt, dx, dW, dyt, 0, 0.0f, M, N, K, 1, 0));
+    float *yt = dget_T(dt, dyt, (size_t)M * N);
+    const int n0 = N / 3, nn = N / 3 + 1;
+    void *dyc = dalloc((size_t)M * nn * 2);
+    LF(lf_cuda_gemv_invariant(dt, dx, (const char *)dW + (size_t)n0 * K * 2, dyc, 0, 0.0f, M, nn, K, 1, 0));
+    float *yc = dget_T(dt, dyc, (size_t)M * nn);
+    int same = 1;
+    for (int m = 0; m < M; m++) same = same && !memcmp(yc + (size_t)m * nn, yt + (size_t)m * N + n0, (size_t)nn * 4);
+    const int mr = M - 1;
+    void *dyr = dalloc((size_t)N * 2);
+    LF(lf_cuda_gemv_invariant(dt, (const char *)dx + (size_t)mr * K * 2, dW, dyr, 0, 0.0f, 1, N, K, 1, 0));
+    float *yr = dget_T(dt, dyr, (size_t)N);
+    snprintf(vn, sizeof vn, "linear-invariant %s M%d N%d K%d: columns %d..%d alone, row %d alone: same bits", dtn(dt), M, N, K, n0, n0 + nn - 1, mr);
+    expect(same && !memcmp(yr, yt + (size_t)mr * N, (size_t)N * 4), vn);
+    lf_cpu_linear(ref, x, W, NULL, M, N, K);
+    snprintf(vn, sizeof vn, "M%d N%d K%d in 1 piece -> %s", M, N, K, dtn(dt));
+    check("linear-invariant", dt, vn, yt, ref, (size_t)M * N, tol(dt));
+    /* refusals: pieces that do not divide K into whole 16-byte vectors */
+    expect(lf_cuda_gemv_invariant(dt, dx, dW, dy1, 1, 0.0f, M, N, K - 8, LF_INV_CHUNKS, 0) == LINFER_ERR_UNSUPPORTED &&
+           lf_cuda_gemv_invariant(dt, dx, dW, dy1, 1, 0.0f, M, N, K, 3, 0) == LINFER_ERR_UNSUPPORTED,
+           "linear-invariant: K not in whole pieces of 8, 3 pieces: refused");
+    lf_clear_error();
+    free(x); free(W); free(y0); free(ref); free(y1); free(yt); free(yc); free(yr);
+    cudaFree(dx); cudaFree(dW); cudaFree(dy1); cudaFree(dyt); cudaFree(dyc); cudaFree(dyr);
+}
+
 /* gate/up GEMM with the SwiGLU epilogue vs CPU linear -> round to T -> swiglu */
 static void test_gate_up_swiglu(lf_dtype dt, int M, int ffn, int K, int warps) {
     float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)2 * ffn * K, 3.0f / sqrtf((float)K));
@@ -1127,6 +1191,8 @@ int main(int argc, char **argv) {
             lf_cuda_set_gemv_balanced(0); /* the round-robin K pieces kept for comparison */
             test_linear_variants(hdl, dt, 3, 1000, 1056, 1);
             lf_cuda_set_gemv_balanced(1);
+            test_linear_invariant(dt, 11, 300, 1536);   /* 24 vectors per piece: lanes 24..31 idle */
+            if (!g_quick) test_linear_invariant(dt, 37, 1000, 5120);
             test_gate_up_swiglu(dt, 1, 1000, 512, 0);
             test_gate_up_swiglu(dt, 5, 1004, 544, 4); /* ffn % 8 != 0 */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);

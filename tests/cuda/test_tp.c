@@ -1,6 +1,6 @@
 /* test_tp.c — tensor parallelism of the CUDA backend against TP = 1, on the device.
  *
- *   test_tp [--model llama-2-13b] [--tp 2,4] [--pp 2 [--pp-micro M]] [--dtype f16|bf16] [--steps 32] [--no-speed]
+ *   test_tp [--model llama-2-13b] [--tp 2,4] [--pp 2 [--pp-micro M]] [--dtype f16|bf16] [--steps 32] [--no-speed] [--invariant]
  *   (--pp: pipeline parallelism over that many GPUs, the same checks against one GPU; --pp-tp T:
  *   each stage tensor-parallel over T GPUs, e.g. --pp 2 --pp-tp 2 on 4 GPUs)
  *
@@ -19,6 +19,8 @@
  * TP > 1 the fused all-reduce-with-norm kernel is also checked against the all-reduce and the
  * norm kernel on random rows (1 and 4): the same sums, normalised values within one unit in
  * the last place (the square sums are added in another order).
+ * --invariant: every run (TP 1 too) in the TP-invariant mode (linfer_engine_params.tp_invariant),
+ * where the last logits must also be bit for bit TP 1's.
  * Exit 1 if a correctness check fails; speed is reported, not asserted. */
 #include <math.h>
 #include <pthread.h>
@@ -60,6 +62,7 @@ typedef struct {
 static int32_t g_prompt[NP][40];
 static pthread_barrier_t g_bar;   /* the ranks of one TP run (all-reduce timing: every rank must use the same kernel) */
 static size_t g_len[NP];
+static int g_invariant;           /* --invariant: every engine in the TP-invariant mode */
 
 static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
@@ -71,6 +74,7 @@ static void *run_rank(void *arg) {
     ep.max_batch = NP;
     ep.max_context = 512;
     ep.gpu_index = j->rank;
+    ep.tp_invariant = g_invariant;
     if (j->pp_mode) {
         ep.pp_size = j->tp / j->ptp;
         ep.pp_stage = j->rank / j->ptp;
@@ -192,8 +196,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) { i++; dt = !strcmp(argv[i], "bf16") ? LINFER_DTYPE_BF16 : LINFER_DTYPE_F16; }
         else if (!strcmp(argv[i], "--no-speed")) speed = 0;
+        else if (!strcmp(argv[i], "--invariant")) g_invariant = 1;
         else {
-            fprintf(stderr, "usage: test_tp [--model NAME] [--tp LIST] [--pp LIST [--pp-micro M] [--pp-tp T]] [--dtype f16|bf16] [--steps N] [--no-speed]\n");
+            fprintf(stderr, "usage: test_tp [--model NAME] [--tp LIST] [--pp LIST [--pp-micro M] [--pp-tp T]] [--dtype f16|bf16] [--steps N] [--no-speed] [--invariant]\n");
             return 2;
         }
     }
@@ -219,7 +224,8 @@ int main(int argc, char **argv) {
         g_len[i] = (size_t)(5 + i * 5);
         for (size_t k = 0; k < g_len[i]; k++) g_prompt[i][k] = (int32_t)((i * 1000003u + k * 7919u + 11u) % (unsigned)cfg.vocab_size);
     }
-    printf("test_tp: %s, %s, %d GPU(s), %d prompts x %d greedy steps\n", model, dt == LINFER_DTYPE_BF16 ? "bf16" : "fp16", ngpu, NP, steps);
+    printf("test_tp: %s, %s, %d GPU(s), %d prompts x %d greedy steps%s\n", model, dt == LINFER_DTYPE_BF16 ? "bf16" : "fp16", ngpu, NP, steps,
+           g_invariant ? ", TP-invariant mode" : "");
     rank_job ref;
     memset(&ref, 0, sizeof ref);
     ref.tp = 1; ref.steps = steps; ref.speed = speed; ref.m = (linfer_model *)m; ref.dt = dt;
@@ -263,9 +269,10 @@ int main(int argc, char **argv) {
                 sr += (double)ref.logits[v] * ref.logits[v];
             }
             const double rel = sr > 0 ? sqrt(se / sr) : INFINITY;
-            printf(" of %d -> %s; last logits rel L2 %.2e (bar 2e-2) %s\n", steps, same_all ? "identical" : "DIFFERENT", rel,
-                   rel <= 2e-2 ? "ok" : "FAIL");
-            if (!same_all || !(rel <= 2e-2)) failed = 1;
+            const int bits = !memcmp(jobs[0].logits, ref.logits, sizeof(float) * (size_t)cfg.vocab_size);
+            printf(" of %d -> %s; last logits rel L2 %.2e (bar 2e-2) %s; bit for bit TP 1's: %s%s\n", steps, same_all ? "identical" : "DIFFERENT", rel,
+                   rel <= 2e-2 ? "ok" : "FAIL", bits ? "yes" : "no", g_invariant ? (bits ? " ok" : " FAIL") : "");
+            if (!same_all || !(rel <= 2e-2) || (g_invariant && !bits)) failed = 1;
             if (!ppm) { /* the fused kernel against the all-reduce and the norm kernel: the same sums, one rounding of xn */
                 const double ulp = 1.0;   /* the normalised values' difference in units of T's spacing */
                 for (int k = 0; k < 2; k++) {
