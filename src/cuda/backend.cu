@@ -54,11 +54,13 @@ typedef struct {
 enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
 // mmaW: the skinny GEMM with W warps per block on equal contiguous K ranges; mmaW/rr: the same
 // with the warps taking K pieces in turn (lf_cuda_gemv_mma_ex)
-// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4
+// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4; mma+swiglu and
+// ffma+swiglu: gate/up with the SwiGLU epilogue (no separate activation kernel)
 enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
-       IMPL_FFMA8, IMPL_COUNT };
+       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_COUNT };
 static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
-                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8"};
+                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu"};
+static int impl_is_swiglu(int impl) { return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU; }
 static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -421,7 +423,7 @@ static int tune_bucket_of(int M) {
 }
 
 /* one candidate implementation of linear layer `which` (out fp32 with beta, or T when !y_f32;
- * IMPL_MMA_SWIGLU: act (T) from the fused gate/up weight) */
+ * IMPL_MMA_SWIGLU, IMPL_FFMA_SWIGLU: act (T) from the fused gate/up weight) */
 static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                           int N, int K) {
     switch (impl) {
@@ -433,6 +435,7 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
     case IMPL_FFMA: case IMPL_FFMA8:
         return lf_cuda_gemv_ffma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, impl == IMPL_FFMA8 ? 8 : 4, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
+    case IMPL_FFMA_SWIGLU: return lf_cuda_gemv_swiglu(b->dt, x, W, y, M, N / 2, K, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     }
 }
@@ -443,6 +446,7 @@ static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) 
     case IMPL_MMA4_RR: case IMPL_MMA8_RR: case IMPL_MMA16_RR: return b->gemv_rr && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA: case IMPL_FFMA8: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
+    case IMPL_FFMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     default: return 1;
     }
 }
@@ -465,7 +469,7 @@ static lf_status tune_runs(cu_backend *b, int impl, int w, int M, int N, int K, 
         for (int l = 0; l < (w == LIN_HEAD ? 1 : nlay) && s == LINFER_OK; l++) {
             const cu_layer *L = &b->layers[l];
             const void *W = w == LIN_QKV ? L->wqkv : w == LIN_O ? L->wo : w == LIN_GU ? L->wgu : w == LIN_DOWN ? L->wdown : b->lm_head;
-            if (impl == IMPL_MMA_SWIGLU) {
+            if (impl_is_swiglu(impl)) {
                 s = lin_impl(b, impl, x, W, b->act == x ? b->gu : b->act, 0, 0.f, M, N, K);
             } else {
                 s = lin_impl(b, impl, x, W, b->logits, 1, 0.f, M, N, K);
@@ -578,7 +582,8 @@ static lf_status lin(cu_backend *b, int which, const void *x, const void *W, voi
     const int bi = b->tune_on ? tune_bucket_of(M) : -1;
     if (bi >= 0 && b->tuned[bi]) {
         int impl = b->impl[bi][which];
-        if (impl == IMPL_MMA_SWIGLU) impl = IMPL_MMA8; /* only through lin_gate_up */
+        if (impl == IMPL_MMA_SWIGLU) impl = IMPL_MMA8; /* the fused ones only through enqueue_layers */
+        if (impl == IMPL_FFMA_SWIGLU) impl = IMPL_FFMA;
         if (impl_applies(b, impl, which, M, K)) return lin_impl(b, impl, x, W, y, y_f32, beta, M, N, K);
         return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     }
@@ -679,9 +684,11 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     const float eps = c->norm_eps, scale = 1.0f / sqrtf((float)b->hd);
     const int gm = b->gemv_max_m;
     const int bi = b->tune_on ? tune_bucket_of(cnt) : -1;
-    const int fused_gu = b->invariant ? 0
-                         : bi >= 0 && b->tuned[bi] ? b->impl[bi][LIN_GU] == IMPL_MMA_SWIGLU
-                                                   : b->fuse_swiglu && cnt <= gm && lf_cuda_gemv_mma_supported(cnt, b->dim);
+    // gate/up with the SwiGLU epilogue: the tuned choice when it is a fused one, else (untuned) the
+    // skinny GEMM's where it applies; -1: gate/up then the activation kernel
+    const int fused_gu = b->invariant ? -1
+                         : bi >= 0 && b->tuned[bi] ? (impl_is_swiglu(b->impl[bi][LIN_GU]) ? b->impl[bi][LIN_GU] : -1)
+                         : b->fuse_swiglu && cnt <= gm && lf_cuda_gemv_mma_supported(cnt, b->dim) ? IMPL_MMA_SWIGLU : -1;
     // TP-invariant mode over several GPUs: row-split layers write this rank's partial to inv_part,
     // summed into the residual by allreduce_tree
     const int inv_tp = b->invariant && b->tp > 1;
@@ -722,8 +729,8 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         if (L->bo && (b->rank == 0 || inv_tp)) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
         if (b->tp > 1 && !inv_tp) LF_TRY(allreduce_then_norm(b, resid, cnt, L->ffn_norm, xn, eps));
         else OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
-        if (fused_gu) {
-            OP(LF_OP_GATE_UP, lf_cuda_gate_up_swiglu(dt, xn, L->wgu, act, cnt, b->ffn, b->dim, 0, st));
+        if (fused_gu >= 0) {
+            OP(LF_OP_GATE_UP, lin_impl(b, fused_gu, xn, L->wgu, act, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
         } else {
             OP(LF_OP_GATE_UP, lin(b, LIN_GU, xn, L->wgu, gu, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));

@@ -329,6 +329,8 @@ extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, i
 // GEMV for small M: y[m, n] = sum_k x[m, k] W[n, k]. One warp per output row n, 16-byte loads
 // of W (U in flight per lane: 4 or 8), x re-read from L1/L2. K % 8 == 0. early: the first round
 // of W is loaded before the PDL wait (weights are never written by a kernel, kernel_launch.h).
+// SWI: the gate/up layer with the SwiGLU epilogue: N = ffn features, W = [gate rows; up rows]
+// (2N x K), a warp takes feature n's two rows (2U loads in flight) and writes act[m, n] (T).
 #define GEMV_WARPS 8
 template <typename T, int M, int U>
 __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U], const uint4 *x4, int K8, int c) {
@@ -341,51 +343,70 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
         acc[m] += part;
     }
 }
-template <typename T, int M, int U>
+template <typename T, int M, int U, bool SWI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early) {
+    constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
     const int K8 = K >> 3;
-    const uint4 *w4 = reinterpret_cast<const uint4 *>(W + (size_t)row * K);
+    const uint4 *w4[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) w4[r] = reinterpret_cast<const uint4 *>(W + (size_t)(row + r * N) * K);
     int c = lane;
-    uint4 w[U];
+    uint4 w[R][U];
     const int first = early && c + (U - 1) * 32 < K8;
     if (first) {
 #pragma unroll
-        for (int u = 0; u < U; u++) w[u] = __ldg(w4 + c + 32 * u);
+        for (int r = 0; r < R; r++)
+#pragma unroll
+            for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
     }
     pdl_enter();
     if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
     const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
-    float acc[M];
+    float acc[R][M];
 #pragma unroll
-    for (int m = 0; m < M; m++) acc[m] = 0.f;
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int m = 0; m < M; m++) acc[r][m] = 0.f;
     if (first) {
-        gemv_round<T, M, U>(acc, w, x4, K8, c);
+#pragma unroll
+        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
         c += U * 32;
     }
     for (; c + (U - 1) * 32 < K8; c += U * 32) {
 #pragma unroll
-        for (int u = 0; u < U; u++) w[u] = __ldg(w4 + c + 32 * u);
-        gemv_round<T, M, U>(acc, w, x4, K8, c);
+        for (int r = 0; r < R; r++)
+#pragma unroll
+            for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
+#pragma unroll
+        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
     }
     for (; c < K8; c += 32) {
-        const uint4 w0 = __ldg(w4 + c);
 #pragma unroll
-        for (int m = 0; m < M; m++) acc[m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
+        for (int r = 0; r < R; r++) {
+            const uint4 w0 = __ldg(w4[r] + c);
+#pragma unroll
+            for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
+        }
     }
 #pragma unroll
-    for (int m = 0; m < M; m++) acc[m] = warp_sum(acc[m]);
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int m = 0; m < M; m++) acc[r][m] = warp_sum(acc[r][m]);
     if (lane == 0) {
 #pragma unroll
         for (int m = 0; m < M; m++) {
             const size_t o = (size_t)m * N + row;
-            if (y_f32) {
+            if (SWI) { // gate and up rounded to T as the unfused path stores them, then silu(gate) * up
+                const float gt = TT<T>::f(TT<T>::mk(acc[0][m])), up = TT<T>::f(TT<T>::mk(acc[R - 1][m]));
+                reinterpret_cast<T *>(y)[o] = TT<T>::mk(gt / (1.0f + expf(-gt)) * up);
+            } else if (y_f32) {
                 float *yf = reinterpret_cast<float *>(y);
-                yf[o] = beta != 0.f ? acc[m] + beta * yf[o] : acc[m];
+                yf[o] = beta != 0.f ? acc[0][m] + beta * yf[o] : acc[0][m];
             } else {
-                reinterpret_cast<T *>(y)[o] = TT<T>::mk(acc[m]);
+                reinterpret_cast<T *>(y)[o] = TT<T>::mk(acc[0][m]);
             }
         }
     }
@@ -635,26 +656,40 @@ extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W
     return lf_cuda_gemv_ffma_ex(dt, x, W, y, y_f32, beta, M, N, K, 4, st);
 }
 
-extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
-                                          int N, int K, int unroll, cudaStream_t st) {
+// The FFMA GEMV's launch: unroll loads in flight per lane (4 or 8), or swi: the SwiGLU epilogue
+// (N = ffn features of W = [gate; up], 4 loads per row, y = act in T)
+static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
+                                  int unroll, int swi, cudaStream_t st) {
+    const char *what = swi ? "CUDA gemv_swiglu" : "CUDA gemv";
     if (M <= 0 || N <= 0) return LINFER_OK;
     const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
     if (M > LF_CUDA_GEMV_MAX_M || !aligned)
-        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv: M %d (at most %d), K %d (multiple of 8), 16-byte aligned pointers",
-                       M, LF_CUDA_GEMV_MAX_M, K);
-    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv: beta != 0 needs an fp32 output");
-    if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv: %d loads in flight per lane (4 or 8)", unroll);
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: M %d (at most %d), K %d (multiple of 8), 16-byte aligned pointers", what, M,
+                       LF_CUDA_GEMV_MAX_M, K);
+    if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: beta != 0 needs an fp32 output", what);
+    if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8)", what, unroll);
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
     const int early = gemv_early();
-#define GEMV_CASE(MM) case MM: if (unroll == 8) LF_LAUNCH((gemv_kernel<T, MM, 8>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early); \
-                               else LF_LAUNCH((gemv_kernel<T, MM, 4>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early); break
+#define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early)
+#define GEMV_CASE(MM) case MM: if (swi) GEMV_GO(MM, 4, true); else if (unroll == 8) GEMV_GO(MM, 8, false); else GEMV_GO(MM, 4, false); break
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
         GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
     });
 #undef GEMV_CASE
-    CUDA_CHECK_LAUNCH("gemv_kernel");
+#undef GEMV_GO
+    CUDA_CHECK_LAUNCH(swi ? "gemv_kernel(swiglu)" : "gemv_kernel");
     return LINFER_OK;
+}
+
+extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
+                                          int N, int K, int unroll, cudaStream_t st) {
+    return gemv_ffma_launch(dt, x, W, y, y_f32, beta, M, N, K, unroll, 0, st);
+}
+
+extern "C" lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K,
+                                        cudaStream_t st) {
+    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, 4, 1, st);
 }
 
 // ---------------------------------------------------------------------------------------------
