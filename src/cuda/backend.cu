@@ -54,13 +54,13 @@ typedef struct {
 enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
 // mmaW: the skinny GEMM with W warps per block on equal contiguous K ranges; mmaW/rr: the same
 // with the warps taking K pieces in turn (lf_cuda_gemv_mma_ex)
-// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4; mma+swiglu and
-// ffma+swiglu: gate/up with the SwiGLU epilogue (no separate activation kernel)
+// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4; mma+swiglu,
+// ffma+swiglu, ffma8+swiglu: gate/up with the SwiGLU epilogue (no separate activation kernel)
 enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
-       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_COUNT };
+       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_COUNT };
 static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
-                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu"};
-static int impl_is_swiglu(int impl) { return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU; }
+                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu", "ffma8+swiglu"};
+static int impl_is_swiglu(int impl) { return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU; }
 static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -435,7 +435,8 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
     case IMPL_FFMA: case IMPL_FFMA8:
         return lf_cuda_gemv_ffma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, impl == IMPL_FFMA8 ? 8 : 4, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
-    case IMPL_FFMA_SWIGLU: return lf_cuda_gemv_swiglu(b->dt, x, W, y, M, N / 2, K, b->st);
+    case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU:
+        return lf_cuda_gemv_swiglu(b->dt, x, W, y, M, N / 2, K, impl == IMPL_FFMA8_SWIGLU ? 8 : 4, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     }
 }
@@ -446,7 +447,7 @@ static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) 
     case IMPL_MMA4_RR: case IMPL_MMA8_RR: case IMPL_MMA16_RR: return b->gemv_rr && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA: case IMPL_FFMA8: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
-    case IMPL_FFMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
+    case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     default: return 1;
     }
 }
@@ -584,6 +585,7 @@ static lf_status lin(cu_backend *b, int which, const void *x, const void *W, voi
         int impl = b->impl[bi][which];
         if (impl == IMPL_MMA_SWIGLU) impl = IMPL_MMA8; /* the fused ones only through enqueue_layers */
         if (impl == IMPL_FFMA_SWIGLU) impl = IMPL_FFMA;
+        if (impl == IMPL_FFMA8_SWIGLU) impl = IMPL_FFMA8;
         if (impl_applies(b, impl, which, M, K)) return lin_impl(b, impl, x, W, y, y_f32, beta, M, N, K);
         return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     }

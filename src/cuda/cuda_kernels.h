@@ -130,8 +130,10 @@ lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *
                                int unroll, cudaStream_t st);
 /* The FFMA GEMV of the gate/up layer with the SwiGLU epilogue: act[M, ffn] (T) = silu(gate) * up,
  * gate and up (rows n and ffn + n of Wgu [2 ffn, K]) rounded to T first, as the unfused path
- * stores them; a warp per feature (M <= 8, K % 8 == 0, aligned) */
-lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K, cudaStream_t st);
+ * stores them; a warp per feature (M <= 8, K % 8 == 0, aligned), `unroll` (4 or 8) loads in
+ * flight per lane and row: bit for bit lf_cuda_gemv_ffma_ex with that unroll, then lf_cuda_swiglu */
+lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K, int unroll,
+                              cudaStream_t st);
 /* TP-invariant linear layer: y = x W^T (+ beta y) computed in one fixed order per output,
  * whatever M, N or the GPU count: one warp per output column, K in `chunks` equal pieces (1, 2, 4
  * or 8, each a multiple of 8 elements) summed in a pairwise tree. A row-split layer on rank r of

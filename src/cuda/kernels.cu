@@ -656,8 +656,8 @@ extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W
     return lf_cuda_gemv_ffma_ex(dt, x, W, y, y_f32, beta, M, N, K, 4, st);
 }
 
-// The FFMA GEMV's launch: unroll loads in flight per lane (4 or 8), or swi: the SwiGLU epilogue
-// (N = ffn features of W = [gate; up], 4 loads per row, y = act in T)
+// The FFMA GEMV's launch: unroll loads in flight per lane and row (4 or 8); swi: the SwiGLU
+// epilogue (N = ffn features of W = [gate; up], two rows per warp, y = act in T)
 static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                                   int unroll, int swi, cudaStream_t st) {
     const char *what = swi ? "CUDA gemv_swiglu" : "CUDA gemv";
@@ -671,7 +671,8 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
     const int early = gemv_early();
 #define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early)
-#define GEMV_CASE(MM) case MM: if (swi) GEMV_GO(MM, 4, true); else if (unroll == 8) GEMV_GO(MM, 8, false); else GEMV_GO(MM, 4, false); break
+#define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
+                               else { if (swi) GEMV_GO(MM, 4, true); else GEMV_GO(MM, 4, false); } break
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
         GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
@@ -688,8 +689,8 @@ extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void
 }
 
 extern "C" lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K,
-                                        cudaStream_t st) {
-    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, 4, 1, st);
+                                        int unroll, cudaStream_t st) {
+    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, unroll, 1, st);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -303,16 +303,18 @@ static void test_gate_up_swiglu(lf_dtype dt, int M, int ffn, int K, int warps) {
     if (M <= LF_CUDA_GEMV_MAX_M && warps == 0) {
         /* the FFMA GEMV with the SwiGLU epilogue: against the CPU, and bit for bit the FFMA GEMV
          * (T output) followed by the activation kernel, the path it replaces */
-        void *dy2 = dalloc((size_t)M * ffn * 2), *dgu = dalloc((size_t)M * 2 * ffn * 2), *dy3 = dalloc((size_t)M * ffn * 2);
-        LF(lf_cuda_gemv_swiglu(dt, dx, dW, dy2, M, ffn, K, 0));
-        LF(lf_cuda_gemv_ffma(dt, dx, dW, dgu, 0, 0.0f, M, 2 * ffn, K, 0));
-        LF(lf_cuda_swiglu(dt, dy3, dgu, M, ffn, 0));
-        float *got2 = dget_T(dt, dy2, (size_t)M * ffn), *got3 = dget_T(dt, dy3, (size_t)M * ffn);
-        snprintf(vn, sizeof vn, "ffma+swiglu M%d ffn%d K%d", M, ffn, K);
-        check("gate_up_swiglu", dt, vn, got2, ref, (size_t)M * ffn, tol(dt));
-        snprintf(vn, sizeof vn, "gemv_swiglu %s M%d ffn%d K%d: bit for bit ffma gemv + swiglu kernel", dtn(dt), M, ffn, K);
-        expect(!memcmp(got2, got3, (size_t)M * ffn * 4), vn);
-        free(got2); free(got3); cudaFree(dy2); cudaFree(dgu); cudaFree(dy3);
+        for (int unroll = 4; unroll <= 8; unroll += 4) {
+            void *dy2 = dalloc((size_t)M * ffn * 2), *dgu = dalloc((size_t)M * 2 * ffn * 2), *dy3 = dalloc((size_t)M * ffn * 2);
+            LF(lf_cuda_gemv_swiglu(dt, dx, dW, dy2, M, ffn, K, unroll, 0));
+            LF(lf_cuda_gemv_ffma_ex(dt, dx, dW, dgu, 0, 0.0f, M, 2 * ffn, K, unroll, 0));
+            LF(lf_cuda_swiglu(dt, dy3, dgu, M, ffn, 0));
+            float *got2 = dget_T(dt, dy2, (size_t)M * ffn), *got3 = dget_T(dt, dy3, (size_t)M * ffn);
+            snprintf(vn, sizeof vn, "ffma%s+swiglu M%d ffn%d K%d", unroll == 8 ? "8" : "", M, ffn, K);
+            check("gate_up_swiglu", dt, vn, got2, ref, (size_t)M * ffn, tol(dt));
+            snprintf(vn, sizeof vn, "gemv_swiglu %s unroll %d M%d ffn%d K%d: bit for bit ffma gemv + swiglu kernel", dtn(dt), unroll, M, ffn, K);
+            expect(!memcmp(got2, got3, (size_t)M * ffn * 4), vn);
+            free(got2); free(got3); cudaFree(dy2); cudaFree(dgu); cudaFree(dy3);
+        }
     }
     free(x); free(W); free(gu); free(ref); free(got); cudaFree(dx); cudaFree(dW); cudaFree(dy);
 }
@@ -1210,6 +1212,7 @@ int main(int argc, char **argv) {
             test_gate_up_swiglu(dt, 1, 1000, 512, 0);
             test_gate_up_swiglu(dt, 5, 1004, 544, 4); /* ffn % 8 != 0 */
             test_gate_up_swiglu(dt, 8, 1003, 1056, 0); /* odd ffn; K8 = 132: a 4-load round and a tail */
+            test_gate_up_swiglu(dt, 3, 700, 4224, 0);  /* K8 = 528: two 8-load rounds and a tail */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);
         }
         test_swiglu(dt, 5, 1000);
