@@ -43,6 +43,10 @@ expect_fail pp-with-tp-on-cpu 'needs the CUDA backend' -- "$bin" generate -m smo
 expect_fail pp-bad-micro 'expects an integer' -- "$bin" generate -m smollm2-135m --pp 2 --pp-micro 0 -n 2
 expect_fail bench-pp-on-cpu 'needs the CUDA backend' -- "$bin" bench -m smollm2-135m --pp 2 --device cpu
 expect_fail bench-pp-recipe 'not for recipes' -- "$bin" bench --recipe exp3 --pp 2 --device cpu
+# --tp-invariant: listed by both verbs; on the CPU (one device, no TP) accepted and changes nothing
+expect_ok generate-help-tp-invariant 'tp-invariant' -- "$bin" generate --help
+expect_ok bench-help-tp-invariant 'tp-invariant' -- "$bin" bench --help
+expect_ok tp-invariant-cpu 'ids\[1\]: ' -- "$bin" generate -m "$model" --device cpu --tp-invariant -n 2 --print-ids --quiet
 expect_fail tp-env-incomplete 'LOCAL_RANK is not set|built without CUDA' -- env RANK=1 WORLD_SIZE=2 "$bin" generate -m smollm2-135m --device cuda -n 2
 # HF directory with a broken config / truncated weights
 cp -r tests/data/hf/tiny-gqa "$tmp/hf"
