@@ -627,6 +627,25 @@ extern "C" lf_status lf_cuda_attention_rope(lf_dtype dt, void *out, int out_stri
 // each warp owns 16 query rows; per step 64 keys: S = Q K^T (mma m16n8k16), causal mask,
 // online softmax in registers, O += P V with P rounded to T. K, V tiles staged in shared memory
 // with rows padded to HD+8 elements (conflict-free fragment loads).
+
+// The query rows r0 and r1 (of nrows; 0 beyond them) of head h as the A fragments of
+// mma.m16n8k16, HD / 16 k-steps: the load both tensor-core attention kernels start with.
+template <typename T, int HD>
+__device__ __forceinline__ void attn_mma_load_q(uint32_t (&qf)[HD / 16][4], const T *q, int q_stride, int tok0, int h, int r0,
+                                                int r1, int nrows, int tq) {
+    const bool v0 = r0 < nrows, v1 = r1 < nrows;
+    const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
+    const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
+#pragma unroll
+    for (int kk = 0; kk < HD / 16; kk++) {
+        const int c = kk * 16 + 2 * tq;
+        qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
+        qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
+        qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
+        qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
+    }
+}
+
 // One key block's online softmax of the tensor-core attention kernels (v1 and v2): the scores
 // sacc (scaled to log2, causally masked when need_mask), the running maxima m and sums l of the
 // thread's two query rows updated, P rounded to T into pf (the PV MMA's A fragments), o rescaled.
@@ -693,19 +712,7 @@ attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, in
     const int qp0 = pos0 + r0, qp1 = pos0 + r1;
 
     uint32_t qf[KS][4];
-    {
-        const bool v0 = r0 < nrows, v1 = r1 < nrows;
-        const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
-        const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
-#pragma unroll
-        for (int kk = 0; kk < KS; kk++) {
-            const int c = kk * 16 + 2 * tq;
-            qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
-            qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
-            qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
-            qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
-        }
-    }
+    attn_mma_load_q<T, HD>(qf, q, q_stride, tok0, h, r0, r1, nrows, tq);
     float o[NT_O][4];
 #pragma unroll
     for (int n = 0; n < NT_O; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
@@ -832,19 +839,7 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
     cp_async_commit();
 
     uint32_t qf[KS][4];
-    {
-        const bool v0 = r0 < nrows, v1 = r1 < nrows;
-        const T *q0 = q + (size_t)(tok0 + (v0 ? r0 : 0)) * q_stride + (size_t)h * HD;
-        const T *q1 = q + (size_t)(tok0 + (v1 ? r1 : 0)) * q_stride + (size_t)h * HD;
-#pragma unroll
-        for (int kk = 0; kk < KS; kk++) {
-            const int c = kk * 16 + 2 * tq;
-            qf[kk][0] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c) : 0u;
-            qf[kk][1] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c) : 0u;
-            qf[kk][2] = v0 ? *reinterpret_cast<const uint32_t *>(q0 + c + 8) : 0u;
-            qf[kk][3] = v1 ? *reinterpret_cast<const uint32_t *>(q1 + c + 8) : 0u;
-        }
-    }
+    attn_mma_load_q<T, HD>(qf, q, q_stride, tok0, h, r0, r1, nrows, tq);
     float o[NT_O][4];
 #pragma unroll
     for (int n = 0; n < NT_O; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;

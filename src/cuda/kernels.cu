@@ -705,6 +705,18 @@ extern "C" lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void 
 // added in the same tree by lf_cuda_sum_tree_add, are then the one-GPU tree over LF_INV_CHUNKS.
 #define INV_WARPS 8
 #define INV_ROWS 8
+// v[0][.] = the pairwise tree of v[0 .. n-1][.] (n: 1, 2, 4 or 8): ((v0 + v1) + (v2 + v3)) + ...,
+// the one order of the TP-invariant kernel's pieces and of the ranks' partials
+template <int R>
+__device__ __forceinline__ void pairwise_tree(float (&v)[LF_INV_CHUNKS][R], int n) {
+#pragma unroll
+    for (int s = 1; s < LF_INV_CHUNKS; s *= 2)
+#pragma unroll
+        for (int j = 0; j + s < LF_INV_CHUNKS; j += 2 * s)
+            if (j + s < n)
+#pragma unroll
+                for (int m = 0; m < R; m++) v[j][m] = v[j][m] + v[j + s][m];
+}
 template <typename T>
 __global__ void __launch_bounds__(INV_WARPS * 32)
 gemv_invariant_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int M,
@@ -735,13 +747,7 @@ gemv_invariant_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__
 #pragma unroll
         for (int m = 0; m < INV_ROWS; m++) cs[j][m] = warp_sum(a[m]);
     }
-#pragma unroll
-    for (int s = 1; s < LF_INV_CHUNKS; s *= 2)
-#pragma unroll
-        for (int j = 0; j + s < LF_INV_CHUNKS; j += 2 * s)
-            if (j + s < chunks)
-#pragma unroll
-                for (int m = 0; m < INV_ROWS; m++) cs[j][m] = cs[j][m] + cs[j + s][m];
+    pairwise_tree<INV_ROWS>(cs, chunks);
     if (lane != 0) return;
     for (int m = 0; m < rows; m++) {
         const size_t o = (size_t)(m0 + m) * N + n;
@@ -779,15 +785,11 @@ extern "C" lf_status lf_cuda_gemv_invariant(lf_dtype dt, const void *x, const vo
 __global__ void sum_tree_add_kernel(float *__restrict__ resid, const float *__restrict__ parts, int np, size_t count) {
     pdl_enter();
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (size_t)gridDim.x * blockDim.x) {
-        float v[LF_INV_CHUNKS];
+        float v[LF_INV_CHUNKS][1];
 #pragma unroll
-        for (int r = 0; r < LF_INV_CHUNKS; r++) v[r] = r < np ? parts[(size_t)r * count + i] : 0.f;
-#pragma unroll
-        for (int s = 1; s < LF_INV_CHUNKS; s *= 2)
-#pragma unroll
-            for (int r = 0; r + s < LF_INV_CHUNKS; r += 2 * s)
-                if (r + s < np) v[r] = v[r] + v[r + s];
-        resid[i] = resid[i] + v[0];
+        for (int r = 0; r < LF_INV_CHUNKS; r++) v[r][0] = r < np ? parts[(size_t)r * count + i] : 0.f;
+        pairwise_tree<1>(v, np);
+        resid[i] = resid[i] + v[0][0];
     }
 }
 
