@@ -28,22 +28,15 @@
 #include "perf/presets.h"
 #include "perf/calibrate.h"
 #include "perf/sweep.h"
+#include "lab_common.h"
 
-#define CK(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_COUNT };
 static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu"};
 
 static uint64_t g_rng = 0x1234567ull;
-static float frand(void) {
-    g_rng = g_rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((int32_t)(g_rng >> 40) - (1 << 23)) / 8388608.0f;
-}
-static uint16_t to_bits(lf_dtype dt, float v) { return dt == LF_DT_F16 ? lf_f32_to_f16(v) : lf_f32_to_bf16(v); }
-static float from_bits(lf_dtype dt, uint16_t b) { return dt == LF_DT_F16 ? lf_f16_to_f32(b) : lf_bf16_to_f32(b); }
+static float frand(void) { return lab_frand(&g_rng); }
 
-static int cmp_f(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return (x > y) - (x < y); }
 
 /* run variant v once; y is fp32 [M, N] (or T act [M, N/2] for swiglu) */
 static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int M, int N, int K,
@@ -121,8 +114,8 @@ int main(int argc, char **argv) {
         /* host weights: one random copy (rounded); device: `copies` identical copies */
         uint16_t *hw = malloc(wbytes), *hx = malloc((size_t)maxm * K * 2);
         if (!hw || !hx) { fprintf(stderr, "out of host memory\n"); return 1; }
-        for (size_t i = 0; i < wn; i++) hw[i] = to_bits(dt, 0.05f * frand());
-        for (size_t i = 0; i < (size_t)maxm * K; i++) hx[i] = to_bits(dt, frand());
+        for (size_t i = 0; i < wn; i++) hw[i] = lab_to_bits(dt, 0.05f * frand());
+        for (size_t i = 0; i < (size_t)maxm * K; i++) hx[i] = lab_to_bits(dt, frand());
         char *dw;
         CK(cudaMalloc((void **)&dw, wbytes * copies));
         for (int cp = 0; cp < copies; cp++) CK(cudaMemcpy(dw + wbytes * cp, hw, wbytes, cudaMemcpyHostToDevice));
@@ -149,20 +142,20 @@ int main(int argc, char **argv) {
                         if (v == V_SWIGLU) {
                             double gs = 0, us = 0, gm = 0, um = 0;
                             for (int k = 0; k < K; k++) {
-                                const double xv = from_bits(dt, hx[(size_t)m * K + k]);
-                                const double gw = from_bits(dt, hw[(size_t)f * K + k]), uw = from_bits(dt, hw[(size_t)(nout + f) * K + k]);
+                                const double xv = lab_from_bits(dt, hx[(size_t)m * K + k]);
+                                const double gw = lab_from_bits(dt, hw[(size_t)f * K + k]), uw = lab_from_bits(dt, hw[(size_t)(nout + f) * K + k]);
                                 gs += xv * gw; us += xv * uw; gm += fabs(xv * gw); um += fabs(xv * uw);
                             }
-                            const double gr = from_bits(dt, to_bits(dt, (float)gs)), ur = from_bits(dt, to_bits(dt, (float)us));
+                            const double gr = lab_from_bits(dt, lab_to_bits(dt, (float)gs)), ur = lab_from_bits(dt, lab_to_bits(dt, (float)us));
                             ref = gr / (1.0 + exp(-gr)) * ur;
                             mag = fabs(ref) + (gm + um) * 1e-2 + 1e-6;
-                            const double got = from_bits(dt, ((uint16_t *)hy)[(size_t)m * nout + f]);
+                            const double got = lab_from_bits(dt, ((uint16_t *)hy)[(size_t)m * nout + f]);
                             const double err = fabs(got - ref) / mag;
                             if (!(err <= worst)) worst = err;
                         } else {
                             double s = 0;
                             for (int k = 0; k < K; k++) {
-                                const double p = (double)from_bits(dt, hx[(size_t)m * K + k]) * from_bits(dt, hw[(size_t)f * K + k]);
+                                const double p = (double)lab_from_bits(dt, hx[(size_t)m * K + k]) * lab_from_bits(dt, hw[(size_t)f * K + k]);
                                 s += p; mag += fabs(p);
                             }
                             ref = s;
@@ -188,7 +181,7 @@ int main(int argc, char **argv) {
                     CK(cudaEventElapsedTime(&ms_, e0, e1));
                     ts[r] = ms_ / iters;
                 }
-                qsort(ts, R, sizeof ts[0], cmp_f);
+                qsort(ts, R, sizeof ts[0], lab_cmp_float);
                 const double t = ts[R / 2] * 1e-3;
                 const double bytes = (double)wbytes + (double)M * K * 2 + (double)M * nout * (v == V_SWIGLU ? 2 : 4);
                 printf("%-8s %4d %-7s %9.2f %8.0f %6.1f%% %s(%.1e)\n", shp[si].name, M, vname[v], t * 1e6, bytes / t / 1e9,

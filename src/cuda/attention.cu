@@ -490,19 +490,20 @@ static int attn_decode_on(void) { return env_switch(&g_attn_decode, "LF_CUDA_ATT
 // Positions per split unit of the attention's context split: one chunk of the decode kernel
 // (AttDec<HD>::CH: 64 positions at head_dim 64 and 128, 32 at 256), so that no split leaves
 // half a chunk's lanes idle; ATT_SPLIT_GRAIN (32) for the simple kernel; LF_ATTN_GRAIN=N (a
-// multiple of 16 up to ATT_CHUNK) to compare. 32 positions at head_dim 128 cost llama-2-7b 0.036
+// multiple of 16 up to 4 x ATT_CHUNK) to compare. 32 positions at head_dim 128 cost llama-2-7b 0.036
 // ms per step at in 128 (session 17, bench/gpu_session17g.sh); ATT_CHUNK was the unit before
-// session 12 (docs/perf-notes.md).
+// session 12 (docs/perf-notes.md). lf_cuda_set_attn_grain sets it at run time (lab_attention).
 #define ATT_SPLIT_GRAIN 32
 static int attn_decode_applies(int head_dim);
+static int g_attn_grain = -1;   // -1: LF_ATTN_GRAIN or the default; 0: the default; else positions
+static int valid_grain(int v) { return v >= 16 && v <= 4 * ATT_CHUNK && v % 16 == 0 ? v : 0; }
+extern "C" void lf_cuda_set_attn_grain(int positions) { g_attn_grain = positions > 0 ? valid_grain(positions) : 0; }
 static int attn_split_grain(int head_dim) {
-    static int env = -1;
-    if (env < 0) {
+    if (g_attn_grain < 0) {
         const char *e = getenv("LF_ATTN_GRAIN");
-        const int v = e && *e ? atoi(e) : 0;
-        env = v >= 16 && v <= ATT_CHUNK && v % 16 == 0 ? v : 0;
+        g_attn_grain = valid_grain(e && *e ? atoi(e) : 0);
     }
-    if (env) return env;
+    if (g_attn_grain) return g_attn_grain;
     if (!attn_decode_applies(head_dim)) return ATT_SPLIT_GRAIN;
     return head_dim == 64 ? AttDec<64>::CH : head_dim == 128 ? AttDec<128>::CH : AttDec<256>::CH;
 }
@@ -519,6 +520,23 @@ static int attn_cluster_on(void) {
         cudaGetLastError();
     }
     return supported && env_switch(&g_attn_cluster, "LF_CUDA_ATTN_CLUSTER");
+}
+
+// Blocks per SM the context split aims at: 2 (LF_ATTN_BLOCKS_PER_SM or
+// lf_cuda_set_attn_blocks_per_sm, 1..16, to compare). Fewer, longer splits: at bs 1 in 2048 (16
+// splits of 2 chunks at 4 per SM, 8 of 4 at 2) the kernel alone took 19.0 against 21.1 µs and a
+// llama-2-7b step 3.92 against 4.07 ms; in 512 3.61 against 3.68; in 128 the same (session 20,
+// bench/gpu_session20d.sh). Each round of a block's loads costs a memory latency under load
+// whatever its size, and a grid of one wave moves through its rounds in lockstep.
+#define ATT_SPLIT_BLOCKS_PER_SM 2
+static int g_attn_bps = -1;
+extern "C" void lf_cuda_set_attn_blocks_per_sm(int n) { g_attn_bps = n >= 1 && n <= 16 ? n : ATT_SPLIT_BLOCKS_PER_SM; }
+static int attn_blocks_per_sm(void) {
+    if (g_attn_bps < 0) {
+        const char *e = getenv("LF_ATTN_BLOCKS_PER_SM");
+        lf_cuda_set_attn_blocks_per_sm(e && *e ? atoi(e) : ATT_SPLIT_BLOCKS_PER_SM);
+    }
+    return g_attn_bps;
 }
 
 static int attn_decode_applies(int head_dim) {
@@ -538,7 +556,7 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
     const size_t smem = sizeof(float) * (size_t)(((head_dim + 7) & ~7) + ATT_CHUNK + R * head_dim);
     const int kv_dim = n_kv_heads * head_dim;
     // split the context over several blocks when (token, head) blocks alone would not fill the GPU:
-    // about 4 blocks per SM, each a whole number of attn_split_grain positions (a short context is
+    // about 2 blocks per SM (attn_blocks_per_sm), each a whole number of attn_split_grain positions (a short context is
     // split finer than the simple kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
     int ns = 1, split_len = 1 << 30;
     const long long base_blocks = (long long)n_heads * n;
@@ -547,7 +565,7 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
         const int sms = device_sms();
         if (base_blocks < 2LL * sms && base_blocks <= LF_ATTN_SPLIT_COUNTERS) {
             const int max_units = (max_n_ctx + grain - 1) / grain;
-            long long want = (4LL * sms + base_blocks - 1) / base_blocks;
+            long long want = ((long long)attn_blocks_per_sm() * sms + base_blocks - 1) / base_blocks;
             const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
                                               ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
             if (want > max_units) want = max_units;

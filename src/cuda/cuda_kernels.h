@@ -75,6 +75,11 @@ void lf_cuda_set_attn_decode(int on);
 /* the decode attention's context splits as one thread-block cluster merged through distributed
  * shared memory (Hopper; default on there, LF_CUDA_ATTN_CLUSTER=0 off) or through global memory */
 void lf_cuda_set_attn_cluster(int on);
+/* positions per unit of the decode attention's context split (a multiple of 16, up to 4 x
+ * LF_ATTN_CHUNK; 0: the kernel's chunk, the default; LF_ATTN_GRAIN=N at start-up does the same) */
+void lf_cuda_set_attn_grain(int positions);
+/* blocks per SM the context split aims at (1..16; anything else: the default, 2) */
+void lf_cuda_set_attn_blocks_per_sm(int n);
 #define LF_ATTN_CHUNK 128 /* positions per step of the simple kernel; the split is in whole chunks */
 lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                             const void *k_cache, const void *v_cache, int max_ctx,

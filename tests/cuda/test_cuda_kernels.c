@@ -542,6 +542,7 @@ static void test_attention_cluster(lf_dtype dt, int nh, int nkv, int hd, int ctx
     float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
     const float scale = 1.0f / sqrtf((float)hd);
     char what[160];
+    lf_cuda_set_attn_blocks_per_sm(4);   /* the split counts of the calls below (the default, 2, halves some) */
     for (int rope = 0; rope <= 1; rope++) {
         uint16_t *h[2], *hk[2];
         for (int cl = 0; cl <= 1; cl++) {
@@ -581,6 +582,7 @@ static void test_attention_cluster(lf_dtype dt, int nh, int nkv, int hd, int ctx
         for (int cl = 0; cl < 2; cl++) { free(h[cl]); free(hk[cl]); }
     }
     lf_cuda_set_attn_cluster(1);
+    lf_cuda_set_attn_blocks_per_sm(0);
     expect(split_counters_zero(scr), "attention (global merge): split counters back to zero");
     free(inv); free(qkv); free(K); free(V);
     cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# gpu_session20g.sh — one nvidia-h200 call on the session's final tree: every issue-4 point with
+# both ceilings of the same call (`linfer calibrate --no-nccl` and the peers' ceilings.py, the
+# denominator the issue names), CUDA-vs-CPU greedy, then HF transformers side by side (eager and
+# static cache + torch.compile) at bs 1 and 32 (bench/hf_side_by_side.sh).
+# carry: build-dev/lib build-dev/pack .peers
+set -u
+cd "$(dirname "$0")/.."
+source bench/device_prep.sh
+{
+t0=$(date +%s)
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+dev_vs_cpu
+dev_calibrate
+python3 .peers/ceilings.py > "$OUT/peers_ceilings.json" 2>&1; echo "peers ceilings: $(tail -1 "$OUT/peers_ceilings.json")"
+export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
+b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "ttft", $5, "tpot", $8, "p50", $9}')"; }
+for r in 1 2 3; do b 7b_r$r llama-2-7b --batch 1 --in 128 --out 128; done
+for r in 1 2; do b 7b_in2048_r$r llama-2-7b --batch 1 --in 2048 --out 128; done
+for r in 1 2; do b 7b_b32_r$r llama-2-7b --batch 32 --in 128 --out 128; done
+b 7b_b128 llama-2-7b --batch 128 --in 128 --out 128
+for r in 1 2; do b 8b_r$r llama-3-8b --batch 1 --in 128 --out 128; done
+for r in 1 2; do b 13b_r$r llama-2-13b --batch 1 --in 128 --out 128; done
+echo "t=$(( $(date +%s) - t0 )) s"
+} > "$OUT/f.log" 2>&1
+cat "$OUT/f.log"
+timeout 420 bash bench/hf_side_by_side.sh 1:128:128,32:128:128 > "$OUT/hf_side_by_side.txt" 2>&1; echo "hf rc=$?" | tee -a "$OUT/f.log"
+cat "$OUT/hf_side_by_side.txt" | tee -a "$OUT/f.log"
+( cd "$OUT" && tar -cJf /tmp/results.tar.xz . && find . -mindepth 1 -not -name f.log -type f -delete && find . -mindepth 1 -type d -empty -delete; mv /tmp/results.tar.xz . )
