@@ -1,6 +1,6 @@
-/* lab_common.h — what the kernel-lab programs (one .c file each under lab/) share: the CUDA check macro, a seeded
- * random stream of floats in [-1, 1), fp16/bf16 bits of a float and back, and a float comparator
- * for medians. Header only. */
+/* lab_common.h — what the kernel-lab programs (one .c file each under lab/) share: the CUDA
+ * check macro, a seeded random stream of floats in [-1, 1), fp16/bf16 bits of a float and back,
+ * and a float comparator for medians. Header only. */
 #ifndef LF_LAB_COMMON_H
 #define LF_LAB_COMMON_H
 #include <stdint.h>

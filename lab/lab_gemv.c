@@ -30,13 +30,11 @@
 #include "perf/sweep.h"
 #include "lab_common.h"
 
-
 enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_COUNT };
 static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu"};
 
 static uint64_t g_rng = 0x1234567ull;
 static float frand(void) { return lab_frand(&g_rng); }
-
 
 /* run variant v once; y is fp32 [M, N] (or T act [M, N/2] for swiglu) */
 static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int M, int N, int K,
