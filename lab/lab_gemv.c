@@ -12,6 +12,8 @@
  *   mma16    lf_cuda_gemv_mma       the same, 16 warps
  *   cublas   lf_cuda_gemm_cublas    cublasGemmEx
  *   swiglu   lf_cuda_gate_up_swiglu gate/up GEMM + SwiGLU epilogue (gate_up shape only, mma)
+ *   lt       lf_cuda_lt_run        cuBLASLt: every algorithm its heuristic offers (up to
+ *                                  LF_LT_MAX_ALGOS) timed, the fastest reported as "lt#i/n"
  * Method (device METHOD.md): correctness of every variant on 64 sampled output rows of every
  * shape and M against a double-precision CPU dot of the same rounded inputs; then per variant a
  * warm-up, and the median over --reps of (time of --iters launches / iters), CUDA events, the
@@ -30,8 +32,14 @@
 #include "perf/sweep.h"
 #include "lab_common.h"
 
-enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_COUNT };
-static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu"};
+enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_LT, V_COUNT };
+static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu", "lt"};
+
+/* V_LT: the plan of the current shape and M, the algorithm to run, its workspace */
+static lf_lt_plan *g_lt;
+static int g_lt_algo;
+static void *g_ws;
+#define LAB_WS_BYTES (32u << 20)
 
 static uint64_t g_rng = 0x1234567ull;
 static float frand(void) { return lab_frand(&g_rng); }
@@ -46,7 +54,23 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
     case V_MMA8: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
     case V_MMA16: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 16, st);
     case V_CUBLAS: return lf_cuda_gemm_cublas(h, dt, x, W, y, 1, 0.f, M, N, K, st);
+    case V_LT: return lf_cuda_lt_run(g_lt, g_lt_algo, x, W, y, 0.f, g_ws, LAB_WS_BYTES, st);
     default: return lf_cuda_gate_up_swiglu(dt, x, W, y, M, N / 2, K, 0, st);
+    }
+}
+
+/* R rounds of `iters` launches of variant v (the weights rotating over `copies` copies of wbytes),
+ * ms per launch of each round into ts[] (CUDA events) */
+static void time_rounds(int v, cublasHandle_t h, lf_dtype dt, const void *x, const char *W, size_t wbytes, int copies, void *y,
+                        int M, int N, int K, int R, int iters, cudaEvent_t e0, cudaEvent_t e1, cudaStream_t st, float *ts) {
+    for (int r = 0; r < R; r++) {
+        CK(cudaEventRecord(e0, st));
+        for (int it = 0; it < iters; it++) run(v, h, dt, x, W + wbytes * ((r * iters + it) % copies), y, M, N, K, st);
+        CK(cudaEventRecord(e1, st));
+        CK(cudaEventSynchronize(e1));
+        float ms_ = 0;
+        CK(cudaEventElapsedTime(&ms_, e0, e1));
+        ts[r] = ms_ / iters;
     }
 }
 
@@ -99,6 +123,7 @@ int main(int argc, char **argv) {
     void *ws;
     CK(cudaMalloc(&ws, 32u << 20));
     cublasSetWorkspace(h, ws, 32u << 20);
+    g_ws = ws;
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
@@ -126,6 +151,26 @@ int main(int argc, char **argv) {
             const int M = ms[mi];
             for (int v = 0; v < V_COUNT; v++) {
                 if (!applies(v, M, K, shp[si].gu)) continue;
+                char label[32];
+                snprintf(label, sizeof label, "%s", vname[v]);
+                if (v == V_LT) {   /* every algorithm of the heuristic, 3 x iters launches each; keep the fastest */
+                    lf_cuda_lt_plan_destroy(g_lt);
+                    g_lt = NULL;
+                    if (lf_cuda_lt_plan_create(dt, 1, M, N, K, LAB_WS_BYTES, &g_lt) != LINFER_OK) { printf("lt: %s\n", linfer_last_error()); continue; }
+                    const int na = lf_cuda_lt_plan_algos(g_lt);
+                    float best = 1e30f;
+                    int best_a = 0;
+                    for (int a = 0; a < na; a++) {
+                        g_lt_algo = a;
+                        if (run(v, h, dt, dx, dw, dy, M, N, K, st) != LINFER_OK) continue;
+                        float ta[3];
+                        time_rounds(v, h, dt, dx, dw, wbytes, copies, dy, M, N, K, 3, iters, e0, e1, st, ta);
+                        const float t_a = fminf(ta[0], fminf(ta[1], ta[2]));
+                        if (t_a < best) { best = t_a; best_a = a; }
+                    }
+                    g_lt_algo = best_a;
+                    snprintf(label, sizeof label, "lt#%d/%d", best_a, na);
+                }
                 /* check: 64 sampled output features */
                 CK(cudaMemset(dy, 0xFF, (size_t)maxm * N * 4));
                 if (run(v, h, dt, dx, dw, dy, M, N, K, st) != LINFER_OK) { printf("%s: %s\n", vname[v], linfer_last_error()); failed++; continue; }
@@ -170,19 +215,11 @@ int main(int argc, char **argv) {
                 float ts[64];
                 const int R = reps > 64 ? 64 : reps;
                 for (int w = 0; w < copies; w++) run(v, h, dt, dx, dw + wbytes * (w % copies), dy, M, N, K, st);
-                for (int r = 0; r < R; r++) {
-                    CK(cudaEventRecord(e0, st));
-                    for (int it = 0; it < iters; it++) run(v, h, dt, dx, dw + wbytes * ((r * iters + it) % copies), dy, M, N, K, st);
-                    CK(cudaEventRecord(e1, st));
-                    CK(cudaEventSynchronize(e1));
-                    float ms_ = 0;
-                    CK(cudaEventElapsedTime(&ms_, e0, e1));
-                    ts[r] = ms_ / iters;
-                }
+                time_rounds(v, h, dt, dx, dw, wbytes, copies, dy, M, N, K, R, iters, e0, e1, st, ts);
                 qsort(ts, R, sizeof ts[0], lab_cmp_float);
                 const double t = ts[R / 2] * 1e-3;
                 const double bytes = (double)wbytes + (double)M * K * 2 + (double)M * nout * (v == V_SWIGLU ? 2 : 4);
-                printf("%-8s %4d %-7s %9.2f %8.0f %6.1f%% %s(%.1e)\n", shp[si].name, M, vname[v], t * 1e6, bytes / t / 1e9,
+                printf("%-8s %4d %-7s %9.2f %8.0f %6.1f%% %s(%.1e)\n", shp[si].name, M, label, t * 1e6, bytes / t / 1e9,
                        100.0 * bytes / t / cr.read_bw, ok ? "ok" : "FAIL", worst);
                 fflush(stdout);
             }
@@ -190,6 +227,7 @@ int main(int argc, char **argv) {
         free(hw); free(hx); free(hy);
         CK(cudaFree(dw)); CK(cudaFree(dx)); CK(cudaFree(dy));
     }
+    lf_cuda_lt_plan_destroy(g_lt);
     printf("# %s\n", failed ? "SOME CHECKS FAILED" : "all checks passed");
     free(ms);
     return failed ? 1 : 0;

@@ -171,6 +171,18 @@ int lf_cuda_gemv_mma_supported(int M, int K);
 /* cuBLAS alone (cublasGemmEx) */
 lf_status lf_cuda_gemm_cublas(cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta,
                               int M, int N, int K, cudaStream_t st);
+
+/* cuBLASLt for one linear shape (gemm_lt.cu): the algorithms cublasLtMatmulAlgoGetHeuristic
+ * offers for y[M, N] = x[M, K] W[N, K]^T within ws_bytes of workspace (at most LF_LT_MAX_ALGOS;
+ * y fp32 when y_f32, y = acc + beta*y, else T), then run algorithm i of them. The caller times them
+ * and keeps the fastest. */
+#define LF_LT_MAX_ALGOS 8
+typedef struct lf_lt_plan lf_lt_plan;
+lf_status lf_cuda_lt_plan_create(lf_dtype dt, int y_f32, int M, int N, int K, size_t ws_bytes, lf_lt_plan **out);
+int lf_cuda_lt_plan_algos(const lf_lt_plan *p);
+lf_status lf_cuda_lt_run(const lf_lt_plan *p, int algo, const void *x, const void *W, void *y, float beta, void *ws,
+                         size_t ws_bytes, cudaStream_t st);
+void lf_cuda_lt_plan_destroy(lf_lt_plan *p);
 /* Rows up to which the backend uses the own GEMV by default (LF_CUDA_GEMV overrides), from a
  * measured table (bench/gpu_gemv_crossover.sh, H200, llama-2-7b fp16 decode TPOT in ms):
  *   rows      1      2      3      4      6      8
