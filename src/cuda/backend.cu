@@ -57,12 +57,16 @@ enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
 // ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4; mma+swiglu,
 // ffma+swiglu, ffma8+swiglu: gate/up with the SwiGLU epilogue (no separate activation kernel)
 enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
-       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_COUNT };
+       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_LT, IMPL_COUNT };
 static const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
-                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu", "ffma8+swiglu"};
+                                                  "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu", "ffma8+swiglu", "lt"};
 static int impl_is_swiglu(int impl) { return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU; }
 static const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
+// Steps of 17..LT_ROWS_MAX rows: per exact row count and linear layer, cublasGemmEx or the fastest
+// cuBLASLt algorithm (gemm_lt.cu), chosen by timing on first use (tune_lt; LF_CUDA_LT=0: GemmEx).
+#define LT_ROWS_MAX 64
+static const int lin_out_f32[LIN_COUNT] = {0, 1, 0, 1, 1}; /* qkv, gate_up out in T; o_proj, down, lm_head fp32 */
 static const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
 typedef struct {
     int n, chunks, greedy;    // key (n == 0: empty slot)
@@ -148,6 +152,12 @@ typedef struct {
     int tuned[TUNE_BUCKETS];
     signed char impl[TUNE_BUCKETS][LIN_COUNT];
     float impl_us[TUNE_BUCKETS][LIN_COUNT][IMPL_COUNT]; // measured, per call (0: not a candidate)
+    int lt_on;                                          // tune_lt for 17..LT_ROWS_MAX rows (LF_CUDA_LT=0 off)
+    signed char lt_tuned[LT_ROWS_MAX + 1];              // [rows]: tune_lt ran
+    lf_lt_plan *lt_plan[LT_ROWS_MAX + 1][LIN_COUNT];    // the chosen plan; NULL: cublasGemmEx was faster
+    signed char lt_algo[LT_ROWS_MAX + 1][LIN_COUNT];
+    const lf_lt_plan *lt_cur;                           // IMPL_LT in lin_impl (timing): this plan and algorithm
+    int lt_cur_algo;
 } cu_backend;
 
 
@@ -383,6 +393,8 @@ static void cu_destroy(lf_backend *bb) {
     for (int i = 0; i < GRAPH_CACHE; i++)
         if (b->graphs[i].exec) cudaGraphExecDestroy(b->graphs[i].exec);
     if (b->cublas) cublasDestroy(b->cublas);
+    for (int m = 0; m <= LT_ROWS_MAX; m++)
+        for (int w = 0; w < LIN_COUNT; w++) lf_cuda_lt_plan_destroy(b->lt_plan[m][w]);
     free(b->seq_seen);
     for (int i = 0; i < GRAPH_CACHE; i++) free_trace_seq(&b->trace_seq[i]);
     if (b->trace_ev[0]) cudaEventDestroy(b->trace_ev[0]);
@@ -437,6 +449,7 @@ static lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W,
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU:
         return lf_cuda_gemv_swiglu(b->dt, x, W, y, M, N / 2, K, impl == IMPL_FFMA8_SWIGLU ? 8 : 4, b->st);
+    case IMPL_LT: return lf_cuda_lt_run(b->lt_cur, b->lt_cur_algo, x, W, y, beta, b->cublas_ws, CUBLAS_WS_BYTES, b->st);
     default: return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);
     }
 }
@@ -448,6 +461,7 @@ static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) 
     case IMPL_FFMA: case IMPL_FFMA8: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
+    case IMPL_LT: return 0; /* per exact row count above the buckets (tune_lt) */
     default: return 1;
     }
 }
@@ -472,6 +486,9 @@ static lf_status tune_runs(cu_backend *b, int impl, int w, int M, int N, int K, 
             const void *W = w == LIN_QKV ? L->wqkv : w == LIN_O ? L->wo : w == LIN_GU ? L->wgu : w == LIN_DOWN ? L->wdown : b->lm_head;
             if (impl_is_swiglu(impl)) {
                 s = lin_impl(b, impl, x, W, b->act == x ? b->gu : b->act, 0, 0.f, M, N, K);
+            } else if (impl == IMPL_LT) {   /* the plan's output type (lin_out_f32) into scratch */
+                s = lin_impl(b, impl, x, W, b->logits, lin_out_f32[w], 0.f, M, N, K);
+                if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
             } else {
                 s = lin_impl(b, impl, x, W, b->logits, 1, 0.f, M, N, K);
                 if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
@@ -574,12 +591,67 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
     return s;
 }
 
+/* Steps of M rows, 17 <= M <= LT_ROWS_MAX: for every linear layer, cublasGemmEx against each
+ * algorithm cuBLASLt's heuristic offers (up to LF_LT_MAX_ALGOS, gemm_lt.cu), timed as tune_bucket
+ * times its candidates; the plan of the fastest Lt algorithm is kept where it beats GemmEx. */
+static lf_status tune_lt(cu_backend *b, int M) {
+    b->lt_tuned[M] = 1;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    CUDA_CHECK(cudaEventCreate(&e0));
+    cudaError_t ce = cudaEventCreate(&e1);
+    if (ce != cudaSuccess) { cudaEventDestroy(e0); return lf_fail(LINFER_ERR_DEVICE, "cudaEventCreate: %s", cudaGetErrorString(ce)); }
+    lf_status s = LINFER_OK;
+    const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
+    float us_gemmex[LIN_COUNT] = {0}, us_lt[LIN_COUNT] = {0};
+    int n_algos[LIN_COUNT] = {0};
+    for (int w = 0; w < LIN_COUNT && s == LINFER_OK; w++) {
+        if (w == LIN_HEAD && !b->lm_head) continue;
+        int N, K;
+        lin_shape(b, w, &N, &K);
+        const void *x = w == LIN_O ? b->attn : w == LIN_DOWN ? b->act : b->xn;
+        s = tune_time(b, IMPL_CUBLAS, w, M, N, K, x, nlay, reps, e0, e1, &us_gemmex[w]);
+        lf_lt_plan *plan = NULL;
+        if (s != LINFER_OK || lf_cuda_lt_plan_create(b->dt, lin_out_f32[w], M, N, K, CUBLAS_WS_BYTES, &plan) != LINFER_OK) continue;
+        float best = us_gemmex[w];
+        int best_a = -1;
+        n_algos[w] = lf_cuda_lt_plan_algos(plan);
+        b->lt_cur = plan;
+        for (int a = 0; a < n_algos[w] && s == LINFER_OK; a++) {
+            float us = 0.f;
+            b->lt_cur_algo = a;
+            s = tune_time(b, IMPL_LT, w, M, N, K, x, nlay, reps, e0, e1, &us);
+            if (s == LINFER_OK && us < best) { best = us; best_a = a; }
+        }
+        b->lt_cur = NULL;
+        us_lt[w] = best;
+        if (s == LINFER_OK && best_a >= 0) {
+            b->lt_plan[M][w] = plan;
+            b->lt_algo[M][w] = (signed char)best_a;
+        } else {
+            lf_cuda_lt_plan_destroy(plan);
+        }
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    if (s == LINFER_OK && getenv("LF_CUDA_TUNE_VERBOSE")) {
+        fprintf(stderr, "linfer: CUDA linear layers at %d rows (us per call): cublasGemmEx against the best of cuBLASLt's algorithms", M);
+        for (int w = 0; w < LIN_COUNT; w++)
+            if (us_gemmex[w] > 0)
+                fprintf(stderr, "\n  %-8s ->%-8s cublas %.1f lt %.1f (algorithm %d of %d)", lin_name[w], b->lt_plan[M][w] ? "lt" : "cublas",
+                        us_gemmex[w], us_lt[w], b->lt_plan[M][w] ? b->lt_algo[M][w] : -1, n_algos[w]);
+        fprintf(stderr, "\n");
+    }
+    return s;
+}
+
 /* linear layer `which` of a step of M rows: the tuned choice for small batches, else
  * lf_cuda_linear (own GEMV up to gemv_max_m rows, then cuBLAS) */
 static lf_status lin(cu_backend *b, int which, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K) {
     if (b->invariant) /* row-split layers: this rank's pieces of the K split the one-GPU step uses */
         return lf_cuda_gemv_invariant(b->dt, x, W, y, y_f32, beta, M, N, K, which == LIN_O || which == LIN_DOWN ? LF_INV_CHUNKS / b->tp : 1,
                                       b->st);
+    if (M > LF_CUDA_GEMV_MMA_MAX_M && M <= LT_ROWS_MAX && b->lt_plan[M][which] && y_f32 == lin_out_f32[which])
+        return lf_cuda_lt_run(b->lt_plan[M][which], b->lt_algo[M][which], x, W, y, beta, b->cublas_ws, CUBLAS_WS_BYTES, b->st);
     const int bi = b->tune_on ? tune_bucket_of(M) : -1;
     if (bi >= 0 && b->tuned[bi]) {
         int impl = b->impl[bi][which];
@@ -1395,6 +1467,7 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
             LF_TRY(tune_bucket(b, bi));
             if (graphable && b->pp == 1) LF_TRY(tune_step(b, bt, &sm, greedy, bi));
         }
+        if (b->lt_on && n > LF_CUDA_GEMV_MMA_MAX_M && n <= LT_ROWS_MAX && n <= b->logit_rows && !b->lt_tuned[n]) LF_TRY(tune_lt(b, n));
     }
     LF_TRY(trace_begin(b));
     const int traced = b->trace_now;
@@ -1703,6 +1776,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     b->tune_step_on = env_int("LF_CUDA_TUNE_STEP", 1) != 0;
+    b->lt_on = env_int("LF_CUDA_LT", 1) != 0;
     b->fuse_rope_on = env_int("LF_CUDA_FUSE_ROPE", 1) != 0 && lf_cuda_attention_rope_supported(b->hd);
     b->invariant = p->tp_invariant || env_int("LF_CUDA_TP_INVARIANT", 0) != 0;
     if (b->invariant) {

@@ -221,6 +221,36 @@ static void test_linear_variants(cublasHandle_t hdl, lf_dtype dt, int M, int N, 
     free(x); free(W); free(y0); free(ref); cudaFree(dx); cudaFree(dW);
 }
 
+/* cuBLASLt plans (gemm_lt.cu): every algorithm the heuristic offers for the shape against the CPU
+ * reference, with y fp32 += (beta 1) and with y in T (the two output forms the engine runs) */
+static void test_linear_lt(lf_dtype dt, int M, int N, int K) {
+    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)N * K, 1.0f / sqrtf((float)K));
+    round_array(dt, x, (size_t)M * K);
+    round_array(dt, W, (size_t)N * K);
+    float *y0 = frand_array((size_t)M * N, 1.0f), *ref = xmalloc((size_t)M * N * 4), *ref_acc = xmalloc((size_t)M * N * 4);
+    lf_cpu_linear(ref, x, W, NULL, M, N, K);
+    memcpy(ref_acc, ref, (size_t)M * N * 4);
+    lf_cpu_add(ref_acc, y0, (int64_t)M * N);
+    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K), *ws = dalloc(32u << 20);
+    for (int y_f32 = 0; y_f32 <= 1; y_f32++) {
+        lf_lt_plan *plan = NULL;
+        char vn[96];
+        snprintf(vn, sizeof vn, "cuBLASLt plan M%d N%d K%d -> %s", M, N, K, y_f32 ? "f32 +=" : dtn(dt));
+        expect(lf_cuda_lt_plan_create(dt, y_f32, M, N, K, 32u << 20, &plan) == LINFER_OK && lf_cuda_lt_plan_algos(plan) > 0, vn);
+        for (int a = 0; plan && a < lf_cuda_lt_plan_algos(plan); a++) {
+            void *dy = y_f32 ? dput(y0, (size_t)M * N * 4) : dalloc((size_t)M * N * 2);
+            LF(lf_cuda_lt_run(plan, a, dx, dW, dy, y_f32 ? 1.0f : 0.0f, ws, 32u << 20, 0));
+            float *got = y_f32 ? dget_f32(dy, (size_t)M * N) : dget_T(dt, dy, (size_t)M * N);
+            snprintf(vn, sizeof vn, "lt algorithm %d/%d M%d N%d K%d -> %s", a, lf_cuda_lt_plan_algos(plan), M, N, K, y_f32 ? "f32 +=" : dtn(dt));
+            check("linear-variant", dt, vn, got, y_f32 ? ref_acc : ref, (size_t)M * N, tol(dt));
+            free(got);
+            cudaFree(dy);
+        }
+        lf_cuda_lt_plan_destroy(plan);
+    }
+    free(x); free(W); free(y0); free(ref); free(ref_acc); cudaFree(dx); cudaFree(dW); cudaFree(ws);
+}
+
 /* The TP-invariant linear layer (lf_cuda_gemv_invariant, lf_cuda_sum_tree_add): against the CPU
  * reference, then bit for bit against itself as tensor parallelism splits it: K split over tp
  * "ranks" (2, 4, 8), each rank's partial over its slice in LF_INV_CHUNKS / tp pieces, the partials
@@ -1205,6 +1235,8 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < sizeof vm / sizeof vm[0]; i++) test_linear_variants(hdl, dt, vm[i], 1000, 1056, i & 1);
             if (!g_quick) test_linear_variants(hdl, dt, 4, 4099, 4096, 1); /* N % 16 != 0 */
             test_linear_variants(hdl, dt, 1, 300, 4128, 0); /* K8 = 516: the FFMA GEMV's 8-load rounds and its tail */
+            test_linear_lt(dt, 32, 1000, 1056);
+            test_linear_lt(dt, 24, 520, 2048);
             test_linear_variants(hdl, dt, 6, 260, 2336, 1);
             lf_cuda_set_gemv_balanced(0); /* the round-robin K pieces kept for comparison */
             test_linear_variants(hdl, dt, 3, 1000, 1056, 1);
