@@ -650,8 +650,12 @@ static lf_status lin(cu_backend *b, int which, const void *x, const void *W, voi
     if (b->invariant) /* row-split layers: this rank's pieces of the K split the one-GPU step uses */
         return lf_cuda_gemv_invariant(b->dt, x, W, y, y_f32, beta, M, N, K, which == LIN_O || which == LIN_DOWN ? LF_INV_CHUNKS / b->tp : 1,
                                       b->st);
-    if (M > LF_CUDA_GEMV_MMA_MAX_M && M <= LT_ROWS_MAX && b->lt_plan[M][which] && y_f32 == lin_out_f32[which])
-        return lf_cuda_lt_run(b->lt_plan[M][which], b->lt_algo[M][which], x, W, y, beta, b->cublas_ws, CUBLAS_WS_BYTES, b->st);
+    if (M > LF_CUDA_GEMV_MMA_MAX_M && M <= LT_ROWS_MAX && b->lt_plan[M][which] && y_f32 == lin_out_f32[which]) {
+        int N0, K0;   /* the plan was made for the layer's shape (lin_shape) and its output type */
+        lin_shape(b, which, &N0, &K0);
+        if (N == N0 && K == K0)
+            return lf_cuda_lt_run(b->lt_plan[M][which], b->lt_algo[M][which], x, W, y, beta, b->cublas_ws, CUBLAS_WS_BYTES, b->st);
+    }
     const int bi = b->tune_on ? tune_bucket_of(M) : -1;
     if (bi >= 0 && b->tuned[bi]) {
         int impl = b->impl[bi][which];
