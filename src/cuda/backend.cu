@@ -539,6 +539,27 @@ static void tune_override(cu_backend *b, int bi, int M) {
     }
 }
 
+/* 1 when the linear layers can be timed at M rows: the inputs (max_tokens rows) and the outputs of
+ * every layer, written as fp32 into the logits buffer (the scratch of tune_runs), fit. */
+static int tune_fits(const cu_backend *b, int M) {
+    if (M > b->max_tokens) return 0;
+    size_t need_f32 = 0;
+    for (int w = 0; w < LIN_COUNT; w++) {
+        int N, K;
+        lin_shape(b, w, &N, &K);
+        if ((size_t)M * N > need_f32) need_f32 = (size_t)M * N;
+    }
+    return need_f32 <= (size_t)b->logit_rows * b->vocab;
+}
+
+/* The two events of a timing (tune_time), both made or neither. */
+static lf_status tune_events(cudaEvent_t *e0, cudaEvent_t *e1) {
+    CUDA_CHECK(cudaEventCreate(e0));
+    cudaError_t ce = cudaEventCreate(e1);
+    if (ce != cudaSuccess) { cudaEventDestroy(*e0); return lf_fail(LINFER_ERR_DEVICE, "cudaEventCreate: %s", cudaGetErrorString(ce)); }
+    return LINFER_OK;
+}
+
 /* Time every candidate of every linear layer at tune_rows[bi] rows on the model's weights
  * (several layers in turn, so that they come from HBM as in a real step), outputs to scratch;
  * keep the fastest. The unfused gate/up candidates are charged the separate SwiGLU kernel. */
@@ -546,18 +567,9 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
     const int M = tune_rows[bi];
     b->tuned[bi] = 1;
     for (int w = 0; w < LIN_COUNT; w++) b->impl[bi][w] = IMPL_CUBLAS;
-    if (M > b->max_tokens) return LINFER_OK;
-    size_t need_f32 = 0;
-    for (int w = 0; w < LIN_COUNT; w++) {
-        int N, K;
-        lin_shape(b, w, &N, &K);
-        if ((size_t)M * N > need_f32) need_f32 = (size_t)M * N;
-    }
-    if (need_f32 > (size_t)b->logit_rows * b->vocab) return LINFER_OK; /* no scratch for it: cuBLAS */
+    if (!tune_fits(b, M)) return LINFER_OK; /* no scratch for it: cuBLAS */
     cudaEvent_t e0 = NULL, e1 = NULL;
-    CUDA_CHECK(cudaEventCreate(&e0));
-    cudaError_t ce = cudaEventCreate(&e1);
-    if (ce != cudaSuccess) { cudaEventDestroy(e0); return lf_fail(LINFER_ERR_DEVICE, "cudaEventCreate: %s", cudaGetErrorString(ce)); }
+    LF_TRY(tune_events(&e0, &e1));
     lf_status s = LINFER_OK;
     const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
     for (int w = 0; w < LIN_COUNT && s == LINFER_OK; w++) {
@@ -596,10 +608,9 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
  * times its candidates; the plan of the fastest Lt algorithm is kept where it beats GemmEx. */
 static lf_status tune_lt(cu_backend *b, int M) {
     b->lt_tuned[M] = 1;
+    if (!tune_fits(b, M)) return LINFER_OK; /* no scratch for it: cublasGemmEx */
     cudaEvent_t e0 = NULL, e1 = NULL;
-    CUDA_CHECK(cudaEventCreate(&e0));
-    cudaError_t ce = cudaEventCreate(&e1);
-    if (ce != cudaSuccess) { cudaEventDestroy(e0); return lf_fail(LINFER_ERR_DEVICE, "cudaEventCreate: %s", cudaGetErrorString(ce)); }
+    LF_TRY(tune_events(&e0, &e1));
     lf_status s = LINFER_OK;
     const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
     float us_gemmex[LIN_COUNT] = {0}, us_lt[LIN_COUNT] = {0};
@@ -1471,7 +1482,7 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
             LF_TRY(tune_bucket(b, bi));
             if (graphable && b->pp == 1) LF_TRY(tune_step(b, bt, &sm, greedy, bi));
         }
-        if (b->lt_on && n > LF_CUDA_GEMV_MMA_MAX_M && n <= LT_ROWS_MAX && n <= b->logit_rows && !b->lt_tuned[n]) LF_TRY(tune_lt(b, n));
+        if (b->lt_on && n > LF_CUDA_GEMV_MMA_MAX_M && n <= LT_ROWS_MAX && !b->lt_tuned[n]) LF_TRY(tune_lt(b, n));
     }
     LF_TRY(trace_begin(b));
     const int traced = b->trace_now;
