@@ -29,3 +29,10 @@ dev_calibrate() {
   $R $L calibrate --no-nccl > "$OUT/calibrate.txt" 2>&1; echo "calibrate rc=$?"; grep -E "HBM read" "$OUT/calibrate.txt"
   cp ~/.cache/linfer/calibration.txt "$OUT/" 2>/dev/null
 }
+# dev_bench TAG MODEL [bench args]: `linfer bench -m MODEL ... --json $OUT/bench_TAG.json`, its log in
+# $OUT/bench_TAG.log; prints "TAG rc=N ttft MS tpot MS p50 MS" (the first fp16 point)
+dev_bench() {
+  local tag=$1; shift
+  timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1
+  echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "ttft", $5, "tpot", $8, "p50", $9}')"
+}

@@ -13,7 +13,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format
 dev_calibrate
 python3 .peers/ceilings.py > "$OUT/peers_ceilings.json" 2>&1; echo "peers ceilings: $(cat "$OUT/peers_ceilings.json" | tail -1)"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -2 | tr -s ' ' | tr '\n' '|')"; }
+b() { dev_bench "$@"; }
 b 7b_r1 llama-2-7b --batch 1 --in 128 --out 128
 b 7b_r2 llama-2-7b --batch 1 --in 128 --out 128
 b 7b_r3 llama-2-7b --batch 1 --in 128 --out 128

@@ -18,7 +18,7 @@ timeout 100 $R /tmp/bins/lab_attention --model llama-3-8b --ctx 512,2048 --batch
 echo "t=$(( $(date +%s) - t0 )) s"
 dev_calibrate
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print $8, $9}')"; }
+b() { dev_bench "$@"; }
 for r in 1 2; do
   for p in 0 1; do
     LF_CUDA_ATTN_PIPE=$p b in128_p${p}_r$r llama-2-7b --batch 1 --in 128 --out 128

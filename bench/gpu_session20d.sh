@@ -11,7 +11,7 @@ source bench/device_prep.sh
 t0=$(date +%s)
 timeout 120 $R /tmp/bins/lab_attention --model llama-2-7b --ctx 128,2048 --batch 1,8 --variants default,bps2,bps3 > "$OUT/lab_attn.txt" 2>&1; echo "lab rc=$?"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print $8, $9}')"; }
+b() { dev_bench "$@"; }
 for r in 1 2; do
   for p in 4 2; do
     LF_ATTN_BLOCKS_PER_SM=$p b in128_bps${p}_r$r llama-2-7b --batch 1 --in 128 --out 128

@@ -15,7 +15,7 @@ grep -E "heads per block" "$OUT/kernels.log" | head -2 | cut -c1-160; grep -c "h
 timeout 150 $R /tmp/bins/lab_attention --model llama-2-7b --ctx 128,512,2048 --batch 8,32,64 --variants default,hpb2,hpb4 > "$OUT/lab_attn.txt" 2>&1; echo "lab rc=$?"
 echo "t=$(( $(date +%s) - t0 )) s"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print $8, $9}')"; }
+b() { dev_bench "$@"; }
 b in2048 llama-2-7b --batch 1 --in 2048 --out 128
 for r in 1 2; do
   for h in 1 2 4; do

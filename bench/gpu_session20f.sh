@@ -17,7 +17,7 @@ timeout 100 $R /tmp/bins/lab_attention --model llama-2-7b --ctx 512,2048 --batch
   --variants default,bps1,bps3,grain128 > "$OUT/lab_attn_b4.txt" 2>&1; echo "lab b4 rc=$?"
 echo "t=$(( $(date +%s) - t0 )) s"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print $8, $9}')"; }
+b() { dev_bench "$@"; }
 for r in 1 2; do
   for v in def bps1 g128; do
     unset LF_ATTN_BLOCKS_PER_SM LF_ATTN_GRAIN

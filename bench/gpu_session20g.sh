@@ -14,7 +14,7 @@ dev_vs_cpu
 dev_calibrate
 python3 .peers/ceilings.py > "$OUT/peers_ceilings.json" 2>&1; echo "peers ceilings: $(tail -1 "$OUT/peers_ceilings.json")"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "ttft", $5, "tpot", $8, "p50", $9}')"; }
+b() { dev_bench "$@"; }
 for r in 1 2 3; do b 7b_r$r llama-2-7b --batch 1 --in 128 --out 128; done
 for r in 1 2; do b 7b_in2048_r$r llama-2-7b --batch 1 --in 2048 --out 128; done
 for r in 1 2; do b 7b_b32_r$r llama-2-7b --batch 32 --in 128 --out 128; done

@@ -16,7 +16,7 @@ timeout 150 $R /tmp/bins/lab_attention --model llama-3-8b --ctx 128,512,2048,409
 timeout 60 $R /tmp/bins/lab_attention --model llama-2-7b --ctx 128,2048 --batch 1,32 --variants default > "$OUT/lab_attn_7b.txt" 2>&1; echo "lab 7b rc=$?"
 echo "t=$(( $(date +%s) - t0 )) s"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "tpot", $8, "p50", $9}')"; }
+b() { dev_bench "$@"; }
 for r in 1 2; do
   for g in 1 0; do
     export LF_CUDA_ATTN_GQA=$g

@@ -18,7 +18,7 @@ LF_CUDA_TUNE_VERBOSE=1 timeout 120 $R $L generate -m llama-2-7b --batch 32 --in 
 grep -A6 "at 32 rows (us per call): cublasGemmEx" "$OUT/tune_b32.log" | cut -c1-120
 echo "t=$(( $(date +%s) - t0 )) s"
 export LINFER_GIT_COMMIT=${LINFER_GIT_COMMIT:-unknown}
-b() { local tag=$1; shift; timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1; echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "ttft", $5, "tpot", $8, "p50", $9}')"; }
+b() { dev_bench "$@"; }
 for r in 1 2; do
   for lt in 1 0; do LF_CUDA_LT=$lt b 7b_b32_lt${lt}_r$r llama-2-7b --batch 32 --in 128 --out 128; done
 done
