@@ -36,3 +36,9 @@ dev_bench() {
   timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1
   echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "ttft", $5, "tpot", $8, "p50", $9}')"
 }
+# dev_finish: print $OUT/f.log, then pack everything else under $OUT into $OUT/results.tar.xz (the
+# device returns fewer, smaller files), leaving f.log beside it
+dev_finish() {
+  cat "$OUT/f.log"
+  ( cd "$OUT" && tar -cJf /tmp/results.tar.xz . && find . -mindepth 1 -not -name f.log -type f -delete && find . -mindepth 1 -type d -empty -delete; mv /tmp/results.tar.xz . )
+}

@@ -127,7 +127,10 @@ lf_status lf_cuda_linear(cublasHandle_t h, lf_dtype dt, const void *x, const voi
                          float beta, int M, int N, int K, int gemv_max_m, cudaStream_t st);
 #define LF_CUDA_GEMV_MAX_M 8 /* the most rows the FFMA GEMV kernel handles */
 #define LF_CUDA_GEMV_MMA_MAX_M 16 /* the most rows the tensor-core skinny GEMM handles */
-/* FFMA GEMV: one warp per weight row, 16-byte loads, x re-read per row (M <= 8, K % 8 == 0) */
+/* FFMA GEMV: one warp per weight row, 16-byte loads, x re-read per row (M <= 8, K % 8 == 0).
+ * With beta != 0 it reads y before its PDL wait (LF_CUDA_GEMV_EARLY_Y=0 turns that off): the
+ * kernel launched just before it must not write y (weights and y written two or more kernels
+ * back, or by a copy, are fine). */
 lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                             cudaStream_t st);
 /* The same with `unroll` (4, the default, or 8) 16-byte weight loads in flight per lane */

@@ -87,16 +87,28 @@ __global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ o
 
 // The same for n % 4 == 0, n <= 16384 (every model here): one pass over x with float4 loads, up to
 // 4 per thread kept in registers for the output pass, up to 1024 threads, so a decode step's
-// single row costs one round trip to L2 instead of n / 256 dependent loads.
+// single row costs one round trip to L2 instead of n / 256 dependent loads. early_w: the norm
+// weights (no kernel writes them) are loaded before the PDL wait, so the output pass does not
+// wait for them after the sum (LF_CUDA_NORM_EARLY=0: after it, as before session 21).
 #define NORM_VEC_MAX 4
 template <typename T>
 __global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, const float *__restrict__ x,
                                                            const T *__restrict__ w, const int32_t *__restrict__ rows,
-                                                           int n, float eps) {
+                                                           int n, float eps, int early_w) {
     __shared__ float red[33];
     typedef typename TT<T>::T2 T2;
+    const uint2 *w2 = reinterpret_cast<const uint2 *>(w);
+    const int n4 = n >> 2;
+    uint2 wv[NORM_VEC_MAX];
+    if (early_w) {
+#pragma unroll
+        for (int j = 0; j < NORM_VEC_MAX; j++) {
+            const int i = threadIdx.x + j * blockDim.x;
+            if (i < n4) wv[j] = __ldg(w2 + i);
+        }
+    }
     pdl_enter();
-    const int r = blockIdx.x, n4 = n >> 2;
+    const int r = blockIdx.x;
     const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)(rows ? rows[r] : r) * n);
     float4 v[NORM_VEC_MAX];
     float ss = 0.f;
@@ -111,13 +123,12 @@ __global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, 
     }
     ss = block_sum(ss, red);
     const float inv = 1.0f / sqrtf(ss / (float)n + eps);
-    const uint2 *w2 = reinterpret_cast<const uint2 *>(w);
     uint2 *o2 = reinterpret_cast<uint2 *>(out + (size_t)r * n);
 #pragma unroll
     for (int j = 0; j < NORM_VEC_MAX; j++) {
         const int i = threadIdx.x + j * blockDim.x;
         if (i < n4) {
-            const uint2 wu = __ldg(w2 + i);
+            const uint2 wu = early_w ? wv[j] : __ldg(w2 + i);
             const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.y));
             uint2 ou;
             ou.x = pack2<T>(v[j].x * inv * wa.x, v[j].y * inv * wa.y);
@@ -127,13 +138,15 @@ __global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, 
     }
 }
 
+static int g_norm_early = -1;
 extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
                                      int n_rows, int n, float eps, cudaStream_t st) {
     if (n_rows <= 0) return LINFER_OK;
     const int n4 = n / 4;
     if (n % 4 == 0 && n4 <= 1024 * NORM_VEC_MAX && !((uintptr_t)x & 15) && !(((uintptr_t)w | (uintptr_t)out) & 7)) {
         int threads = n4 < 1024 ? ((n4 + 31) / 32) * 32 : 1024;
-        DISPATCH_T(dt, "rmsnorm", LF_LAUNCH(rmsnorm_vec_kernel<T>, n_rows, threads, 0, st, (T *)out, x, (const T *)w, rows, n, eps));
+        DISPATCH_T(dt, "rmsnorm", LF_LAUNCH(rmsnorm_vec_kernel<T>, n_rows, threads, 0, st, (T *)out, x, (const T *)w, rows, n, eps,
+                                                         env_switch(&g_norm_early, "LF_CUDA_NORM_EARLY")));
         CUDA_CHECK_LAUNCH("rmsnorm_vec_kernel");
         return LINFER_OK;
     }
@@ -328,7 +341,10 @@ extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, i
 // ---------------------------------------------------------------------------------------------
 // GEMV for small M: y[m, n] = sum_k x[m, k] W[n, k]. One warp per output row n, 16-byte loads
 // of W (U in flight per lane: 4 or 8), x re-read from L1/L2. K % 8 == 0. early: the first round
-// of W is loaded before the PDL wait (weights are never written by a kernel, kernel_launch.h).
+// of W is loaded before the PDL wait (weights are never written by a kernel, kernel_launch.h);
+// with beta != 0 also lane 0's fp32 y values (the residual), early_y (LF_CUDA_GEMV_EARLY_Y=0 off):
+// so the caller must not have y written by the kernel just before this one (in a decode step the
+// residual's last writer is two or more kernels back), and the last warps' epilogue waits for no load.
 // SWI: the gate/up layer with the SwiGLU epilogue: N = ffn features, W = [gate rows; up rows]
 // (2N x K), a warp takes feature n's two rows (2U loads in flight) and writes act[m, n] (T).
 #define GEMV_WARPS 8
@@ -345,7 +361,8 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
 }
 template <typename T, int M, int U, bool SWI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
-gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early) {
+gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early,
+            int early_y) {
     constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
@@ -361,6 +378,12 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
         for (int r = 0; r < R; r++)
 #pragma unroll
             for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
+    }
+    float yr[M];
+    const int y_pre = !SWI && early_y && y_f32 && beta != 0.f;
+    if (y_pre && lane == 0) {
+#pragma unroll
+        for (int m = 0; m < M; m++) yr[m] = reinterpret_cast<const float *>(y)[(size_t)m * N + row];
     }
     pdl_enter();
     if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
@@ -404,7 +427,7 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
                 reinterpret_cast<T *>(y)[o] = TT<T>::mk(gt / (1.0f + expf(-gt)) * up);
             } else if (y_f32) {
                 float *yf = reinterpret_cast<float *>(y);
-                yf[o] = beta != 0.f ? acc[0][m] + beta * yf[o] : acc[0][m];
+                yf[o] = beta != 0.f ? acc[0][m] + beta * (y_pre ? yr[m] : yf[o]) : acc[0][m];
             } else {
                 reinterpret_cast<T *>(y)[o] = TT<T>::mk(acc[0][m]);
             }
@@ -591,6 +614,7 @@ static int gemv_balanced(void) { return env_switch(&g_gemv_balanced, "LF_CUDA_GE
 // (LF_CUDA_GEMV_EARLY=0 off, to compare: docs/perf-notes.md, session 16)
 static int g_gemv_early = -1;
 static int gemv_early(void) { return env_switch(&g_gemv_early, "LF_CUDA_GEMV_EARLY"); }
+static int g_gemv_early_y = -1; // the FFMA GEMV's residual (beta != 0) before the PDL wait (LF_CUDA_GEMV_EARLY_Y=0 off)
 
 // EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
@@ -669,8 +693,9 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
     if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: beta != 0 needs an fp32 output", what);
     if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8)", what, unroll);
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
-    const int early = gemv_early();
-#define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, early)
+    const int early = gemv_early(), early_y = env_switch(&g_gemv_early_y, "LF_CUDA_GEMV_EARLY_Y");
+#define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, \
+                                    early, early_y)
 #define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
                                else { if (swi) GEMV_GO(MM, 4, true); else GEMV_GO(MM, 4, false); } break
     DISPATCH_T(dt, "gemv", switch (M) {
