@@ -154,7 +154,8 @@ lf_status lf_cuda_gemv_invariant(lf_dtype dt, const void *x, const void *W, void
 /* resid[i] += pairwise tree of parts[r * count + i], r < np (1, 2, 4 or 8): fp32 */
 lf_status lf_cuda_sum_tree_add(float *resid, const float *parts, int np, size_t count, cudaStream_t st);
 /* Tensor-core skinny GEMM (mma.m16n8k16): each weight read once for all M <= 16 rows, 16-byte
- * loads, K split over `warps` (4, 8 or 16; 0 = chosen from the shape) warps of a block. K % 32 == 0. */
+ * loads, K split over `warps` (4, 8 or 16; 0 = chosen from the shape) warps of a block. K % 32 == 0.
+ * With y_f32 and beta != 0 it reads y before its PDL wait, as lf_cuda_gemv_ffma does. */
 lf_status lf_cuda_gemv_mma(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                            int warps, cudaStream_t st);
 /* The same with the K assignment of the warps chosen: balanced 1, each warp a contiguous K range

@@ -492,12 +492,13 @@ __device__ __forceinline__ void gm_mma(float (&acc)[NT][4], const uint4 (&alo)[U
 // ffn+i*8+g of the fused [gate | up] weight, so one thread holds gate and up of the same
 // (feature, token) and writes act = silu(gate)*up (gate and up rounded to T first, as the
 // unfused path stores them). A round issues all its weight loads, then all its token loads, then
-// the MMAs; with `early` its first round's weights are loaded before the PDL wait.
+// the MMAs; with `early` its first round's weights are loaded before the PDL wait (with early_y
+// and beta != 0 also the fp32 y it adds to: the kernel just before must not write y).
 #define GM_UNROLL (NT == 1 ? 8 : 4) /* 32-k blocks per warp per round: 16-byte loads in flight per lane: 2U (W) + NT*U (x) */
 template <typename T, int NT, int EPI, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32)
 gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, float beta, int M, int N,
-                int K, int ffn, int balanced, int early) {
+                int K, int ffn, int balanced, int early, int early_y) {
     __shared__ float red[WARPS > 1 ? WARPS - 1 : 1][NT][4][32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     int row_lo, row_hi, feat = 0;
@@ -535,6 +536,20 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
     // kernel_launch.h), so they stream during the previous kernel's tail; that round is peeled off
     // so that the loop's body stays one batch of loads then the MMAs
     if (early) gm_load_w<GM_UNROLL>(alo, ahi, wlo, whi, kb0, kb_end);
+    // early_y: warp 0's residual values (fp32 out, beta != 0) also before the wait, as the FFMA GEMV
+    float yr[NT][2][2];
+    const int y_pre = EPI == 1 && early_y && beta != 0.f && warp == 0;
+    if (y_pre) {
+#pragma unroll
+        for (int t = 0; t < NT; t++)
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+#pragma unroll
+                for (int hh = 0; hh < 2; hh++) {
+                    const int tok = t * 8 + 2 * c + j, n = blockIdx.x * 16 + g + 8 * hh;
+                    yr[t][j][hh] = tok < M && n < N ? reinterpret_cast<const float *>(y)[(size_t)tok * N + n] : 0.f;
+                }
+    }
     pdl_enter();
     float acc[NT][4];
 #pragma unroll
@@ -589,7 +604,7 @@ gemv_mma_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restri
                     const size_t o = (size_t)tok * N + n;
                     if (EPI == 1) {
                         float *yf = reinterpret_cast<float *>(y);
-                        yf[o] = beta != 0.f ? v + beta * yf[o] : v;
+                        yf[o] = beta != 0.f ? v + beta * (y_pre ? yr[t][j][hh] : yf[o]) : v;
                     } else {
                         reinterpret_cast<T *>(y)[o] = TT<T>::mk(v);
                     }
@@ -614,14 +629,15 @@ static int gemv_balanced(void) { return env_switch(&g_gemv_balanced, "LF_CUDA_GE
 // (LF_CUDA_GEMV_EARLY=0 off, to compare: docs/perf-notes.md, session 16)
 static int g_gemv_early = -1;
 static int gemv_early(void) { return env_switch(&g_gemv_early, "LF_CUDA_GEMV_EARLY"); }
-static int g_gemv_early_y = -1; // the FFMA GEMV's residual (beta != 0) before the PDL wait (LF_CUDA_GEMV_EARLY_Y=0 off)
+static int g_gemv_early_y = -1; // the GEMVs' residual (fp32 y, beta != 0) read before the PDL wait (LF_CUDA_GEMV_EARLY_Y=0 off)
 
 // EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
 static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, int M, int N, int K, int ffn, int warps,
                             int balanced, cudaStream_t st) {
     const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
-#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced, gemv_early())
+#define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced, \
+                              gemv_early(), env_switch(&g_gemv_early_y, "LF_CUDA_GEMV_EARLY_Y"))
     if (M <= 8) { if (warps >= 16) GMM(1, 16); else if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
     else { if (warps >= 16) GMM(2, 16); else if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
 #undef GMM
