@@ -42,7 +42,8 @@ lf_status lf_cuda_embed_slice(lf_dtype dt, float *out, const void *embd, const i
                               cudaStream_t st);
 
 /* out[r, :] (T) = rmsnorm(x[rows ? rows[r] : r, :]) * w, x fp32 [*, n], w [n] T, r < n_rows.
- * With rows: the final norm of the rows whose logits are wanted (gather + norm). */
+ * With rows: the final norm of the rows whose logits are wanted (gather + norm). w is read before
+ * the PDL wait (LF_CUDA_NORM_EARLY=0: after it): a weight, which no kernel writes. */
 lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
                           int n_rows, int n, float eps, cudaStream_t st);
 
