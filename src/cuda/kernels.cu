@@ -138,13 +138,21 @@ __global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, 
     }
 }
 
-static int g_norm_early = -1;
+static int g_norm_early = -1, g_norm_wide = -1;
+#define NORM_WIDE_ROWS 256 /* rows per launch from which the norm kernel takes NORM_VEC_MAX float4 per thread */
 extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, const void *w, const int32_t *rows,
                                      int n_rows, int n, float eps, cudaStream_t st) {
     if (n_rows <= 0) return LINFER_OK;
     const int n4 = n / 4;
     if (n % 4 == 0 && n4 <= 1024 * NORM_VEC_MAX && !((uintptr_t)x & 15) && !(((uintptr_t)w | (uintptr_t)out) & 7)) {
-        int threads = n4 < 1024 ? ((n4 + 31) / 32) * 32 : 1024;
+        // wide, for NORM_WIDE_ROWS rows or more (since session 21; LF_CUDA_NORM_WIDE=0: never):
+        // NORM_VEC_MAX float4 per thread, so a row takes n4 / 4 threads (256 at width 4096) and a
+        // prefill's 2048 rows run 8 blocks per SM instead of 2 (21j: 2.17 -> 0.80 ms per 2048-token
+        // prefill). Decode steps keep one float4 per thread: at one row the wide form was 0.04 ms per
+        // 7B step slower. (A row's bits then depend on its batch's size, as the GEMMs' already do.)
+        const int per = n_rows >= NORM_WIDE_ROWS && env_switch(&g_norm_wide, "LF_CUDA_NORM_WIDE") ? NORM_VEC_MAX : 1;
+        const int want = (n4 + per - 1) / per;
+        int threads = want < 1024 ? ((want + 31) / 32) * 32 : 1024;
         DISPATCH_T(dt, "rmsnorm", LF_LAUNCH(rmsnorm_vec_kernel<T>, n_rows, threads, 0, st, (T *)out, x, (const T *)w, rows, n, eps,
                                                          env_switch(&g_norm_early, "LF_CUDA_NORM_EARLY")));
         CUDA_CHECK_LAUNCH("rmsnorm_vec_kernel");
@@ -158,12 +166,17 @@ extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, con
 // ---------------------------------------------------------------------------------------------
 // RoPE on q (in place) and k, bias, and K/V written to the cache. One block per token; the
 // block is a whole number of "pair groups" of head_dim/2 threads: thread j of a group owns pair
-// j of every head it visits, so its sin/cos is computed once.
+// j of every head it visits, so its sin/cos is computed once. batched (since session 21;
+// LF_CUDA_ROPE_BATCH=0 to compare): a thread loads the pairs of up to ROPE_BATCH of its heads
+// before it rotates and stores any (the stores, which may alias the next loads for the compiler,
+// had made each head wait for the previous one's round trip), and V moves in 16-byte copies when
+// there is no bias. The same arithmetic either way.
+#define ROPE_BATCH 4
 template <typename T>
-__global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__restrict__ bias,
+__global__ void __launch_bounds__(1024) rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__restrict__ bias,
                                 const float *__restrict__ inv_freq, const int32_t *__restrict__ pos,
                                 const int32_t *__restrict__ seq, T *__restrict__ kc, T *__restrict__ vc, int max_ctx,
-                                int n_heads, int n_kv, int hd, int interleaved) {
+                                int n_heads, int n_kv, int hd, int interleaved, int batched) {
     pdl_enter();
     const int t = blockIdx.x;
     const int p = pos[t], s = seq[t];
@@ -178,7 +191,26 @@ __global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__
         float sn, cs;
         sincosf(ang, &sn, &cs);
         const int a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
-        for (int head = h0; head < n_heads + n_kv; head += groups) {
+        const int nhk = n_heads + n_kv;
+        for (int hb = h0; batched && hb < nhk; hb += ROPE_BATCH * groups) {
+            float x0[ROPE_BATCH], x1[ROPE_BATCH];
+#pragma unroll
+            for (int i = 0; i < ROPE_BATCH; i++) {
+                const int head = hb + i * groups;
+                if (head < nhk) { x0[i] = TT<T>::f(row[head * hd + a]); x1[i] = TT<T>::f(row[head * hd + b]); }
+            }
+#pragma unroll
+            for (int i = 0; i < ROPE_BATCH; i++) {
+                const int head = hb + i * groups, ca = head * hd + a, cb = head * hd + b;
+                if (head >= nhk) break;
+                if (bias) { x0[i] += TT<T>::f(bias[ca]); x1[i] += TT<T>::f(bias[cb]); }
+                float y0, y1;
+                rope_rotate(x0[i], x1[i], cs, sn, y0, y1);
+                if (head < n_heads) { row[ca] = TT<T>::mk(y0); row[cb] = TT<T>::mk(y1); }
+                else { krow[ca - q_dim] = TT<T>::mk(y0); krow[cb - q_dim] = TT<T>::mk(y1); }
+            }
+        }
+        for (int head = h0; !batched && head < n_heads + n_kv; head += groups) {
             const int ca = head * hd + a, cb = head * hd + b;
             float x0 = TT<T>::f(row[ca]), x1 = TT<T>::f(row[cb]);
             if (bias) { x0 += TT<T>::f(bias[ca]); x1 += TT<T>::f(bias[cb]); }
@@ -189,6 +221,11 @@ __global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__
         }
     }
     const T *vsrc = row + q_dim + kv_dim;
+    if (batched && !bias && kv_dim % 8 == 0 && !(((uintptr_t)vsrc | (uintptr_t)vrow) & 15)) {
+        for (int i = threadIdx.x; i < kv_dim / 8; i += blockDim.x)
+            reinterpret_cast<uint4 *>(vrow)[i] = reinterpret_cast<const uint4 *>(vsrc)[i];   // T -> float -> T is the identity
+        return;
+    }
     for (int i = threadIdx.x; i < kv_dim; i += blockDim.x) {
         float v = TT<T>::f(vsrc[i]);
         if (bias) v += TT<T>::f(bias[q_dim + kv_dim + i]);
@@ -196,6 +233,7 @@ __global__ void rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__
     }
 }
 
+static int g_rope_batch = -1;
 extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *bias, const float *inv_freq,
                                       const int32_t *pos, const int32_t *seq, int n, void *k_cache, void *v_cache,
                                       int max_ctx, int n_heads, int n_kv_heads, int head_dim, lf_rope_style style,
@@ -207,22 +245,41 @@ extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, co
     const int half = head_dim / 2, threads = half * (half >= 1024 ? 1 : 1024 / half);
     DISPATCH_T(dt, "rope", LF_LAUNCH(rope_qkv_kernel<T>, n, threads, 0, st, (T *)qkv, qkv_stride, (const T *)bias, inv_freq, pos, seq,
                                                                        (T *)k_cache, (T *)v_cache, max_ctx, n_heads, n_kv_heads,
-                                                                       head_dim, style == LF_ROPE_INTERLEAVED));
+                                                                       head_dim, style == LF_ROPE_INTERLEAVED,
+                                                                       env_switch(&g_rope_batch, "LF_CUDA_ROPE_BATCH")));
     CUDA_CHECK_LAUNCH("rope_qkv_kernel");
     return LINFER_OK;
 }
 
 // ---------------------------------------------------------------------------------------------
-// SwiGLU: out[i, j] = silu(gate) * up, gu rows = [gate(ffn) | up(ffn)]. grid.y = token; pairs of
-// elements per thread when ffn is even.
+// SwiGLU: out[i, j] = silu(gate) * up, gu rows = [gate(ffn) | up(ffn)]. grid.y = token; 8
+// elements per thread (16-byte loads and stores) when ffn % 8 == 0 and the rows are 16-byte aligned
+// (vec8, since session 21: prefill ran this kernel at half the read bandwidth with 4-byte
+// accesses; LF_CUDA_SWIGLU_VEC=0 to compare), else pairs when ffn is even. The same formula per
+// element in every form.
 template <typename T>
-__global__ void swiglu_kernel(T *__restrict__ out, const T *__restrict__ gu, int ffn) {
+__global__ void swiglu_kernel(T *__restrict__ out, const T *__restrict__ gu, int ffn, int vec8) {
     typedef typename TT<T>::T2 T2;
     pdl_enter();
     const T *g = gu + (size_t)blockIdx.y * 2 * ffn, *u = g + ffn;
     T *o = out + (size_t)blockIdx.y * ffn;
     const int stride = gridDim.x * blockDim.x;
-    if (!(ffn & 1)) {
+    if (vec8) {
+        const uint4 *g8 = reinterpret_cast<const uint4 *>(g), *u8 = reinterpret_cast<const uint4 *>(u);
+        uint4 *o8 = reinterpret_cast<uint4 *>(o);
+        for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < ffn / 8; j += stride) {
+            const uint4 gv = g8[j], uv = u8[j];
+            const T2 *g2 = reinterpret_cast<const T2 *>(&gv), *u2 = reinterpret_cast<const T2 *>(&uv);
+            uint4 ov;
+            T2 *r2 = reinterpret_cast<T2 *>(&ov);
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const float2 gf = TT<T>::f2(g2[i]), uf = TT<T>::f2(u2[i]);
+                r2[i] = TT<T>::mk2(gf.x / (1.0f + expf(-gf.x)) * uf.x, gf.y / (1.0f + expf(-gf.y)) * uf.y);
+            }
+            o8[j] = ov;
+        }
+    } else if (!(ffn & 1)) {
         const T2 *g2 = reinterpret_cast<const T2 *>(g), *u2 = reinterpret_cast<const T2 *>(u);
         T2 *o2 = reinterpret_cast<T2 *>(o);
         for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < ffn / 2; j += stride) {
@@ -237,12 +294,14 @@ __global__ void swiglu_kernel(T *__restrict__ out, const T *__restrict__ gu, int
     }
 }
 
+static int g_swiglu_vec = -1;
 extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int n, int ffn, cudaStream_t st) {
     if (n <= 0 || ffn <= 0) return LINFER_OK;
     if (n > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA swiglu: %d rows in one launch (max 65535)", n);
-    const int work = (ffn & 1) ? ffn : ffn / 2;
+    const int vec8 = ffn % 8 == 0 && !(((uintptr_t)out | (uintptr_t)gu) & 15) && env_switch(&g_swiglu_vec, "LF_CUDA_SWIGLU_VEC");
+    const int work = vec8 ? ffn / 8 : (ffn & 1) ? ffn : ffn / 2;
     dim3 grid(grid_for((size_t)work, 256, 64), n);
-    DISPATCH_T(dt, "swiglu", LF_LAUNCH(swiglu_kernel<T>, grid, 256, 0, st, (T *)out, (const T *)gu, ffn));
+    DISPATCH_T(dt, "swiglu", LF_LAUNCH(swiglu_kernel<T>, grid, 256, 0, st, (T *)out, (const T *)gu, ffn, vec8));
     CUDA_CHECK_LAUNCH("swiglu_kernel");
     return LINFER_OK;
 }
