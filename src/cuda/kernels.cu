@@ -234,12 +234,70 @@ __global__ void __launch_bounds__(1024) rope_qkv_kernel(T *__restrict__ qkv, int
 }
 
 static int g_rope_batch = -1;
+// The same for HF's (NEOX) layout without bias, head_dim % 16 == 0, head_dim <= 256 (vec; since
+// session 21, LF_CUDA_ROPE_VEC=0 to compare): a thread takes 8 consecutive pairs of one head and
+// their partners half a head away (two 16-byte loads and stores), with the angles the scalar
+// kernel computes (lf_rope_angle, sincosf: once per block, in shared memory) and the same
+// rope_rotate, so the same bits; V in 16-byte copies.
+template <typename T>
+__global__ void __launch_bounds__(256) rope_qkv_vec_kernel(T *__restrict__ qkv, int qkv_stride, const float *__restrict__ inv_freq,
+                                                           const int32_t *__restrict__ pos, const int32_t *__restrict__ seq,
+                                                           T *__restrict__ kc, T *__restrict__ vc, int max_ctx, int n_heads, int n_kv,
+                                                           int hd) {
+    typedef typename TT<T>::T2 T2;
+    __shared__ float s_sn[128], s_cs[128];
+    pdl_enter();
+    const int t = blockIdx.x, p = pos[t], s = seq[t];
+    const int half = hd >> 1, q_dim = n_heads * hd, kv_dim = n_kv * hd;
+    T *row = qkv + (size_t)t * qkv_stride;
+    const size_t kv_off = ((size_t)s * max_ctx + p) * kv_dim;
+    T *krow = kc + kv_off, *vrow = vc + kv_off;
+    for (int j = threadIdx.x; j < half; j += blockDim.x) {
+        float sn, cs;
+        sincosf(lf_rope_angle(p, j, half, inv_freq, 0), &sn, &cs);
+        s_sn[j] = sn;
+        s_cs[j] = cs;
+    }
+    __syncthreads();
+    const int per_head = half >> 3, items = (n_heads + n_kv) * per_head;
+    for (int it = threadIdx.x; it < items; it += blockDim.x) {
+        const int head = it / per_head, j0 = (it % per_head) * 8, ca = head * hd + j0;
+        const uint4 xa = *reinterpret_cast<const uint4 *>(row + ca), xb = *reinterpret_cast<const uint4 *>(row + ca + half);
+        const T2 *a2 = reinterpret_cast<const T2 *>(&xa), *b2 = reinterpret_cast<const T2 *>(&xb);
+        uint4 ya, yb;
+        T2 *ya2 = reinterpret_cast<T2 *>(&ya), *yb2 = reinterpret_cast<T2 *>(&yb);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const float2 fa = TT<T>::f2(a2[i]), fb = TT<T>::f2(b2[i]);
+            float y0a, y1a, y0b, y1b;
+            rope_rotate(fa.x, fb.x, s_cs[j0 + 2 * i], s_sn[j0 + 2 * i], y0a, y1a);
+            rope_rotate(fa.y, fb.y, s_cs[j0 + 2 * i + 1], s_sn[j0 + 2 * i + 1], y0b, y1b);
+            ya2[i] = TT<T>::mk2(y0a, y0b);
+            yb2[i] = TT<T>::mk2(y1a, y1b);
+        }
+        T *dst = head < n_heads ? row + ca : krow + (ca - q_dim);
+        *reinterpret_cast<uint4 *>(dst) = ya;
+        *reinterpret_cast<uint4 *>(dst + half) = yb;
+    }
+    const T *vsrc = row + q_dim + kv_dim;
+    for (int i = threadIdx.x; i < kv_dim / 8; i += blockDim.x)
+        reinterpret_cast<uint4 *>(vrow)[i] = reinterpret_cast<const uint4 *>(vsrc)[i];
+}
+static int g_rope_vec = -1;
 extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, const void *bias, const float *inv_freq,
                                       const int32_t *pos, const int32_t *seq, int n, void *k_cache, void *v_cache,
                                       int max_ctx, int n_heads, int n_kv_heads, int head_dim, lf_rope_style style,
                                       cudaStream_t st) {
     if (n <= 0) return LINFER_OK;
     if ((head_dim & 1) || head_dim > 2048) return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA rope: head_dim %d", head_dim);
+    const int kv_dim = n_kv_heads * head_dim;
+    if (!bias && style == LF_ROPE_NEOX && head_dim % 16 == 0 && head_dim <= 256 && qkv_stride % 8 == 0 && kv_dim % 8 == 0 &&
+        !(((uintptr_t)qkv | (uintptr_t)k_cache | (uintptr_t)v_cache) & 15) && env_switch(&g_rope_vec, "LF_CUDA_ROPE_VEC")) {
+        DISPATCH_T(dt, "rope", LF_LAUNCH(rope_qkv_vec_kernel<T>, n, 256, 0, st, (T *)qkv, qkv_stride, inv_freq, pos, seq, (T *)k_cache,
+                                         (T *)v_cache, max_ctx, n_heads, n_kv_heads, head_dim));
+        CUDA_CHECK_LAUNCH("rope_qkv_vec_kernel");
+        return LINFER_OK;
+    }
     // as many pair groups as fit in 1024 threads: a decode step's one block visits each head in
     // few rounds
     const int half = head_dim / 2, threads = half * (half >= 1024 ? 1 : 1024 / half);

@@ -1254,6 +1254,8 @@ int main(int argc, char **argv) {
         test_rope(dt, 8, 2, 64, LF_ROPE_NEOX, 0, LF_ROPE_SCALING_NONE);
         test_rope(dt, 8, 2, 64, LF_ROPE_INTERLEAVED, 1, LF_ROPE_SCALING_NONE);
         test_rope(dt, 4, 4, 128, LF_ROPE_NEOX, 1, LF_ROPE_SCALING_LLAMA3);
+        test_rope(dt, 4, 2, 128, LF_ROPE_NEOX, 0, LF_ROPE_SCALING_LLAMA3); /* no bias: the 16-byte kernel */
+        test_rope(dt, 2, 1, 256, LF_ROPE_NEOX, 0, LF_ROPE_SCALING_NONE);
         for (int dec = 0; dec <= 1; dec++) { /* the simple kernel, then the decode kernel where it applies */
             lf_cuda_set_attn_decode(dec);
             test_attention(dt, 8, 2, 64, 0);
@@ -1266,6 +1268,7 @@ int main(int argc, char **argv) {
             test_attention_rope(dt, 4, 4, 128, LF_ROPE_NEOX, 1);
             test_attention_rope(dt, 4, 2, 128, LF_ROPE_INTERLEAVED, 0);
             test_attention_rope(dt, 2, 1, 256, LF_ROPE_NEOX, 1);
+            test_attention_rope(dt, 4, 2, 128, LF_ROPE_NEOX, 0);   /* the 16-byte RoPE kernel against the fused one */
         }
         /* splits of the decode kernel's chunk: 64 positions at head_dim 64 and 128, 32 at 256 */
         test_attention_cluster(dt, 32, 32, 128, 320);   /* 5 splits */
