@@ -486,11 +486,8 @@ static lf_status tune_runs(cu_backend *b, int impl, int w, int M, int N, int K, 
             const void *W = w == LIN_QKV ? L->wqkv : w == LIN_O ? L->wo : w == LIN_GU ? L->wgu : w == LIN_DOWN ? L->wdown : b->lm_head;
             if (impl_is_swiglu(impl)) {
                 s = lin_impl(b, impl, x, W, b->act == x ? b->gu : b->act, 0, 0.f, M, N, K);
-            } else if (impl == IMPL_LT) {   /* the plan's output type (lin_out_f32) into scratch */
-                s = lin_impl(b, impl, x, W, b->logits, lin_out_f32[w], 0.f, M, N, K);
-                if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
-            } else {
-                s = lin_impl(b, impl, x, W, b->logits, 1, 0.f, M, N, K);
+            } else {   /* into scratch: fp32, or an Lt plan's own output type (lin_out_f32) */
+                s = lin_impl(b, impl, x, W, b->logits, impl == IMPL_LT ? lin_out_f32[w] : 1, 0.f, M, N, K);
                 if (s == LINFER_OK && w == LIN_GU) s = lf_cuda_swiglu(b->dt, b->act, b->gu, M, b->ffn, b->st);
             }
         }
@@ -500,8 +497,10 @@ static lf_status tune_runs(cu_backend *b, int impl, int w, int M, int N, int K, 
 /* Microseconds per call of candidate impl for linear layer w, launched eagerly: a warm-up run,
  * then `reps` runs between two events. (Timing it from a CUDA graph instead chose cuBLAS more
  * often and made the step slower: docs/perf-notes.md, session 16.) */
-static lf_status tune_time(cu_backend *b, int impl, int w, int M, int N, int K, const void *x, int nlay, int reps, cudaEvent_t e0,
-                           cudaEvent_t e1, float *us) {
+static lf_status tune_time(cu_backend *b, int impl, int w, int M, int N, int K, cudaEvent_t e0, cudaEvent_t e1, float *us) {
+    /* the layer's input in the step's scratch; 8 layers' weights in turn (HBM, not L2), 3 runs */
+    const void *x = w == LIN_O ? b->attn : w == LIN_DOWN ? b->act : b->xn;
+    const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
     float ms = 0.f;
     lf_status s = LINFER_OK;
     for (int pass = 0; pass < 2 && s == LINFER_OK; pass++) { /* pass 0 warms up */
@@ -571,18 +570,16 @@ static lf_status tune_bucket(cu_backend *b, int bi) {
     cudaEvent_t e0 = NULL, e1 = NULL;
     LF_TRY(tune_events(&e0, &e1));
     lf_status s = LINFER_OK;
-    const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
     for (int w = 0; w < LIN_COUNT && s == LINFER_OK; w++) {
         if (w == LIN_HEAD && !b->lm_head) continue; /* a pipeline stage without the head */
         int N, K;
         lin_shape(b, w, &N, &K);
-        const void *x = w == LIN_O ? b->attn : w == LIN_DOWN ? b->act : b->xn;
         float best = 1e30f;
         for (int impl = 0; impl < IMPL_COUNT && s == LINFER_OK; impl++) {
             b->impl_us[bi][w][impl] = 0.f;
             if (!impl_applies(b, impl, w, M, K)) continue;
             float us = 0.f;
-            s = tune_time(b, impl, w, M, N, K, x, nlay, reps, e0, e1, &us);
+            s = tune_time(b, impl, w, M, N, K, e0, e1, &us);
             if (s != LINFER_OK) break;
             b->impl_us[bi][w][impl] = us;
             if (us < best) { best = us; b->impl[bi][w] = (signed char)impl; }
@@ -612,15 +609,13 @@ static lf_status tune_lt(cu_backend *b, int M) {
     cudaEvent_t e0 = NULL, e1 = NULL;
     LF_TRY(tune_events(&e0, &e1));
     lf_status s = LINFER_OK;
-    const int nlay = b->nl < 8 ? b->nl : 8, reps = 3;
     float us_gemmex[LIN_COUNT] = {0}, us_lt[LIN_COUNT] = {0};
     int n_algos[LIN_COUNT] = {0};
     for (int w = 0; w < LIN_COUNT && s == LINFER_OK; w++) {
         if (w == LIN_HEAD && !b->lm_head) continue;
         int N, K;
         lin_shape(b, w, &N, &K);
-        const void *x = w == LIN_O ? b->attn : w == LIN_DOWN ? b->act : b->xn;
-        s = tune_time(b, IMPL_CUBLAS, w, M, N, K, x, nlay, reps, e0, e1, &us_gemmex[w]);
+        s = tune_time(b, IMPL_CUBLAS, w, M, N, K, e0, e1, &us_gemmex[w]);
         lf_lt_plan *plan = NULL;
         if (s != LINFER_OK || lf_cuda_lt_plan_create(b->dt, lin_out_f32[w], M, N, K, CUBLAS_WS_BYTES, &plan) != LINFER_OK) continue;
         float best = us_gemmex[w];
@@ -630,7 +625,7 @@ static lf_status tune_lt(cu_backend *b, int M) {
         for (int a = 0; a < n_algos[w] && s == LINFER_OK; a++) {
             float us = 0.f;
             b->lt_cur_algo = a;
-            s = tune_time(b, IMPL_LT, w, M, N, K, x, nlay, reps, e0, e1, &us);
+            s = tune_time(b, IMPL_LT, w, M, N, K, e0, e1, &us);
             if (s == LINFER_OK && us < best) { best = us; best_a = a; }
         }
         b->lt_cur = NULL;

@@ -166,17 +166,16 @@ extern "C" lf_status lf_cuda_rmsnorm(lf_dtype dt, void *out, const float *x, con
 // ---------------------------------------------------------------------------------------------
 // RoPE on q (in place) and k, bias, and K/V written to the cache. One block per token; the
 // block is a whole number of "pair groups" of head_dim/2 threads: thread j of a group owns pair
-// j of every head it visits, so its sin/cos is computed once. batched (since session 21;
-// LF_CUDA_ROPE_BATCH=0 to compare): a thread loads the pairs of up to ROPE_BATCH of its heads
-// before it rotates and stores any (the stores, which may alias the next loads for the compiler,
-// had made each head wait for the previous one's round trip), and V moves in 16-byte copies when
-// there is no bias. The same arithmetic either way.
+// j of every head it visits, so its sin/cos is computed once. A thread loads the pairs of up to
+// ROPE_BATCH of its heads before it rotates and stores any (session 21: the stores, which may
+// alias the next loads for the compiler, had made each head wait for the previous one's round
+// trip), and V moves in 16-byte copies when there is no bias.
 #define ROPE_BATCH 4
 template <typename T>
 __global__ void __launch_bounds__(1024) rope_qkv_kernel(T *__restrict__ qkv, int qkv_stride, const T *__restrict__ bias,
                                 const float *__restrict__ inv_freq, const int32_t *__restrict__ pos,
                                 const int32_t *__restrict__ seq, T *__restrict__ kc, T *__restrict__ vc, int max_ctx,
-                                int n_heads, int n_kv, int hd, int interleaved, int batched) {
+                                int n_heads, int n_kv, int hd, int interleaved) {
     pdl_enter();
     const int t = blockIdx.x;
     const int p = pos[t], s = seq[t];
@@ -192,7 +191,7 @@ __global__ void __launch_bounds__(1024) rope_qkv_kernel(T *__restrict__ qkv, int
         sincosf(ang, &sn, &cs);
         const int a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
         const int nhk = n_heads + n_kv;
-        for (int hb = h0; batched && hb < nhk; hb += ROPE_BATCH * groups) {
+        for (int hb = h0; hb < nhk; hb += ROPE_BATCH * groups) {
             float x0[ROPE_BATCH], x1[ROPE_BATCH];
 #pragma unroll
             for (int i = 0; i < ROPE_BATCH; i++) {
@@ -210,18 +209,9 @@ __global__ void __launch_bounds__(1024) rope_qkv_kernel(T *__restrict__ qkv, int
                 else { krow[ca - q_dim] = TT<T>::mk(y0); krow[cb - q_dim] = TT<T>::mk(y1); }
             }
         }
-        for (int head = h0; !batched && head < n_heads + n_kv; head += groups) {
-            const int ca = head * hd + a, cb = head * hd + b;
-            float x0 = TT<T>::f(row[ca]), x1 = TT<T>::f(row[cb]);
-            if (bias) { x0 += TT<T>::f(bias[ca]); x1 += TT<T>::f(bias[cb]); }
-            float y0, y1;
-            rope_rotate(x0, x1, cs, sn, y0, y1);
-            if (head < n_heads) { row[ca] = TT<T>::mk(y0); row[cb] = TT<T>::mk(y1); }
-            else { krow[ca - q_dim] = TT<T>::mk(y0); krow[cb - q_dim] = TT<T>::mk(y1); }
-        }
     }
     const T *vsrc = row + q_dim + kv_dim;
-    if (batched && !bias && kv_dim % 8 == 0 && !(((uintptr_t)vsrc | (uintptr_t)vrow) & 15)) {
+    if (!bias && kv_dim % 8 == 0 && !(((uintptr_t)vsrc | (uintptr_t)vrow) & 15)) {
         for (int i = threadIdx.x; i < kv_dim / 8; i += blockDim.x)
             reinterpret_cast<uint4 *>(vrow)[i] = reinterpret_cast<const uint4 *>(vsrc)[i];   // T -> float -> T is the identity
         return;
@@ -233,7 +223,6 @@ __global__ void __launch_bounds__(1024) rope_qkv_kernel(T *__restrict__ qkv, int
     }
 }
 
-static int g_rope_batch = -1;
 // The same for HF's (NEOX) layout without bias, head_dim % 16 == 0, head_dim <= 256 (vec; since
 // session 21, LF_CUDA_ROPE_VEC=0 to compare): a thread takes 8 consecutive pairs of one head and
 // their partners half a head away (two 16-byte loads and stores), with the angles the scalar
@@ -303,8 +292,7 @@ extern "C" lf_status lf_cuda_rope_qkv(lf_dtype dt, void *qkv, int qkv_stride, co
     const int half = head_dim / 2, threads = half * (half >= 1024 ? 1 : 1024 / half);
     DISPATCH_T(dt, "rope", LF_LAUNCH(rope_qkv_kernel<T>, n, threads, 0, st, (T *)qkv, qkv_stride, (const T *)bias, inv_freq, pos, seq,
                                                                        (T *)k_cache, (T *)v_cache, max_ctx, n_heads, n_kv_heads,
-                                                                       head_dim, style == LF_ROPE_INTERLEAVED,
-                                                                       env_switch(&g_rope_batch, "LF_CUDA_ROPE_BATCH")));
+                                                                       head_dim, style == LF_ROPE_INTERLEAVED));
     CUDA_CHECK_LAUNCH("rope_qkv_kernel");
     return LINFER_OK;
 }
