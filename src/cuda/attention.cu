@@ -667,19 +667,30 @@ __device__ __forceinline__ void attn_mma_load_q(uint32_t (&qf)[HD / 16][4], cons
 // One key block's online softmax of the tensor-core attention kernels (v1 and v2): the scores
 // sacc (scaled to log2, causally masked when need_mask), the running maxima m and sums l of the
 // thread's two query rows updated, P rounded to T into pf (the PV MMA's A fragments), o rescaled.
+// 2^x on the SFU with denormal results flushed to zero (ex2.approx.ftz: one MUFU.EX2, where exp2f
+// without --use_fast_math adds a range test and two multiplies around it). p = 2^(s - max) <= 1;
+// values below 2^-126 are far below what P rounded to T (or fp32 sums of them) can resolve.
+__device__ __forceinline__ float ex2_ftz(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
 template <typename T, int BN, int NT_S, int NT_O>
 __device__ __forceinline__ void attn_mma_softmax(float (&sacc)[NT_S][4], float (&o)[NT_O][4], uint32_t (&pf)[BN / 16][4], float &m0,
                                                  float &m1, float &l0, float &l1, float scale_log2, int k0, int tq, int qp0, int qp1,
                                                  bool need_mask) {
+    // the maxima of the raw scores (scale_log2 > 0 keeps the order), then 2^(s*scale_log2 - ref)
+    // as one FMA per score; m0, m1 and ref are in scaled (log2) units
     float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
     for (int n = 0; n < NT_S; n++) {
+        if (need_mask) {
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-            float v = sacc[n][e] * scale_log2;
-            const int key = k0 + n * 8 + 2 * tq + (e & 1);
-            if (need_mask && key > (e < 2 ? qp0 : qp1)) v = -INFINITY;
-            sacc[n][e] = v;
+            for (int e = 0; e < 4; e++) {
+                const int key = k0 + n * 8 + 2 * tq + (e & 1);
+                if (key > (e < 2 ? qp0 : qp1)) sacc[n][e] = -INFINITY;
+            }
         }
         mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
         mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
@@ -688,16 +699,16 @@ __device__ __forceinline__ void attn_mma_softmax(float (&sacc)[NT_S][4], float (
     mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
     mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
     mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-    const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+    const float mn0 = fmaxf(m0, mx0 * scale_log2), mn1 = fmaxf(m1, mx1 * scale_log2);
     const float ref0 = mn0 == -INFINITY ? 0.f : mn0, ref1 = mn1 == -INFINITY ? 0.f : mn1;
-    const float corr0 = exp2f(m0 - ref0), corr1 = exp2f(m1 - ref1);
+    const float corr0 = ex2_ftz(m0 - ref0), corr1 = ex2_ftz(m1 - ref1);
     m0 = mn0;
     m1 = mn1;
     float ls0 = 0.f, ls1 = 0.f;
 #pragma unroll
     for (int n = 0; n < NT_S; n++) {
-        const float p00 = exp2f(sacc[n][0] - ref0), p01 = exp2f(sacc[n][1] - ref0);
-        const float p10 = exp2f(sacc[n][2] - ref1), p11 = exp2f(sacc[n][3] - ref1);
+        const float p00 = ex2_ftz(fmaf(sacc[n][0], scale_log2, -ref0)), p01 = ex2_ftz(fmaf(sacc[n][1], scale_log2, -ref0));
+        const float p10 = ex2_ftz(fmaf(sacc[n][2], scale_log2, -ref1)), p11 = ex2_ftz(fmaf(sacc[n][3], scale_log2, -ref1));
         ls0 += p00 + p01;
         ls1 += p10 + p11;
         pf[n >> 1][(n & 1) * 2 + 0] = pack2<T>(p00, p01);
@@ -716,14 +727,14 @@ template <typename T, int HD>
 __global__ void __launch_bounds__(128)
 attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
                 const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
-                float scale_log2) {
+                float scale_log2, int heads_fast) {
     constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8;
     __shared__ __align__(16) T Ks[BN * STR];
     __shared__ __align__(16) T Vs[BN * STR];
     // largest tiles (latest positions) first
-    const int4 tile = tiles[gridDim.x - 1 - blockIdx.x];
+    const int4 tile = tiles[heads_fast ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
     const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
-    const int h = blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int h = heads_fast ? blockIdx.x : blockIdx.y, kvh = h / (n_heads / n_kv);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, tq = lane & 3;
     const int r0 = warp * 16 + g, r1 = r0 + 8;
@@ -818,20 +829,37 @@ __device__ __forceinline__ void ldsm_x4_t(uint32_t addr, uint32_t &r0, uint32_t 
                  : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(addr) : "memory");
 }
 
+// Keys kt*BN .. kt*BN+BN-1 of one KV head (kb, vb: its first row in the cache; rows of kv_dim
+// elements) into the shared K and V tiles Ks, Vs (rows padded to HD+8), 16 bytes per cp.async
+// over the block's 128 threads; keys at or past kv_end are zero-filled. The copies join the
+// thread's open cp.async group.
+template <typename T, int HD, int BN>
+__device__ __forceinline__ void attn_copy_kv_tile(T *Ks, T *Vs, const T *kb, const T *vb, int kv_dim, int kt, int kv_end, int tid) {
+    constexpr int STR = HD + 8, CHUNKS = BN * (HD / 8) / 128; // 16-byte copies per thread per tile
+#pragma unroll
+    for (int it = 0; it < CHUNKS; it++) {
+        const int c = tid + it * 128, r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
+        const int key = kt * BN + r;
+        const bool ok = key < kv_end;
+        const size_t src = (size_t)(ok ? key : 0) * kv_dim + cc;
+        cp_async16(smem_u32(Ks + r * STR + cc), kb + src, ok ? 16 : 0);
+        cp_async16(smem_u32(Vs + r * STR + cc), vb + src, ok ? 16 : 0);
+    }
+}
+
 template <typename T, int HD> constexpr int attn_mma2_smem() { return 2 * 2 * 64 * (HD + 8) * (int)sizeof(T); }
 
 template <typename T, int HD>
 __global__ void __launch_bounds__(128)
 attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
                  const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
-                 float scale_log2) {
+                 float scale_log2, int heads_fast) {
     constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8, TILE = BN * STR;
-    constexpr int CHUNKS = BN * (HD / 8) / 128; // 16-byte copies per thread per tile
     extern __shared__ __align__(16) unsigned char attn_smraw[];
     T *sm = reinterpret_cast<T *>(attn_smraw); // [stage 0: K, V][stage 1: K, V]
-    const int4 tile = tiles[gridDim.x - 1 - blockIdx.x];
+    const int4 tile = tiles[heads_fast ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
     const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
-    const int h = blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int h = heads_fast ? blockIdx.x : blockIdx.y, kvh = h / (n_heads / n_kv);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, tq = lane & 3;
     const int r0 = warp * 16 + g, r1 = r0 + 8;
@@ -841,16 +869,8 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
     const T *kb = kc + base, *vb = vc + base;
 
     auto load_tile = [&](int kt, int stage) {
-        T *Ks = sm + stage * 2 * TILE, *Vs = Ks + TILE;
-#pragma unroll
-        for (int it = 0; it < CHUNKS; it++) {
-            const int c = tid + it * 128, r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
-            const int key = kt * BN + r;
-            const bool ok = key < kv_end;
-            const size_t src = (size_t)(ok ? key : 0) * kv_dim + cc;
-            cp_async16(smem_u32(Ks + r * STR + cc), kb + src, ok ? 16 : 0);
-            cp_async16(smem_u32(Vs + r * STR + cc), vb + src, ok ? 16 : 0);
-        }
+        T *Ks = sm + stage * 2 * TILE;
+        attn_copy_kv_tile<T, HD, BN>(Ks, Ks + TILE, kb, vb, kv_dim, kt, kv_end, tid);
     };
     const int n_kt = (kv_end + BN - 1) / BN;
     load_tile(0, 0);
@@ -919,6 +939,142 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
     }
 }
 
+// Version 3 (the default): 128 query rows per block, 32 per warp as two m16 tiles that share
+// every K and V fragment (v2 feeds 2 MMAs per fragment, this 4), Q staged once in shared memory
+// and read with ldmatrix per k-step (its 64 registers per m16 tile would not fit beside the 128 of
+// O), 32 keys per step (64 spilled at 255 registers) through a ring of 3 K/V buffers filled by
+// cp.async: the refill goes after the step's one barrier, into the buffer read two steps back (two
+// buffers need a second barrier per step). Shared memory: Q 128 rows + 3 x (K, V) of 32 rows, rows
+// padded to HD+8 elements (87 KB at HD 128: 2 blocks per SM, as the 243 registers allow).
+// Measured in session 22 (docs/perf-notes.md): 0.125 ms per 7B layer at 2048 tokens against v2's 0.136.
+#define ATT3_BM 128
+#define ATT3_BN 32
+#define ATT3_STAGES 3
+template <typename T, int HD> constexpr int attn_mma3_smem() {
+    return (ATT3_BM + ATT3_STAGES * 2 * ATT3_BN) * (HD + 8) * (int)sizeof(T);
+}
+
+template <typename T, int HD>
+__global__ void __launch_bounds__(128)
+attn_mma3_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                 const T *__restrict__ vc, int max_ctx, int kv_dim, const int4 *__restrict__ tiles, int n_heads, int n_kv,
+                 float scale_log2, int heads_fast) {
+    constexpr int BM = ATT3_BM, BN = ATT3_BN, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8, TILE = BN * STR;
+    constexpr int QCHUNKS = BM * (HD / 8) / 128; // 16-byte copies of Q per thread
+    extern __shared__ __align__(16) unsigned char attn_smraw[];
+    T *Qs = reinterpret_cast<T *>(attn_smraw); // [BM][STR], then [buffer 0: K, V][1: K, V][2: K, V]
+    T *kvs = Qs + BM * STR;
+    const int4 tile = tiles[heads_fast ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
+    const int h = heads_fast ? blockIdx.x : blockIdx.y, kvh = h / (n_heads / n_kv);
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tq = lane & 3;
+    const int kv_end = pos0 + nrows;
+    const size_t base = (size_t)s * max_ctx * kv_dim + (size_t)kvh * HD;
+    const T *kb = kc + base, *vb = vc + base;
+
+#pragma unroll
+    for (int it = 0; it < QCHUNKS; it++) { // rows past nrows zero-filled
+        const int c = tid + it * 128, r = c / (HD / 8), cc = (c % (HD / 8)) * 8;
+        const bool ok = r < nrows;
+        cp_async16(smem_u32(Qs + r * STR + cc), q + (size_t)(tok0 + (ok ? r : 0)) * q_stride + (size_t)h * HD + cc, ok ? 16 : 0);
+    }
+    auto load_tile = [&](int kt, int stage) {
+        T *Ks = kvs + stage * 2 * TILE;
+        attn_copy_kv_tile<T, HD, BN>(Ks, Ks + TILE, kb, vb, kv_dim, kt, kv_end, tid);
+    };
+    const int n_kt = (kv_end + BN - 1) / BN;
+    load_tile(0, 0);
+    cp_async_commit(); // group 0: Q and the first K/V tile
+    if (n_kt > 1) load_tile(1, 1);
+    cp_async_commit(); // group 1: the second tile (or nothing); group j >= 1 holds tile j
+
+    float o[2][NT_O][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int n = 0; n < NT_O; n++) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.f;
+    float m[2][2] = {{-INFINITY, -INFINITY}, {-INFINITY, -INFINITY}}, l[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
+    const int wrow = warp * 32; // the warp's first row in the tile; m16 tile mt holds rows wrow + 16 mt ..
+    const int warp_qmax = pos0 + wrow + 31, warp_qmin = pos0 + wrow;
+    const int lr = lane & 7, lm = lane >> 3; // ldmatrix: row within an 8x8 matrix, matrix index
+
+    for (int kt = 0; kt < n_kt; kt++) {
+        cp_async_wait1(); // the groups up to tile kt's have landed (this thread's copies); kt+1's may be in flight
+        __syncthreads();  // everyone's copies of tile kt landed, and everyone is done with step kt-1
+        if (kt + 2 < n_kt) load_tile(kt + 2, (kt + 2) % ATT3_STAGES); // into the buffer of step kt-1
+        cp_async_commit();
+        const int k0 = kt * BN;
+        if (k0 <= warp_qmax && wrow < nrows) {
+            const T *Ks = kvs + (kt % ATT3_STAGES) * 2 * TILE, *Vs = Ks + TILE;
+            float sacc[2][NT_S][4];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                for (int n = 0; n < NT_S; n++) sacc[mt][n][0] = sacc[mt][n][1] = sacc[mt][n][2] = sacc[mt][n][3] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < KS; kk += 2) {
+                uint32_t qa[2][2][4]; // [m16 tile][k-step kk, kk+1]: A fragments
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                    for (int ks = 0; ks < 2; ks++)
+                        ldsm_x4(smem_u32(Qs + (wrow + mt * 16 + (lm & 1) * 8 + lr) * STR + (kk + ks) * 16 + (lm >> 1) * 8),
+                                qa[mt][ks][0], qa[mt][ks][1], qa[mt][ks][2], qa[mt][ks][3]);
+#pragma unroll
+                for (int n = 0; n < NT_S; n++) {
+                    uint32_t b0, b1, b2, b3; // (b0, b1) for k-step kk, (b2, b3) for kk+1
+                    ldsm_x4(smem_u32(Ks + (n * 8 + lr) * STR + kk * 16 + lm * 8), b0, b1, b2, b3);
+#pragma unroll
+                    for (int mt = 0; mt < 2; mt++) {
+                        mma16816<T>(sacc[mt][n], qa[mt][0], b0, b1);
+                        mma16816<T>(sacc[mt][n], qa[mt][1], b2, b3);
+                    }
+                }
+            }
+            uint32_t pf[2][BN / 16][4];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) {
+                const int r0 = wrow + mt * 16 + g;
+                attn_mma_softmax<T, BN, NT_S, NT_O>(sacc[mt], o[mt], pf[mt], m[mt][0], m[mt][1], l[mt][0], l[mt][1], scale_log2, k0,
+                                                    tq, pos0 + r0, pos0 + r0 + 8, k0 + BN - 1 > warp_qmin + mt * 16);
+            }
+#pragma unroll
+            for (int kk2 = 0; kk2 < BN / 16; kk2++) {
+#pragma unroll
+                for (int n = 0; n < NT_O; n += 2) {
+                    uint32_t b0, b1, b2, b3; // (b0, b1) for dims n*8.., (b2, b3) for dims (n+1)*8..
+                    ldsm_x4_t(smem_u32(Vs + (kk2 * 16 + (lm & 1) * 8 + lr) * STR + n * 8 + (lm >> 1) * 8), b0, b1, b2, b3);
+#pragma unroll
+                    for (int mt = 0; mt < 2; mt++) {
+                        mma16816<T>(o[mt][n], pf[mt][kk2], b0, b1);
+                        mma16816<T>(o[mt][n + 1], pf[mt][kk2], b2, b3);
+                    }
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int hf = 0; hf < 2; hf++) {
+            float lv = l[mt][hf];
+            lv += __shfl_xor_sync(0xffffffffu, lv, 1);
+            lv += __shfl_xor_sync(0xffffffffu, lv, 2);
+            const int r = wrow + mt * 16 + hf * 8 + g;
+            if (r < nrows) {
+                const float inv = 1.0f / lv;
+                T *orow = out + (size_t)(tok0 + r) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+                for (int n = 0; n < NT_O; n++)
+                    *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[mt][n][2 * hf] * inv, o[mt][n][2 * hf + 1] * inv);
+            }
+        }
+}
+
+static int g_attn_lpt = -1;
+static int attn_lpt_on(void) { return env_switch(&g_attn_lpt, "LF_CUDA_ATTN_LPT"); }
+
 extern "C" int lf_cuda_attention_tiles_supported(int head_dim) { return head_dim == 32 || head_dim == 64 || head_dim == 128; }
 
 // dynamic shared memory above 48 KB needs an opt-in per kernel (per device; cheap, so every launch)
@@ -926,6 +1082,12 @@ template <typename T, int HD> static lf_status mma2_prepare(void) {
     CUDA_CHECK(cudaFuncSetAttribute(attn_mma2_kernel<T, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, attn_mma2_smem<T, HD>()));
     return LINFER_OK;
 }
+template <typename T, int HD> static lf_status mma3_prepare(void) {
+    CUDA_CHECK(cudaFuncSetAttribute(attn_mma3_kernel<T, HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, attn_mma3_smem<T, HD>()));
+    return LINFER_OK;
+}
+
+extern "C" int lf_cuda_attention_tile_rows(int impl) { return impl == 3 ? ATT3_BM : 64; }
 
 extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                                              const void *k_cache, const void *v_cache, int max_ctx, const lf_attn_tile *tiles,
@@ -937,20 +1099,34 @@ extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_str
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA tensor-core attention: head_dim %d (32, 64 or 128 only)", head_dim);
     if ((q_stride | out_stride) & 1)
         return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: odd row stride");
+    if (impl < 1 || impl > 3) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: impl %d (1..3)", impl);
+    if (!(scale > 0.f)) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: scale %g (must be > 0)", scale);
+    if (impl == 3 && ((q_stride & 7) || ((uintptr_t)q & 15)))
+        return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention v3: q rows not 16-byte aligned (stride %d)", q_stride);
     const float scale_log2 = scale * 1.4426950408889634f;
     const int kv_dim = n_kv_heads * head_dim;
-    dim3 grid(n_tiles, n_heads);
+    // blocks start in launch order, x fastest: every head of the last tile (the most keys) first,
+    // then every head of the one before, so the longest blocks start earliest (not one head's
+    // tiles after another's, which left the last heads' longest tiles for the end)
+    // (LF_CUDA_ATTN_LPT=0: the tile in x, as before session 22, to compare)
+    const int hf = attn_lpt_on();
+    if (hf && n_tiles > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: %d tiles (at most 65535)", n_tiles);
+    const dim3 grid = hf ? dim3(n_heads, n_tiles) : dim3(n_tiles, n_heads);
     const int4 *tl = reinterpret_cast<const int4 *>(tiles);
-#define ATT_MMA_LAUNCH(HD)                                                                                           \
-    do {                                                                                                             \
-        if (impl == 1) {                                                                                             \
-            attn_mma_kernel<T, HD><<<grid, 128, 0, st>>>((T *)out, out_stride, (const T *)q, q_stride,               \
-                (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2);        \
-        } else {                                                                                                     \
-            LF_TRY((mma2_prepare<T, HD>()));                                                                         \
-            attn_mma2_kernel<T, HD><<<grid, 128, attn_mma2_smem<T, HD>(), st>>>((T *)out, out_stride, (const T *)q,  \
-                q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2); \
-        }                                                                                                            \
+#define ATT_MMA_LAUNCH(HD)                                                                                            \
+    do {                                                                                                              \
+        if (impl == 1) {                                                                                              \
+            attn_mma_kernel<T, HD><<<grid, 128, 0, st>>>((T *)out, out_stride, (const T *)q, q_stride,                \
+                (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2, hf);    \
+        } else if (impl == 2) {                                                                                       \
+            LF_TRY((mma2_prepare<T, HD>()));                                                                          \
+            attn_mma2_kernel<T, HD><<<grid, 128, attn_mma2_smem<T, HD>(), st>>>((T *)out, out_stride, (const T *)q,   \
+                q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2, hf);\
+        } else {                                                                                                      \
+            LF_TRY((mma3_prepare<T, HD>()));                                                                          \
+            attn_mma3_kernel<T, HD><<<grid, 128, attn_mma3_smem<T, HD>(), st>>>((T *)out, out_stride, (const T *)q,   \
+                q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, tl, n_heads, n_kv_heads, scale_log2, hf);\
+        }                                                                                                             \
     } while (0)
     DISPATCH_T(dt, "attention_tiles",
                if (head_dim == 32) ATT_MMA_LAUNCH(32);

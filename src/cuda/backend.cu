@@ -1436,9 +1436,10 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     lf_attn_tile *tiles = (lf_attn_tile *)h;
     step_meta sm;
     memset(&sm, 0, sizeof sm);
+    const int tile_rows = lf_cuda_attention_tile_rows(b->mma_impl);
     for (int i = 0; i < n;) {
         int j = i + 1;
-        while (j < n && j - i < LF_ATTN_TILE_ROWS && bt->seq[j] == bt->seq[i] && bt->pos[j] == bt->pos[j - 1] + 1) j++;
+        while (j < n && j - i < tile_rows && bt->seq[j] == bt->seq[i] && bt->pos[j] == bt->pos[j - 1] + 1) j++;
         if (b->mma_impl && j - i >= MMA_MIN_ROWS) {
             lf_attn_tile tl = {i, j - i, bt->seq[i], bt->pos[i]};
             tiles[sm.n_tiles++] = tl;
@@ -1774,8 +1775,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     b->logit_rows = p->max_batch_tokens < LOGIT_ROWS ? p->max_batch_tokens : LOGIT_ROWS;
     b->gemv_max_m = env_int("LF_CUDA_GEMV", LF_CUDA_GEMV_DEFAULT_M); // measured crossover; 0: cuBLAS for every linear layer
     // LF_CUDA_ATTN_MMA: 0 simple kernel only, 1 or 2 tensor-core kernel version (default 2)
-    b->mma_impl = lf_cuda_attention_tiles_supported(c->head_dim) ? env_int("LF_CUDA_ATTN_MMA", 2) : 0;
-    if (b->mma_impl < 0 || b->mma_impl > 2) b->mma_impl = 2;
+    b->mma_impl = lf_cuda_attention_tiles_supported(c->head_dim) ? env_int("LF_CUDA_ATTN_MMA", 3) : 0;
+    if (b->mma_impl < 0 || b->mma_impl > 3) b->mma_impl = 3;
     b->graphs_on = env_int("LF_CUDA_GRAPH", 1) != 0;
     {   // programmatic dependent launch: Hopper and later (LF_CUDA_PDL=0 turns it off)
         int major = 0;

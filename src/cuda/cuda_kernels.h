@@ -23,7 +23,7 @@ extern "C" {
  * consecutive positions pos0 .. pos0+n_rows-1 (n_rows <= LF_ATTN_TILE_ROWS): the unit of the
  * tensor-core attention kernel. Same layout as a CUDA int4. */
 typedef struct { int32_t tok_start, n_rows, seq, pos0; } lf_attn_tile;
-#define LF_ATTN_TILE_ROWS 64
+#define LF_ATTN_TILE_ROWS 128 /* the most rows of any kernel's tile; lf_cuda_attention_tile_rows: per kernel */
 
 /* Programmatic dependent launch for the decode-chain kernels (Hopper and later): each kernel's
  * blocks may start while the previous kernel finishes; they wait for it before touching
@@ -102,10 +102,14 @@ lf_status lf_cuda_attention_rope(lf_dtype dt, void *out, int out_stride, const v
                                  cudaStream_t st);
 
 /* Same function, tensor cores (mma.sync m16n8k16, fp32 accumulation; P rounded to T before P.V),
- * one block of 4 warps per (tile, head), 64 keys per step. Only for head_dim in {32, 64, 128}.
+ * one block of 4 warps per (tile, head). Only for head_dim in {32, 64, 128}.
  * impl 1: K/V tiles loaded through registers, one buffer; impl 2: cp.async double buffering and
- * ldmatrix fragment loads (the default of the backend). */
+ * ldmatrix fragment loads; impl 3 (the backend's default): 128 rows per block, 32 per warp (two m16
+ * tiles sharing each K/V fragment), Q staged in shared memory (q rows 16-byte aligned), 32 keys per
+ * step through 3 cp.async K/V buffers. A tile has at most lf_cuda_attention_tile_rows(impl) rows
+ * (64 for impls 1 and 2, 128 for 3). scale > 0. */
 int lf_cuda_attention_tiles_supported(int head_dim);
+int lf_cuda_attention_tile_rows(int impl);
 lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                                   const void *k_cache, const void *v_cache, int max_ctx,
                                   const lf_attn_tile *tiles, int n_tiles, int n_heads, int n_kv_heads,

@@ -622,28 +622,33 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
     const int max_seqs = 4, max_ctx = long_ctx ? 3200 : 300;
     const int kv_dim = nkv * hd, q_dim = nh * hd, q_stride = q_dim + 2 * kv_dim; /* q inside a qkv row */
     /* runs: (seq, first pos, length) */
-    int runs[6][3] = {{0, 0, 70}, {1, 200, 37}, {2, 250, 1}, {3, 17, 5}, {1, 5, 1}, {2, 0, 2}};
+    int runs[6][3] = {{0, 0, 140}, {1, 200, 37}, {2, 250, 1}, {3, 17, 5}, {1, 5, 1}, {2, 0, 2}};
     if (long_ctx) { runs[2][1] = 3100; runs[3][1] = 3000; runs[3][2] = 64; }
     int n = 0;
     for (int r = 0; r < 6; r++) n += runs[r][2];
     int32_t *pos = xmalloc(4 * (size_t)n), *seq = xmalloc(4 * (size_t)n);
-    lf_attn_tile tiles[16];
-    int nt = 0;
+    lf_attn_tile tiles[2][16]; /* [0]: tiles of up to 64 rows (impls 1, 2), [1]: up to 128 (impl 3) */
+    int nt[2] = {0, 0};
     for (int r = 0, i = 0; r < 6; r++) {
-        for (int k = 0; k < runs[r][2]; k += LF_ATTN_TILE_ROWS) {
-            int rows = runs[r][2] - k < LF_ATTN_TILE_ROWS ? runs[r][2] - k : LF_ATTN_TILE_ROWS;
-            lf_attn_tile t = {i + k, rows, runs[r][0], runs[r][1] + k};
-            tiles[nt++] = t;
+        for (int w = 0; w < 2; w++) {
+            const int cap = w ? 128 : 64;
+            for (int k = 0; k < runs[r][2]; k += cap) {
+                int rows = runs[r][2] - k < cap ? runs[r][2] - k : cap;
+                lf_attn_tile t = {i + k, rows, runs[r][0], runs[r][1] + k};
+                tiles[w][nt[w]++] = t;
+            }
         }
         for (int k = 0; k < runs[r][2]; k++, i++) { seq[i] = runs[r][0]; pos[i] = runs[r][1] + k; }
     }
+    expect(lf_cuda_attention_tile_rows(1) == 64 && lf_cuda_attention_tile_rows(2) == 64 && lf_cuda_attention_tile_rows(3) == 128 &&
+           lf_cuda_attention_tile_rows(3) <= LF_ATTN_TILE_ROWS, "attention tile rows: 64 for impls 1-2, 128 for 3");
     size_t cache_n = (size_t)max_seqs * max_ctx * kv_dim;
     float *K = frand_array(cache_n, 1.0f), *V = frand_array(cache_n, 1.0f);
     float *q = frand_array((size_t)n * q_stride, 1.5f); /* scores of a few units: peaked softmax */
     round_array(dt, K, cache_n); round_array(dt, V, cache_n); round_array(dt, q, (size_t)n * q_stride);
     void *dK = dput_T(dt, K, cache_n), *dV = dput_T(dt, V, cache_n), *dq = dput_T(dt, q, (size_t)n * q_stride);
     int32_t *dpos = dput(pos, 4 * (size_t)n), *dseq = dput(seq, 4 * (size_t)n);
-    void *dtiles = dput(tiles, sizeof(lf_attn_tile) * nt);
+    void *dtiles[2] = {dput(tiles[0], sizeof(lf_attn_tile) * nt[0]), dput(tiles[1], sizeof(lf_attn_tile) * nt[1])};
     const float scale = 1.0f / sqrtf((float)hd);
     float *ref = xmalloc((size_t)n * q_dim * 4), *att = xmalloc((size_t)max_ctx * 4);
     for (int i = 0; i < n; i++)
@@ -712,17 +717,19 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
         check("attention", dt, v, g3, r3, (size_t)nl * q_dim, tol(dt));
         free(got); free(g3); free(r3); cudaFree(dlast); cudaFree(scr);
     }
-    /* tensor-core kernels over all runs (tiles of 1..64 rows) */
-    for (int impl = 1; impl <= 2 && lf_cuda_attention_tiles_supported(hd); impl++) {
+    /* tensor-core kernels over all runs (tiles of 1..64 rows; v3: 1..128) */
+    for (int impl = 1; impl <= 3 && lf_cuda_attention_tiles_supported(hd); impl++) {
+        const int w = lf_cuda_attention_tile_rows(impl) == 128;
         CK(cudaMemset(dout, 0xFF, (size_t)n * q_dim * 2));
-        LF(lf_cuda_attention_tiles(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dtiles, nt, nh, nkv, hd, scale, impl, 0));
+        LF(lf_cuda_attention_tiles(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dtiles[w], nt[w], nh, nkv, hd, scale, impl, 0));
         got = dget_T(dt, dout, (size_t)n * q_dim);
         snprintf(v, sizeof v, "mma v%d h%d/%d hd%d n%d ctx<=%d", impl, nh, nkv, hd, n, max_ctx);
         check("attention", dt, v, got, ref, (size_t)n * q_dim, tol(dt));
         free(got);
     }
     free(pos); free(seq); free(K); free(V); free(q); free(ref); free(att);
-    cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles); cudaFree(dout);
+    cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles[0]); cudaFree(dtiles[1]);
+    cudaFree(dout);
 }
 
 static void test_convert(lf_dtype dt) {
@@ -1057,20 +1064,22 @@ static void attn_bench(lf_dtype dt) {
     void *dout = dalloc((size_t)IN * kv_dim * 2);
     int32_t *pos = xmalloc(4 * IN), *seq = xmalloc(4 * IN);
     for (int i = 0; i < IN; i++) { pos[i] = i; seq[i] = 0; }
-    lf_attn_tile tiles[IN / LF_ATTN_TILE_ROWS];
-    for (int t = 0; t < IN / LF_ATTN_TILE_ROWS; t++) { lf_attn_tile x = {t * 64, 64, 0, t * 64}; tiles[t] = x; }
+    lf_attn_tile tiles[2][IN / 64]; /* [0]: 64-row tiles (impls 1, 2), [1]: 128-row tiles (impl 3) */
+    for (int t = 0; t < IN / 64; t++) { lf_attn_tile x = {t * 64, 64, 0, t * 64}; tiles[0][t] = x; }
+    for (int t = 0; t < IN / 128; t++) { lf_attn_tile x = {t * 128, 128, 0, t * 128}; tiles[1][t] = x; }
     int32_t *dpos = dput(pos, 4 * IN), *dseq = dput(seq, 4 * IN);
-    void *dtiles = dput(tiles, sizeof tiles);
+    void *dtiles[2] = {dput(tiles[0], sizeof tiles[0]), dput(tiles[1], sizeof tiles[1])};
     float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
     const float scale = 1.0f / sqrtf((float)hd);
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
     const double flop = 4.0 * IN * (IN + 1) / 2.0 * hd * nh;
-    for (int impl = 1; impl <= 2; impl++) {
-        LF(lf_cuda_attention_tiles(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dtiles, IN / 64, nh, nh, hd, scale, impl, 0));
+    for (int impl = 1; impl <= 3; impl++) {
+        const int w = lf_cuda_attention_tile_rows(impl) == 128, ntl = IN / lf_cuda_attention_tile_rows(impl);
+        LF(lf_cuda_attention_tiles(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dtiles[w], ntl, nh, nh, hd, scale, impl, 0));
         CK(cudaEventRecord(e0, 0));
         for (int r = 0; r < 20; r++)
-            LF(lf_cuda_attention_tiles(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dtiles, IN / 64, nh, nh, hd, scale, impl, 0));
+            LF(lf_cuda_attention_tiles(dt, dout, kv_dim, dq, q_stride, dK, dV, max_ctx, dtiles[w], ntl, nh, nh, hd, scale, impl, 0));
         CK(cudaEventRecord(e1, 0));
         CK(cudaEventSynchronize(e1));
         float ms;
@@ -1105,7 +1114,7 @@ static void attn_bench(lf_dtype dt) {
     lf_cuda_set_attn_decode(1);
     cudaEventDestroy(e0); cudaEventDestroy(e1);
     free(hK); free(hq); free(pos); free(seq);
-    cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dout); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles); cudaFree(scr);
+    cudaFree(dK); cudaFree(dV); cudaFree(dq); cudaFree(dout); cudaFree(dpos); cudaFree(dseq); cudaFree(dtiles[0]); cudaFree(dtiles[1]); cudaFree(scr);
 }
 
 /* which feature of the hand-made model makes the CUDA backend differ from the CPU backend */
