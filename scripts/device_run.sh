@@ -101,6 +101,16 @@ step_sanitize() {
         compute-sanitizer --tool $tool $extra --error-exitcode 99 "$TEST_BIN" --quick >"$OUT/sanitize_$tool.log" 2>&1
         local rc=$?
         grep -E "ERROR SUMMARY|RACECHECK SUMMARY|checks, .* failed|Error|error" "$OUT/sanitize_$tool.log" | tail -8
+        # racecheck reports hazards inside cuBLAS's own sm90 kernels (nvjet_*: the cuBLASLt
+        # algorithms the tests time; session 22: 46 of them, none in linfer's kernels). Not ours to
+        # fix, and excluding them (--kernel-name-exclude kns=nvjet) made the tool fail with an
+        # internal error: so the run counts as clean when every hazard it reports is in nvjet_*.
+        if [ $tool = racecheck ] && [ $rc -eq 99 ] && grep -q "Race reported" "$OUT/sanitize_$tool.log" &&
+           ! grep "Race reported" "$OUT/sanitize_$tool.log" | grep -qv "nvjet_" &&
+           grep -qE "checks, 0 failed" "$OUT/sanitize_$tool.log"; then
+            echo "   (every hazard is inside cuBLAS's nvjet_* kernels: none in linfer's)"
+            rc=0
+        fi
         echo "== $tool rc=$rc"
         [ $rc -eq 0 ] || rc_all=1
     done
