@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "backend.h"
 #include "sampling.h"
 #include "../tokenizer/tokenizer.h"
@@ -17,7 +20,8 @@ struct linfer_engine {
     lf_backend *backend;
     linfer_engine_params params;
     float *logits;       /* [max_batch][vocab] */
-    void *sample_scratch;
+    void *sample_scratch; /* [sample_threads][8 * vocab bytes]: lf_sample's, one per thread */
+    int sample_threads;   /* host sampling: sequences sampled in parallel on this many threads */
     lf_step_hook hook;   /* profiling: called after each step (NULL: off) */
     void *hook_user;
 };
@@ -86,7 +90,18 @@ lf_status linfer_engine_create(linfer_model *m, const linfer_engine_params *p, l
     if (s) { free(e); return s; }
     size_t V = (size_t)m->cfg.vocab_size;
     e->logits = malloc(sizeof(float) * V * (size_t)p->max_batch);
-    e->sample_scratch = malloc(8 * V);
+    /* host sampling (temperature > 0) takes ~0.3-2 ms per sequence and token at real vocabulary
+     * sizes (docs/performance.md, session 22): the sequences of a step are sampled in parallel,
+     * each with its own RNG, so the tokens do not depend on the thread count */
+    int nthr = 1;
+#ifdef _OPENMP
+    nthr = p->n_threads > 0 ? p->n_threads : omp_get_max_threads();
+#endif
+    if (nthr > p->max_batch) nthr = p->max_batch;
+    if (nthr > 64) nthr = 64;
+    if (nthr < 1) nthr = 1;
+    e->sample_threads = nthr;
+    e->sample_scratch = malloc(8 * V * (size_t)nthr);
     if (!e->logits || !e->sample_scratch) { linfer_engine_free(e); return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory for logits"); }
     *out = e;
     return LINFER_OK;
@@ -214,13 +229,30 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     double t_first = 0, t_dec0 = 0;
     int steps = 0, n_active = n_seq, total_gen = 0;
     for (;;) {
-        /* sample one token for each active sequence from e->logits[i] */
+        /* one token for each active sequence: the device's greedy ids, or sampled here from
+         * e->logits[i] (the sequences in parallel, each with its own RNG and scratch) */
+        if (!have_ids) {
+            const double ts = e->hook ? lf_now_ms() : 0;
+            const size_t V = (size_t)c->vocab_size;
+            int nthr = e->sample_threads < n_active ? e->sample_threads : n_active;
+            if (nthr < 1) nthr = 1;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
+#endif
+            for (int i = 0; i < n_seq; i++) {
+                if (!active[i]) continue;
+                int th = 0;
+#ifdef _OPENMP
+                th = omp_get_thread_num();
+#endif
+                greedy_ids[i] = lf_sample(e->logits + (size_t)i * V, c->vocab_size, &scfg, &rng[i],
+                                          (char *)e->sample_scratch + (size_t)th * 8 * V);
+            }
+            if (e->hook) { e->backend->op_ms[LF_OP_SAMPLING] += lf_now_ms() - ts; hk_sampled += n_active; }
+        }
         for (int i = 0; i < n_seq; i++) {
             if (!active[i]) continue;
-            double ts = e->hook ? lf_now_ms() : 0;
-            int32_t t = have_ids ? greedy_ids[i]
-                                 : lf_sample(e->logits + (size_t)i * c->vocab_size, c->vocab_size, &scfg, &rng[i], e->sample_scratch);
-            if (e->hook && !have_ids) { e->backend->op_ms[LF_OP_SAMPLING] += lf_now_ms() - ts; hk_sampled++; }
+            const int32_t t = greedy_ids[i];
             cur[i] = t;
             n_gen[i]++;
             total_gen++;
