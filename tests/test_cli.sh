@@ -48,6 +48,15 @@ expect_ok generate-help-tp-invariant 'tp-invariant' -- "$bin" generate --help
 expect_ok bench-help-tp-invariant 'tp-invariant' -- "$bin" bench --help
 expect_ok tp-invariant-cpu 'ids\[1\]: ' -- "$bin" generate -m "$model" --device cpu --tp-invariant -n 2 --print-ids --quiet
 expect_fail tp-env-incomplete 'LOCAL_RANK is not set|built without CUDA' -- env RANK=1 WORLD_SIZE=2 "$bin" generate -m smollm2-135m --device cuda -n 2
+# host sampling runs a step's sequences in parallel, each with its own RNG: the ids must not depend
+# on the thread count (random-weights preset, a high temperature so that the draws vary)
+samp="generate -m smollm2-135m --device cpu --batch 5 --in 8 -n 6 --temperature 30 --top-k 300 --top-p 0.97 --seed 7 --print-ids --quiet"
+ids1=$(timeout 120 "$bin" $samp --threads 1 2>/dev/null | grep 'ids\['); ids4=$(timeout 120 "$bin" $samp --threads 4 2>/dev/null | grep 'ids\[')
+if [ -n "$ids1" ] && [ "$(echo "$ids1" | wc -l)" -eq 5 ] && [ "$ids1" = "$ids4" ] && [ "$(echo "$ids1" | tr ' ' '\n' | grep -E '^[0-9]+$' | sort -u | wc -l)" -gt 10 ]; then
+  ok=$((ok + 1))
+else
+  bad=$((bad + 1)); echo "FAIL sampling-threads: --threads 1 and 4 gave different ids (or too few): [$ids1] vs [$ids4]"
+fi
 # HF directory with a broken config / truncated weights
 cp -r tests/data/hf/tiny-gqa "$tmp/hf"
 truncate -s 100000 "$tmp/hf/model.safetensors"
