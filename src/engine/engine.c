@@ -199,11 +199,11 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     int *active = calloc((size_t)n_seq, sizeof *active), *n_gen = calloc((size_t)n_seq, sizeof *n_gen);
     lf_rng *rng = calloc((size_t)n_seq, sizeof *rng);
     lf_tok_decoder *dec = calloc((size_t)n_seq, sizeof *dec);
-    int32_t *greedy_ids = calloc((size_t)n_seq, sizeof *greedy_ids), *step_ids = calloc((size_t)n_seq, sizeof *step_ids);
+    int32_t *next_ids = calloc((size_t)n_seq, sizeof *next_ids), *step_ids = calloc((size_t)n_seq, sizeof *step_ids);
     int32_t *btok = calloc((size_t)n_seq * 2, sizeof *btok); /* one decode batch: tokens, then positions */
     char *text = malloc(LF_TOK_DECODE_MAX); /* always enough for one token's text */
     if (out_ids) for (int i = 0; i < n_seq; i++) { out_ids[i] = malloc(sizeof(int32_t) * (size_t)sp.max_new_tokens); out_n[i] = 0; }
-    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !greedy_ids || !step_ids || !text || !btok) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
+    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !next_ids || !step_ids || !text || !btok) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     for (int i = 0; i < n_seq; i++) {
         if (out_ids && !out_ids[i]) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
         lf_rng_seed(&rng[i], sp.seed + (uint64_t)i * 1000003ull);
@@ -245,14 +245,14 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
 #ifdef _OPENMP
                 th = omp_get_thread_num();
 #endif
-                greedy_ids[i] = lf_sample(e->logits + (size_t)i * V, c->vocab_size, &scfg, &rng[i],
+                next_ids[i] = lf_sample(e->logits + (size_t)i * V, c->vocab_size, &scfg, &rng[i],
                                           (char *)e->sample_scratch + (size_t)th * 8 * V);
             }
             if (e->hook) { e->backend->op_ms[LF_OP_SAMPLING] += lf_now_ms() - ts; hk_sampled += n_active; }
         }
         for (int i = 0; i < n_seq; i++) {
             if (!active[i]) continue;
-            const int32_t t = greedy_ids[i];
+            const int32_t t = next_ids[i];
             cur[i] = t;
             n_gen[i]++;
             total_gen++;
@@ -294,7 +294,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         }
         if (device_greedy) {
             s = e->backend->ops->forward_greedy(e->backend, &b, step_ids);
-            for (int j = 0; j < n && !s; j++) greedy_ids[seq[j]] = step_ids[j];
+            for (int j = 0; j < n && !s; j++) next_ids[seq[j]] = step_ids[j];
             have_ids = 1;
         } else {
             float *step_logits = e->logits; /* rows come back packed; scatter in place from the end */
@@ -320,7 +320,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     }
 done:
     free(cur); free(pos); free(seq); free(rows); free(active); free(n_gen); free(rng); free(dec);
-    free(greedy_ids); free(step_ids); free(text); free(btok);
+    free(next_ids); free(step_ids); free(text); free(btok);
     return s;
 }
 
