@@ -676,6 +676,43 @@ __device__ __forceinline__ float ex2_ftz(float x) {
     return y;
 }
 
+// The kernels' flags. ATT_FLAG_LPT: the grid is (heads, tiles), so that blocks, which start x
+// fastest, start with every head of the longest tile (else (tiles, heads)); ATT_FLAG_LAZY: O's
+// rescale skipped in steps where no row of a warp got a new maximum.
+#define ATT_FLAG_LPT 1
+#define ATT_FLAG_LAZY 2
+
+// This block's tile and query head h. Tiles are taken from the last (the latest positions: the
+// most keys) down, so the longest blocks start first.
+__device__ __forceinline__ int4 attn_block_tile(const int4 *__restrict__ tiles, int flags, int *h) {
+    const bool lpt = flags & ATT_FLAG_LPT;
+    *h = lpt ? blockIdx.x : blockIdx.y;
+    return tiles[lpt ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
+}
+
+// The output rows of one m16 tile: this thread's r0 (accumulators o[n][0..1]) and r0 + 8
+// (o[n][2..3]), divided by their softmax sums l0, l1 once those are summed over the quad of lanes
+// that shares a row; rows at or past nrows are not written.
+template <typename T, int NT_O>
+__device__ __forceinline__ void attn_mma_store(T *__restrict__ out, int out_stride, const float (&o)[NT_O][4], float l0, float l1,
+                                               int tok0, int r0, int nrows, int h, int tq) {
+    constexpr int HD = NT_O * 8;
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+#pragma unroll
+    for (int hf = 0; hf < 2; hf++) {
+        const int r = r0 + 8 * hf;
+        if (r >= nrows) continue;
+        const float inv = 1.0f / (hf ? l1 : l0);
+        T *orow = out + (size_t)(tok0 + r) * out_stride + (size_t)h * HD + 2 * tq;
+#pragma unroll
+        for (int n = 0; n < NT_O; n++)
+            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2 * hf] * inv, o[n][2 * hf + 1] * inv);
+    }
+}
+
 template <typename T, int BN, int NT_S, int NT_O>
 __device__ __forceinline__ void attn_mma_softmax(float (&sacc)[NT_S][4], float (&o)[NT_O][4], uint32_t (&pf)[BN / 16][4], float &m0,
                                                  float &m1, float &l0, float &l1, float scale_log2, int k0, int tq, int qp0, int qp1,
@@ -734,11 +771,9 @@ attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, in
     constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8;
     __shared__ __align__(16) T Ks[BN * STR];
     __shared__ __align__(16) T Vs[BN * STR];
-    // largest tiles (latest positions) first
-    const int heads_fast = flags & 1; // bit 0: grid (heads, tiles); bit 1: lazy rescale
-    const int4 tile = tiles[heads_fast ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
-    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
-    const int h = heads_fast ? blockIdx.x : blockIdx.y, kvh = h / (n_heads / n_kv);
+    int h;
+    const int4 tile = attn_block_tile(tiles, flags, &h);
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w, kvh = h / (n_heads / n_kv);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, tq = lane & 3;
     const int r0 = warp * 16 + g, r1 = r0 + 8;
@@ -785,7 +820,7 @@ attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, in
         }
         uint32_t pf[BN / 16][4];
         attn_mma_softmax<T, BN, NT_S, NT_O>(sacc, o, pf, m0, m1, l0, l1, scale_log2, k0, tq, qp0, qp1, k0 + BN - 1 > warp_qmin,
-                                            (flags & 2) != 0);
+                                            (flags & ATT_FLAG_LAZY) != 0);
 #pragma unroll
         for (int kk2 = 0; kk2 < BN / 16; kk2++) {
 #pragma unroll
@@ -797,23 +832,7 @@ attn_mma_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, in
             }
         }
     }
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
-    if (r0 < nrows) {
-        T *orow = out + (size_t)(tok0 + r0) * out_stride + (size_t)h * HD + 2 * tq;
-#pragma unroll
-        for (int n = 0; n < NT_O; n++)
-            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][0] * inv0, o[n][1] * inv0);
-    }
-    if (r1 < nrows) {
-        T *orow = out + (size_t)(tok0 + r1) * out_stride + (size_t)h * HD + 2 * tq;
-#pragma unroll
-        for (int n = 0; n < NT_O; n++)
-            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2] * inv1, o[n][3] * inv1);
-    }
+    attn_mma_store<T, NT_O>(out, out_stride, o, l0, l1, tok0, r0, nrows, h, tq);
 }
 
 // Version 2: the same algorithm, with the K/V tiles double-buffered through cp.async (the next
@@ -862,10 +881,9 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
     constexpr int BN = 64, STR = HD + 8, KS = HD / 16, NT_S = BN / 8, NT_O = HD / 8, TILE = BN * STR;
     extern __shared__ __align__(16) unsigned char attn_smraw[];
     T *sm = reinterpret_cast<T *>(attn_smraw); // [stage 0: K, V][stage 1: K, V]
-    const int heads_fast = flags & 1; // bit 0: grid (heads, tiles); bit 1: lazy rescale
-    const int4 tile = tiles[heads_fast ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
-    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
-    const int h = heads_fast ? blockIdx.x : blockIdx.y, kvh = h / (n_heads / n_kv);
+    int h;
+    const int4 tile = attn_block_tile(tiles, flags, &h);
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w, kvh = h / (n_heads / n_kv);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, tq = lane & 3;
     const int r0 = warp * 16 + g, r1 = r0 + 8;
@@ -913,7 +931,7 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
             }
             uint32_t pf[BN / 16][4];
             attn_mma_softmax<T, BN, NT_S, NT_O>(sacc, o, pf, m0, m1, l0, l1, scale_log2, k0, tq, qp0, qp1, k0 + BN - 1 > warp_qmin,
-                                            (flags & 2) != 0);
+                                            (flags & ATT_FLAG_LAZY) != 0);
 #pragma unroll
             for (int kk2 = 0; kk2 < BN / 16; kk2++) {
 #pragma unroll
@@ -927,23 +945,7 @@ attn_mma2_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
         }
         __syncthreads(); // this stage is consumed before it is refilled
     }
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    const float inv0 = 1.0f / l0, inv1 = 1.0f / l1;
-    if (r0 < nrows) {
-        T *orow = out + (size_t)(tok0 + r0) * out_stride + (size_t)h * HD + 2 * tq;
-#pragma unroll
-        for (int n = 0; n < NT_O; n++)
-            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][0] * inv0, o[n][1] * inv0);
-    }
-    if (r1 < nrows) {
-        T *orow = out + (size_t)(tok0 + r1) * out_stride + (size_t)h * HD + 2 * tq;
-#pragma unroll
-        for (int n = 0; n < NT_O; n++)
-            *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[n][2] * inv1, o[n][3] * inv1);
-    }
+    attn_mma_store<T, NT_O>(out, out_stride, o, l0, l1, tok0, r0, nrows, h, tq);
 }
 
 // Version 3 (the default): 128 query rows per block, 32 per warp as two m16 tiles that share
@@ -971,10 +973,9 @@ attn_mma3_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
     extern __shared__ __align__(16) unsigned char attn_smraw[];
     T *Qs = reinterpret_cast<T *>(attn_smraw); // [BM][STR], then [buffer 0: K, V][1: K, V][2: K, V]
     T *kvs = Qs + BM * STR;
-    const int heads_fast = flags & 1; // bit 0: grid (heads, tiles); bit 1: lazy rescale
-    const int4 tile = tiles[heads_fast ? gridDim.y - 1 - blockIdx.y : gridDim.x - 1 - blockIdx.x];
-    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w;
-    const int h = heads_fast ? blockIdx.x : blockIdx.y, kvh = h / (n_heads / n_kv);
+    int h;
+    const int4 tile = attn_block_tile(tiles, flags, &h);
+    const int tok0 = tile.x, nrows = tile.y, s = tile.z, pos0 = tile.w, kvh = h / (n_heads / n_kv);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int g = lane >> 2, tq = lane & 3;
     const int kv_end = pos0 + nrows;
@@ -1045,7 +1046,7 @@ attn_mma3_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
             for (int mt = 0; mt < 2; mt++) {
                 const int r0 = wrow + mt * 16 + g;
                 attn_mma_softmax<T, BN, NT_S, NT_O>(sacc[mt], o[mt], pf[mt], m[mt][0], m[mt][1], l[mt][0], l[mt][1], scale_log2, k0,
-                                                    tq, pos0 + r0, pos0 + r0 + 8, k0 + BN - 1 > warp_qmin + mt * 16, (flags & 2) != 0);
+                                                    tq, pos0 + r0, pos0 + r0 + 8, k0 + BN - 1 > warp_qmin + mt * 16, (flags & ATT_FLAG_LAZY) != 0);
             }
 #pragma unroll
             for (int kk2 = 0; kk2 < BN / 16; kk2++) {
@@ -1063,21 +1064,7 @@ attn_mma3_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, i
         }
     }
 #pragma unroll
-    for (int mt = 0; mt < 2; mt++)
-#pragma unroll
-        for (int hf = 0; hf < 2; hf++) {
-            float lv = l[mt][hf];
-            lv += __shfl_xor_sync(0xffffffffu, lv, 1);
-            lv += __shfl_xor_sync(0xffffffffu, lv, 2);
-            const int r = wrow + mt * 16 + hf * 8 + g;
-            if (r < nrows) {
-                const float inv = 1.0f / lv;
-                T *orow = out + (size_t)(tok0 + r) * out_stride + (size_t)h * HD + 2 * tq;
-#pragma unroll
-                for (int n = 0; n < NT_O; n++)
-                    *reinterpret_cast<uint32_t *>(orow + n * 8) = pack2<T>(o[mt][n][2 * hf] * inv, o[mt][n][2 * hf + 1] * inv);
-            }
-        }
+    for (int mt = 0; mt < 2; mt++) attn_mma_store<T, NT_O>(out, out_stride, o[mt], l[mt][0], l[mt][1], tok0, wrow + mt * 16 + g, nrows, h, tq);
 }
 
 static int g_attn_lpt = -1;
@@ -1120,7 +1107,7 @@ extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_str
     // then every head of the one before, so the longest blocks start earliest (not one head's
     // tiles after another's, which left the last heads' longest tiles for the end)
     // (LF_CUDA_ATTN_LPT=0: the tile in x, as before session 22, to compare)
-    const int lpt = attn_lpt_on(), flags = lpt | (attn_lazy_on() ? 2 : 0); // the kernels' flags
+    const int lpt = attn_lpt_on(), flags = (lpt ? ATT_FLAG_LPT : 0) | (attn_lazy_on() ? ATT_FLAG_LAZY : 0);
     if (lpt && n_tiles > 65535) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA tensor-core attention: %d tiles (at most 65535)", n_tiles);
     const dim3 grid = lpt ? dim3(n_heads, n_tiles) : dim3(n_tiles, n_heads);
     const int4 *tl = reinterpret_cast<const int4 *>(tiles);

@@ -734,7 +734,9 @@ static int gemv_balanced(void) { return env_switch(&g_gemv_balanced, "LF_CUDA_GE
 // (LF_CUDA_GEMV_EARLY=0 off, to compare: docs/perf-notes.md, session 16)
 static int g_gemv_early = -1;
 static int gemv_early(void) { return env_switch(&g_gemv_early, "LF_CUDA_GEMV_EARLY"); }
-static int g_gemv_early_y = -1; // the GEMVs' residual (fp32 y, beta != 0) read before the PDL wait (LF_CUDA_GEMV_EARLY_Y=0 off)
+// The GEMVs' residual (fp32 y, beta != 0) read before the PDL wait (LF_CUDA_GEMV_EARLY_Y=0 off)
+static int g_gemv_early_y = -1;
+static int gemv_early_y(void) { return env_switch(&g_gemv_early_y, "LF_CUDA_GEMV_EARLY_Y"); }
 
 // EPI/NT/WARPS dispatch. warps: 4, 8 or 16 (split of K inside a block)
 template <typename T, int EPI>
@@ -742,7 +744,7 @@ static void gemv_mma_launch(const void *x, const void *W, void *y, float beta, i
                             int balanced, cudaStream_t st) {
     const unsigned blocks = EPI == 2 ? (unsigned)((ffn + 7) / 8) : (unsigned)((N + 15) / 16);
 #define GMM(NT_, W_) LF_LAUNCH((gemv_mma_kernel<T, NT_, EPI, W_>), blocks, W_ * 32, 0, st, (const T *)x, (const T *)W, y, beta, M, N, K, ffn, balanced, \
-                              gemv_early(), env_switch(&g_gemv_early_y, "LF_CUDA_GEMV_EARLY_Y"))
+                              gemv_early(), gemv_early_y())
     if (M <= 8) { if (warps >= 16) GMM(1, 16); else if (warps >= 8) GMM(1, 8); else GMM(1, 4); }
     else { if (warps >= 16) GMM(2, 16); else if (warps >= 8) GMM(2, 8); else GMM(2, 4); }
 #undef GMM
@@ -814,7 +816,7 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
     if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: beta != 0 needs an fp32 output", what);
     if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8)", what, unroll);
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
-    const int early = gemv_early(), early_y = env_switch(&g_gemv_early_y, "LF_CUDA_GEMV_EARLY_Y");
+    const int early = gemv_early(), early_y = gemv_early_y();
 #define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, \
                                     early, early_y)
 #define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
