@@ -109,6 +109,10 @@ typedef struct {
     uint64_t seed;
     int ignore_eos;      /* benchmarks: never stop early */
     const int32_t *stop_ids; int n_stop_ids;
+    /* 1: sample on the host from logits copied back every step, even where the backend can choose
+     * the token on the device (CUDA: argmax, and temperature/top-k/top-p with the same rule and
+     * the same uniform draws, so the same tokens but within ~1e-7 of a boundary). Default 0. */
+    int host_sampling;
 } linfer_sampling_params;
 linfer_sampling_params linfer_sampling_default_params(void);
 

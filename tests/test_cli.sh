@@ -57,6 +57,11 @@ if [ -n "$ids1" ] && [ "$(echo "$ids1" | wc -l)" -eq 5 ] && [ "$ids1" = "$ids4" 
 else
   bad=$((bad + 1)); echo "FAIL sampling-threads: --threads 1 and 4 gave different ids (or too few): [$ids1] vs [$ids4]"
 fi
+# --host-sampling (CUDA: sample on the host instead of the GPU) is listed, and on the CPU, which
+# always samples on the host, changes nothing
+expect_ok generate-help-host-sampling 'host-sampling' -- "$bin" generate --help
+idsh=$(timeout 120 "$bin" $samp --threads 4 --host-sampling 2>/dev/null | grep 'ids\[')
+if [ -n "$idsh" ] && [ "$idsh" = "$ids4" ]; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "FAIL host-sampling-cpu: [$idsh] vs [$ids4]"; fi
 # HF directory with a broken config / truncated weights
 cp -r tests/data/hf/tiny-gqa "$tmp/hf"
 truncate -s 100000 "$tmp/hf/model.safetensors"

@@ -49,6 +49,8 @@ static void usage(FILE *f) {
             "      --top-k K          keep the K most likely tokens (0 = off)\n"
             "      --top-p P          nucleus sampling threshold (1 = off)\n"
             "      --seed S           sampling seed (default 42)\n"
+            "      --host-sampling    CUDA: copy the logits back and sample on the host every step (default: the GPU\n"
+            "                         chooses the token and only ids cross; the same rule and random draws)\n"
             "      --ignore-eos       do not stop at end-of-sequence tokens\n"
             "      --device cpu|cuda  (default: cuda when a GPU is present, else cpu)\n"
             "      --dtype fp16|bf16  CUDA weights/activations (default fp16)\n"
@@ -160,7 +162,7 @@ static void cpu_need_bytes(const lf_model *m, int batch, int ctx, double *weight
 }
 
 int cmd_generate(int argc, char **argv) {
-    enum { O_TP = 230, O_PP, O_PP_MICRO, O_TP_INV, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET };
+    enum { O_TP = 230, O_PP, O_PP_MICRO, O_TP_INV, O_WARMUP = 240, O_REPS, O_IN = 250, O_NB, O_BATCH = 256, O_TEMP, O_TOPK, O_TOPP, O_SEED, O_DEVICE, O_DTYPE, O_THREADS, O_IGNORE_EOS, O_NOBOS, O_SPECIAL, O_IDS, O_QUIET, O_HOST_SAMPLING };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'}, {"n-predict", required_argument, 0, 'n'},
         {"batch-file", required_argument, 0, O_BATCH}, {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
@@ -169,7 +171,7 @@ int cmd_generate(int argc, char **argv) {
         {"no-bos", no_argument, 0, O_NOBOS}, {"special", no_argument, 0, O_SPECIAL}, {"print-ids", no_argument, 0, O_IDS},
         {"quiet", no_argument, 0, O_QUIET}, {"in", required_argument, 0, O_IN}, {"warmup", required_argument, 0, O_WARMUP}, {"reps", required_argument, 0, O_REPS}, {"batch", required_argument, 0, O_NB}, {"tp", required_argument, 0, O_TP},
         {"pp", required_argument, 0, O_PP}, {"pp-micro", required_argument, 0, O_PP_MICRO}, {"tp-invariant", no_argument, 0, O_TP_INV},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"host-sampling", no_argument, 0, O_HOST_SAMPLING}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = cli_default_model(), *prompt = NULL, *batch_file = NULL;
     linfer_sampling_params sp = linfer_sampling_default_params();
     linfer_engine_params ep = linfer_engine_default_params();
@@ -213,6 +215,7 @@ int cmd_generate(int argc, char **argv) {
             break;
         case O_THREADS: if (!cli_parse_int("--threads", optarg, 1, 1024, &lv)) return 2; ep.n_threads = (int)lv; break;
         case O_IGNORE_EOS: sp.ignore_eos = 1; break;
+        case O_HOST_SAMPLING: sp.host_sampling = 1; break;
         case O_NOBOS: no_bos = 1; break;
         case O_SPECIAL: special = 1; break;
         case O_IDS: print_ids = 1; break;

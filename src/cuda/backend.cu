@@ -81,7 +81,7 @@ static void layout_scratch(cu_backend *b, char *base, size_t *total) {
     b->logits = (float *)(base + carve(&off, LR * b->vocab * sizeof(float)));
     b->gat = b->vsplit ? (float *)(base + carve(&off, LR * b->vocab * sizeof(float))) : NULL;
     b->inv_freq = (float *)(base + carve(&off, (size_t)(b->hd / 2) * sizeof(float)));
-    b->d_meta = (int32_t *)(base + carve(&off, 9 * T * sizeof(int32_t)));
+    b->d_meta = (int32_t *)(base + carve(&off, LF_META_INTS(T) * sizeof(int32_t)));
     b->cublas_ws = base + carve(&off, CUBLAS_WS_BYTES);
     b->split = (float *)(base + carve(&off, LF_ATTN_SPLIT_SCRATCH));
     b->inv_part = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, T * b->dim * sizeof(float))) : NULL;
@@ -349,7 +349,7 @@ static lf_status allreduce_tree(cu_backend *b, float *resid, int cnt) {
 
 /* Where the metadata of a batch lies in d_meta (int32 offsets) and what the step needs. */
 typedef struct {
-    size_t o_tok, o_pos, o_seq, o_out, o_simple, o_end;
+    size_t o_tok, o_pos, o_seq, o_out, o_simple, o_samp, o_end; /* o_samp (even): lf_cuda_sampling, then u [n_out] doubles */
     int n_tiles, n_simple, max_simple_ctx;
     int n_micro;              /* pipeline parallelism: micro-batches of the step (0 or 1: none) */
     int fuse_rope;            /* RoPE inside the decode attention kernel (every token decode-kernel, one per sequence) */
@@ -373,7 +373,7 @@ static lf_status pp_send_recv(cu_backend *b, int send, int t0, int cnt) {
     return LINFER_OK;
 }
 
-/* Pipeline parallelism: the last stage's result (greedy ids or fp32 logits) to every stage. */
+/* Pipeline parallelism: the last stage's result (token ids or fp32 logits) to every stage. */
 static lf_status pp_broadcast(cu_backend *b, void *buf, size_t count, ncclDataType_t type) {
     const ncclResult_t r = b->nccl->Broadcast(buf, buf, count, type, (b->pp - 1) * b->tp, b->wcomm, b->st);
     if (r != ncclSuccess)
@@ -461,8 +461,9 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
 }
 
 /* The output rows [o0, o0 + cnt) (d_out: their token indices): final norm, lm_head, and the
- * argmax (greedy) or the copy of the logits to the host. */
-static lf_status enqueue_head(cu_backend *b, const int32_t *d_out, int o0, int cnt, int greedy, float *logits_host, int logit_row0) {
+ * token ids (argmax or sampled: head HEAD_ARGMAX, HEAD_SAMPLE) or the copy of the logits to the host. */
+static lf_status enqueue_head(cu_backend *b, const step_meta *sm, const int32_t *d_out, int o0, int cnt, int head, float *logits_host,
+                              int logit_row0) {
     const lf_config *c = &b->base.model->cfg;
     const int prof = b->base.profile && !b->trace_now;
     cudaStream_t st = b->st;
@@ -492,7 +493,11 @@ static lf_status enqueue_head(cu_backend *b, const int32_t *d_out, int o0, int c
         if (b->rank != 0) CUDA_CHECK(cudaMemsetAsync(lg, 0, sizeof(float) * (size_t)cnt * b->vocab, st));
         OP(LF_OP_ALL_REDUCE, allreduce_f32(b, lg, (size_t)cnt * b->vocab));
     }
-    if (greedy) {
+    if (head == HEAD_SAMPLE) {
+        const int32_t *samp = b->d_meta + sm->o_samp;
+        OP(LF_OP_SAMPLING, lf_cuda_sample_rows(lg, cnt, b->vocab, (const lf_cuda_sampling *)samp, (const double *)(samp + 4) + o0,
+                                               b->d_ids + o0, st));
+    } else if (head) {
         OP(LF_OP_SAMPLING, lf_cuda_argmax_rows(lg, cnt, b->vocab, b->d_ids + o0, st));
     } else if (logits_host) {
         CUDA_CHECK(cudaMemcpyAsync(logits_host + (size_t)o0 * b->vocab, lg, sizeof(float) * (size_t)cnt * b->vocab, cudaMemcpyDeviceToHost, st));
@@ -508,7 +513,7 @@ static lf_status enqueue_head(cu_backend *b, const int32_t *d_out, int o0, int c
  * head; a step of sm->n_micro > 1 micro-batches (decode tokens only, one output row per token)
  * flows through the stages micro-batch by micro-batch (stage s runs micro-batch k + 1 while stage
  * s + 1 runs k); the last stage's ids or logits are then broadcast to every stage. */
-static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, float *logits_host) {
+static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int head, float *logits_host) {
     const int n = bt->n;
     const int prof = b->base.profile && !b->trace_now;
     cudaStream_t st = b->st;
@@ -534,9 +539,9 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
             LF_TRY(enqueue_layers(b, sm, t0, cnt, d_pos, d_seq, d_simple + sm->mb_simple[k], sm->mb_simple[k + 1] - sm->mb_simple[k],
                                   d_tiles + sm->mb_tile[k], sm->mb_tile[k + 1] - sm->mb_tile[k]));
             if (!last) OP(LF_OP_ALL_REDUCE, pp_send_recv(b, 1, t0, cnt));
-            else if (ocnt > 0) LF_TRY(enqueue_head(b, d_out, o0, ocnt, greedy, NULL, o0));
+            else if (ocnt > 0) LF_TRY(enqueue_head(b, sm, d_out, o0, ocnt, head, NULL, o0));
         }
-        if (greedy && n_out > 0) OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->d_ids, (size_t)n_out, ncclInt32));
+        if (head && n_out > 0) OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->d_ids, (size_t)n_out, ncclInt32));
         else if (n_out > 0) {
             OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->logits, (size_t)n_out * b->vocab, ncclFloat32));
             if (logits_host)
@@ -548,17 +553,17 @@ static lf_status enqueue_step(cu_backend *b, const lf_batch *bt, const step_meta
         if (!last) OP(LF_OP_ALL_REDUCE, pp_send_recv(b, 1, 0, n));
         for (int o0 = 0; o0 < bt->n_out; o0 += b->logit_rows) {
             const int cnt = bt->n_out - o0 < b->logit_rows ? bt->n_out - o0 : b->logit_rows;
-            if (last) LF_TRY(enqueue_head(b, d_out, o0, cnt, greedy, b->pp > 1 ? NULL : logits_host, 0));
-            if (b->pp > 1 && !greedy) {
+            if (last) LF_TRY(enqueue_head(b, sm, d_out, o0, cnt, head, b->pp > 1 ? NULL : logits_host, 0));
+            if (b->pp > 1 && !head) {
                 OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->logits, (size_t)cnt * b->vocab, ncclFloat32));
                 if (logits_host)
                     CUDA_CHECK(cudaMemcpyAsync(logits_host + (size_t)o0 * b->vocab, b->logits, sizeof(float) * (size_t)cnt * b->vocab,
                                                cudaMemcpyDeviceToHost, st));
             }
         }
-        if (b->pp > 1 && greedy && bt->n_out > 0) OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->d_ids, (size_t)bt->n_out, ncclInt32));
+        if (b->pp > 1 && head && bt->n_out > 0) OP(LF_OP_ALL_REDUCE, pp_broadcast(b, b->d_ids, (size_t)bt->n_out, ncclInt32));
     }
-    if (greedy && bt->n_out > 0)
+    if (head && bt->n_out > 0)
         CUDA_CHECK(cudaMemcpyAsync(b->h_ids, b->d_ids, sizeof(int32_t) * (size_t)bt->n_out, cudaMemcpyDeviceToHost, st));
     return LINFER_OK;
 }
@@ -571,13 +576,13 @@ static int graph_chunks(const step_meta *sm) { return (sm->max_simple_ctx + LF_A
  * whole chunks (the attention's split depends on the chunk count only, so a graph serves every
  * context of its key). A failing enqueue is returned; a failing capture sets *ce. Either way
  * *graph is then NULL. */
-static lf_status record_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraph_t *graph, cudaError_t *ce) {
+static lf_status record_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int head, cudaGraph_t *graph, cudaError_t *ce) {
     step_meta cap = *sm;
     cap.max_simple_ctx = graph_chunks(sm) * LF_ATTN_CHUNK;
     *graph = NULL;
     *ce = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
     if (*ce != cudaSuccess) return LINFER_OK;
-    const lf_status s = enqueue_step(b, bt, &cap, greedy, NULL);
+    const lf_status s = enqueue_step(b, bt, &cap, head, NULL);
     *ce = cudaStreamEndCapture(b->st, graph);
     if (s != LINFER_OK || *ce != cudaSuccess) {
         if (*graph) cudaGraphDestroy(*graph);
@@ -587,13 +592,13 @@ static lf_status record_step(cu_backend *b, const lf_batch *bt, const step_meta 
     return s;
 }
 
-static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, int traced, lf_status *err) {
+static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *sm, int head, int traced, lf_status *err) {
     *err = LINFER_OK;
     const int chunks = graph_chunks(sm);
     cu_graph *slot = &b->graphs[0];
     for (int i = 0; i < GRAPH_CACHE; i++) {
         cu_graph *g = &b->graphs[i];
-        if (g->n == bt->n && g->chunks == chunks && g->greedy == greedy && g->traced == traced) {
+        if (g->n == bt->n && g->chunks == chunks && g->head == head && g->traced == traced) {
             g->last_use = ++b->graph_clock;
             return g;
         }
@@ -602,7 +607,7 @@ static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *
     if (slot->exec) { cudaGraphExecDestroy(slot->exec); memset(slot, 0, sizeof *slot); }
     cudaGraph_t graph = NULL;
     cudaError_t e = cudaSuccess;
-    *err = record_step(b, bt, sm, greedy, &graph, &e);
+    *err = record_step(b, bt, sm, head, &graph, &e);
     if (*err != LINFER_OK) return NULL;
     if (e != cudaSuccess) goto no_graph;
     {   /* its kernel nodes: what a traced replay must show */
@@ -624,7 +629,7 @@ static cu_graph *step_graph(cu_backend *b, const lf_batch *bt, const step_meta *
     e = cudaGraphInstantiate(&slot->exec, graph, 0);
     cudaGraphDestroy(graph);
     if (e != cudaSuccess) { slot->exec = NULL; goto no_graph; }
-    slot->n = bt->n; slot->chunks = chunks; slot->greedy = greedy; slot->traced = traced; slot->last_use = ++b->graph_clock;
+    slot->n = bt->n; slot->chunks = chunks; slot->head = head; slot->traced = traced; slot->last_use = ++b->graph_clock;
     return slot;
 no_graph:
     cudaGetLastError();
@@ -646,11 +651,11 @@ static cudaError_t replay_ms(cu_backend *b, cudaGraphExec_t gx, int launches, cu
 
 /* The step of bt captured as a graph (as step_graph does, outside the cache). *out stays NULL
  * where the capture itself fails (as step_graph, that is not an error: the caller goes without). */
-static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, cudaGraphExec_t *out) {
+static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int head, cudaGraphExec_t *out) {
     cudaGraph_t g = NULL;
     cudaError_t e = cudaSuccess;
     *out = NULL;
-    const lf_status s = record_step(b, bt, sm, greedy, &g, &e);
+    const lf_status s = record_step(b, bt, sm, head, &g, &e);
     if (g && cudaGraphInstantiate(out, g, 0) != cudaSuccess) *out = NULL;
     if (g) cudaGraphDestroy(g);
     cudaGetLastError();
@@ -671,7 +676,7 @@ static lf_status capture_step(cu_backend *b, const lf_batch *bt, const step_meta
  * per-layer choice. */
 #define TUNE_STEP_ROUNDS 5
 #define TUNE_STEP_REPS 4
-static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int greedy, int bi) {
+static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *sm, int head, int bi) {
     if (!b->tune_step_on || getenv("LF_CUDA_IMPL")) return LINFER_OK;
     signed char cfg[2][LIN_COUNT];
     int differs = 0;
@@ -692,7 +697,7 @@ static lf_status tune_step(cu_backend *b, const lf_batch *bt, const step_meta *s
     lf_status s = LINFER_OK;
     for (int c = 0; c < 2 && s == LINFER_OK; c++) {
         memcpy(b->impl[bi], cfg[c], sizeof cfg[c]);
-        s = capture_step(b, bt, sm, greedy, &gx[c]);
+        s = capture_step(b, bt, sm, head, &gx[c]);
     }
     if (s == LINFER_OK && (!gx[0] || !gx[1])) { /* no graph here: keep the per-layer choice (the step will say) */
         for (int c = 0; c < 2; c++) if (gx[c]) cudaGraphExecDestroy(gx[c]);
@@ -769,10 +774,10 @@ static lf_status trace_begin(cu_backend *b) {
     return LINFER_OK;
 }
 
-static cu_trace_seq *find_trace_seq(cu_backend *b, int n, int chunks, int greedy) {
+static cu_trace_seq *find_trace_seq(cu_backend *b, int n, int chunks, int head) {
     for (int i = 0; i < GRAPH_CACHE; i++) {
         cu_trace_seq *q = &b->trace_seq[i];
-        if (q->n == n && q->chunks == chunks && q->greedy == greedy) return q;
+        if (q->n == n && q->chunks == chunks && q->head == head) return q;
     }
     return NULL;
 }
@@ -788,8 +793,8 @@ static void free_trace_seq(cu_trace_seq *q) {
  * overlapping the previous one, as programmatic dependent launch makes them, counts only past the
  * previous end) added to base.op_ms, kernel counts to base.op_calls. gr: the graph replayed (else
  * eager). learn_n > 0: store this eager step's kernel sequence for the graph of key
- * (learn_n, chunks, greedy). */
-static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int chunks, int greedy) {
+ * (learn_n, chunks, head). */
+static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int chunks, int head) {
     lf_trace_item *it = NULL;
     size_t ni = 0;
     uint64_t dropped = 0;
@@ -803,7 +808,7 @@ static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int 
     ti->dropped = dropped;
     float ev = 0;
     if (cudaEventElapsedTime(&ev, b->trace_ev[0], b->trace_ev[1]) == cudaSuccess) ti->event_ms = ev;
-    const cu_trace_seq *seq = gr ? find_trace_seq(b, gr->n, gr->chunks, gr->greedy) : NULL;
+    const cu_trace_seq *seq = gr ? find_trace_seq(b, gr->n, gr->chunks, gr->head) : NULL;
     int nk_graph = 0;
     for (size_t i = 0; i < ni; i++) nk_graph += it[i].kind == LF_TRACE_KERNEL && it[i].graph_id != 0;
     const int positional = seq && nk_graph == seq->count;
@@ -846,7 +851,7 @@ static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int 
     ti->span_ms = ni ? (double)(t_last - t_first) * 1e-6 : 0.0;
     lf_status s = LINFER_OK;
     if (learn_n > 0) {
-        cu_trace_seq *q = find_trace_seq(b, learn_n, chunks, greedy);
+        cu_trace_seq *q = find_trace_seq(b, learn_n, chunks, head);
         if (!q) {
             for (int i = 0; i < GRAPH_CACHE && !q; i++) if (b->trace_seq[i].n == 0) q = &b->trace_seq[i];
             if (!q) q = &b->trace_seq[0];
@@ -866,7 +871,7 @@ static lf_status trace_step(cu_backend *b, const cu_graph *gr, int learn_n, int 
                     k++;
                 }
             q->count = k;
-            q->n = learn_n; q->chunks = chunks; q->greedy = greedy;
+            q->n = learn_n; q->chunks = chunks; q->head = head;
             ti->learned = 1;
         }
     }
@@ -1034,8 +1039,10 @@ static lf_status plan_micro(cu_backend *b, const lf_batch *bt, step_meta *sm, co
     return LINFER_OK;
 }
 
-/* logits != NULL: fp32 logits of the out rows to the host; ids != NULL: their argmax only */
-static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logits, int32_t *ids) {
+/* logits != NULL: fp32 logits of the out rows to the host; ids != NULL: a token id per out row,
+ * the argmax (cfg NULL or temperature <= 0) or the draw of u[j] for row j (cfg, sampling.cu) */
+static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logits, int32_t *ids, const lf_sampler_cfg *cfg,
+                                 const double *u) {
     cu_backend *b = (cu_backend *)bb;
     const int n = bt->n, T = b->max_tokens;
     cudaStream_t st = b->st;
@@ -1085,14 +1092,22 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
         sm.fuse_rope = distinct;
     }
     sm.o_tok = 4 * (size_t)sm.n_tiles; sm.o_pos = sm.o_tok + n; sm.o_seq = sm.o_pos + n; sm.o_out = sm.o_seq + n;
-    sm.o_simple = sm.o_out + (size_t)bt->n_out; sm.o_end = sm.o_simple + (size_t)sm.n_simple;
+    sm.o_simple = sm.o_out + (size_t)bt->n_out;
+    sm.o_samp = (sm.o_simple + (size_t)sm.n_simple + 1) & ~(size_t)1;
+    const int head = !ids ? HEAD_LOGITS : cfg && cfg->temperature > 0.0f ? HEAD_SAMPLE : HEAD_ARGMAX;
+    sm.o_end = head == HEAD_SAMPLE ? sm.o_samp + 4 + 2 * (size_t)bt->n_out : sm.o_simple + (size_t)sm.n_simple;
     memcpy(h + sm.o_tok, bt->tokens, sizeof(int32_t) * n);
     memcpy(h + sm.o_pos, bt->pos, sizeof(int32_t) * n);
     memcpy(h + sm.o_seq, bt->seq, sizeof(int32_t) * n);
     if (bt->n_out > 0) memcpy(h + sm.o_out, bt->out_rows, sizeof(int32_t) * bt->n_out);
     if (sm.n_simple > 0) memcpy(h + sm.o_simple, simple, sizeof(int32_t) * sm.n_simple);
+    if (head == HEAD_SAMPLE) {
+        if (!u && bt->n_out > 0) return lf_fail(LINFER_ERR_INVALID_ARG, "sampling on the GPU without uniform draws");
+        const lf_cuda_sampling sc = {cfg->temperature, cfg->top_k, cfg->top_p, 0};
+        memcpy(h + sm.o_samp, &sc, sizeof sc);
+        if (bt->n_out > 0) memcpy(h + sm.o_samp + 4, u, sizeof(double) * (size_t)bt->n_out);
+    }
 
-    const int greedy = ids != NULL;
     sm.n_micro = 1;
     if (b->pp > 1 && bt->n_out <= b->logit_rows) LF_TRY(plan_micro(b, bt, &sm, tiles, simple));
     /* graphs of a backend are all fused or all not (their keys do not say which): a step that could
@@ -1103,7 +1118,7 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
         const int bi = tune_bucket_of(n);
         if (bi >= 0 && !b->tuned[bi]) {
             LF_TRY(tune_bucket(b, bi));
-            if (graphable && b->pp == 1) LF_TRY(tune_step(b, bt, &sm, greedy, bi));
+            if (graphable && b->pp == 1) LF_TRY(tune_step(b, bt, &sm, head, bi));
         }
         if (b->lt_on && n > LF_CUDA_GEMV_MMA_MAX_M && n <= LT_ROWS_MAX && !b->lt_tuned[n]) LF_TRY(tune_lt(b, n));
     }
@@ -1113,11 +1128,11 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     cu_graph *gr = NULL;
     int learn = 0;
     if (graphable && (!b->base.profile || traced)) {
-        if (traced && !find_trace_seq(b, n, graph_chunks(&sm), greedy)) {
+        if (traced && !find_trace_seq(b, n, graph_chunks(&sm), head)) {
             learn = 1; /* an eager step first: its tagged kernels give the graph's sequence */
         } else {
             lf_status s;
-            gr = step_graph(b, bt, &sm, greedy, traced, &s);
+            gr = step_graph(b, bt, &sm, head, traced, &s);
             if (s != LINFER_OK) return s;
             exec = gr ? gr->exec : NULL;
         }
@@ -1126,15 +1141,15 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
     if (events) CUDA_CHECK(cudaEventRecord(b->trace_ev[0], st));
     if (exec) {
         CUDA_CHECK(cudaGraphLaunch(exec, st));
-        if (!greedy)
+        if (!head)
             CUDA_CHECK(cudaMemcpyAsync(logits, b->logits, sizeof(float) * (size_t)n * b->vocab, cudaMemcpyDeviceToHost, st));
     } else {
-        LF_TRY(enqueue_step(b, bt, &sm, greedy, logits));
+        LF_TRY(enqueue_step(b, bt, &sm, head, logits));
     }
     if (events) CUDA_CHECK(cudaEventRecord(b->trace_ev[1], st));
     CUDA_CHECK(cudaStreamSynchronize(st));
     if (traced) {
-        LF_TRY(trace_step(b, exec ? gr : NULL, learn ? n : 0, graph_chunks(&sm), greedy));
+        LF_TRY(trace_step(b, exec ? gr : NULL, learn ? n : 0, graph_chunks(&sm), head));
     } else if (events) {
         float ev = 0;
         memset(&b->last_trace, 0, sizeof b->last_trace);
@@ -1143,15 +1158,17 @@ static lf_status cu_forward_impl(lf_backend *bb, const lf_batch *bt, float *logi
         CUDA_CHECK(cudaEventElapsedTime(&ev, b->trace_ev[0], b->trace_ev[1]));
         b->last_trace.event_ms = ev;
     }
-    if (greedy && bt->n_out > 0) memcpy(ids, b->h_ids, sizeof(int32_t) * (size_t)bt->n_out);
+    if (head && bt->n_out > 0) memcpy(ids, b->h_ids, sizeof(int32_t) * (size_t)bt->n_out);
     return LINFER_OK;
 }
 
-static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) { return cu_forward_impl(bb, bt, logits, NULL); }
-static lf_status cu_forward_greedy(lf_backend *bb, const lf_batch *bt, int32_t *ids) { return cu_forward_impl(bb, bt, NULL, ids); }
+static lf_status cu_forward(lf_backend *bb, const lf_batch *bt, float *logits) { return cu_forward_impl(bb, bt, logits, NULL, NULL, NULL); }
+static lf_status cu_forward_ids(lf_backend *bb, const lf_batch *bt, const lf_sampler_cfg *cfg, const double *u, int32_t *ids) {
+    return cu_forward_impl(bb, bt, NULL, ids, cfg, u);
+}
 #undef OP
 
-static const lf_backend_ops cu_ops = {"cuda", cu_forward, cu_reset_seq, cu_destroy, cu_forward_greedy};
+static const lf_backend_ops cu_ops = {"cuda", cu_forward, cu_reset_seq, cu_destroy, cu_forward_ids};
 
 static int env_int(const char *name, int def) {
     const char *v = getenv(name);
@@ -1496,7 +1513,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     CU_OR_FAIL(cudaMemset(b->split, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned))); // attention split counters
     b->k_cache = b->kvmem;
     b->v_cache = b->kvmem + (size_t)b->nl * b->layer_kv_bytes;
-    CU_OR_FAIL(cudaHostAlloc((void **)&b->h_meta, 9 * sizeof(int32_t) * (size_t)b->max_tokens, cudaHostAllocDefault));
+    CU_OR_FAIL(cudaHostAlloc((void **)&b->h_meta, LF_META_INTS((size_t)b->max_tokens) * sizeof(int32_t), cudaHostAllocDefault));
     CU_OR_FAIL(cudaHostAlloc((void **)&b->h_ids, sizeof(int32_t) * (size_t)b->max_tokens, cudaHostAllocDefault));
     CU_OR_FAIL(cudaMalloc((void **)&b->d_ids, sizeof(int32_t) * (size_t)b->max_tokens));
     b->h_simple = (int32_t *)malloc(sizeof(int32_t) * (size_t)b->max_tokens);

@@ -52,8 +52,14 @@ extern const char *const lin_name[LIN_COUNT];
 #define LT_ROWS_MAX 64
 extern const int lin_out_f32[LIN_COUNT]; /* qkv, gate_up out in T; o_proj, down, lm_head fp32 */
 extern const int tune_rows[TUNE_BUCKETS]; /* the buckets' row counts: 1, 2, 4, 8, 16 */
+// What a step's head produces: the logits (copied to the host), or one token id per output row
+// chosen on the device, the argmax or a draw (sampling.cu)
+enum { HEAD_LOGITS = 0, HEAD_ARGMAX = 1, HEAD_SAMPLE = 2 };
+// int32s of a step's metadata for T tokens: tiles (4 T), tokens, positions, sequences, output rows,
+// simple-attention list (T each), the sampling parameters (1 to align, 4) and draws (2 T)
+#define LF_META_INTS(T) (11 * (T) + 8)
 typedef struct {
-    int n, chunks, greedy;    // key (n == 0: empty slot)
+    int n, chunks, head;      // key (n == 0: empty slot); head: HEAD_LOGITS, HEAD_ARGMAX or HEAD_SAMPLE
     int traced;               // captured while CUPTI traced (profile): kept apart from the plain graphs
     int n_kernel_nodes;       // kernel nodes of the captured graph
     cudaGraphExec_t exec;
@@ -64,7 +70,7 @@ typedef struct {
 // category from the tag pushed around their launch (eager) or, replayed from a graph, from their
 // position in the kernel sequence of an eager step of the same key (learned first, names checked).
 typedef struct {
-    int n, chunks, greedy;    // key (n == 0: empty)
+    int n, chunks, head;      // key (n == 0: empty)
     int count;                // kernels of the step
     signed char *tags;        // [count] lf_op, -1: untagged
     const char **names;       // [count] kernel names (owned by CUPTI)
@@ -110,8 +116,8 @@ typedef struct {
     void *xn, *qkv, *attn, *gu, *act, *xo, *cublas_ws;
     float *split;             // split-K attention partials (LF_ATTN_SPLIT_SCRATCH bytes)
     int gemv_rr;              // the round-robin K pieces among the tuning candidates (LF_CUDA_GEMV_RR=0 off)
-    int32_t *d_meta, *h_meta; // batch metadata (9 * max_tokens int32), device and pinned host
-    int32_t *d_ids, *h_ids;   // greedy token ids [max_tokens], device and pinned host
+    int32_t *d_meta, *h_meta; // batch metadata (LF_META_INTS(max_tokens) int32), device and pinned host
+    int32_t *d_ids, *h_ids;   // chosen token ids [max_tokens], device and pinned host
     int32_t *h_simple;        // host scratch [max_tokens]
     int graphs_on;            // decode steps replayed from CUDA graphs (LF_CUDA_GRAPH=0 turns off)
     cu_graph graphs[GRAPH_CACHE];

@@ -120,6 +120,15 @@ lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int n, int ffn,
 /* out[r] = argmax_j logits[r, j] (fp32 [rows, vocab]), lowest index on ties, as lf_cpu_argmax. */
 lf_status lf_cuda_argmax_rows(const float *logits, int rows, int vocab, int32_t *out, cudaStream_t st);
 
+/* Sampling on the GPU (sampling.cu), the host sampler's rule (src/engine/sampling.c): the
+ * parameters as the device reads them (temperature <= 0: argmax; top_k <= 0 or >= vocab: off;
+ * top_p >= 1: off). */
+typedef struct { float temperature; int32_t top_k; float top_p; int32_t reserved; } lf_cuda_sampling;
+/* out[r] = the token drawn from row r of logits (fp32 [rows, vocab], overwritten) with the uniform
+ * draw u[r] in [0, 1); cfg and u are device pointers. vocab <= 2^23. */
+lf_status lf_cuda_sample_rows(float *logits, int rows, int vocab, const lf_cuda_sampling *cfg, const double *u, int32_t *out,
+                              cudaStream_t st);
+
 /* y[m, n] (fp32) += bias[n] (T), m < M: the o_proj bias (HF attention_bias) on the residual */
 lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, int M, int N, cudaStream_t st);
 

@@ -10,6 +10,7 @@
 #define LF_BACKEND_H
 #include <stdint.h>
 #include "../model/model.h"
+#include "sampling.h"
 
 typedef struct {
     int n;                  /* tokens in the batch */
@@ -36,9 +37,11 @@ typedef struct {
     /* Forget a sequence's cache (positions restart at 0). */
     void (*reset_seq)(lf_backend *b, int seq);
     void (*destroy)(lf_backend *b);
-    /* Optional (NULL if absent): like forward, but return only the greedy (argmax) token id of
-     * each requested row, computed on the device, so only n_out int32 cross to the host. */
-    lf_status (*forward_greedy)(lf_backend *b, const lf_batch *batch, int32_t *ids);
+    /* Optional (NULL if absent): like forward, but return only a token id for each requested row,
+     * chosen on the device, so only n_out int32 cross to the host: the argmax (cfg NULL or its
+     * temperature <= 0), else the host sampler's choice for the uniform draw u[j] of row j
+     * (lf_sample_u: the same token but where u lies within ~1e-7 of a boundary, sampling.h). */
+    lf_status (*forward_ids)(lf_backend *b, const lf_batch *batch, const lf_sampler_cfg *cfg, const double *u, int32_t *ids);
 } lf_backend_ops;
 
 typedef struct {

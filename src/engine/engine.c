@@ -201,9 +201,10 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     lf_tok_decoder *dec = calloc((size_t)n_seq, sizeof *dec);
     int32_t *next_ids = calloc((size_t)n_seq, sizeof *next_ids), *step_ids = calloc((size_t)n_seq, sizeof *step_ids);
     int32_t *btok = calloc((size_t)n_seq * 2, sizeof *btok); /* one decode batch: tokens, then positions */
+    double *draws = calloc((size_t)n_seq, sizeof *draws);    /* one decode batch: the uniform draws of device sampling */
     char *text = malloc(LF_TOK_DECODE_MAX); /* always enough for one token's text */
     if (out_ids) for (int i = 0; i < n_seq; i++) { out_ids[i] = malloc(sizeof(int32_t) * (size_t)sp.max_new_tokens); out_n[i] = 0; }
-    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !next_ids || !step_ids || !text || !btok) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
+    if (!cur || !pos || !seq || !rows || !active || !n_gen || !rng || !dec || !next_ids || !step_ids || !text || !btok || !draws) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
     for (int i = 0; i < n_seq; i++) {
         if (out_ids && !out_ids[i]) { s = lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory"); goto done; }
         lf_rng_seed(&rng[i], sp.seed + (uint64_t)i * 1000003ull);
@@ -212,8 +213,10 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
         pos[i] = (int32_t)prompt_lens[i];
     }
     lf_sampler_cfg scfg = {sp.temperature, sp.top_k, sp.top_p};
-    /* greedy decoding on a backend that can take the argmax on the device: only ids come back */
-    const int device_greedy = sp.temperature <= 0.0f && e->backend->ops->forward_greedy != NULL;
+    /* a backend that chooses the token on the device (argmax, or the host sampler's rule with the
+     * uniform draw taken here from the sequence's RNG, so the same stream of draws): only ids come back */
+    const int device_ids = e->backend->ops->forward_ids != NULL && !sp.host_sampling;
+    const int device_draws = device_ids && sp.temperature > 0.0f;
     int have_ids = 0;
     /* profiling (e->hook): the step being timed, reported to the hook when it ends */
     int hk_seqs = n_seq, hk_tokens = 0, hk_forwards, hk_sampled = 0;
@@ -292,8 +295,9 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
             hk_ctx = 0;
             for (int j = 0; j < n; j++) hk_ctx += bpos[j] + 1;
         }
-        if (device_greedy) {
-            s = e->backend->ops->forward_greedy(e->backend, &b, step_ids);
+        if (device_ids) {
+            if (device_draws) for (int j = 0; j < n; j++) draws[j] = lf_rng_uniform(&rng[seq[j]]);
+            s = e->backend->ops->forward_ids(e->backend, &b, device_draws ? &scfg : NULL, device_draws ? draws : NULL, step_ids);
             for (int j = 0; j < n && !s; j++) next_ids[seq[j]] = step_ids[j];
             have_ids = 1;
         } else {
@@ -320,7 +324,7 @@ lf_status linfer_generate(linfer_engine *e, int n_seq, const int32_t *const *pro
     }
 done:
     free(cur); free(pos); free(seq); free(rows); free(active); free(n_gen); free(rng); free(dec);
-    free(next_ids); free(step_ids); free(text); free(btok);
+    free(next_ids); free(step_ids); free(text); free(btok); free(draws);
     return s;
 }
 

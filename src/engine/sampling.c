@@ -70,6 +70,11 @@ static void first_sorted(cand *c, int n, int k) {
 
 int lf_sample(float *logits, int n, const lf_sampler_cfg *cfg, lf_rng *rng, void *scratch) {
     if (cfg->temperature <= 0.0f) return lf_cpu_argmax(logits, n);
+    return lf_sample_u(logits, n, cfg, lf_rng_uniform(rng), scratch);
+}
+
+int lf_sample_u(float *logits, int n, const lf_sampler_cfg *cfg, double u, void *scratch) {
+    if (cfg->temperature <= 0.0f) return lf_cpu_argmax(logits, n);
     cand *c = scratch;
     float mx = logits[lf_cpu_argmax(logits, n)];
     for (int i = 0; i < n; i++) { c[i].p = (logits[i] - mx) / cfg->temperature; c[i].id = i; }
@@ -113,7 +118,7 @@ int lf_sample(float *logits, int n, const lf_sampler_cfg *cfg, lf_rng *rng, void
         sum = 0.0;
         for (int i = 0; i < m; i++) sum += c[i].p;
     }
-    double r = lf_rng_uniform(rng) * sum, acc = 0.0;
+    double r = u * sum, acc = 0.0;
     for (int i = 0; i < m; i++) {
         acc += c[i].p;
         if (r < acc) return c[i].id;

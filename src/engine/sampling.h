@@ -16,4 +16,7 @@ typedef struct {
 
 /* logits is clobbered. scratch: at least 2*n floats-worth (index + prob pairs), caller-owned. */
 int lf_sample(float *logits, int n, const lf_sampler_cfg *cfg, lf_rng *rng, void *scratch);
+/* The same with the uniform draw u in [0, 1) given (lf_sample draws it from rng, once, unless
+ * greedy): what a GPU sampler given the same u must agree with (src/cuda/sampling.cu). */
+int lf_sample_u(float *logits, int n, const lf_sampler_cfg *cfg, double u, void *scratch);
 #endif

@@ -20,13 +20,13 @@
  *
  * How a GPU backend feeds it (CUPTI, src/cuda)
  * ---------------------------------------------
- * Nothing here is CPU specific. A GPU backend adds, before forward()/forward_greedy() returns,
+ * Nothing here is CPU specific. A GPU backend adds, before forward()/forward_ids() returns,
  * the device time of every kernel (and library call: cuBLAS GEMMs, NCCL all-reduce) it launched
  * in that forward to lf_backend.op_ms[category] — e.g. CUPTI activity records of kind
  * CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL / MEMCPY, mapped to an lf_op by the launch site (a
  * correlation id → lf_op table filled when the launch is made, or an NVTX range per op), flushed
- * with cuptiActivityFlushAll after the step's stream synchronisation. Device-side argmax
- * (forward_greedy) is LF_OP_SAMPLING. If it can count kernels, it passes the counts in
+ * with cuptiActivityFlushAll after the step's stream synchronisation. Device-side argmax or sampling
+ * (forward_ids) is LF_OP_SAMPLING. If it can count kernels, it passes the counts in
  * lf_step_info.op_calls (per category, for this step); otherwise calls are derived from the
  * model structure (lf_profile_calls_per_forward, which mirrors the CPU backend's timed regions).
  * A collector that does not go through the engine hook can also fill an lf_profile directly with

@@ -6,6 +6,8 @@
  *   test_cuda_kernels --quick    smaller sizes (for compute-sanitizer)
  *   test_cuda_kernels --bench    LLaMA-2-7B shape, random weights: TTFT (in=2048) and TPOT
  *   test_cuda_kernels --attn-bench   the attention kernels alone at that shape
+ *   test_cuda_kernels --sample-bench the sampling kernel against the argmax (32000, 128256 vocab)
+ *   test_cuda_kernels --sample       the sampling checks alone (with --quick: for compute-sanitizer)
  *
  * Without a GPU it checks that lf_cuda_backend_create fails cleanly with "no CUDA device" and
  * exits 0 (SKIP), or 1 when LF_REQUIRE_GPU=1. */
@@ -384,6 +386,136 @@ static void test_argmax(int rows, int vocab) {
     snprintf(what, sizeof what, "argmax (greedy sampling) %d x %d, ties planted: %d mismatches", rows, vocab, bad);
     expect(bad == 0, what);
     free(x); free(ids); cudaFree(dx); cudaFree(dids);
+}
+
+/* The reference for a GPU draw that differs from the host's: is token tok what the host's rule
+ * gives for some draw within delta of u, and some top_p within a relative delta of cfg's? In double,
+ * from a full sort of the candidates (index order when neither filter is on, as the host walks). */
+typedef struct { float s; int id; } samp_ref_cand;
+static int samp_ref_desc(const void *a, const void *b) {
+    const samp_ref_cand *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? 1 : -1;
+    return x->id - y->id;
+}
+static int sample_near(const float *x, int V, const lf_sampler_cfg *cfg, double u, int tok, double delta) {
+    const float mx = x[lf_cpu_argmax(x, V)];
+    samp_ref_cand *c = xmalloc(sizeof *c * (size_t)V);
+    double *cum = xmalloc(sizeof *cum * (size_t)(V + 1));
+    for (int i = 0; i < V; i++) { c[i].s = (x[i] - mx) / cfg->temperature; c[i].id = i; }
+    const int use_k = cfg->top_k > 0 && cfg->top_k < V, use_p = cfg->top_p < 1.0f;
+    if (use_k || use_p) qsort(c, (size_t)V, sizeof *c, samp_ref_desc);
+    cum[0] = 0;
+    for (int j = 0; j < V; j++) cum[j + 1] = cum[j] + (double)expf(c[j].s);
+    const int m = use_k ? cfg->top_k : V;
+    int pos = 0, ok = 0;
+    while (pos < V && c[pos].id != tok) pos++;
+    int klo = m, khi = m;
+    if (use_p) {
+        const double base = cum[m], plo = cfg->top_p * (1.0 - delta), phi = cfg->top_p * (1.0 + delta);
+        klo = khi = 0;
+        while (klo < m && cum[klo + 1] / base < plo) klo++;
+        while (khi < m && cum[khi + 1] / base < phi) khi++;
+        klo = klo < m ? klo + 1 : m;
+        khi = khi < m ? khi + 1 : m;
+    }
+    for (int keep = klo; keep <= khi && !ok; keep++)
+        ok = pos < keep && cum[pos] / cum[keep] <= u + delta && cum[pos + 1] / cum[keep] >= u - delta;
+    free(c); free(cum);
+    return ok;
+}
+
+/* sampling on the GPU (sampling.cu) vs the host sampler lf_sample_u, the same uniform draw per
+ * row. A row may differ from the host only where the host's own choice changes within 1e-6 of u
+ * or of top_p (the GPU's expf is within 2 ulp of glibc's, its long path drops masses below 2^-40
+ * of the largest): sample_near must then accept the GPU's token (counted apart). Rows 0 and 1
+ * draw u = 0 and u = 1 - 1e-12, the two ends. Logit kinds: 0 near-flat (random weights: top_p
+ * keeps most of the vocabulary, the long path), 1 peaked, 2 integer-valued (many ties), 3 peaked
+ * with a third of the entries -inf. */
+static void test_sample(int rows, int vocab, int kind, float temperature, int top_k, float top_p) {
+    float *x = xmalloc(sizeof(float) * (size_t)rows * vocab), *tmp = xmalloc(sizeof(float) * (size_t)vocab);
+    for (size_t i = 0; i < (size_t)rows * vocab; i++) {
+        const float f = frand();
+        x[i] = kind == 0 ? 3.0f * f : kind == 2 ? floorf(6.0f * f) : 25.0f * f;
+        if (kind == 3 && irand(3) == 0) x[i] = -INFINITY;
+    }
+    double *u = xmalloc(sizeof(double) * (size_t)rows);
+    for (int r = 0; r < rows; r++) {
+        g_rng = lf_splitmix64(g_rng);
+        u[r] = r == 0 ? 0.0 : r == 1 ? 1.0 - 1e-12 : (double)(g_rng >> 11) * (1.0 / 9007199254740992.0);
+    }
+    const lf_cuda_sampling sc = {temperature, top_k, top_p, 0};
+    float *dx = dput(x, sizeof(float) * (size_t)rows * vocab);
+    double *du = dput(u, sizeof(double) * (size_t)rows);
+    lf_cuda_sampling *dsc = dput(&sc, sizeof sc);
+    int32_t *dids = dalloc(sizeof(int32_t) * (size_t)rows), *ids = xmalloc(sizeof(int32_t) * (size_t)rows);
+    LF(lf_cuda_sample_rows(dx, rows, vocab, dsc, du, dids, 0));
+    CK(cudaMemcpy(ids, dids, sizeof(int32_t) * (size_t)rows, cudaMemcpyDeviceToHost));
+    void *scratch = xmalloc(8 * (size_t)vocab);
+    const lf_sampler_cfg cfg = {temperature, top_k, top_p};
+    int exact = 0, near = 0, bad = 0;
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + (size_t)r * vocab;
+        memcpy(tmp, row, sizeof(float) * (size_t)vocab);
+        const int host = lf_sample_u(tmp, vocab, &cfg, u[r], scratch);
+        if (ids[r] == host) exact++;
+        else if (ids[r] >= 0 && ids[r] < vocab && sample_near(row, vocab, &cfg, u[r], ids[r], 1e-6)) near++;
+        else if (++bad <= 3) printf("    row %d u %.17g: GPU %d, host %d\n", r, u[r], ids[r], host);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "sample %dx%d %s T %.2g k %d p %.3g: %d same, %d at a boundary", rows, vocab,
+             kind == 0 ? "flat" : kind == 1 ? "peaked" : kind == 2 ? "ties" : "-inf", temperature, top_k, top_p, exact, near);
+    expect(bad == 0, what);
+    free(x); free(tmp); free(u); free(ids); free(scratch);
+    cudaFree(dx); cudaFree(du); cudaFree(dsc); cudaFree(dids);
+}
+
+/* GPU sampling: every filter combination, four kinds of logits, real vocabulary sizes */
+static void test_sample_all(void) {
+    const float cfg_t[] = {1.0f, 0.7f, 1.0f, 1.3f, 1.0f, 0.5f, 2.0f, 0.8f, 1.0f, 1.0f};
+    const int cfg_k[] = {0, 40, 0, 50, 1, 0, 0, 1000, -1, 7};
+    const float cfg_p[] = {1.0f, 1.0f, 0.9f, 0.8f, 1.0f, 0.5f, 1e-6f, 0.95f, 1.0f, 0.999f};
+    const int vocabs[] = {32000, 128256, 1001};
+    for (int v = 0; v < 3; v++)
+        for (int kind = 0; kind < 4; kind++)
+            for (int c = 0; c < 10; c++) {
+                const int V = vocabs[v], k = cfg_k[c] < 0 ? V - 1 : cfg_k[c];
+                if (g_quick && (v == 1 || c % 3)) continue;
+                test_sample(g_quick ? 8 : v == 1 ? 24 : 64, V, kind, cfg_t[c], k, cfg_p[c]);
+            }
+}
+
+/* the sampling kernel's time against the argmax's (the logits stay in place: at temperature 1 the
+ * kernel's in-place s = logit - max is idempotent after the first call) */
+static void bench_sample(int rows, int vocab) {
+    float *x = xmalloc(sizeof(float) * (size_t)rows * vocab);
+    for (size_t i = 0; i < (size_t)rows * vocab; i++) x[i] = 3.0f * frand();
+    float *dx = dput(x, sizeof(float) * (size_t)rows * vocab);
+    double *u = xmalloc(sizeof(double) * (size_t)rows);
+    for (int r = 0; r < rows; r++) u[r] = (r + 0.5) / rows;
+    double *du = dput(u, sizeof(double) * (size_t)rows);
+    int32_t *dids = dalloc(sizeof(int32_t) * (size_t)rows);
+    const lf_cuda_sampling cfgs[4] = {{1.0f, 0, 1.0f, 0}, {1.0f, 40, 1.0f, 0}, {1.0f, 0, 0.9f, 0}, {1.0f, 40, 0.9f, 0}};
+    const char *names[4] = {"temperature", "top_k 40", "top_p 0.9", "top_k 40 + top_p 0.9"};
+    lf_cuda_sampling *dsc = dput(cfgs, sizeof cfgs);
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    float ms;
+    LF(lf_cuda_argmax_rows(dx, rows, vocab, dids, 0));
+    CK(cudaEventRecord(e0, 0));
+    for (int k = 0; k < 20; k++) LF(lf_cuda_argmax_rows(dx, rows, vocab, dids, 0));
+    CK(cudaEventRecord(e1, 0)); CK(cudaEventSynchronize(e1)); CK(cudaEventElapsedTime(&ms, e0, e1));
+    printf("sample-bench %d x %d (near-flat logits): argmax %.1f us", rows, vocab, ms / 20 * 1e3);
+    for (int c = 0; c < 4; c++) {
+        LF(lf_cuda_sample_rows(dx, rows, vocab, dsc + c, du, dids, 0));
+        CK(cudaEventRecord(e0, 0));
+        for (int k = 0; k < 20; k++) LF(lf_cuda_sample_rows(dx, rows, vocab, dsc + c, du, dids, 0));
+        CK(cudaEventRecord(e1, 0)); CK(cudaEventSynchronize(e1)); CK(cudaEventElapsedTime(&ms, e0, e1));
+        printf(", %s %.1f us", names[c], ms / 20 * 1e3);
+    }
+    printf("\n");
+    CK(cudaEventDestroy(e0)); CK(cudaEventDestroy(e1));
+    free(x); free(u);
+    cudaFree(dx); cudaFree(du); cudaFree(dids); cudaFree(dsc);
 }
 
 static lf_config small_cfg(int n_heads, int n_kv, int hd, lf_rope_style style, lf_rope_scaling scaling) {
@@ -1151,18 +1283,20 @@ static void bisect(void) {
 }
 
 int main(int argc, char **argv) {
-    int do_bench = 0, do_attn_bench = 0, do_bisect = 0;
+    int do_bench = 0, do_attn_bench = 0, do_bisect = 0, do_sample_bench = 0, do_sample_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) g_quick = 1;
         else if (!strcmp(argv[i], "--bench")) do_bench = 1;
         else if (!strcmp(argv[i], "--attn-bench")) do_attn_bench = 1;
+        else if (!strcmp(argv[i], "--sample-bench")) do_sample_bench = 1;
+        else if (!strcmp(argv[i], "--sample")) do_sample_only = 1;
         else if (!strcmp(argv[i], "--bisect")) do_bisect = 1;
-        else { fprintf(stderr, "usage: %s [--quick] [--bench] [--attn-bench]\n", argv[0]); return 2; }
+        else { fprintf(stderr, "usage: %s [--quick] [--bench] [--attn-bench] [--sample-bench] [--sample]\n", argv[0]); return 2; }
     }
     const char *es = getenv("LF_TEST_SEED");
     g_rng = es && *es ? strtoull(es, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
     printf("test_cuda_kernels: seed %llu (LF_TEST_SEED to repeat)\n", (unsigned long long)g_rng);
-    if (!do_bench && !do_attn_bench && !do_bisect) test_rope_angle_host();
+    if (!do_bench && !do_attn_bench && !do_bisect && !do_sample_bench && !do_sample_only) test_rope_angle_host();
 
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -1201,6 +1335,17 @@ int main(int argc, char **argv) {
 
     if (do_bisect) {
         bisect();
+        return 0;
+    }
+    if (do_sample_only) { /* the sampler's checks alone (compute-sanitizer runs them with --quick) */
+        test_sample_all();
+        printf("%d checks, %d failed\n", g_checks, g_failed);
+        return g_failed ? 1 : 0;
+    }
+    if (do_sample_bench) {
+        const int rows[] = {1, 8, 32}, vocabs[] = {32000, 128256};
+        for (int v = 0; v < 2; v++)
+            for (int r = 0; r < 3; r++) bench_sample(rows[r], vocabs[v]);
         return 0;
     }
     if (do_attn_bench) {
@@ -1296,6 +1441,7 @@ int main(int argc, char **argv) {
     test_argmax(3, 128256);
     test_argmax(5, 100);
     test_argmax(4, 1001); /* rows not 16-byte aligned: the scalar path */
+    test_sample_all();
     test_oom();
     cublasDestroy(hdl);
 
