@@ -7,7 +7,12 @@ set -u
 cd "$(dirname "$0")/.."
 source bench/device_prep.sh
 {
-$R build-dev/tests/cuda/test_cuda_kernels --sample > "$OUT/sample_checks.log" 2>&1; echo "sample checks rc=$? $(tail -1 "$OUT/sample_checks.log")"
+if [ "${ALL_KERNELS:-0}" = 1 ]; then # every kernel test (23f), else the sampler's alone
+  dev_kernel_tests
+  echo "sampler: $(grep -c '^sample ' "$OUT/kernels.log") checks, $(grep '^sample ' "$OUT/kernels.log" | grep -c FAIL) failed"
+else
+  $R build-dev/tests/cuda/test_cuda_kernels --sample > "$OUT/sample_checks.log" 2>&1; echo "sample checks rc=$? $(tail -1 "$OUT/sample_checks.log")"
+fi
 dev_vs_cpu
 $R build-dev/tests/cuda/test_cuda_kernels --sample-bench > "$OUT/sample_bench.log" 2>&1; grep '^sample-bench' "$OUT/sample_bench.log" | grep -E ' (1|32) x '
 for v in gpu host; do h=""; [ $v = host ] && h=--host-sampling

@@ -1,6 +1,6 @@
 // kernel_math.h — the device helpers that the CUDA backend's kernel files share (CUDA only, not for
 // C code): the element types' conversions (TT), packing and 8-wide dot products, warp and block
-// sums, the RoPE pair rotation, the tensor-core MMA m16n8k16, and grid_for.
+// sums, the argmax rule, the RoPE pair rotation, the tensor-core MMA m16n8k16, and grid_for.
 #ifndef LF_CUDA_KERNEL_MATH_H
 #define LF_CUDA_KERNEL_MATH_H
 #include <cuda_runtime.h>
@@ -46,8 +46,8 @@ template <typename T> __device__ __forceinline__ float dot8(uint4 a, uint4 b) {
 }
 
 // sum over each group of W consecutive lanes (W a power of two <= 32); every lane of a group
-// gets its group's sum
-template <int W = 32> __device__ __forceinline__ float warp_sum(float v) {
+// gets its group's sum (V: float, double or an integer type)
+template <int W = 32, typename V> __device__ __forceinline__ V warp_sum(V v) {
 #pragma unroll
     for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
@@ -58,18 +58,32 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 // block-wide sum (blockDim.x multiple of 32, <= 1024); every thread gets the result
-__device__ __forceinline__ float block_sum(float v, float *red /* [33] */) {
+template <typename V> __device__ __forceinline__ V block_sum(V v, V *red /* [33] */) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
     v = warp_sum(v);
     if (lane == 0) red[warp] = v;
     __syncthreads();
     if (warp == 0) {
-        float t = lane < nw ? red[lane] : 0.f;
+        V t = lane < nw ? red[lane] : (V)0;
         t = warp_sum(t);
         if (lane == 0) red[32] = t;
     }
     __syncthreads();
     return red[32];
+}
+
+// (value, index) of the larger value, the lower index on ties (NaN never wins): the argmax rule of
+// the CPU reference lf_cpu_argmax, for the argmax and sampling kernels
+__device__ __forceinline__ void argmax_take(float v, int i, float *best, int *bi) {
+    if (v > *best || (v == *best && i < *bi)) { *best = v; *bi = i; }
+}
+// the warp's best (value, index) in every lane
+__device__ __forceinline__ void argmax_warp(float *best, int *bi) {
+    for (int o = 16; o >= 1; o >>= 1) {
+        const float v = __shfl_xor_sync(0xffffffffu, *best, o);
+        const int i = __shfl_xor_sync(0xffffffffu, *bi, o);
+        argmax_take(v, i, best, bi);
+    }
 }
 
 static inline unsigned grid_for(size_t n, int threads, unsigned cap = 65535u * 8u) {

@@ -360,17 +360,6 @@ extern "C" lf_status lf_cuda_swiglu(lf_dtype dt, void *out, const void *gu, int 
 // pairs. NaN never wins.
 #define ARGMAX_THREADS 1024
 #define ARGMAX_UNROLL 4
-__device__ __forceinline__ void argmax_take(float v, int i, float *best, int *bi) {
-    if (v > *best || (v == *best && i < *bi)) { *best = v; *bi = i; }
-}
-// the warp's best (value, index) in every lane
-__device__ __forceinline__ void argmax_warp(float *best, int *bi) {
-    for (int o = 16; o >= 1; o >>= 1) {
-        const float v = __shfl_xor_sync(0xffffffffu, *best, o);
-        const int i = __shfl_xor_sync(0xffffffffu, *bi, o);
-        argmax_take(v, i, best, bi);
-    }
-}
 __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_rows_kernel(const float *__restrict__ logits, int vocab, int32_t *__restrict__ out) {
     __shared__ float sv[ARGMAX_THREADS / 32];
     __shared__ int si[ARGMAX_THREADS / 32];

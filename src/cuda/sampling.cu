@@ -34,6 +34,7 @@
 #include "cuda_common.h"
 #include "cuda_kernels.h"
 #include "kernel_launch.h"
+#include "kernel_math.h"
 
 #define SAMP_THREADS 512
 #define SAMP_WARPS (SAMP_THREADS / 32)
@@ -59,13 +60,12 @@ typedef struct {
     } u;
     u64 tot[SAMP_BINS];      // merged histograms: mass (integer) and count per digit
     unsigned tcnt[SAMP_BINS];
-    u64 part[SAMP_WARPS];    // block reductions and scans
-    double dpart[SAMP_WARPS];
+    u64 part[33];            // block reductions (block_sum: [33]) and scans
+    double dpart[33];
     float fpart[SAMP_WARPS];
     int ipart[SAMP_WARPS];
     unsigned bucket;         // digit chosen by the last pass, and the weight before it
     u64 before;
-    unsigned in_count;       // candidates in digits >= bucket (first pass)
     int found, count;
 } samp_smem;
 
@@ -118,10 +118,6 @@ __device__ __forceinline__ int samp_kept(unsigned k, int i, samp_cut c) { return
         }                                                                                          \
     } while (0)
 
-__device__ __forceinline__ u64 warp_sum_u64(u64 v) {
-    for (int o = 16; o >= 1; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 template <typename W> __device__ __forceinline__ W warp_incl_scan(W v) {
     const int lane = threadIdx.x & 31;
     for (int o = 1; o < 32; o <<= 1) {
@@ -129,16 +125,6 @@ template <typename W> __device__ __forceinline__ W warp_incl_scan(W v) {
         if (lane >= o) v += x;
     }
     return v;
-}
-// sum over the threads of the block (part: one slot per warp)
-template <typename W> __device__ W block_sum(W v, W *part) {
-    for (int o = 16; o >= 1; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
-    __syncthreads();
-    W a = 0;
-    for (int w = 0; w < SAMP_WARPS; w++) a += part[w];
-    __syncthreads();
-    return a;
 }
 // exclusive prefix sum over the threads of the block (in thread order)
 template <typename W> __device__ W block_excl_scan(W v, W *part) {
@@ -200,7 +186,7 @@ __device__ int index_order_select(const float *s, int V, int mode, unsigned key_
                 w = scan_weight(v.x, 4 * j, mode, key_eq, kc) + scan_weight(v.y, 4 * j + 1, mode, key_eq, kc) +
                     scan_weight(v.z, 4 * j + 2, mode, key_eq, kc) + scan_weight(v.w, 4 * j + 3, mode, key_eq, kc);
             }
-            w = warp_sum_u64(w);
+            w = warp_sum(w);
             if (lane == 0 && w) atomicAdd(&sh->u.tile[(4 * (j - lane)) / SAMP_TILE], w);
         }
         for (int i = 4 * n4 + tid; i < V; i += SAMP_THREADS) {
@@ -211,7 +197,7 @@ __device__ int index_order_select(const float *s, int V, int mode, unsigned key_
         const int full = (V + 31) & ~31;
         for (int i = tid; i < full; i += SAMP_THREADS) {
             u64 w = i < V ? scan_weight(s[i], i, mode, key_eq, kc) : 0;
-            w = warp_sum_u64(w);
+            w = warp_sum(w);
             if (lane == 0 && w) atomicAdd(&sh->u.tile[(i - lane) / SAMP_TILE], w);
         }
     }
@@ -376,17 +362,12 @@ sample_rows_kernel(float *__restrict__ logits, int V, const lf_cuda_sampling *__
     // the maximum, lowest index on ties (NaN never wins)
     float mx = -INFINITY;
     int mi = 0x7fffffff;
-    SAMP_SWEEP(s, V, if (x > mx || (x == mx && i < mi)) { mx = x; mi = i; });
-    for (int o = 16; o >= 1; o >>= 1) {
-        const float x = __shfl_xor_sync(0xffffffffu, mx, o);
-        const int i = __shfl_xor_sync(0xffffffffu, mi, o);
-        if (x > mx || (x == mx && i < mi)) { mx = x; mi = i; }
-    }
+    SAMP_SWEEP(s, V, argmax_take(x, i, &mx, &mi));
+    argmax_warp(&mx, &mi);
     if ((tid & 31) == 0) { sh.fpart[tid >> 5] = mx; sh.ipart[tid >> 5] = mi; }
     __syncthreads();
     mx = -INFINITY; mi = 0x7fffffff;
-    for (int w = 0; w < SAMP_WARPS; w++)
-        if (sh.fpart[w] > mx || (sh.fpart[w] == mx && sh.ipart[w] < mi)) { mx = sh.fpart[w]; mi = sh.ipart[w]; }
+    for (int w = 0; w < SAMP_WARPS; w++) argmax_take(sh.fpart[w], sh.ipart[w], &mx, &mi);
     if (mi == 0x7fffffff) mi = 0;
     if (!(cfg.temperature > 0.0f) || !(mx > -INFINITY) || isinf(mx)) { // greedy; or no finite maximum to scale by
         if (tid == 0) out[blockIdx.x] = mi;
