@@ -218,6 +218,88 @@ static void test_eff_by_tp(void **state) {
     assert_non_null(strstr(lf_hw_origin(&hw, buf, sizeof buf), "all-reduce assumed"));
 }
 
+/* The one-shot all-reduce table (the engine's peer-memory kernel, `linfer calibrate`): saved and
+ * read back through both file readers, shown in the calibration table, interpolated by
+ * lf_hw_oneshot_time, and used by the roofline where it beats the ring model */
+static void test_oneshot_table(void **state) {
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/os.txt", g_dir);
+    lf_calib_result r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.name, sizeof r.name, "NVIDIA H200");
+    r.read_bw = 4.5e12;
+    r.gemm_flops[LF_PREC_FP16] = 650e12;
+    fake_ar(&r.ar[8], 8, 50e-6, 340e9);
+    r.ar[8].os_time_s[0] = 4.5e-6;
+    r.ar[8].os_time_s[1] = 8.5e-6;
+    r.ar[8].os_time_s[2] = 24.5e-6;
+    fake_ar(&r.ar[4], 4, 35e-6, 330e9);   /* no one-shot figures at 4 GPUs */
+    r.allreduce_measured = 1;
+    assert_int_equal(lf_calib_save(path, &r), LINFER_OK);
+    lf_hw_measured m;
+    assert_int_equal(lf_hw_measured_load(path, &m), LINFER_OK);
+    for (int k = 0; k < LF_HW_OS_SIZES; k++) {
+        assert_true(m.os_time_by_n[8][k] == r.ar[8].os_time_s[k]);
+        assert_true(m.os_time_by_n[4][k] == 0);
+    }
+    lf_calib_result back;
+    assert_int_equal(lf_calib_load(path, &back), LINFER_OK);
+    for (int k = 0; k < LF_HW_OS_SIZES; k++) assert_true(back.ar[8].os_time_s[k] == r.ar[8].os_time_s[k]);
+    /* a key of a size not in the table, or of 9 GPUs, is skipped */
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fprintf(f, "ar_oneshot_s_8_1000 1e-6\nar_oneshot_s_9_32768 1e-6\nar_oneshot_s_x 1e-6\n");
+    fclose(f);
+    assert_int_equal(lf_hw_measured_load(path, &m), LINFER_OK);
+    assert_true(m.os_time_by_n[8][0] == 4.5e-6);
+    /* the calibration table has the row */
+    lf_hw ds;
+    assert_int_equal(lf_hw_lookup("h200", &ds), LINFER_OK);
+    lf_table *t = lf_calib_table(&back, &ds);
+    int found = 0;
+    for (int i = 0; i < lf_table_nrows(t); i++)
+        if (strstr(lf_table_cell(t, i, 0), "one-shot all-reduce, 8 GPUs")) {
+            found++;
+            assert_true(close_rel(lf_table_value(t, i, 1), 4.5, 1e-9));
+            assert_non_null(strstr(lf_table_cell(t, i, 4), "512 KiB 24.50 us"));
+        }
+    assert_int_equal(found, 1);
+    lf_table_free(t);
+    /* interpolation: the smallest size's time below it, linear between, none above the largest */
+    lf_hw hw;
+    assert_int_equal(lf_hw_from_measured(&m, &hw), LINFER_OK);
+    assert_true(lf_hw_oneshot_time(&hw, 8, 1000) == 4.5e-6);
+    assert_true(close_rel(lf_hw_oneshot_time(&hw, 8, (32768 + 131072) / 2.0), 6.5e-6, 1e-12));
+    assert_true(lf_hw_oneshot_time(&hw, 8, 524288) == 24.5e-6);
+    assert_true(lf_hw_oneshot_time(&hw, 8, 524289) == 0);
+    assert_true(lf_hw_oneshot_time(&hw, 4, 32768) == 0 && lf_hw_oneshot_time(&hw, 2, 32768) == 0);
+    /* the roofline: llama-2-70b at TP 8, bs 1 decode: 161 all-reduces of one fp32 row (32 KiB),
+     * each the one-shot's 4.5 us instead of NCCL's 50 us + bytes */
+    lf_roofline_model rm;
+    assert_int_equal(lf_preset_shape("llama-2-70b", &rm), LINFER_OK);
+    lf_roofline_opts o;
+    lf_roofline_default_opts(&o);
+    o.ar_bytes = 4;
+    lf_roofline_phase ph;
+    assert_int_equal(lf_roofline_decode(&rm, &hw, &o, 8, 1, 128, LF_PREC_FP16, &ph), LINFER_OK);
+    const lf_op_cost *ar = &ph.op[LF_OP_ALL_REDUCE];
+    assert_true(close_rel(ar->t_comm_lat, 161 * 4.5e-6 + 50e-6, 1e-9));   /* + the logits' all-gather (NCCL) */
+    /* without the table: the ring model with NCCL's latency; 2-byte messages unless ar_bytes says 4 */
+    lf_hw plain = hw;
+    memset(plain.measured.os_time_by_n, 0, sizeof plain.measured.os_time_by_n);
+    assert_int_equal(lf_roofline_decode(&rm, &plain, &o, 8, 1, 128, LF_PREC_FP16, &ph), LINFER_OK);
+    const double bytes4 = ph.op[LF_OP_ALL_REDUCE].comm_bytes;
+    assert_true(close_rel(ph.op[LF_OP_ALL_REDUCE].t_comm_lat, 162 * 50e-6, 1e-9));
+    o.ar_bytes = 0;
+    assert_int_equal(lf_roofline_decode(&rm, &plain, &o, 8, 1, 128, LF_PREC_FP16, &ph), LINFER_OK);
+    assert_true(close_rel(bytes4 - ph.op[LF_OP_ALL_REDUCE].comm_bytes, 161 * 8192 * 2.0, 1e-12));
+    /* prefill: 128 rows of 8192 fp32 = 4 MiB, past the table: NCCL's bandwidth term */
+    o.ar_bytes = 4;
+    assert_int_equal(lf_roofline_prefill(&rm, &hw, &o, 8, 1, 128, LF_PREC_FP16, &ph), LINFER_OK);
+    assert_true(ph.op[LF_OP_ALL_REDUCE].t_comm_bw > 0);
+}
+
 /* lf_calib_save / lf_calib_load with the per-size tables; the table shows measured beside assumed */
 static void test_calib_result_file(void **state) {
     (void)state;
@@ -598,6 +680,7 @@ int main(void) {
         cmocka_unit_test(test_measured_file),
         cmocka_unit_test(test_eff_by_tp),
         cmocka_unit_test(test_calib_result_file),
+        cmocka_unit_test(test_oneshot_table),
         cmocka_unit_test(test_loader_failure),
         cmocka_unit_test(test_fp8_measured_file),
         cmocka_unit_test(test_fp8_not_measured_file),

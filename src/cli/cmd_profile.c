@@ -325,7 +325,7 @@ int cmd_profile(int argc, char **argv) {
             rop.launch_s = 0;
             rop.kernel_s = 0;
             rop.workspace_bytes = 0;
-        }
+        } else rop.ar_bytes = 4;   /* the CUDA engine all-reduces its fp32 residual */
         const lf_prec prec = ro.dtype == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;
         if ((s = lf_profile_predict(&prof, &rm, &hw, &rop, prec, bytes_scale))) { rc = cli_fail(s); goto done; }
         printf("ceilings: %.1f GB/s, %.1f GFLOP/s; from %s%s\n", prof.ceil_bw / 1e9, prof.ceil_flops / 1e9, hw_desc,

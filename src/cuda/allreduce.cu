@@ -5,9 +5,13 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cuda_common.h"
 #include "cuda_kernels.h"
 #include "kernel_launch.h"
+extern "C" {
+#include "perf/bench.h"
+}
 
 // ---------------------------------------------------------------------------------------------
 // One-shot all-reduce over peer memory (tensor parallelism, small messages): every rank copies its
@@ -304,4 +308,127 @@ extern "C" lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, int r
                          (const T *)w, eps, (T *)xn));
     CUDA_CHECK_LAUNCH("oneshot_ll_norm_kernel");
     return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calibration of the one-shot all-reduce (`linfer calibrate`): GPUs 0..n-1 of this process, peer
+// access between every pair, one exchange buffer each with the backend's layout for the plain
+// kernels (buf halves, flags, call counters, push slots), and per message size a CUDA graph of
+// `iters` calls on every GPU, the graphs launched on all GPUs together. A repetition's time is the
+// smallest per-call time of the GPUs (the GPU launched last waited least for the others); the
+// median over repetitions is reported. Sizes in floats, each <= the largest.
+extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts, int iters, int warmup, int reps, double *per_call_s) {
+    if (n < 2 || n > LF_ONESHOT_MAX_TP || ncounts <= 0 || iters <= 0 || reps <= 0 || reps > 64 || warmup < 0)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce calibration: %d GPUs, %d sizes, %d iters, %d reps", n, ncounts, iters, reps);
+    int half = 0;
+    for (int k = 0; k < ncounts; k++) {
+        if (counts[k] <= 0) return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce calibration: size %d", counts[k]);
+        if (counts[k] > half) half = counts[k];
+    }
+    const size_t nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
+    const size_t ll_off = (2 * (size_t)half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t) + 255) / 256 * 256;
+    const size_t bytes = ll_off + 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
+    char *mem[LF_ONESHOT_MAX_TP] = {0};
+    float *x[LF_ONESHOT_MAX_TP] = {0};
+    cudaStream_t st[LF_ONESHOT_MAX_TP] = {0};
+    cudaEvent_t e0[LF_ONESHOT_MAX_TP] = {0}, e1[LF_ONESHOT_MAX_TP] = {0};
+    cudaGraph_t g[LF_ONESHOT_MAX_TP] = {0};
+    cudaGraphExec_t gx[LF_ONESHOT_MAX_TP] = {0};
+    lf_oneshot_peers P;
+    memset(&P, 0, sizeof P);
+    lf_status s = LINFER_OK;
+    cudaError_t e = cudaSuccess;
+    const char *what = "";
+    int at = 0;
+#define OS_CAL(call, w, dev)                       \
+    do {                                           \
+        if (e == cudaSuccess && !s) {              \
+            e = (call);                            \
+            if (e != cudaSuccess) what = w, at = dev; \
+        }                                          \
+    } while (0)
+    for (int d = 0; d < n; d++) {
+        OS_CAL(cudaSetDevice(d), "cudaSetDevice", d);
+        for (int p = 0; p < n; p++) {
+            if (p == d || e != cudaSuccess) continue;
+            int can = 0;
+            OS_CAL(cudaDeviceCanAccessPeer(&can, d, p), "cudaDeviceCanAccessPeer", d);
+            if (e == cudaSuccess && !can) {
+                s = lf_fail(LINFER_ERR_UNSUPPORTED, "one-shot all-reduce calibration: GPU %d cannot access GPU %d", d, p);
+                break;
+            }
+            if (e == cudaSuccess) {
+                cudaError_t pe = cudaDeviceEnablePeerAccess(p, 0);
+                if (pe == cudaErrorPeerAccessAlreadyEnabled) { cudaGetLastError(); pe = cudaSuccess; }
+                OS_CAL(pe, "cudaDeviceEnablePeerAccess", d);
+            }
+        }
+        OS_CAL(cudaMalloc((void **)&mem[d], bytes), "cudaMalloc", d);
+        OS_CAL(cudaMalloc((void **)&x[d], sizeof(float) * (size_t)half), "cudaMalloc", d);
+        OS_CAL(cudaMemset(mem[d], 0, bytes), "cudaMemset", d);
+        OS_CAL(cudaMemset(x[d], 0, sizeof(float) * (size_t)half), "cudaMemset", d);
+        OS_CAL(cudaStreamCreateWithFlags(&st[d], cudaStreamNonBlocking), "cudaStreamCreate", d);
+        OS_CAL(cudaEventCreate(&e0[d]), "cudaEventCreate", d);
+        OS_CAL(cudaEventCreate(&e1[d]), "cudaEventCreate", d);
+        OS_CAL(cudaDeviceSynchronize(), "cudaDeviceSynchronize", d);
+        if (mem[d]) {
+            P.buf[d] = (float *)mem[d];
+            P.flags[d] = (uint32_t *)(mem[d] + 2 * (size_t)half * sizeof(float));
+            P.ll[d] = (uint64_t *)(mem[d] + ll_off);
+        }
+    }
+    double t[64];
+    for (int k = 0; k < ncounts && e == cudaSuccess && !s; k++) {
+        for (int d = 0; d < n && e == cudaSuccess && !s; d++) {
+            uint32_t *epoch = (uint32_t *)(mem[d] + 2 * (size_t)half * sizeof(float) + nflags * sizeof(uint32_t));
+            OS_CAL(cudaSetDevice(d), "cudaSetDevice", d);
+            OS_CAL(cudaStreamBeginCapture(st[d], cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture", d);
+            for (int i = 0; i < iters && e == cudaSuccess && !s; i++) s = lf_cuda_oneshot_allreduce(x[d], counts[k], &P, epoch, d, n, half, st[d]);
+            if (e == cudaSuccess) {
+                const cudaError_t ee = cudaStreamEndCapture(st[d], &g[d]);
+                OS_CAL(ee, "cudaStreamEndCapture", d);
+            }
+            OS_CAL(cudaGraphInstantiate(&gx[d], g[d], 0), "cudaGraphInstantiate", d);
+        }
+        for (int r = -warmup; r < reps && e == cudaSuccess && !s; r++) {
+            for (int d = 0; d < n; d++) {
+                OS_CAL(cudaSetDevice(d), "cudaSetDevice", d);
+                OS_CAL(cudaEventRecord(e0[d], st[d]), "cudaEventRecord", d);
+                OS_CAL(cudaGraphLaunch(gx[d], st[d]), "cudaGraphLaunch", d);
+                OS_CAL(cudaEventRecord(e1[d], st[d]), "cudaEventRecord", d);
+            }
+            double best = 0;
+            for (int d = 0; d < n; d++) {
+                float ms = 0;
+                OS_CAL(cudaSetDevice(d), "cudaSetDevice", d);
+                OS_CAL(cudaEventSynchronize(e1[d]), "cudaEventSynchronize", d);
+                OS_CAL(cudaEventElapsedTime(&ms, e0[d], e1[d]), "cudaEventElapsedTime", d);
+                const double per = ms * 1e-3 / iters;
+                if (d == 0 || per < best) best = per;
+            }
+            if (r >= 0) t[r] = best;
+        }
+        if (e == cudaSuccess && !s) per_call_s[k] = lf_stat_median(t, reps);
+        for (int d = 0; d < n; d++) {
+            cudaSetDevice(d);
+            if (gx[d]) cudaGraphExecDestroy(gx[d]);
+            if (g[d]) cudaGraphDestroy(g[d]);
+            gx[d] = NULL;
+            g[d] = NULL;
+        }
+    }
+#undef OS_CAL
+    if (e != cudaSuccess && !s) s = lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce calibration: %s on GPU %d: %s", what, at, cudaGetErrorString(e));
+    for (int d = 0; d < n; d++) {
+        cudaSetDevice(d);
+        if (st[d]) cudaStreamSynchronize(st[d]);
+        if (e0[d]) cudaEventDestroy(e0[d]);
+        if (e1[d]) cudaEventDestroy(e1[d]);
+        if (st[d]) cudaStreamDestroy(st[d]);
+        cudaFree(x[d]);
+        cudaFree(mem[d]);
+    }
+    cudaSetDevice(0);
+    cudaGetLastError();
+    return s;
 }

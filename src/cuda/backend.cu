@@ -304,7 +304,7 @@ static void cu_reset_seq(lf_backend *bb, int seq) { (void)bb; (void)seq; /* posi
 /* In-place fp32 sum over the tensor-parallel ranks, on the backend's stream: the one-shot
  * peer-memory kernel for small messages (a decode step's rows), NCCL otherwise. */
 static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
-    if (b->os_on && count <= (size_t)b->os_half)
+    if (b->os_on && count <= (size_t)b->os_rows * b->dim)
         return lf_cuda_oneshot_allreduce(x, (int)count, &b->os_peers, b->os_epoch, b->rank, b->tp, b->os_half, b->st);
     const ncclResult_t r = b->nccl->AllReduce(x, x, count, ncclFloat32, ncclSum, b->comm, b->st);
     if (r != ncclSuccess)
@@ -317,7 +317,7 @@ static lf_status allreduce_f32(cu_backend *b, float *x, size_t count) {
  * all-reduce with the norm behind it: one kernel boundary fewer per all-reduce in decode steps) */
 static int allreduce_norm_applies(const cu_backend *b, int cnt) {
     return b->tp > 1 && !b->invariant && b->os_on && b->os_peers.lln[b->rank] && lf_cuda_oneshot_ll() && lf_cuda_allreduce_norm_on() &&
-           (size_t)cnt * b->dim <= (size_t)b->os_half && lf_cuda_allreduce_norm_supported(cnt, b->dim);
+           cnt <= b->os_rows && lf_cuda_allreduce_norm_supported(cnt, b->dim);
 }
 
 /* The residual's all-reduce over the ranks, then xn = its RMSNorm with weights w: one kernel where
@@ -896,18 +896,20 @@ extern "C" lf_status lf_cuda_last_trace(const lf_backend *bb, lf_cuda_trace_info
 /* Time of one all-reduce of `count` fp32 elements as a decode step runs it: `iters` calls captured
  * in one CUDA graph on the backend's stream, replayed reps times after two warm-up replays;
  * *per_call_s = the median replay / iters. path 0: the engine's choice (one-shot below its size,
- * else NCCL), 1: NCCL only. Collective: every rank calls it with the same arguments. */
+ * else NCCL), 1: NCCL only, 2: the residual's all-reduce and the norm after it as the engine runs
+ * them (count = rows x dim), 3: the same with NCCL and the norm kernel. Collective: every rank
+ * calls it with the same arguments. */
 extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters, int reps, int path, double *per_call_s) {
     if (!bb || !bb->ops || strcmp(bb->ops->name, "cuda") != 0) return lf_fail(LINFER_ERR_INVALID_ARG, "not a CUDA backend");
     cu_backend *b = (cu_backend *)bb;
     if (b->tp < 2) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce timing needs tensor parallelism (tp %d)", b->tp);
     if (count <= 0 || iters <= 0 || reps <= 0 || reps > 64) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce timing: count %d, iters %d, reps %d", count, iters, reps);
     CUDA_CHECK(cudaSetDevice(b->dev));
-    if (path == 2 && count % b->dim) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce with norm timing: %d not rows of %d", count, b->dim);
+    if (path >= 2 && count % b->dim) return lf_fail(LINFER_ERR_INVALID_ARG, "all-reduce with norm timing: %d not rows of %d", count, b->dim);
     float *x = NULL;
     void *w = NULL, *xn = NULL;   /* path 2: norm weights (zero) and output */
     CUDA_CHECK(cudaMalloc((void **)&x, sizeof(float) * (size_t)count));
-    if (path == 2) {
+    if (path >= 2) {
         const cudaError_t me = cudaMalloc(&w, b->es * (size_t)b->dim + b->es * (size_t)count);
         if (me != cudaSuccess) {
             cudaFree(x);
@@ -922,11 +924,11 @@ extern "C" lf_status lf_cuda_time_allreduce(lf_backend *bb, int count, int iters
     lf_status s = LINFER_OK;
     cudaError_t ce = cudaMemsetAsync(x, 0, sizeof(float) * (size_t)count, b->st);
     if (ce == cudaSuccess && w) ce = cudaMemsetAsync(w, 0, b->es * (size_t)b->dim, b->st);
-    if (path == 1) b->os_on = 0;
+    if (path == 1 || path == 3) b->os_on = 0;
     if (ce == cudaSuccess) ce = cudaStreamBeginCapture(b->st, cudaStreamCaptureModeThreadLocal);
     if (ce == cudaSuccess) {
         for (int i = 0; i < iters && !s; i++)
-            s = path == 2 ? allreduce_then_norm(b, x, count / b->dim, w, xn, 1e-5f) : allreduce_f32(b, x, (size_t)count);
+            s = path >= 2 ? allreduce_then_norm(b, x, count / b->dim, w, xn, 1e-5f) : allreduce_f32(b, x, (size_t)count);
         const cudaError_t ee = cudaStreamEndCapture(b->st, &g);
         if (!s && ee != cudaSuccess) ce = ee;
     }
@@ -1325,12 +1327,59 @@ static lf_status oneshot_setup(cu_backend *b) {
     if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce setup: NCCL: %s", b->nccl->GetErrorString(nr));
     b->os_on = okv != 0;
     b->os_half = (int)half;
+    b->os_rows = ONESHOT_ROWS;
     b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + 2 * half * sizeof(float) + nflags * sizeof(uint32_t)) : NULL;
     b->arn_scratch = b->os_mem ? (uint32_t *)(b->os_mem + arn_scratch_off) : NULL;
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && why[0])
         fprintf(stderr, "linfer: rank %d: one-shot all-reduce not available (%s)\n", b->rank, why);
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && b->rank == 0)
         fprintf(stderr, "linfer: one-shot all-reduce not available on every rank (peer memory); using NCCL for all\n");
+    return LINFER_OK;
+}
+
+/* Collective (every rank, after oneshot_setup): the rows up to which the residual's all-reduce goes
+ * one-shot. The push kernel stores every element to each of the tp - 1 peers, so its bytes grow
+ * with rows x (tp - 1) while NCCL's stay near rows x 2: at TP 8 it lost from about 8 rows (issue 8,
+ * session 24: llama-2-70b bs 16 took 12.2 ms a step against bs 32's 11.1 over NCCL). Both ways are
+ * timed here as a decode step runs them (the all-reduce and the norm after it, graphs of 20 calls,
+ * lf_cuda_time_allreduce) at 1, 2, 4, 8 and 16 rows; each figure is the slowest rank's (NCCL max),
+ * so every rank takes the same decision: one-shot up to the last row count from 1 at which it is
+ * not slower. LF_CUDA_AR_ROWS=N fixes the limit instead (0: NCCL for every all-reduce). */
+static lf_status oneshot_choose_rows(cu_backend *b) {
+    static const int rows[5] = {1, 2, 4, 8, 16};
+    b->os_rows = ONESHOT_ROWS;
+    memset(b->os_us, 0, sizeof b->os_us);
+    const char *fixed = getenv("LF_CUDA_AR_ROWS");
+    if (fixed && *fixed) {
+        const int v = atoi(fixed);
+        b->os_rows = v < 0 ? 0 : v > ONESHOT_ROWS ? ONESHOT_ROWS : v;
+        return LINFER_OK;
+    }
+    if (!b->os_on || b->invariant) return LINFER_OK;
+    double t[10];
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 2; k++) LF_TRY(lf_cuda_time_allreduce(&b->base, rows[i] * b->dim, 20, 5, 2 + k, &t[2 * i + k]));
+    double *d = NULL;
+    CUDA_CHECK(cudaMalloc((void **)&d, sizeof t));
+    cudaError_t ce = cudaMemcpy(d, t, sizeof t, cudaMemcpyHostToDevice);
+    ncclResult_t nr = ncclSuccess;
+    if (ce == cudaSuccess) nr = b->nccl->AllReduce(d, d, 10, ncclFloat64, ncclMax, b->comm, b->st);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaStreamSynchronize(b->st);
+    if (ce == cudaSuccess && nr == ncclSuccess) ce = cudaMemcpy(t, d, sizeof t, cudaMemcpyDeviceToHost);
+    cudaFree(d);
+    if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce rows: %s", cudaGetErrorString(ce));
+    if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce rows: NCCL: %s", b->nccl->GetErrorString(nr));
+    b->os_rows = 0;
+    for (int i = 0; i < 5; i++) {
+        b->os_us[0][i] = t[2 * i] * 1e6;
+        b->os_us[1][i] = t[2 * i + 1] * 1e6;
+    }
+    for (int i = 0; i < 5 && t[2 * i] <= t[2 * i + 1]; i++) b->os_rows = rows[i];
+    if (env_int("LF_CUDA_AR_VERBOSE", 0) && b->rank == 0) {
+        fprintf(stderr, "linfer: all-reduce + norm per call (us), one-shot / NCCL, at 1 2 4 8 16 rows over %d GPUs:", b->tp);
+        for (int i = 0; i < 5; i++) fprintf(stderr, " %.2f/%.2f", b->os_us[0][i], b->os_us[1][i]);
+        fprintf(stderr, "; one-shot up to %d rows\n", b->os_rows);
+    }
     return LINFER_OK;
 }
 
@@ -1545,6 +1594,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
             goto fail;
         }
         if (tp > 1) TRY_OR_FAIL(oneshot_setup(b));
+        if (tp > 1) TRY_OR_FAIL(oneshot_choose_rows(b));
     }
     *out = &b->base;
     return LINFER_OK;

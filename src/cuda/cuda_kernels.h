@@ -238,6 +238,11 @@ int lf_cuda_oneshot_ll(void);
 lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,
                                     int half_elems, cudaStream_t st);
 
+/* `linfer calibrate`: the one-shot all-reduce over GPUs 0..n-1 of this process (peer access), as a
+ * decode step runs it (graphs of iters calls on every GPU at once): per_call_s[k] = median seconds
+ * of one call on counts[k] floats. Enables peer access between the n GPUs and leaves it on. */
+lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts, int iters, int warmup, int reps, double *per_call_s);
+
 /* The push all-reduce of rows x[rows][dim] (fp32, in place) followed by the RMSNorm of each summed
  * row into xn (T = dt) with weights w[dim]: x = sum over the ranks (rank order: the same bits as
  * lf_cuda_oneshot_allreduce's push kernel, on every rank), xn = x * 1/sqrt(mean(x^2) + eps) * w

@@ -268,7 +268,7 @@ static void predict(const lf_bench_model *bm, const lf_config *cfg, const lf_mod
         ro.workspace_bytes = 0;
         ro.launch_s = 0;
         ro.kernel_s = 0;
-    }
+    } else ro.ar_bytes = 4;   /* the CUDA engine all-reduces its fp32 residual */
     ro.pp = o->pp_size > 1 ? o->pp_size : 1;   /* the roofline's pipeline model (roofline.h) */
     ro.pp_micro = o->pp_micro;
     lf_prec prec = p->dtype == LINFER_DTYPE_BF16 ? LF_PREC_BF16 : LF_PREC_FP16;

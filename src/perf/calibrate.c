@@ -340,6 +340,7 @@ void lf_calib_to_measured(const lf_calib_result *r, lf_hw_measured *m) {
         if (a->n_gpus != n || !(a->latency_s > 0 || a->busbw_best > 0)) continue;
         m->ar_latency_by_n[n] = a->latency_s;
         m->ar_busbw_by_n[n] = a->busbw_best;
+        for (int k = 0; k < LF_HW_OS_SIZES; k++) m->os_time_by_n[n][k] = a->os_time_s[k] > 0 ? a->os_time_s[k] : 0;
         m->ar_gpus = n;
         m->ar_latency_s = a->latency_s;
         m->ar_busbw = a->busbw_best;
@@ -525,6 +526,8 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
             a->latency_s = lat;       /* the cached ceilings are what the roofline uses */
             a->busbw_best = bw;
         }
+        if (a->n_gpus == n)
+            for (int k = 0; k < LF_HW_OS_SIZES; k++) a->os_time_s[k] = m.os_time_by_n[n][k];
         if (a->n_gpus == n) r->allreduce_measured = 1;
         else memset(a, 0, sizeof *a);
     }
@@ -595,6 +598,12 @@ static void calib_table_ar(lf_table *t, const lf_calib_result *r, const lf_hw *d
             snprintf(note, sizeof note, "best busBW = algBW x 2(n-1)/n among messages >= 64 MiB; datasheet column: %s",
                      nvl ? "NVLink per direction (nvlink_bw / 2)" : "PCIe x16 per direction");
         row_num(t, what, a->busbw_best / 1e9, bw_ds / 1e9, 1, note);
+        if (a->os_time_s[0] > 0) {
+            snprintf(what, sizeof what, "one-shot all-reduce, %d GPUs (us)", n);
+            snprintf(note, sizeof note, "the engine's small-message kernel (push over peer memory, fp32, in a CUDA graph), 32 KiB; "
+                     "128 KiB %.2f us, 512 KiB %.2f us", a->os_time_s[1] * 1e6, a->os_time_s[2] * 1e6);
+            row_num(t, what, a->os_time_s[0] * 1e6, 0, 2, note);
+        }
     }
     if (rows) return;
     lf_table_row(t);

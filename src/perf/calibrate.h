@@ -66,6 +66,7 @@ typedef struct {
     double latency_s;                    /* time of the smallest message */
     double busbw_best;                   /* best busbw among sizes >= LF_AR_BUSBW_MIN_BYTES (0: none) */
     double busbw_best_bytes;             /* the size that gave it */
+    double os_time_s[LF_HW_OS_SIZES];    /* the engine's one-shot all-reduce (fp32, in a graph) on lf_hw_os_bytes; 0: not measured */
     int nccl_version;                    /* ncclGetVersion code (22809 = 2.28.9); 0 unknown */
     char nccl_lib[256];                  /* the library loaded ("" when read back from a file) */
 } lf_allreduce_calib;

@@ -541,6 +541,23 @@ static double measured_ar(const lf_hw *hw, int tp, int busbw) {
 
 int lf_hw_ar_measured_at(const lf_hw *hw, int tp, int busbw) { return measured_ar(hw, tp, busbw) > 0; }
 
+const double lf_hw_os_bytes[LF_HW_OS_SIZES] = {32768, 131072, 524288};
+
+double lf_hw_oneshot_time(const lf_hw *hw, int tp, double bytes) {
+    const lf_hw_measured *m = &hw->measured;
+    if (!hw->use_measured || !m->valid || m->ar_gpus <= 0 || tp < 2 || tp > LF_HW_AR_MAX_GPUS || !(bytes > 0)) return 0;
+    const double *t = m->os_time_by_n[tp];
+    for (int k = 0; k < LF_HW_OS_SIZES; k++)
+        if (!(t[k] > 0)) return 0;
+    if (bytes <= lf_hw_os_bytes[0]) return t[0];
+    for (int k = 1; k < LF_HW_OS_SIZES; k++)
+        if (bytes <= lf_hw_os_bytes[k]) {
+            const double f = (bytes - lf_hw_os_bytes[k - 1]) / (lf_hw_os_bytes[k] - lf_hw_os_bytes[k - 1]);
+            return t[k - 1] + f * (t[k] - t[k - 1]);
+        }
+    return 0;
+}
+
 double lf_hw_eff_ar_latency(const lf_hw *hw, int tp) {
     double v = measured_ar(hw, tp, 0);
     if (v > 0) return v;
@@ -604,6 +621,9 @@ lf_status lf_hw_measured_save(const char *path, const lf_hw_measured *m) {
         fprintf(f, "ar_latency_s_%d %.17g\n", n, m->ar_latency_by_n[n]);
         fprintf(f, "ar_busbw_%d %.17g\n", n, m->ar_busbw_by_n[n]);
     }
+    for (int n = 2; n <= LF_HW_AR_MAX_GPUS; n++)
+        for (int k = 0; k < LF_HW_OS_SIZES; k++)
+            if (m->os_time_by_n[n][k] > 0) fprintf(f, "ar_oneshot_s_%d_%.0f %.17g\n", n, lf_hw_os_bytes[k], m->os_time_by_n[n][k]);
     for (int i = 0; i < m->chain_n && i < LF_HW_CHAIN_MAX; i++) fprintf(f, "chain_s_%.0f %.17g\n", m->chain_bytes[i], m->chain_s[i]);
     if (fclose(f) != 0) return lf_fail(LINFER_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return LINFER_OK;
@@ -639,7 +659,15 @@ lf_status lf_hw_measured_load(const char *path, lf_hw_measured *m) {
         else if (!strcmp(p, "ar_latency_s")) m->ar_latency_s = d;
         else if (!strcmp(p, "ar_busbw")) m->ar_busbw = d;
         else if (!strcmp(p, "ar_gpus")) m->ar_gpus = d > 1e6 ? 0 : (int)d;
-        else if (!strncmp(p, "ar_latency_s_", 13) || !strncmp(p, "ar_busbw_", 9)) {
+        else if (!strncmp(p, "ar_oneshot_s_", 13)) {
+            /* ar_oneshot_s_<n>_<bytes> (n = 2..8, bytes one of lf_hw_os_bytes; others skipped) */
+            char *e, *e2 = NULL;
+            const long n = strtol(p + 13, &e, 10);
+            const double bytes = *e == '_' ? strtod(e + 1, &e2) : 0;
+            if (n >= 2 && n <= LF_HW_AR_MAX_GPUS && bytes > 0 && e2 && !*e2 && d < 1)
+                for (int k = 0; k < LF_HW_OS_SIZES; k++)
+                    if (bytes == lf_hw_os_bytes[k]) m->os_time_by_n[n][k] = d;
+        } else if (!strncmp(p, "ar_latency_s_", 13) || !strncmp(p, "ar_busbw_", 9)) {
             /* per GPU count: ar_latency_s_<n>, ar_busbw_<n> (n = 2..8; other counts skipped) */
             int lat = p[3] == 'l';
             const char *num = p + (lat ? 13 : 9);

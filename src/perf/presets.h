@@ -67,9 +67,14 @@ const char *lf_preset_model_names(char *buf, size_t cap, int runnable_only);
  * fp16, one process driving GPUs 0..n-1; file keys ar_latency_s_<n>, ar_busbw_<n>). The single
  * ar_latency_s / ar_busbw / ar_gpus are the largest count measured (the older file format, still
  * read and written). ar_gpus is also the switch: 0 means no all-reduce figure applies at all, so
- * clearing ar_gpus (e.g. `linfer roofline --link-bw`) turns the per-count figures off too. */
+ * clearing ar_gpus (e.g. `linfer roofline --link-bw`) turns the per-count figures off too.
+ * One-shot all-reduce: os_time_by_n[n][k] = seconds of one call of the engine's small-message
+ * kernel (the push over peer memory, fp32, inside a CUDA graph) on lf_hw_os_bytes[k] bytes over n
+ * GPUs (file keys ar_oneshot_s_<n>_<bytes>); 0 = not measured. */
 #define LF_HW_AR_MAX_GPUS 8
 #define LF_HW_CHAIN_MAX 8
+#define LF_HW_OS_SIZES 3
+extern const double lf_hw_os_bytes[LF_HW_OS_SIZES];   /* 32 KiB, 128 KiB, 512 KiB: 1 to 16 rows of a 8192-wide model */
 typedef struct {
     int valid;
     char gpu_name[96];            /* nvidia-smi name of the GPU measured */
@@ -82,6 +87,7 @@ typedef struct {
     int ar_gpus;                  /* GPUs the all-reduce was measured across (the largest count) */
     double ar_latency_by_n[LF_HW_AR_MAX_GPUS + 1]; /* index = GPU count; 0 = not measured at that count */
     double ar_busbw_by_n[LF_HW_AR_MAX_GPUS + 1];
+    double os_time_by_n[LF_HW_AR_MAX_GPUS + 1][LF_HW_OS_SIZES];
     /* Kernel-chain curve: a memory-bound kernel reading chain_bytes[i] costs chain_s[i] inside a
      * replayed CUDA graph of dependent kernels (start and drain included), sizes ascending;
      * chain_n = 0: not measured. The roofline's per-kernel overhead (roofline.h). */
@@ -138,6 +144,10 @@ double lf_hw_eff_ar_latency(const lf_hw *hw, int tp);
 double lf_hw_eff_busbw(const lf_hw *hw, int tp);
 /* 1 when a measured all-reduce latency / bus bandwidth applies at tp GPUs (what the two above use). */
 int lf_hw_ar_measured_at(const lf_hw *hw, int tp, int busbw);
+/* Seconds of one one-shot all-reduce of `bytes` (fp32) over tp GPUs from the measured table
+ * (linear between its sizes, the smallest size's time below it), 0 when not measured at tp or
+ * larger than the largest size measured (the engine then uses NCCL). */
+double lf_hw_oneshot_time(const lf_hw *hw, int tp, double bytes);
 /* Human string of where each ceiling comes from ("datasheet" / "measured"). */
 const char *lf_hw_origin(const lf_hw *hw, char *buf, size_t cap);
 

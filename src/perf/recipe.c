@@ -202,7 +202,7 @@ lf_status lf_recipe_predict_tp(const lf_roofline_model *m, const lf_hw *hw_in, i
         ro.workspace_bytes = 0;
         ro.launch_s = 0;
         ro.kernel_s = 0;
-    }
+    } else ro.ar_bytes = 4;   /* the CUDA engine all-reduces its fp32 residual */
     int k = 0;
     for (int t = 0; t < ntp; t++) {
         for (int i = 0; i < n; i++) {

@@ -188,6 +188,12 @@ static void add_collective(const rc *c, lf_op_cost *op, double msg, int count, i
         lat = c->lat;
         bwt = (gather ? 1 : 2) * (p - 1) / p * msg / c->busbw;
     }
+    /* the engine's one-shot kernel where it was measured and is faster: all of it counts as latency */
+    const double tos = gather ? 0 : lf_hw_oneshot_time(c->hw, c->tp, msg);
+    if (tos > 0 && tos < lat + bwt) {
+        lat = tos;
+        bwt = 0;
+    }
     double n = (double)count * reps;
     op->t_comm_lat += n * lat;
     op->t_comm_bw += n * bwt;
@@ -234,6 +240,12 @@ static void finish_phase(lf_roofline_phase *ph) {
 #define ROOF_FUSED_ACT_ROWS 16
 #define ROOF_ONESHOT_ROWS 16   /* tokens up to which the engine's residual all-reduce goes one-shot, the norm inside (src/cuda/backend.cu) */
 
+/* Whether the engine's one-shot kernel (measured) beats the ring model for an all-reduce of msg bytes */
+static int oneshot_wins(const rc *c, double msg) {
+    const double tos = lf_hw_oneshot_time(c->hw, c->tp, msg);
+    return tos > 0 && tos < c->lat + 2 * (c->tp - 1.0) / c->tp * msg / c->busbw;
+}
+
 /* batch sequences, q new tokens each, attending over ctx positions (ctx >= q). */
 static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) {
     memset(ph, 0, sizeof *ph);
@@ -243,6 +255,7 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     ph->tokens = (long)batch * q;
     ph->overhead_added = c->ovm != OV_LAUNCH;
     const double b = batch, T = (double)batch * q, h = c->h, hd = c->hd, a = c->a, e = c->e;
+    const double ar = c->o.ar_bytes > 0 ? c->o.ar_bytes : a;   /* bytes per all-reduced element */
     const double nh = c->nh, nkv = c->nkv, f = c->f, kvb = c->kvb;
     const int L = (int)c->L;
     const double W = c->m->sliding_window;
@@ -253,13 +266,15 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     if (c->V > 0) {
         x = (inst){0, T * h * c->eo / c->tp, T * h * a, 0, 0, 1};
         add_inst(c, &op[LF_OP_EMBEDDING], x, 1, 0);
-        add_collective(c, &op[LF_OP_ALL_REDUCE], T * h * a, 1, 1, 0, 0);
+        add_collective(c, &op[LF_OP_ALL_REDUCE], T * h * ar, 1, 1, 0, 0);
     }
     /* per layer: two norms, read x and write x̂, plus the weight vector(s); under tensor
      * parallelism, in steps of at most ROOF_ONESHOT_ROWS tokens, inside the kernel of the
      * all-reduce before each (the engine's all-reduce with norm): no kernels of their own, but
-     * the first layer's, counted once per step below */
-    const int norm_fused = c->tp > 1 && T <= ROOF_ONESHOT_ROWS;
+     * the first layer's, counted once per step below. Where the one-shot kernel was measured, only
+     * when it beats NCCL for this message (the engine's start-up choice). */
+    int norm_fused = c->tp > 1 && T <= ROOF_ONESHOT_ROWS;
+    if (norm_fused && lf_hw_oneshot_time(c->hw, c->tp, 32768) > 0) norm_fused = oneshot_wins(c, T * h * ar);
     x = (inst){2 * c->norm_flops * T * h, 2 * c->norm_wvec * h * 2, 2 * 2 * T * h * a, 0, 0, norm_fused ? 0 : 2};
     add_inst(c, &op[LF_OP_NORM], x, L, 1);
     /* fused QKV projection */
@@ -292,7 +307,7 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
     x = (inst){2 * T * wo, wo * e, T * nh * hd * a + T * h * a, 0, 0, 1};
     add_inst(c, &op[LF_OP_O_PROJ], x, L, 1);
     /* two all-reduces of the hidden state per layer */
-    add_collective(c, &op[LF_OP_ALL_REDUCE], T * h * a, 2, L, 0, 1);
+    add_collective(c, &op[LF_OP_ALL_REDUCE], T * h * ar, 2, L, 0, 1);
     /* FFN: gate+up (SwiGLU) or up (GELU MLP), activation, down */
     double nmat = c->gated ? 2 : 1;
     double wgu = nmat * h * f;

@@ -12,6 +12,9 @@
  *   all-reduce (ring)     = L + 2(tp-1)/tp · bytes / busbw, two per layer (after O-proj, after down)
  *   all-reduce (twophase) = 2L + 2 · bytes / busbw   (reduce-scatter + all-gather, each paying L and
  *                           moving the whole message: the arithmetic of seed 002 / kipp.ly)
+ *   all-reduce (one-shot) = the measured time of the engine's peer-memory kernel for that message
+ *                           (`linfer calibrate`, lf_hw_oneshot_time) when it is shorter than the
+ *                           above: the engine times both at start-up and takes the faster
  *
  * Ops are the engine's profiling categories (lf_op in engine/backend.h). See docs/roofline.md
  * for every formula and its assumptions. */
@@ -40,6 +43,8 @@ typedef struct {
     lf_allreduce_model ar_model;
     int kv_bytes;             /* bytes per cached K/V element (2; 1 for an fp8 cache) */
     int act_bytes;            /* bytes per activation element (2) */
+    int ar_bytes;             /* bytes per element of the hidden state's all-reduces (0: act_bytes; linfer's
+                               * CUDA engine sums its fp32 residual: 4) */
     int causal_skip;          /* 1: prefill attention counts only the causal triangle (flash) */
     double mem_util;          /* usable fraction of device memory (0.90) */
     double workspace_bytes;   /* per GPU: CUDA context, cuBLAS and NCCL workspaces (512 MiB) */
