@@ -98,6 +98,16 @@ grep -qE '^  chart exp2 +skipped: no ok bench points of recipe exp2' "$tmp/repor
   && grep -qE '^  chart exp1 +(ok|skipped: gnuplot)' "$tmp/report-recipes.out" && grep -qE '^  chart ds-table +ok' "$tmp/report-recipes.out" \
   && [ "$(grep -c '<td>smollm2-135m</td>' "$tmp/r4.html")" -ge 4 ] && pass || fail "recipe selection: $(cat "$tmp/report-recipes.out")"
 
+# two models in one chart (e.g. exp3 of llama-2-13b and llama-2-70b): each line is named by its model,
+# never one line through both models' points
+python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); j["meta"]["model"] = "other-model"; json.dump(j, open(sys.argv[2], "w"))' \
+  "$tmp/bench.json" "$tmp/other.json"
+if [ $have_gnuplot -eq 1 ]; then
+  run report-two-models "$bin" report "$tmp/bench.json" "$tmp/other.json" -o "$tmp/r5.html" --keep-dir "$tmp/k5"
+  if grep -q "title 'smollm2-135m in=8'" "$tmp/k5/exp1.gp" && grep -q "title 'other-model in=8'" "$tmp/k5/exp1.gp" \
+     && ! grep -q "title 'in=8'" "$tmp/k5/exp1.gp"; then pass; else fail "two models: $(grep -o "title '[^']*'" "$tmp/k5/exp1.gp" | head -6 | tr '\n' ' ')"; fi
+fi
+
 # bad input: one line naming the file
 expect_fail missing-file 'no-such\.json.*cannot read' -- "$bin" report "$tmp/no-such.json" -o "$tmp/x.html"
 printf 'not json at all' > "$tmp/text.json"

@@ -129,7 +129,7 @@ void lf_report_default_opts(lf_report_opts *o) {
 /* ---- chart model ------------------------------------------------------------------------------- */
 enum { ST_LINES, ST_DASHED, ST_POINTS, ST_LABELED, ST_PRED };   /* ST_PRED: dashed with its own key entry */
 typedef struct { double x, y; char lab[40]; } cpt;
-typedef struct { char title[96]; int style, color, n, cap; cpt *p; } series;
+typedef struct { char title[192]; int style, color, n, cap; cpt *p; } series;
 #define MAX_SERIES 24
 #define MAX_BARS 24
 typedef struct {
@@ -431,7 +431,7 @@ static int render(render_ctx *rc, chart *c, char **svg, size_t *svg_n, char *not
 /* ---- bench points -------------------------------------------------------------------------------- */
 typedef struct {
     int file, cpu;
-    const char *recipe;
+    const char *recipe, *model;   /* model: the result's meta.model ("" when absent) */
     double batch, in, out, tp;
     double ttft, tpot, e2e, otoks, rss, gpumem, pttft, ptpot, pe2e, pmem;
 } bpoint;
@@ -462,6 +462,7 @@ static bpoint *bench_points(const lf_result *res, int n, const char *key, int *n
                     b->file = i;
                     b->cpu = cpu;
                     b->recipe = res[i].recipe;
+                    b->model = jstr(meta, "model");
                     b->batch = jnum(p, "batch");
                     b->in = jnum(p, "in");
                     b->out = jnum(p, "out");
@@ -501,7 +502,12 @@ static int n_distinct(const bpoint *v, int n, size_t off) {
 
 typedef enum { K_IN, K_OUT, K_TP, K_INOUT } group_key;
 
-static void group_label(const bpoint *b, group_key k, int with_inout, int with_out, int with_in, char *buf, size_t cap) {
+static void group_label(const bpoint *b, group_key k, int with_inout, int with_out, int with_in, int with_model, char *buf, size_t cap) {
+    /* several models in one chart: each line named by its model too */
+    const int o = with_model ? snprintf(buf, cap, "%s ", b->model) : 0;
+    if (o < 0 || (size_t)o >= cap) return;
+    buf += o;
+    cap -= (size_t)o;
     switch (k) {
     case K_IN: snprintf(buf, cap, with_out ? "in=%.0f out=%.0f" : "in=%.0f", b->in, b->out); break;
     case K_OUT: snprintf(buf, cap, with_in ? "out=%.0f in=%.0f" : "out=%.0f", b->out, b->in); break;
@@ -513,10 +519,11 @@ static void group_label(const bpoint *b, group_key k, int with_inout, int with_o
 /* lines vs batch: measured (solid) and predicted (dashed, same colour) of one metric per group */
 static int add_lines(panel *p, const bpoint *v, int n, group_key k, size_t off_meas, size_t off_pred, int only_cpu_pred) {
     int with_out = n_distinct(v, n, offsetof(bpoint, out)) > 1, with_in = n_distinct(v, n, offsetof(bpoint, in)) > 1;
-    int with_inout = with_out || with_in;
-    char lab[96], labp[112];
+    int with_inout = with_out || with_in, with_model = 0;
+    for (int i = 1; i < n; i++) with_model |= strcmp(v[i].model, v[0].model) != 0;
+    char lab[160], labp[180];
     for (int i = 0; i < n; i++) {
-        group_label(&v[i], k, with_inout, with_out, with_in, lab, sizeof lab);
+        group_label(&v[i], k, with_inout, with_out, with_in, with_model, lab, sizeof lab);
         int color = 0;
         for (int s = 0; s < p->ns; s++) if (p->s[s].style == ST_LINES) color++;
         series *m = panel_series(p, lab, ST_LINES, color);
