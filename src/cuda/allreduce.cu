@@ -316,7 +316,8 @@ extern "C" lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, int r
 // kernels (buf halves, flags, call counters, push slots), and per message size a CUDA graph of
 // `iters` calls on every GPU, the graphs launched on all GPUs together. A repetition's time is the
 // smallest per-call time of the GPUs (the GPU launched last waited least for the others); the
-// median over repetitions is reported. Sizes in floats, each <= the largest.
+// median over repetitions is reported. Sizes in floats. Peer access this function turned on is
+// turned off again at the end (NCCL, measured next, finds the GPUs as they were).
 extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts, int iters, int warmup, int reps, double *per_call_s) {
     if (n < 2 || n > LF_ONESHOT_MAX_TP || ncounts <= 0 || iters <= 0 || reps <= 0 || reps > 64 || warmup < 0)
         return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce calibration: %d GPUs, %d sizes, %d iters, %d reps", n, ncounts, iters, reps);
@@ -336,6 +337,7 @@ extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts
     cudaGraphExec_t gx[LF_ONESHOT_MAX_TP] = {0};
     lf_oneshot_peers P;
     memset(&P, 0, sizeof P);
+    unsigned char enabled[LF_ONESHOT_MAX_TP][LF_ONESHOT_MAX_TP] = {{0}};   /* peer access turned on here (off again at the end) */
     lf_status s = LINFER_OK;
     cudaError_t e = cudaSuccess;
     const char *what = "";
@@ -359,7 +361,8 @@ extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts
             }
             if (e == cudaSuccess) {
                 cudaError_t pe = cudaDeviceEnablePeerAccess(p, 0);
-                if (pe == cudaErrorPeerAccessAlreadyEnabled) { cudaGetLastError(); pe = cudaSuccess; }
+                if (pe == cudaSuccess) enabled[d][p] = 1;
+                else if (pe == cudaErrorPeerAccessAlreadyEnabled) { cudaGetLastError(); pe = cudaSuccess; }
                 OS_CAL(pe, "cudaDeviceEnablePeerAccess", d);
             }
         }
@@ -427,6 +430,8 @@ extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts
         if (st[d]) cudaStreamDestroy(st[d]);
         cudaFree(x[d]);
         cudaFree(mem[d]);
+        for (int p = 0; p < n; p++)
+            if (enabled[d][p]) cudaDeviceDisablePeerAccess(p);
     }
     cudaSetDevice(0);
     cudaGetLastError();

@@ -240,7 +240,7 @@ lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *pee
 
 /* `linfer calibrate`: the one-shot all-reduce over GPUs 0..n-1 of this process (peer access), as a
  * decode step runs it (graphs of iters calls on every GPU at once): per_call_s[k] = median seconds
- * of one call on counts[k] floats. Enables peer access between the n GPUs and leaves it on. */
+ * of one call on counts[k] floats (reps <= 64). Peer access it turns on it turns off again. */
 lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts, int iters, int warmup, int reps, double *per_call_s);
 
 /* The push all-reduce of rows x[rows][dim] (fp32, in place) followed by the RMSNorm of each summed

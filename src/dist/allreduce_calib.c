@@ -332,7 +332,7 @@ lf_status lf_calibrate_allreduce(int n_gpus, const lf_calib_opts *in, lf_allredu
     /* the engine's one-shot kernel over the same GPUs (peer memory; a failure leaves it unmeasured) */
     int os_counts[LF_HW_OS_SIZES];
     for (int k = 0; k < LF_HW_OS_SIZES; k++) os_counts[k] = (int)(lf_hw_os_bytes[k] / 4);
-    if (n_gpus <= LF_ONESHOT_MAX_TP && lf_cuda_calib_oneshot(n_gpus, os_counts, LF_HW_OS_SIZES, 50, warmup, reps, out->os_time_s) != LINFER_OK) {
+    if (n_gpus <= LF_ONESHOT_MAX_TP && lf_cuda_calib_oneshot(n_gpus, os_counts, LF_HW_OS_SIZES, 50, warmup, reps > 64 ? 64 : reps, out->os_time_s) != LINFER_OK) {
         memset(out->os_time_s, 0, sizeof out->os_time_s);
         fprintf(stderr, "linfer: one-shot all-reduce over %d GPUs not measured: %s\n", n_gpus, linfer_last_error());
         lf_clear_error();
