@@ -326,9 +326,8 @@ extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts
         if (counts[k] <= 0) return lf_fail(LINFER_ERR_INVALID_ARG, "one-shot all-reduce calibration: size %d", counts[k]);
         if (counts[k] > half) half = counts[k];
     }
-    const size_t nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
-    const size_t ll_off = (2 * (size_t)half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t) + 255) / 256 * 256;
-    const size_t bytes = ll_off + 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
+    const lf_oneshot_layout lay = lf_oneshot_layout_of((size_t)half);
+    const size_t bytes = lay.end;
     char *mem[LF_ONESHOT_MAX_TP] = {0};
     float *x[LF_ONESHOT_MAX_TP] = {0};
     cudaStream_t st[LF_ONESHOT_MAX_TP] = {0};
@@ -376,14 +375,14 @@ extern "C" lf_status lf_cuda_calib_oneshot(int n, const int *counts, int ncounts
         OS_CAL(cudaDeviceSynchronize(), "cudaDeviceSynchronize", d);
         if (mem[d]) {
             P.buf[d] = (float *)mem[d];
-            P.flags[d] = (uint32_t *)(mem[d] + 2 * (size_t)half * sizeof(float));
-            P.ll[d] = (uint64_t *)(mem[d] + ll_off);
+            P.flags[d] = (uint32_t *)(mem[d] + lay.flags);
+            P.ll[d] = (uint64_t *)(mem[d] + lay.ll);
         }
     }
     double t[64];
     for (int k = 0; k < ncounts && e == cudaSuccess && !s; k++) {
         for (int d = 0; d < n && e == cudaSuccess && !s; d++) {
-            uint32_t *epoch = (uint32_t *)(mem[d] + 2 * (size_t)half * sizeof(float) + nflags * sizeof(uint32_t));
+            uint32_t *epoch = (uint32_t *)(mem[d] + lay.epoch);
             OS_CAL(cudaSetDevice(d), "cudaSetDevice", d);
             OS_CAL(cudaStreamBeginCapture(st[d], cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture", d);
             for (int i = 0; i < iters && e == cudaSuccess && !s; i++) s = lf_cuda_oneshot_allreduce(x[d], counts[k], &P, epoch, d, n, half, st[d]);

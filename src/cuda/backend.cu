@@ -1253,12 +1253,11 @@ typedef struct {
  * processes, peer access inside one process). If any rank cannot, every rank keeps NCCL. */
 static lf_status oneshot_setup(cu_backend *b) {
     const int tp = b->tp;
-    const size_t half = (size_t)ONESHOT_ROWS * b->dim, nflags = (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP;
-    /* [2 halves of floats][flags][epoch counters][push slots: 2 x LF_ONESHOT_MAX_TP x half words]
-     * [the all-reduce-with-norm's push slots, the same size][its scratch: epoch counters, square sums] */
-    const size_t ll_off = (2 * half * sizeof(float) + (nflags + LF_ONESHOT_MAX_BLOCKS) * sizeof(uint32_t) + 255) / 256 * 256;
-    const size_t ll_bytes = 2 * (size_t)LF_ONESHOT_MAX_TP * half * sizeof(uint64_t);
-    const size_t lln_off = ll_off + ll_bytes, arn_scratch_off = lln_off + ll_bytes;
+    const size_t half = (size_t)ONESHOT_ROWS * b->dim;
+    /* lf_oneshot_layout_of's layout, then the all-reduce-with-norm's push slots (the size of the
+     * plain ones) and its scratch (epoch counters, square sums) */
+    const lf_oneshot_layout lay = lf_oneshot_layout_of(half);
+    const size_t lln_off = lay.end, arn_scratch_off = lln_off + (lay.end - lay.ll);
     const size_t bytes = arn_scratch_off + LF_ARN_SCRATCH_BYTES;
     oneshot_info me, all[LF_ONESHOT_MAX_TP];
     memset(&me, 0, sizeof me);
@@ -1310,8 +1309,8 @@ static lf_status oneshot_setup(cu_backend *b) {
             base = (char *)ptr;
         }
         b->os_peers.buf[r] = (float *)base;
-        b->os_peers.flags[r] = (uint32_t *)(base + 2 * half * sizeof(float));
-        b->os_peers.ll[r] = (uint64_t *)(base + ll_off);
+        b->os_peers.flags[r] = (uint32_t *)(base + lay.flags);
+        b->os_peers.ll[r] = (uint64_t *)(base + lay.ll);
         b->os_peers.lln[r] = (uint64_t *)(base + lln_off);
     }
     /* every rank must agree: min over the ranks of ok */
@@ -1327,8 +1326,7 @@ static lf_status oneshot_setup(cu_backend *b) {
     if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce setup: NCCL: %s", b->nccl->GetErrorString(nr));
     b->os_on = okv != 0;
     b->os_half = (int)half;
-    b->os_rows = ONESHOT_ROWS;
-    b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + 2 * half * sizeof(float) + nflags * sizeof(uint32_t)) : NULL;
+    b->os_epoch = b->os_mem ? (uint32_t *)(b->os_mem + lay.epoch) : NULL;
     b->arn_scratch = b->os_mem ? (uint32_t *)(b->os_mem + arn_scratch_off) : NULL;
     if (!b->os_on && env_int("LF_CUDA_ONESHOT", 1) != 0 && why[0])
         fprintf(stderr, "linfer: rank %d: one-shot all-reduce not available (%s)\n", b->rank, why);
@@ -1348,7 +1346,6 @@ static lf_status oneshot_setup(cu_backend *b) {
 static lf_status oneshot_choose_rows(cu_backend *b) {
     static const int rows[5] = {1, 2, 4, 8, 16};
     b->os_rows = ONESHOT_ROWS;
-    memset(b->os_us, 0, sizeof b->os_us);
     const char *fixed = getenv("LF_CUDA_AR_ROWS");
     if (fixed && *fixed) {
         const int v = atoi(fixed);
@@ -1370,14 +1367,10 @@ static lf_status oneshot_choose_rows(cu_backend *b) {
     if (ce != cudaSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce rows: %s", cudaGetErrorString(ce));
     if (nr != ncclSuccess) return lf_fail(LINFER_ERR_DEVICE, "one-shot all-reduce rows: NCCL: %s", b->nccl->GetErrorString(nr));
     b->os_rows = 0;
-    for (int i = 0; i < 5; i++) {
-        b->os_us[0][i] = t[2 * i] * 1e6;
-        b->os_us[1][i] = t[2 * i + 1] * 1e6;
-    }
     for (int i = 0; i < 5 && t[2 * i] <= t[2 * i + 1]; i++) b->os_rows = rows[i];
     if (env_int("LF_CUDA_AR_VERBOSE", 0) && b->rank == 0) {
         fprintf(stderr, "linfer: all-reduce + norm per call (us), one-shot / NCCL, at 1 2 4 8 16 rows over %d GPUs:", b->tp);
-        for (int i = 0; i < 5; i++) fprintf(stderr, " %.2f/%.2f", b->os_us[0][i], b->os_us[1][i]);
+        for (int i = 0; i < 5; i++) fprintf(stderr, " %.2f/%.2f", t[2 * i] * 1e6, t[2 * i + 1] * 1e6);
         fprintf(stderr, "; one-shot up to %d rows\n", b->os_rows);
     }
     return LINFER_OK;

@@ -104,7 +104,6 @@ typedef struct {
     int os_on, os_half;
     int os_rows;                  // rows (tokens) up to which a residual all-reduce goes one-shot: measured
                                   // at creation against NCCL (oneshot_choose_rows), <= ONESHOT_ROWS
-    double os_us[2][5];           // its table: per-call us of [one-shot + norm, NCCL + norm kernel] at 1..16 rows
     char *os_mem;                 // this rank's exchange buffer, flags, epoch counters
     void *os_opened[LF_ONESHOT_MAX_TP]; // peers' buffers opened through CUDA IPC (closed at the end)
     lf_oneshot_peers os_peers;

@@ -233,6 +233,18 @@ typedef struct {
     uint64_t *ll[LF_ONESHOT_MAX_TP];
     uint64_t *lln[LF_ONESHOT_MAX_TP]; /* receive slots of the all-reduce with norm (the layout of ll, its own words) */
 } lf_oneshot_peers;
+/* Byte offsets in one rank's exchange buffer for messages of up to half_elems floats: [2 halves of
+ * floats][flags][call counters][push slots: 2 x LF_ONESHOT_MAX_TP x half_elems words]; the backend
+ * puts the all-reduce-with-norm's slots and scratch after `end`, calibration uses it as is. */
+typedef struct { size_t flags, epoch, ll, end; } lf_oneshot_layout;
+static inline lf_oneshot_layout lf_oneshot_layout_of(size_t half_elems) {
+    lf_oneshot_layout o;
+    o.flags = 2 * half_elems * sizeof(float);
+    o.epoch = o.flags + (size_t)LF_ONESHOT_MAX_BLOCKS * LF_ONESHOT_MAX_TP * sizeof(uint32_t);
+    o.ll = (o.epoch + LF_ONESHOT_MAX_BLOCKS * sizeof(uint32_t) + 255) / 256 * 256;
+    o.end = o.ll + 2 * (size_t)LF_ONESHOT_MAX_TP * half_elems * sizeof(uint64_t);
+    return o;
+}
 void lf_cuda_set_oneshot_ll(int on);
 int lf_cuda_oneshot_ll(void);
 lf_status lf_cuda_oneshot_allreduce(float *x, int n, const lf_oneshot_peers *peers, uint32_t *epoch_ctr, int rank, int tp,

@@ -526,10 +526,10 @@ lf_status lf_calib_load(const char *path, lf_calib_result *r) {
             a->latency_s = lat;       /* the cached ceilings are what the roofline uses */
             a->busbw_best = bw;
         }
-        if (a->n_gpus == n)
+        if (a->n_gpus == n) {
             for (int k = 0; k < LF_HW_OS_SIZES; k++) a->os_time_s[k] = m.os_time_by_n[n][k];
-        if (a->n_gpus == n) r->allreduce_measured = 1;
-        else memset(a, 0, sizeof *a);
+            r->allreduce_measured = 1;
+        } else memset(a, 0, sizeof *a);
     }
     return LINFER_OK;
 }

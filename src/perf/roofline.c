@@ -177,23 +177,30 @@ static void add_inst(const rc *c, lf_op_cost *op, inst x, int reps, int per_laye
     else if (!op->layers) op->layers = 1;
 }
 
+/* One collective of msg bytes: *lat and *bwt, its latency and bandwidth terms under the chosen
+ * model, or the engine's one-shot kernel (all latency) where it was measured and is faster.
+ * Returns 1 when the one-shot kernel is the one counted. gather: all-gather instead of all-reduce. */
+static int collective_cost(const rc *c, double msg, int gather, double *lat, double *bwt) {
+    const double p = c->tp;
+    if (c->o.ar_model == LF_AR_TWOPHASE) {
+        *lat = (gather ? 1 : 2) * c->lat;
+        *bwt = (gather ? 1 : 2) * msg / c->busbw;
+    } else {
+        *lat = c->lat;
+        *bwt = (gather ? 1 : 2) * (p - 1) / p * msg / c->busbw;
+    }
+    const double tos = gather ? 0 : lf_hw_oneshot_time(c->hw, c->tp, msg);
+    if (!(tos > 0 && tos < *lat + *bwt)) return 0;
+    *lat = tos;
+    *bwt = 0;
+    return 1;
+}
+
 /* count collectives of msg bytes each, repeated reps times. gather: all-gather instead of all-reduce. */
 static void add_collective(const rc *c, lf_op_cost *op, double msg, int count, int reps, int gather, int per_layer) {
     if (c->tp <= 1 || count <= 0 || msg <= 0) return;
-    double p = c->tp, lat, bwt;
-    if (c->o.ar_model == LF_AR_TWOPHASE) {
-        lat = (gather ? 1 : 2) * c->lat;
-        bwt = (gather ? 1 : 2) * msg / c->busbw;
-    } else {
-        lat = c->lat;
-        bwt = (gather ? 1 : 2) * (p - 1) / p * msg / c->busbw;
-    }
-    /* the engine's one-shot kernel where it was measured and is faster: all of it counts as latency */
-    const double tos = gather ? 0 : lf_hw_oneshot_time(c->hw, c->tp, msg);
-    if (tos > 0 && tos < lat + bwt) {
-        lat = tos;
-        bwt = 0;
-    }
+    double lat, bwt;
+    collective_cost(c, msg, gather, &lat, &bwt);
     double n = (double)count * reps;
     op->t_comm_lat += n * lat;
     op->t_comm_bw += n * bwt;
@@ -240,12 +247,6 @@ static void finish_phase(lf_roofline_phase *ph) {
 #define ROOF_FUSED_ACT_ROWS 16
 #define ROOF_ONESHOT_ROWS 16   /* tokens up to which the engine's residual all-reduce goes one-shot, the norm inside (src/cuda/backend.cu) */
 
-/* Whether the engine's one-shot kernel (measured) beats the ring model for an all-reduce of msg bytes */
-static int oneshot_wins(const rc *c, double msg) {
-    const double tos = lf_hw_oneshot_time(c->hw, c->tp, msg);
-    return tos > 0 && tos < c->lat + 2 * (c->tp - 1.0) / c->tp * msg / c->busbw;
-}
-
 /* batch sequences, q new tokens each, attending over ctx positions (ctx >= q). */
 static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) {
     memset(ph, 0, sizeof *ph);
@@ -274,7 +275,10 @@ static void step(const rc *c, int batch, int q, int ctx, lf_roofline_phase *ph) 
      * the first layer's, counted once per step below. Where the one-shot kernel was measured, only
      * when it beats NCCL for this message (the engine's start-up choice). */
     int norm_fused = c->tp > 1 && T <= ROOF_ONESHOT_ROWS;
-    if (norm_fused && lf_hw_oneshot_time(c->hw, c->tp, 32768) > 0) norm_fused = oneshot_wins(c, T * h * ar);
+    if (norm_fused && lf_hw_oneshot_time(c->hw, c->tp, lf_hw_os_bytes[0]) > 0) {
+        double lat, bwt;
+        norm_fused = collective_cost(c, T * h * ar, 0, &lat, &bwt);
+    }
     x = (inst){2 * c->norm_flops * T * h, 2 * c->norm_wvec * h * 2, 2 * 2 * T * h * a, 0, 0, norm_fused ? 0 : 2};
     add_inst(c, &op[LF_OP_NORM], x, L, 1);
     /* fused QKV projection */
