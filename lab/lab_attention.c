@@ -11,6 +11,10 @@
  *   global      the splits merged through global memory and a counter (lf_cuda_set_attn_cluster(0))
  *   grainN      split units of N positions (lf_cuda_set_attn_grain(N))
  *   bpsN        the context split aiming at N blocks per SM instead of 2 (lf_cuda_set_attn_blocks_per_sm)
+ *   gqa         the tensor-core GQA kernel for every model, multi-head too (lf_cuda_set_attn_gqa(2))
+ *   nogqa       attn_decode_kernel for every model (lf_cuda_set_attn_gqa(0))
+ *   gwN         the GQA kernel with N (4 or 8) warps per block (lf_cuda_set_attn_gqa_warps)
+ *   gsN         the GQA kernel's context split capped at N splits (lf_cuda_set_attn_gqa_max_splits)
  *   A+B         settings combined, e.g. bps1+grain128
  * Method (device METHOD.md): for every variant, the attention of 16 sampled (sequence, head) pairs
  * without RoPE (lf_cuda_attention, the same kernel and split) against a CPU reference in double
@@ -41,11 +45,18 @@ static int apply_variant(const char *v) {
     lf_cuda_set_attn_cluster(1);
     lf_cuda_set_attn_grain(0);
     lf_cuda_set_attn_blocks_per_sm(0);   /* the default */
+    lf_cuda_set_attn_gqa(-1);
+    lf_cuda_set_attn_gqa_warps(0);
+    lf_cuda_set_attn_gqa_max_splits(0);
     if (!strcmp(v, "default")) return 1;
     char buf[64];
     snprintf(buf, sizeof buf, "%s", v);
     for (char *save = NULL, *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
         if (!strcmp(tok, "global")) lf_cuda_set_attn_cluster(0);
+        else if (!strcmp(tok, "gqa")) lf_cuda_set_attn_gqa(2);
+        else if (!strcmp(tok, "nogqa")) lf_cuda_set_attn_gqa(0);
+        else if (!strncmp(tok, "gw", 2) && atoi(tok + 2) > 0) lf_cuda_set_attn_gqa_warps(atoi(tok + 2));
+        else if (!strncmp(tok, "gs", 2) && atoi(tok + 2) > 0) lf_cuda_set_attn_gqa_max_splits(atoi(tok + 2));
         else if (!strncmp(tok, "bps", 3) && atoi(tok + 3) > 0) lf_cuda_set_attn_blocks_per_sm(atoi(tok + 3));
         else if (!strncmp(tok, "grain", 5) && atoi(tok + 5) > 0) lf_cuda_set_attn_grain(atoi(tok + 5));
         else return 0;

@@ -545,6 +545,81 @@ static int attn_decode_applies(int head_dim) {
 
 typedef struct { const void *bias; const float *inv_freq; int interleaved; } attn_rope;
 
+// The context split of a decode attention launch of `blocks` (token, head) blocks: when they
+// alone would not fill the GPU, about attn_blocks_per_sm() blocks per SM, each split a whole
+// number of `grain` positions, at most 64 splits and what the scratch holds (head_dim + 2 floats
+// per block and split).
+static void attn_split_plan(long long blocks, int grain, int head_dim, int max_n_ctx, const float *split_scratch,
+                            size_t split_scratch_bytes, int *ns, int *split_len) {
+    *ns = 1;
+    *split_len = 1 << 30;
+    if (!split_scratch || max_n_ctx <= grain || split_scratch_bytes <= LF_ATTN_SPLIT_COUNTERS * sizeof(float)) return;
+    const int sms = device_sms();
+    if (blocks >= 2LL * sms || blocks > LF_ATTN_SPLIT_COUNTERS) return;
+    const int max_units = (max_n_ctx + grain - 1) / grain;
+    long long want = ((long long)attn_blocks_per_sm() * sms + blocks - 1) / blocks;
+    const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
+                                      ((size_t)blocks * (head_dim + 2) * sizeof(float)));
+    if (want > max_units) want = max_units;
+    if (want > 64) want = 64;
+    if (want > fit) want = fit;
+    if (want > 1) {
+        const int per = (int)((max_units + want - 1) / want); // grains per split
+        *split_len = per * grain;
+        *ns = (max_units + per - 1) / per;
+    }
+}
+
+// The tensor-core GQA decode kernel (attn_decode_gqa_kernel, defined below the prefill kernels):
+// mode 0 off; 1 (the default) for models with n_heads / n_kv_heads >= 2 at the sizes where the lab
+// measured it faster than attn_decode_kernel (session 25, llama-3-8b and llama-2-70b heads: a
+// context of 2048 or more, or tokens x context >= 4096; below that both are a few µs of latency
+// and the one-head kernel's is shorter); 2 for every model and size (multi-head too: lab, tests).
+// LF_CUDA_ATTN_GQA=0/1/2 at start-up, lf_cuda_set_attn_gqa.
+static int g_attn_gqa = -1;
+extern "C" void lf_cuda_set_attn_gqa(int mode) { g_attn_gqa = mode >= 0 && mode <= 2 ? mode : -1; }
+static int attn_gqa_mode(void) {
+    if (g_attn_gqa < 0) {
+        const char *e = getenv("LF_CUDA_ATTN_GQA");
+        g_attn_gqa = e && *e >= '0' && *e <= '2' ? *e - '0' : 1;
+    }
+    return g_attn_gqa;
+}
+// Its warps per block (4 or 8, else chosen per launch; LF_CUDA_ATTN_GQA_WARPS,
+// lf_cuda_set_attn_gqa_warps) and the most context splits it takes (1..64; LF_CUDA_ATTN_GQA_SPLITS,
+// lf_cuda_set_attn_gqa_max_splits; 8 or fewer merge in a cluster).
+#define ATG_DEFAULT_MAX_SPLITS 64
+static int g_attn_gqa_warps = -1, g_attn_gqa_splits = -1;
+extern "C" void lf_cuda_set_attn_gqa_warps(int nw) { g_attn_gqa_warps = nw == 4 || nw == 8 ? nw : -1; }
+extern "C" void lf_cuda_set_attn_gqa_max_splits(int n) { g_attn_gqa_splits = n >= 1 && n <= 64 ? n : -1; }
+static int attn_gqa_warps(void) {   // 0: by the launch (attn_gqa_impl)
+    if (g_attn_gqa_warps < 0) {
+        const char *e = getenv("LF_CUDA_ATTN_GQA_WARPS");
+        const int v = e && *e ? atoi(e) : 0;
+        return v == 4 || v == 8 ? v : 0;
+    }
+    return g_attn_gqa_warps;
+}
+static int attn_gqa_max_splits(void) {
+    if (g_attn_gqa_splits < 0) {
+        const char *e = getenv("LF_CUDA_ATTN_GQA_SPLITS");
+        const int v = e && *e ? atoi(e) : 0;
+        return v >= 1 && v <= 64 ? v : ATG_DEFAULT_MAX_SPLITS;
+    }
+    return g_attn_gqa_splits;
+}
+#define ATG_MIN_CTX 2048
+#define ATG_MIN_WORK 4096
+static int attn_gqa_applies(int head_dim, int n_heads, int n_kv_heads, int n, int max_n_ctx) {
+    const int qg = n_heads / n_kv_heads, mode = attn_gqa_mode();
+    if (!(head_dim == 64 || head_dim == 128) || qg > 8 || !attn_decode_on() || mode == 0) return 0;
+    return mode == 2 || (qg >= 2 && (max_n_ctx >= ATG_MIN_CTX || (long long)n * max_n_ctx >= ATG_MIN_WORK));
+}
+static lf_status attn_gqa_impl(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride, const void *k_cache,
+                               const void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq, const int32_t *tok_idx,
+                               int n, int n_heads, int n_kv_heads, int head_dim, float scale, int max_n_ctx,
+                               float *split_scratch, size_t split_scratch_bytes, const attn_rope *rope, cudaStream_t st);
+
 static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride, const void *k_cache,
                                 const void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq, const int32_t *tok_idx,
                                 int n, int n_heads, int n_kv_heads, int head_dim, float scale, int max_n_ctx,
@@ -558,26 +633,13 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
     // split the context over several blocks when (token, head) blocks alone would not fill the GPU:
     // about 2 blocks per SM (attn_blocks_per_sm), each a whole number of attn_split_grain positions (a short context is
     // split finer than the simple kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
-    int ns = 1, split_len = 1 << 30;
+    int ns, split_len;
     const long long base_blocks = (long long)n_heads * n;
-    const int grain = attn_split_grain(head_dim);
-    if (split_scratch && max_n_ctx > grain && split_scratch_bytes > LF_ATTN_SPLIT_COUNTERS * sizeof(float)) {
-        const int sms = device_sms();
-        if (base_blocks < 2LL * sms && base_blocks <= LF_ATTN_SPLIT_COUNTERS) {
-            const int max_units = (max_n_ctx + grain - 1) / grain;
-            long long want = ((long long)attn_blocks_per_sm() * sms + base_blocks - 1) / base_blocks;
-            const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
-                                              ((size_t)base_blocks * (head_dim + 2) * sizeof(float)));
-            if (want > max_units) want = max_units;
-            if (want > 64) want = 64;
-            if (want > fit) want = fit;
-            if (want > 1) {
-                const int per = (int)((max_units + want - 1) / want); // grains per split
-                split_len = per * grain;
-                ns = (max_units + per - 1) / per;
-            }
-        }
-    }
+    attn_split_plan(base_blocks, attn_split_grain(head_dim), head_dim, max_n_ctx, split_scratch, split_scratch_bytes, &ns,
+                    &split_len);
+    if (attn_gqa_applies(head_dim, n_heads, n_kv_heads, n, max_n_ctx))
+        return attn_gqa_impl(dt, out, out_stride, q, q_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads,
+                             n_kv_heads, head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, rope, st);
     unsigned *counters = (unsigned *)split_scratch;
     float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
     float *part_ml = ns > 1 ? part_o + (size_t)base_blocks * ns * head_dim : NULL;
@@ -1132,5 +1194,410 @@ extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_str
                else ATT_MMA_LAUNCH(128));
 #undef ATT_MMA_LAUNCH
     CUDA_CHECK_LAUNCH("attn_mma_kernel");
+    return LINFER_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode attention on tensor cores for grouped-query models: one block of NW (4 or 8) warps per
+// (token, KV head, split), the QG = n_heads / n_kv query heads of the group as rows 0..QG-1 of
+// mma.m16n8k16 (QG <= 8; the other rows zero), so every K and V row is read from memory once for
+// the whole group (attn_decode_kernel reads it once per query head). Nothing goes through shared
+// memory but q and the merge: the fragments are built from plain 16-byte loads.
+//   S = Q K^T: the head dimension's order inside a k-step is free (a dot product), so quad member
+//     qd of a K row holds the contiguous dims [qd*HD/4, (qd+1)*HD/4) and k-step s uses its words
+//     2s and 2s+1 (Q's A fragments take the same dims from the staged q rows).
+//   O += P V: P is S's accumulator fragment rounded to T (the FlashAttention-2 reuse); for V the
+//     output dims are permuted instead: lane group g holds the dims [g*HD/8, (g+1)*HD/8) of the
+//     keys 2qd, 2qd+1, 2qd+8, 2qd+9 of a 16-key step, n8 tile t is dim g*HD/8 + t, and a B
+//     register is two keys' halves of one dim joined by a byte permute.
+// Each warp streams its own 16-key steps (steps warp, warp + NW, ... of the block's
+// split) with its own online softmax (log2 units, 2^x on the SFU as in the prefill kernels);
+// the warps are merged in order through shared memory, the splits as attn_decode_kernel merges
+// them (cluster or global memory, in split order). ROPE as in attn_decode_kernel: q and the new
+// k rotated here and rounded to T (the RoPE kernel's bits), the new k, v written to the caches by
+// the block whose split holds the position, cache rows loaded before the PDL wait.
+#define ATG_KS 16        // keys per warp step
+#define ATG_MAX_SPLITS 64   // attn_split_plan's cap
+#define ATG_MAX_QG 8     // query heads per KV head the kernel takes
+template <int HD> struct AttG {
+    static constexpr int NK = HD / 16;        // k-steps of Q K^T
+    static constexpr int NT = HD / 8;         // n8 tiles of O
+    static constexpr int KU = HD / 32;        // 16-byte loads per K row piece (HD/4 dims)
+    static constexpr int VU = HD / 64;        // 16-byte loads per V row piece (HD/8 dims)
+};
+
+// One warp step's K and V pieces (rows at or past c_end, and skip_row, read as zero).
+template <typename T, int HD>
+__device__ __forceinline__ void atg_load(const T *__restrict__ kb, const T *__restrict__ vb, int kv_dim, int k0, int c_end,
+                                         int skip_row, int g, int qd, uint4 (&kr)[2][AttG<HD>::KU], uint4 (&vr)[4][AttG<HD>::VU]) {
+    typedef AttG<HD> P;
+    const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        const int row = k0 + 8 * j + g;
+        const bool ok = row < c_end && row != skip_row;
+        const uint4 *p = reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim + qd * (HD / 4));
+#pragma unroll
+        for (int u = 0; u < P::KU; u++) kr[j][u] = ok ? __ldg(p + u) : zero;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int row = k0 + 2 * qd + (i & 1) + 8 * (i >> 1);
+        const bool ok = row < c_end && row != skip_row;
+        const uint4 *p = reinterpret_cast<const uint4 *>(vb + (size_t)row * kv_dim + g * (HD / 8));
+#pragma unroll
+        for (int u = 0; u < P::VU; u++) vr[i][u] = ok ? __ldg(p + u) : zero;
+    }
+}
+
+// The step's own position p_new (skipped by atg_load) from the rotated k and v in shared memory.
+template <typename T, int HD>
+__device__ __forceinline__ void atg_patch_new(int k0, int p_new, int g, int qd, const T *s_kn, const T *s_vn,
+                                              uint4 (&kr)[2][AttG<HD>::KU], uint4 (&vr)[4][AttG<HD>::VU]) {
+    typedef AttG<HD> P;
+    if (p_new < k0 || p_new >= k0 + ATG_KS) return;
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+        if (k0 + 8 * j + g == p_new) {
+#pragma unroll
+            for (int u = 0; u < P::KU; u++) kr[j][u] = reinterpret_cast<const uint4 *>(s_kn + qd * (HD / 4))[u];
+        }
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        if (k0 + 2 * qd + (i & 1) + 8 * (i >> 1) == p_new) {
+#pragma unroll
+            for (int u = 0; u < P::VU; u++) vr[i][u] = reinterpret_cast<const uint4 *>(s_vn + g * (HD / 8))[u];
+        }
+}
+
+__device__ __forceinline__ uint32_t u4_word(const uint4 &v, int w) {
+    return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+
+// 2^x for a whole number x <= 0 (or -inf: 0), exactly
+__device__ __forceinline__ float atg_pow2(float x) { return x < -149.f ? 0.f : ldexpf(1.0f, (int)x); }
+
+// Where the ns split partials of the block's QG rows are: row r's split z has max m (log2 units,
+// a whole number), sum l and p.V o[d]. Global: rows r of one token consecutive (ml = [row][ns][m, l], po =
+// [row][ns][HD], through L2); cluster: row r's (m, l) and p.V in the shared memory (s_ml [QG][2],
+// s_po [QG][HD]) of block rank z.
+struct GqaSplitsGlobal {
+    const float *ml, *po;
+    int ns, hd;
+    __device__ float m(int r, int z) const { return __ldcg(ml + 2 * ((size_t)r * ns + z)); }
+    __device__ float l(int r, int z) const { return __ldcg(ml + 2 * ((size_t)r * ns + z) + 1); }
+    __device__ float o(int r, int z, int d) const { return __ldcg(po + ((size_t)r * ns + z) * hd + d); }
+};
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+struct GqaSplitsCluster {
+    cooperative_groups::cluster_group cl;
+    float *s_ml, *s_po;
+    int hd;
+    __device__ float m(int r, int z) const { return cl.map_shared_rank(s_ml + 2 * r, z)[0]; }
+    __device__ float l(int r, int z) const { return cl.map_shared_rank(s_ml + 2 * r, z)[1]; }
+    __device__ float o(int r, int z, int d) const { return cl.map_shared_rank(s_po + r * hd, z)[d]; }
+};
+#endif
+
+// Merge the ns split partials of QG rows (the same bits from either place they sit): every (row,
+// split) max and sum loaded at once into s_w / s_lz, one thread per row turns them into the
+// weights 2^... = expf(m_z - M) (0 for an empty split) and 1 / sum, then the elements e0, e0 +
+// estep, ... of the QG x hd outputs sum their splits in order, the loads of 8 splits in flight.
+// The weights 2^(m_z - M) are exact powers of two (atg_pow2).
+template <typename T, int NTHR, typename Splits>
+__device__ __forceinline__ void atg_merge(T *__restrict__ orow0, const Splits &sp, int QG, int ns, int hd, int e0, int estep,
+                                          float *s_w, float *s_lz, float *s_inv) {
+    const int tid = threadIdx.x;
+    for (int i = tid; i < QG * ns; i += NTHR) {
+        const int r = i / ns, z = i - r * ns;
+        s_w[i] = sp.m(r, z);
+        s_lz[i] = sp.l(r, z);
+    }
+    __syncthreads();
+    if (tid < QG) {
+        float M = -INFINITY;
+        for (int z = 0; z < ns; z++) M = fmaxf(M, s_w[tid * ns + z]);
+        float den = 0.f;
+        for (int z = 0; z < ns; z++) {
+            const float mz = s_w[tid * ns + z], w = atg_pow2(mz - M);
+            den = fmaf(w, s_lz[tid * ns + z], den);
+            s_w[tid * ns + z] = w;
+        }
+        s_inv[tid] = 1.0f / den;
+    }
+    __syncthreads();
+    for (int e = e0; e < QG * hd; e += estep) {
+        const int r = e / hd, d = e - r * hd;
+        float num = 0.f;
+#pragma unroll 8
+        for (int z = 0; z < ns; z++) num = fmaf(s_w[r * ns + z], sp.o(r, z, d), num);
+        orow0[e] = TT<T>::mk(num * s_inv[r]);
+    }
+}
+
+template <typename T, int HD, bool ROPE, int NW>
+__global__ void __launch_bounds__(NW * 32)
+attn_decode_gqa_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
+                       const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
+                       const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv,
+                       float scale_log2, int split_len, float *part_o, float *part_ml, unsigned *counters,
+                       const T *__restrict__ bias, const float *__restrict__ inv_freq, int interleaved, T *kc_w, T *vc_w,
+                       int cluster) {
+    typedef AttG<HD> P;
+    constexpr int HALF = HD / 2;
+    __shared__ __align__(16) T s_q[ATG_MAX_QG][HD];
+    __shared__ __align__(16) T s_kn[HD], s_vn[HD];
+    __shared__ float s_sin[HALF], s_cos[HALF];
+    __shared__ float s_o[NW][ATG_MAX_QG][HD];
+    __shared__ float s_m[NW][ATG_MAX_QG], s_l[NW][ATG_MAX_QG];
+    __shared__ int s_last;
+    if (!ROPE) pdl_enter();
+    const int QG = n_heads / n_kv, kvh = blockIdx.x;
+    const int t = tok_idx ? tok_idx[blockIdx.y] : (int)blockIdx.y;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, qd = lane & 3;
+    const int n_ctx = pos[t] + 1, p_new = n_ctx - 1;
+    const int c_begin = blockIdx.z * split_len, c_end = min(n_ctx, c_begin + split_len);
+    const size_t base = (size_t)seq[t] * max_ctx * kv_dim + (size_t)kvh * HD;
+    const T *kb = kc + base, *vb = vc + base;
+    const bool has_new = ROPE && c_begin <= p_new && p_new < c_end;   // block-uniform
+    const int skip_row = has_new ? p_new : -1;
+    constexpr int WSTEP = NW * ATG_KS;
+    int k0 = c_begin + warp * ATG_KS;
+    uint4 kr[2][P::KU], vr[4][P::VU];
+    if (ROPE) {
+        if (k0 < c_end) atg_load<T, HD>(kb, vb, kv_dim, k0, c_end, skip_row, g, qd, kr, vr);
+        for (int i = tid; i < HALF; i += (NW * 32)) sincosf(lf_rope_angle(p_new, i, HALF, inv_freq, interleaved), &s_sin[i], &s_cos[i]);
+        __syncthreads();
+        pdl_enter();
+    }
+    // the group's q rows (rotated and rounded to T with ROPE) into s_q, rows QG.. zero
+    const int q_dim = n_heads * HD;
+    const T *qrow = q + (size_t)t * q_stride + (size_t)kvh * QG * HD;
+#pragma unroll
+    for (int e = tid; e < ATG_MAX_QG * HALF; e += (NW * 32)) {
+        const int r = e / HALF, i = e - r * HALF;
+        const int a = ROPE && interleaved ? 2 * i : i, b = ROPE && interleaved ? 2 * i + 1 : i + HALF;
+        float xa = 0.f, xb = 0.f;
+        if (r < QG) {
+            xa = TT<T>::f(qrow[r * HD + a]);
+            xb = TT<T>::f(qrow[r * HD + b]);
+            if (ROPE) {
+                if (bias) {
+                    xa += TT<T>::f(bias[(kvh * QG + r) * HD + a]);
+                    xb += TT<T>::f(bias[(kvh * QG + r) * HD + b]);
+                }
+                float ya, yb;
+                rope_rotate(xa, xb, s_cos[i], s_sin[i], ya, yb);
+                xa = ya;
+                xb = yb;
+            }
+        }
+        s_q[r][a] = TT<T>::mk(xa);
+        s_q[r][b] = TT<T>::mk(xb);
+    }
+    if (has_new) {   // this position's k (rotated) and v, also written to the caches
+        const T *rk = q + (size_t)t * q_stride + q_dim + (size_t)kvh * HD, *rv = rk + kv_dim;
+        for (int i = tid; i < HALF; i += (NW * 32)) {
+            const int a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + HALF;
+            float ka = TT<T>::f(rk[a]), kb_ = TT<T>::f(rk[b]), va = TT<T>::f(rv[a]), vb_ = TT<T>::f(rv[b]);
+            if (bias) {
+                const T *bk = bias + q_dim + (size_t)kvh * HD, *bv = bk + kv_dim;
+                ka += TT<T>::f(bk[a]); kb_ += TT<T>::f(bk[b]);
+                va += TT<T>::f(bv[a]); vb_ += TT<T>::f(bv[b]);
+            }
+            float ya, yb;
+            rope_rotate(ka, kb_, s_cos[i], s_sin[i], ya, yb);
+            const T ta = TT<T>::mk(ya), tb = TT<T>::mk(yb), ua = TT<T>::mk(va), ub = TT<T>::mk(vb_);
+            s_kn[a] = ta; s_kn[b] = tb; s_vn[a] = ua; s_vn[b] = ub;
+            T *wk = kc_w + base + (size_t)p_new * kv_dim, *wv = vc_w + base + (size_t)p_new * kv_dim;
+            wk[a] = ta; wk[b] = tb; wv[a] = ua; wv[b] = ub;
+        }
+    }
+    __syncthreads();
+    // Q's A fragments: row g, dims [qd*HD/4, ...): k-step s takes words 2s (a0) and 2s+1 (a2)
+    uint32_t qa[P::NK][2];
+    {
+        const uint4 *qs = reinterpret_cast<const uint4 *>(&s_q[g][qd * (HD / 4)]);
+#pragma unroll
+        for (int u = 0; u < P::KU; u++) {
+            const uint4 v = qs[u];
+            qa[2 * u][0] = v.x; qa[2 * u][1] = v.y;
+            qa[2 * u + 1][0] = v.z; qa[2 * u + 1][1] = v.w;
+        }
+    }
+    float o[P::NT][2];
+#pragma unroll
+    for (int n = 0; n < P::NT; n++) o[n][0] = o[n][1] = 0.f;
+    float m = -INFINITY, l = 0.f;   // row g's running max (log2 units) and this lane's part of the sum
+    for (; k0 < c_end; k0 += WSTEP) {
+        if (!ROPE || k0 != c_begin + warp * ATG_KS) atg_load<T, HD>(kb, vb, kv_dim, k0, c_end, skip_row, g, qd, kr, vr);
+        if (has_new) atg_patch_new<T, HD>(k0, p_new, g, qd, s_kn, s_vn, kr, vr);
+        float s[2][2];
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            s[j][0] = s[j][1] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < P::NK; kk++)
+                mma16816_top<T>(s[j][0], s[j][1], qa[kk][0], qa[kk][1], u4_word(kr[j][kk >> 1], 2 * (kk & 1)),
+                                u4_word(kr[j][kk >> 1], 2 * (kk & 1) + 1));
+        }
+        float mx = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                if (k0 + 8 * j + 2 * qd + e >= c_end) s[j][e] = -INFINITY;
+                mx = fmaxf(mx, s[j][e]);
+            }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        // the running max rounded up to a whole power of two (log2 units): p = 2^(s*c - ref) <= 1
+        // has the same mantissa whatever the split or warp (only frac(s*c) sets it), so P's
+        // rounding to T does not depend on how the context was cut, and every rescale (corr, the
+        // warps' and the splits' weights) is an exact power of two
+        const float mn = fmaxf(m, ceilf(mx * scale_log2)), ref = mn == -INFINITY ? 0.f : mn;
+        const float corr = atg_pow2(m - ref);
+        m = mn;
+        float p[2][2];
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) p[j][e] = ex2_ftz(fmaf(s[j][e], scale_log2, -ref));
+        l = l * corr + (p[0][0] + p[0][1]) + (p[1][0] + p[1][1]);
+        if (!__all_sync(0xffffffffu, corr == 1.f)) {
+#pragma unroll
+            for (int n = 0; n < P::NT; n++) { o[n][0] *= corr; o[n][1] *= corr; }
+        }
+        const uint32_t pa0 = pack2<T>(p[0][0], p[0][1]), pa2 = pack2<T>(p[1][0], p[1][1]);
+#pragma unroll
+        for (int n = 0; n < P::NT; n++) {
+            const int w = n >> 1;   // word of the lane's HD/8 dims (8 T per uint4, 4 words)
+            const uint32_t sel = (n & 1) ? 0x7632u : 0x5410u;
+            const uint32_t b0 = __byte_perm(u4_word(vr[0][w >> 2], w & 3), u4_word(vr[1][w >> 2], w & 3), sel);
+            const uint32_t b1 = __byte_perm(u4_word(vr[2][w >> 2], w & 3), u4_word(vr[3][w >> 2], w & 3), sel);
+            mma16816_top<T>(o[n][0], o[n][1], pa0, pa2, b0, b1);
+        }
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    // the warps in order: s_o[warp][row][dim], dim of o[n][e] = (2qd + e) * HD/8 + n
+    if (g < QG) {
+#pragma unroll
+        for (int n = 0; n < P::NT; n++) {
+            s_o[warp][g][(2 * qd) * (HD / 8) + n] = o[n][0];
+            s_o[warp][g][(2 * qd + 1) * (HD / 8) + n] = o[n][1];
+        }
+        if (qd == 0) { s_m[warp][g] = m; s_l[warp][g] = l; }
+    }
+    __syncthreads();
+    const int ns = gridDim.z;
+    // the block's result per row: max M (log2 units, a whole number), sum, p.V
+    float *res_o = &s_o[0][0][0];   // overwritten in place: row r's merged p.V at s_o[0][r]
+    __shared__ float s_ml[ATG_MAX_QG][2];
+    for (int e = tid; e < QG * HD; e += (NW * 32)) {
+        const int r = e / HD, d = e - r * HD;
+        float M = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < NW; w++) M = fmaxf(M, s_m[w][r]);
+        float num = 0.f, den = 0.f;
+#pragma unroll
+        for (int w = 0; w < NW; w++) {
+            const float mw = s_m[w][r];
+            if (mw == -INFINITY) continue;
+            const float f = atg_pow2(mw - M);
+            num = fmaf(f, s_o[w][r][d], num);
+            den = fmaf(f, s_l[w][r], den);
+        }
+        if (ns == 1) {
+            out[(size_t)t * out_stride + (size_t)(kvh * QG + r) * HD + d] = TT<T>::mk(num / den);
+        } else {
+            res_o[r * HD + d] = num;   // s_o[0][r][d]: the warps' values of (r, d) are read by this thread only
+            if (d == 0) { s_ml[r][0] = M; s_ml[r][1] = den; }
+        }
+    }
+    if (ns == 1) return;
+    __shared__ float s_w[ATG_MAX_QG * ATG_MAX_SPLITS], s_lz[ATG_MAX_QG * ATG_MAX_SPLITS], s_inv[ATG_MAX_QG];
+    T *orow0 = out + (size_t)t * out_stride + (size_t)kvh * QG * HD;
+    __syncthreads();
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (cluster) {
+        const GqaSplitsCluster sp = {cooperative_groups::this_cluster(), &s_ml[0][0], res_o, HD};
+        sp.cl.sync();
+        atg_merge<T, NW * 32>(orow0, sp, QG, ns, HD, (int)blockIdx.z * (NW * 32) + tid, ns * (NW * 32), s_w, s_lz, s_inv);
+        sp.cl.sync();   // the other blocks' shared memory stays until every block has read it
+        return;
+    }
+#endif
+    const size_t bt0 = (size_t)blockIdx.y * n_heads + (size_t)kvh * QG;
+    for (int e = tid; e < QG * HD; e += (NW * 32)) {
+        const int r = e / HD, d = e - r * HD;
+        part_o[((bt0 + r) * ns + blockIdx.z) * HD + d] = res_o[r * HD + d];
+    }
+    if (tid < QG) {
+        const size_t idx = (bt0 + tid) * ns + blockIdx.z;
+        part_ml[2 * idx] = s_ml[tid][0];
+        part_ml[2 * idx + 1] = s_ml[tid][1];
+    }
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) s_last = atomicAdd(&counters[bt0], 1u) == (unsigned)(ns - 1);
+    __syncthreads();
+    if (!s_last) return;
+    __threadfence();
+    const GqaSplitsGlobal sp = {part_ml + 2 * bt0 * ns, part_o + bt0 * ns * HD, ns, HD};
+    atg_merge<T, NW * 32>(orow0, sp, QG, ns, HD, tid, NW * 32, s_w, s_lz, s_inv);
+    if (tid == 0) counters[bt0] = 0u;
+}
+
+static lf_status attn_gqa_impl(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride, const void *k_cache,
+                               const void *v_cache, int max_ctx, const int32_t *pos, const int32_t *seq, const int32_t *tok_idx,
+                               int n, int n_heads, int n_kv_heads, int head_dim, float scale, int max_n_ctx,
+                               float *split_scratch, size_t split_scratch_bytes, const attn_rope *rope, cudaStream_t st) {
+    if ((q_stride | out_stride | n_kv_heads * head_dim) & 7)
+        return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA GQA decode attention: row strides %d, %d not multiples of 8", q_stride, out_stride);
+    // Fewer (token, KV head) blocks than SMs (small batches): 8 warps per block, one block per SM
+    // (174 registers), the context split into as many splits as fill the SMs without a second
+    // wave; else 4 warps, two blocks per SM, split only where two per SM are not reached (the
+    // lab, session 25: a split or a second wave beyond that cost more than it spread).
+    const long long blocks = (long long)n_kv_heads * n;
+    const int sms = device_sms(), nw = attn_gqa_warps() ? attn_gqa_warps() : blocks < sms ? 8 : 4;
+    const long long slots = (long long)sms * (nw == 8 ? 1 : 2);
+    int ns = 1, split_len = 1 << 30;
+    const int grain = nw * ATG_KS;
+    if (split_scratch && max_n_ctx > grain && blocks < slots && (long long)n_heads * n <= LF_ATTN_SPLIT_COUNTERS) {
+        const int max_units = (max_n_ctx + grain - 1) / grain;
+        const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
+                                          ((size_t)n_heads * n * (head_dim + 2) * sizeof(float)));
+        long long want = slots / blocks;
+        if (want > max_units) want = max_units;
+        if (want > attn_gqa_max_splits()) want = attn_gqa_max_splits();
+        if (want > fit) want = fit;
+        if (want > 1) {
+            const int per = (int)((max_units + want - 1) / want);
+            split_len = per * grain;
+            ns = (max_units + per - 1) / per;
+        }
+    }
+    unsigned *counters = (unsigned *)split_scratch;
+    float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
+    float *part_ml = ns > 1 ? part_o + (size_t)n_heads * n * ns * head_dim : NULL;
+    const dim3 grid(n_kv_heads, n, ns);
+    const int cl = ns > 1 && ns <= 8 && attn_cluster_on();
+    const float scale_log2 = scale * 1.4426950408889634f;
+    const int kv_dim = n_kv_heads * head_dim;
+#define ATG_ARGS (T *)out, out_stride, (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos,  \
+        seq, tok_idx, n_heads, n_kv_heads, scale_log2, split_len, part_o, part_ml, counters,                                  \
+        rope ? (const T *)rope->bias : (const T *)NULL, rope ? rope->inv_freq : (const float *)NULL,                           \
+        rope ? rope->interleaved : 0, (T *)k_cache, (T *)v_cache, cl
+#define ATG_DEC(HD_, R_, NW_) do { if (cl) LF_LAUNCH_CLUSTER_Z((attn_decode_gqa_kernel<T, HD_, R_, NW_>), grid, NW_ * 32, 0, st, ns, ATG_ARGS); \
+                                   else LF_LAUNCH((attn_decode_gqa_kernel<T, HD_, R_, NW_>), grid, NW_ * 32, 0, st, ATG_ARGS); } while (0)
+#define ATG_DEC_NW(HD_, R_) do { if (nw == 8) ATG_DEC(HD_, R_, 8); else ATG_DEC(HD_, R_, 4); } while (0)
+#define ATG_DEC_HD(R_) do { if (head_dim == 64) ATG_DEC_NW(64, R_); else ATG_DEC_NW(128, R_); } while (0)
+    DISPATCH_T(dt, "attention (GQA decode)", if (rope) ATG_DEC_HD(true); else ATG_DEC_HD(false));
+#undef ATG_DEC_HD
+#undef ATG_DEC_NW
+#undef ATG_DEC
+#undef ATG_ARGS
+    CUDA_CHECK_LAUNCH("attn_decode_gqa_kernel");
     return LINFER_OK;
 }

@@ -81,6 +81,16 @@ void lf_cuda_set_attn_cluster(int on);
 void lf_cuda_set_attn_grain(int positions);
 /* blocks per SM the context split aims at (1..16; anything else: the default, 2) */
 void lf_cuda_set_attn_blocks_per_sm(int n);
+/* the decode attention on tensor cores for grouped-query models (one block per KV head: each K
+ * and V row read once for its group of query heads; head_dim 64 or 128, up to 8 query heads per
+ * KV head): 0 off, 1 (the default) where n_heads / n_kv_heads >= 2 and the launch is large enough
+ * (context >= 2048 or tokens x context >= 4096: where the lab measured it faster), 2 for every
+ * model and size (multi-head too); anything else: back to LF_CUDA_ATTN_GQA or the default */
+void lf_cuda_set_attn_gqa(int mode);
+/* its warps per block (4 or 8; else LF_CUDA_ATTN_GQA_WARPS or the default) and the most context
+ * splits it takes (1..64; else LF_CUDA_ATTN_GQA_SPLITS or the default): lab and A/B settings */
+void lf_cuda_set_attn_gqa_warps(int nw);
+void lf_cuda_set_attn_gqa_max_splits(int n);
 #define LF_ATTN_CHUNK 128 /* positions per step of the simple kernel; the split is in whole chunks */
 lf_status lf_cuda_attention(lf_dtype dt, void *out, int out_stride, const void *q, int q_stride,
                             const void *k_cache, const void *v_cache, int max_ctx,

@@ -117,4 +117,22 @@ template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float c[4], 
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// The same MMA for A operands whose rows 8..15 are zero (a[1] = a[3] = 0): only this thread's
+// row-g accumulators c0, c1 are kept; the zero rows' results are discarded, so they take no
+// registers beyond the instruction (the GQA decode attention: the query heads of one KV group as
+// rows 0..QG-1).
+template <typename T> __device__ __forceinline__ void mma16816_top(float &c0, float &c1, uint32_t a0, uint32_t a2, uint32_t b0, uint32_t b1);
+template <> __device__ __forceinline__ void mma16816_top<__half>(float &c0, float &c1, uint32_t a0, uint32_t a2, uint32_t b0, uint32_t b1) {
+    asm("{\n .reg .f32 z2, z3;\n"
+        " mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,z2,z3}, {%2,%3,%4,%3}, {%5,%6}, {%7,%8,%9,%9};\n}\n"
+        : "=f"(c0), "=f"(c1)
+        : "r"(a0), "r"(0u), "r"(a2), "r"(b0), "r"(b1), "f"(c0), "f"(c1), "f"(0.f));
+}
+template <> __device__ __forceinline__ void mma16816_top<__nv_bfloat16>(float &c0, float &c1, uint32_t a0, uint32_t a2, uint32_t b0, uint32_t b1) {
+    asm("{\n .reg .f32 z2, z3;\n"
+        " mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,z2,z3}, {%2,%3,%4,%3}, {%5,%6}, {%7,%8,%9,%9};\n}\n"
+        : "=f"(c0), "=f"(c1)
+        : "r"(a0), "r"(0u), "r"(a2), "r"(b0), "r"(b1), "f"(c0), "f"(c1), "f"(0.f));
+}
+
 #endif

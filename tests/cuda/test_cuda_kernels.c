@@ -624,6 +624,10 @@ static int split_counters_zero(const float *scr) {
 /* RoPE fused into the decode attention (lf_cuda_attention_rope) against the RoPE kernel + the
  * decode attention: the same output bits and the same caches, bit for bit, with and without the
  * context split; one token per sequence, positions from 0 to the end of the cache. */
+/* which decode-attention kernel the checks below ran ("" the default choice; "gqa " / "decode ")
+ * to tell the runs of the GQA-mode loop apart */
+static const char *g_attn_tag = "";
+
 static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_style style, int bias) {
     const int n = 4, max_seqs = 5, max_ctx = 2100;
     const int q_dim = nh * hd, kv_dim = nkv * hd, qkv_dim = q_dim + 2 * kv_dim;
@@ -664,7 +668,7 @@ static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_st
         }
         uint16_t *h0 = xmalloc(cache_n * 2), *h1 = xmalloc(cache_n * 2);
         char what[160];
-        snprintf(what, sizeof what, "attention+RoPE fused vs RoPE kernel + attention (%s, h%d/%d hd%d %s%s%s): output bits", dtn(dt), nh,
+        snprintf(what, sizeof what, "%sattention+RoPE fused vs RoPE kernel + attention (%s, h%d/%d hd%d %s%s%s): output bits", g_attn_tag, dtn(dt), nh,
                  nkv, hd, style == LF_ROPE_INTERLEAVED ? "interleaved" : "neox", bias ? ", bias" : "", split ? ", split" : "");
         CK(cudaMemcpy(h0, out[0], (size_t)n * q_dim * 2, cudaMemcpyDeviceToHost));
         CK(cudaMemcpy(h1, out[1], (size_t)n * q_dim * 2, cudaMemcpyDeviceToHost));
@@ -672,7 +676,7 @@ static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_st
         for (int kv = 0; kv < 2; kv++) {
             CK(cudaMemcpy(h0, kv ? vc[0] : kc[0], cache_n * 2, cudaMemcpyDeviceToHost));
             CK(cudaMemcpy(h1, kv ? vc[1] : kc[1], cache_n * 2, cudaMemcpyDeviceToHost));
-            snprintf(what, sizeof what, "attention+RoPE fused (%s, hd%d, %s%s): the %c cache", dtn(dt), hd,
+            snprintf(what, sizeof what, "%sattention+RoPE fused (%s, hd%d, %s%s): the %c cache", g_attn_tag, dtn(dt), hd,
                      style == LF_ROPE_INTERLEAVED ? "interleaved" : "neox", split ? ", split" : "", kv ? 'V' : 'K');
             expect(!memcmp(h0, h1, cache_n * 2), what);
         }
@@ -729,17 +733,15 @@ static void test_attention_cluster(lf_dtype dt, int nh, int nkv, int hd, int ctx
                     lf_cpu_attention(ref + (size_t)i * q_dim, qkv + (size_t)i * qkv_dim, K + (size_t)seq[i] * max_ctx * kv_dim,
                                      V + (size_t)seq[i] * max_ctx * kv_dim, pos[i] + 1, kv_dim, nh, nkv, hd, scale, att);
                 float *got = dget_T(dt, out, (size_t)n * q_dim);
-                snprintf(what, sizeof what, "cluster merge h%d/%d hd%d ctx %d", nh, nkv, hd, ctx);
+                snprintf(what, sizeof what, "%scluster merge h%d/%d hd%d ctx %d", g_attn_tag, nh, nkv, hd, ctx);
                 check("attention", dt, what, got, ref, (size_t)n * q_dim, tol(dt));
                 free(ref); free(att); free(got);
             }
             cudaFree(dqkv); cudaFree(kc); cudaFree(vc); cudaFree(out);
         }
-        snprintf(what, sizeof what, "attention%s (%s, h%d/%d hd%d ctx %d): cluster merge = global merge, output bits",
-                 rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx);
+        snprintf(what, sizeof what, "%sattention%s (%s, h%d/%d hd%d ctx %d): cluster merge = global merge, output bits", g_attn_tag, rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx);
         expect(!memcmp(h[0], h[1], (size_t)n * q_dim * 2), what);
-        snprintf(what, sizeof what, "attention%s (%s, h%d/%d hd%d ctx %d): cluster merge = global merge, K cache",
-                 rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx);
+        snprintf(what, sizeof what, "%sattention%s (%s, h%d/%d hd%d ctx %d): cluster merge = global merge, K cache", g_attn_tag, rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx);
         expect(!memcmp(hk[0], hk[1], cache_n * 2), what);
         for (int cl = 0; cl < 2; cl++) { free(h[cl]); free(hk[cl]); }
     }
@@ -791,7 +793,7 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
     void *dout = dalloc((size_t)n * q_dim * 2);
     LF(lf_cuda_attention(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dpos, dseq, NULL, n, nh, nkv, hd, scale, 0, NULL, 0, 0));
     float *got = dget_T(dt, dout, (size_t)n * q_dim);
-    snprintf(v, sizeof v, "simple h%d/%d hd%d n%d ctx<=%d", nh, nkv, hd, n, max_ctx);
+    snprintf(v, sizeof v, "%ssimple h%d/%d hd%d n%d ctx<=%d", g_attn_tag, nh, nkv, hd, n, max_ctx);
     check("attention", dt, v, got, ref, (size_t)n * q_dim, tol(dt));
     free(got);
     /* simple kernel, a token subset (odd rows), the rest must stay poisoned */
@@ -810,7 +812,7 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
             memcpy(r2 + (size_t)(i / 2) * q_dim, ref + (size_t)i * q_dim, (size_t)q_dim * 4);
         } else if (!isnan(got[(size_t)i * q_dim])) untouched = 0;
     }
-    snprintf(v, sizeof v, "simple subset h%d/%d hd%d n%d", nh, nkv, hd, ns);
+    snprintf(v, sizeof v, "%ssimple subset h%d/%d hd%d n%d", g_attn_tag, nh, nkv, hd, ns);
     check("attention", dt, v, g2, r2, (size_t)ns * q_dim, tol(dt));
     expect(untouched, "attention simple subset: rows not listed left untouched");
     free(got); free(g2); free(r2); free(sub); cudaFree(dsub);
@@ -834,9 +836,9 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
             int same = 1;
             for (int k = 0; k < nl; k++)
                 if (memcmp(again + (size_t)last[k] * q_dim, got + (size_t)last[k] * q_dim, (size_t)q_dim * 4)) same = 0;
-            snprintf(v, sizeof v, "split-K h%d/%d hd%d: a repeated call gives the same bits", nh, nkv, hd);
+            snprintf(v, sizeof v, "%ssplit-K h%d/%d hd%d: a repeated call gives the same bits", g_attn_tag, nh, nkv, hd);
             expect(same, v);
-            snprintf(v, sizeof v, "split-K h%d/%d hd%d: counters back at zero", nh, nkv, hd);
+            snprintf(v, sizeof v, "%ssplit-K h%d/%d hd%d: counters back at zero", g_attn_tag, nh, nkv, hd);
             expect(split_counters_zero(scr), v);
             free(again);
         }
@@ -845,7 +847,7 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
             memcpy(g3 + (size_t)k * q_dim, got + (size_t)last[k] * q_dim, (size_t)q_dim * 4);
             memcpy(r3 + (size_t)k * q_dim, ref + (size_t)last[k] * q_dim, (size_t)q_dim * 4);
         }
-        snprintf(v, sizeof v, "split-K h%d/%d hd%d n%d ctx<=%d", nh, nkv, hd, nl, mx);
+        snprintf(v, sizeof v, "%ssplit-K h%d/%d hd%d n%d ctx<=%d", g_attn_tag, nh, nkv, hd, nl, mx);
         check("attention", dt, v, g3, r3, (size_t)nl * q_dim, tol(dt));
         free(got); free(g3); free(r3); cudaFree(dlast); cudaFree(scr);
     }
@@ -855,7 +857,7 @@ static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
         CK(cudaMemset(dout, 0xFF, (size_t)n * q_dim * 2));
         LF(lf_cuda_attention_tiles(dt, dout, q_dim, dq, q_stride, dK, dV, max_ctx, dtiles[w], nt[w], nh, nkv, hd, scale, impl, 0));
         got = dget_T(dt, dout, (size_t)n * q_dim);
-        snprintf(v, sizeof v, "mma v%d h%d/%d hd%d n%d ctx<=%d", impl, nh, nkv, hd, n, max_ctx);
+        snprintf(v, sizeof v, "%smma v%d h%d/%d hd%d n%d ctx<=%d", g_attn_tag, impl, nh, nkv, hd, n, max_ctx);
         check("attention", dt, v, got, ref, (size_t)n * q_dim, tol(dt));
         free(got);
     }
@@ -1429,6 +1431,33 @@ int main(int argc, char **argv) {
         test_attention_cluster(dt, 32, 8, 128, 512);    /* 8 */
         test_attention_cluster(dt, 8, 2, 64, 448);      /* 7 */
         test_attention_cluster(dt, 4, 4, 256, 100);     /* 4 */
+        /* the tensor-core GQA decode kernel (default for n_heads / n_kv_heads >= 2, so the calls
+         * above with 8/2, 4/2 and 32/8 ran it) also on multi-head shapes (mode 2), an 8- and a
+         * 7-head group, more than 8 (back to attn_decode_kernel), with 4 and 8 warps per block and
+         * the split capped at 8 (cluster merges) or 64 (global), and the calls above again with it
+         * off (mode 0: attn_decode_kernel for every shape) */
+        for (int cfg = 0; cfg < 4; cfg++) {   /* warps by the launch; 4 warps; 8 warps, at most 8 splits; off */
+            const int mode = cfg < 3 ? 2 : 0;
+            lf_cuda_set_attn_gqa(mode);
+            lf_cuda_set_attn_gqa_warps(cfg == 1 ? 4 : cfg == 2 ? 8 : 0);
+            lf_cuda_set_attn_gqa_max_splits(cfg == 2 ? 8 : 64);
+            g_attn_tag = cfg == 0 ? "gqa-all " : cfg == 1 ? "gqa-all w4 " : cfg == 2 ? "gqa-all w8 s8 " : "gqa-off ";
+            test_attention(dt, 4, 4, 128, 0);
+            test_attention(dt, 16, 2, 128, 0);
+            test_attention(dt, 14, 2, 64, 0);
+            test_attention(dt, 32, 2, 128, 0);   /* 16 per group: never the GQA kernel */
+            test_attention(dt, 8, 2, 64, 0);
+            test_attention_rope(dt, 4, 4, 128, LF_ROPE_NEOX, 1);
+            test_attention_rope(dt, 16, 2, 128, LF_ROPE_NEOX, 1);
+            test_attention_rope(dt, 8, 2, 64, LF_ROPE_INTERLEAVED, 0);
+            test_attention_cluster(dt, 32, 32, 128, 320);
+            test_attention_cluster(dt, 64, 8, 128, 512);
+        }
+        lf_cuda_set_attn_gqa(-1);
+        lf_cuda_set_attn_gqa_warps(0);
+        lf_cuda_set_attn_gqa_max_splits(0);
+        g_attn_tag = "";
+        if (!g_quick) test_attention(dt, 32, 8, 128, 1);
         test_attention(dt, 8, 1, 32, 0);
         test_attention(dt, 6, 3, 80, 0); /* simple kernel only */
         test_attention(dt, 4, 2, 18, 0); /* head_dim % 8 != 0: 2-element loads */
