@@ -1556,11 +1556,14 @@ static lf_status attn_gqa_impl(lf_dtype dt, void *out, int out_stride, const voi
     if ((q_stride | out_stride | n_kv_heads * head_dim) & 7)
         return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA GQA decode attention: row strides %d, %d not multiples of 8", q_stride, out_stride);
     // Fewer (token, KV head) blocks than SMs (small batches): 8 warps per block, one block per SM
-    // (174 registers), the context split into as many splits as fill the SMs without a second
+    // (166-198 registers), the context split into as many splits as fill the SMs without a second
     // wave; else 4 warps, two blocks per SM, split only where two per SM are not reached (the
-    // lab, session 25: a split or a second wave beyond that cost more than it spread).
+    // lab, session 25: a split or a second wave beyond that cost more than it spread). Without a
+    // split scratch (the TP-invariant mode) always 4 warps: the warps' order of summation must not
+    // depend on the block count, which changes with the TP degree.
     const long long blocks = (long long)n_kv_heads * n;
-    const int sms = device_sms(), nw = attn_gqa_warps() ? attn_gqa_warps() : blocks < sms ? 8 : 4;
+    const int sms = device_sms();
+    const int nw = attn_gqa_warps() ? attn_gqa_warps() : split_scratch && blocks < sms ? 8 : 4;
     const long long slots = (long long)sms * (nw == 8 ? 1 : 2);
     int ns = 1, split_len = 1 << 30;
     const int grain = nw * ATG_KS;
