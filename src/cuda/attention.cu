@@ -633,13 +633,13 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
     // split the context over several blocks when (token, head) blocks alone would not fill the GPU:
     // about 2 blocks per SM (attn_blocks_per_sm), each a whole number of attn_split_grain positions (a short context is
     // split finer than the simple kernel's ATT_CHUNK step, so that it too has blocks enough in flight)
+    if (attn_gqa_applies(head_dim, n_heads, n_kv_heads, n, max_n_ctx))   // its own split rule
+        return attn_gqa_impl(dt, out, out_stride, q, q_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads,
+                             n_kv_heads, head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, rope, st);
     int ns, split_len;
     const long long base_blocks = (long long)n_heads * n;
     attn_split_plan(base_blocks, attn_split_grain(head_dim), head_dim, max_n_ctx, split_scratch, split_scratch_bytes, &ns,
                     &split_len);
-    if (attn_gqa_applies(head_dim, n_heads, n_kv_heads, n, max_n_ctx))
-        return attn_gqa_impl(dt, out, out_stride, q, q_stride, k_cache, v_cache, max_ctx, pos, seq, tok_idx, n, n_heads,
-                             n_kv_heads, head_dim, scale, max_n_ctx, split_scratch, split_scratch_bytes, rope, st);
     unsigned *counters = (unsigned *)split_scratch;
     float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
     float *part_ml = ns > 1 ? part_o + (size_t)base_blocks * ns * head_dim : NULL;
@@ -1211,9 +1211,11 @@ extern "C" lf_status lf_cuda_attention_tiles(lf_dtype dt, void *out, int out_str
 //     keys 2qd, 2qd+1, 2qd+8, 2qd+9 of a 16-key step, n8 tile t is dim g*HD/8 + t, and a B
 //     register is two keys' halves of one dim joined by a byte permute.
 // Each warp streams its own 16-key steps (steps warp, warp + NW, ... of the block's
-// split) with its own online softmax (log2 units, 2^x on the SFU as in the prefill kernels);
-// the warps are merged in order through shared memory, the splits as attn_decode_kernel merges
-// them (cluster or global memory, in split order). ROPE as in attn_decode_kernel: q and the new
+// split) with its own online softmax (log2 units, 2^x on the SFU as in the prefill kernels; the
+// running max rounded up to a whole number, see the loop); the warps are merged in order through
+// shared memory, the splits by atg_merge in split order (through a cluster's distributed shared
+// memory for 8 splits or fewer, else global memory and the last block, as attn_decode_kernel
+// does: the same bits either way). ROPE as in attn_decode_kernel: q and the new
 // k rotated here and rounded to T (the RoPE kernel's bits), the new k, v written to the caches by
 // the block whose split holds the position, cache rows loaded before the PDL wait.
 #define ATG_KS 16        // keys per warp step
