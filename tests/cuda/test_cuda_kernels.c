@@ -621,13 +621,14 @@ static int split_counters_zero(const float *scr) {
 }
 
 /* attention: caches filled with random values; a batch of runs (prefill chunks) and single tokens */
+/* which decode-attention kernels the attention checks below ran, as a prefix of their names: ""
+ * the default choice, "gqa-all ..." the GQA kernel forced (and its warps / split cap), "gqa-off "
+ * the one-head kernel only (the GQA-mode loop in main) */
+static const char *g_attn_tag = "";
+
 /* RoPE fused into the decode attention (lf_cuda_attention_rope) against the RoPE kernel + the
  * decode attention: the same output bits and the same caches, bit for bit, with and without the
  * context split; one token per sequence, positions from 0 to the end of the cache. */
-/* which decode-attention kernel the checks below ran ("" the default choice; "gqa " / "decode ")
- * to tell the runs of the GQA-mode loop apart */
-static const char *g_attn_tag = "";
-
 static void test_attention_rope(lf_dtype dt, int nh, int nkv, int hd, lf_rope_style style, int bias) {
     const int n = 4, max_seqs = 5, max_ctx = 2100;
     const int q_dim = nh * hd, kv_dim = nkv * hd, qkv_dim = q_dim + 2 * kv_dim;
