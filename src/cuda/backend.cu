@@ -84,6 +84,8 @@ static void layout_scratch(cu_backend *b, char *base, size_t *total) {
     b->d_meta = (int32_t *)(base + carve(&off, LF_META_INTS(T) * sizeof(int32_t)));
     b->cublas_ws = base + carve(&off, CUBLAS_WS_BYTES);
     b->split = (float *)(base + carve(&off, LF_ATTN_SPLIT_SCRATCH));
+    b->stream_tab = (lf_stream_layer *)(base + carve(&off, (size_t)b->nl * sizeof(lf_stream_layer)));
+    b->stream.barrier = (unsigned *)(base + carve(&off, sizeof(unsigned)));
     b->inv_part = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, T * b->dim * sizeof(float))) : NULL;
     b->inv_gat = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, (size_t)b->tp * T * b->dim * sizeof(float))) : NULL;
     *total = off;
@@ -410,6 +412,13 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     char *attn = (char *)b->attn + (size_t)t0 * b->q_dim * es, *gu = (char *)b->gu + (size_t)t0 * 2 * b->ffn * es;
     char *act = (char *)b->act + (size_t)t0 * b->ffn * es;
     const int32_t *pos_mb = d_pos + t0, *seq_mb = d_seq + t0;
+    if (cnt == 1 && b->stream_on && !b->base.profile) { /* the whole step's layers as one kernel (decode_stream.cu) */
+        lf_stream_args a = b->stream;
+        a.pos = pos_mb;
+        a.seq = seq_mb;
+        a.resid = resid;
+        return lf_cuda_decode_stream(dt, &a, st);
+    }
     int normed = 0; /* xn already holds this layer's attention norm (done by the previous layer's all-reduce) */
     for (int l = 0; l < b->nl; l++) {
         const cu_layer *L = &b->layers[l];
@@ -1384,6 +1393,71 @@ static void drop_nccl(cu_backend *b) {
     b->nccl = NULL;
 }
 
+/* The persistent one-token decode kernel (decode_stream.cu), when asked for (LF_CUDA_STREAM=1 or
+ * lf_cuda_set_stream(1)) and these shapes fit it: one GPU (no TP, PP), no biases, not the
+ * TP-invariant mode. Otherwise stream_on stays 0 and stream_why says why. */
+static int g_stream = -1;
+extern "C" void lf_cuda_set_stream(int on) { g_stream = on; }
+extern "C" int lf_cuda_stream_active(const lf_backend *bb, const char **why) {
+    const cu_backend *b = (const cu_backend *)bb;
+    if (why) *why = b->stream_on ? NULL : b->stream_why;
+    return b->stream_on;
+}
+static lf_status stream_setup(cu_backend *b) {
+    const lf_config *c = &b->base.model->cfg;
+    const int want = g_stream >= 0 ? g_stream : env_int("LF_CUDA_STREAM", 0);
+    b->stream_on = 0;
+    b->stream_why = !want ? "off" : b->tp > 1 || b->pp > 1 ? "tensor or pipeline parallelism" : b->invariant ? "TP-invariant mode"
+                  : c->qkv_bias ? "QKV bias" : NULL;
+    for (int l = 0; !b->stream_why && l < b->nl; l++)
+        if (b->layers[l].bo) b->stream_why = "o_proj bias";
+    if (b->stream_why) return LINFER_OK;
+    lf_stream_args *a = &b->stream;
+    a->n_layers = b->nl;
+    a->dim = b->dim;
+    a->n_heads = b->nh;
+    a->n_kv = b->nkv;
+    a->head_dim = b->hd;
+    a->q_dim = b->q_dim;
+    a->qkv_dim = b->qkv_dim;
+    a->ffn = b->ffn;
+    a->max_ctx = b->max_ctx;
+    a->interleaved = c->rope_style == LF_ROPE_INTERLEAVED;
+    a->eps = c->norm_eps;
+    a->scale = 1.0f / sqrtf((float)b->hd);
+    a->layers = b->stream_tab;
+    a->inv_freq = b->inv_freq;
+    a->k_cache = b->k_cache;
+    a->v_cache = b->v_cache;
+    a->layer_kv_bytes = b->layer_kv_bytes;
+    a->qkv = b->qkv;
+    a->act = b->act;
+    a->slot_kb = env_int("LF_CUDA_STREAM_SLOT_KB", 0);
+    a->debug = env_int("LF_CUDA_STREAM_DEBUG", 0);
+    a->part = b->split + LF_ATTN_SPLIT_COUNTERS; /* after the attention kernels' counters, which it leaves alone */
+    if (!lf_cuda_decode_stream_plan(b->dt, a, &b->stream_why)) return LINFER_OK;
+    if ((size_t)b->nh * a->n_splits * (b->hd + 4) * sizeof(float) + LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned) > LF_ATTN_SPLIT_SCRATCH) {
+        b->stream_why = "attention partials larger than the split scratch";
+        return LINFER_OK;
+    }
+    lf_stream_layer *tab = (lf_stream_layer *)calloc((size_t)b->nl, sizeof(lf_stream_layer));
+    if (!tab) return lf_fail(LINFER_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int l = 0; l < b->nl; l++) {
+        const cu_layer *L = &b->layers[l];
+        tab[l].attn_norm = L->attn_norm;
+        tab[l].wqkv = L->wqkv;
+        tab[l].wo = L->wo;
+        tab[l].ffn_norm = L->ffn_norm;
+        tab[l].wgu = L->wgu;
+        tab[l].wdown = L->wdown;
+    }
+    const cudaError_t e = cudaMemcpy(b->stream_tab, tab, sizeof(lf_stream_layer) * (size_t)b->nl, cudaMemcpyHostToDevice);
+    free(tab);
+    CUDA_CHECK(e);
+    b->stream_on = 1;
+    return LINFER_OK;
+}
+
 extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_params *p, lf_backend **out) {
     *out = NULL;
     const lf_config *c = &m->cfg;
@@ -1576,6 +1650,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         CU_OR_FAIL(e);
     }
     TRY_OR_FAIL(upload_all(b));
+    TRY_OR_FAIL(stream_setup(b));
     CU_OR_FAIL(cudaStreamSynchronize(b->st)); /* weights (uploaded or synthesised) are ready: timings start clean */
     if (world > 1) { /* every rank is ready, or every rank fails (the fail path agrees on failure) */
         int all_ok = 0;

@@ -133,6 +133,13 @@ typedef struct {
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
     int tune_step_on;         // the choice checked on whole decode steps (tune_step; LF_CUDA_TUNE_STEP=0 off)
     int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)
+    // one-token decode steps as one persistent kernel that streams the weights through shared
+    // memory (decode_stream.cu; LF_CUDA_STREAM=1 or lf_cuda_set_stream(1) before creation):
+    // stream_on when requested and these shapes fit it (stream.blocks > 0), else stream_why says why not
+    int stream_on;
+    const char *stream_why;
+    lf_stream_args stream;
+    lf_stream_layer *stream_tab;  // device [nl], in the scratch region
     // TP-invariant mode (lf_backend_params.tp_invariant or LF_CUDA_TP_INVARIANT=1): results bit for
     // bit those of one GPU at any TP/PP. Every linear layer is lf_cuda_gemv_invariant (row-split
     // layers in LF_INV_CHUNKS / tp pieces), the row-split partials are all-gathered (inv_gat:

@@ -289,6 +289,43 @@ lf_status lf_cuda_oneshot_allreduce_norm(lf_dtype dt, float *x, int rows, int di
 lf_status lf_cuda_fill_random_slice(lf_dtype dt, void *dst, size_t rows, size_t cols, size_t ld, size_t off, uint64_t seed,
                                     uint32_t id, float scale, lf_dtype round_dt, cudaStream_t st);
 
+/* The one-token decode step as one persistent kernel (decode_stream.cu): every layer of a step of
+ * one token on one GPU, the weights streamed through shared memory by a producer thread per block
+ * that runs ahead of the grid barriers. Plain pointers; T = dt (fp16 or bf16) everywhere but the
+ * residual. Layer weights as the backend lays them out (wgu: gate rows, then up rows). */
+typedef struct {
+    const void *attn_norm, *wqkv, *wo, *ffn_norm, *wgu, *wdown;
+} lf_stream_layer;
+typedef struct {
+    int n_layers, dim, n_heads, n_kv, head_dim, q_dim, qkv_dim, ffn, max_ctx, interleaved;
+    float eps, scale;
+    const lf_stream_layer *layers;  /* device [n_layers] */
+    const float *inv_freq;          /* [head_dim / 2] */
+    const int32_t *pos, *seq;       /* device [1]: the token's position and KV slot */
+    void *k_cache, *v_cache;        /* layer 0's caches [max_seqs][max_ctx][n_kv * head_dim] */
+    size_t layer_kv_bytes;          /* bytes from one layer's cache to the next */
+    float *resid;                   /* [dim] fp32, the residual stream (embedding in, last layer's out) */
+    void *qkv, *act;                /* scratch T [qkv_dim], T [ffn] */
+    float *part;                    /* scratch [n_heads][n_splits][head_dim + 4] */
+    unsigned *barrier;              /* one counter, zeroed by lf_cuda_decode_stream before the launch */
+    int slot_kb;                    /* ring slot size wanted in KiB (0: the default, 24) */
+    int debug;                      /* timing experiments (decode_stream.cu DS_DEBUG_*); 0 */
+    /* set by lf_cuda_decode_stream_plan: */
+    int n_splits, blocks, n_slots, slot_bytes, x_off, ring_off, smem_bytes;
+} lf_stream_args;
+/* Fills the plan fields of *a for these shapes on the current GPU; 0 (and *why) when the kernel
+ * cannot run them (head_dim 64 or 128, dimensions multiples of 64, compute capability 9.0+, rows
+ * that fit a shared-memory ring of 3 slots). */
+int lf_cuda_decode_stream_plan(lf_dtype dt, lf_stream_args *a, const char **why);
+/* Enqueues the counter's reset and the kernel (a cooperative launch: one block per SM). */
+lf_status lf_cuda_decode_stream(lf_dtype dt, const lf_stream_args *a, cudaStream_t st);
+/* 1: CUDA backends created after this call run one-token decode steps with it where it fits
+ * (0: the kernel-per-operation chain; -1: LF_CUDA_STREAM decides, the default, off) */
+void lf_cuda_set_stream(int on);
+struct lf_backend;
+/* Whether this CUDA backend runs its one-token decode steps with it (1), else 0 and *why (may be NULL) */
+int lf_cuda_stream_active(const struct lf_backend *b, const char **why);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1058,13 +1058,97 @@ static void compare_forward(const char *name, const lf_model *m, const lf_model 
     gpu->ops->destroy(gpu);
 }
 
-static void test_forward(lf_dtype dt) {
+/* The persistent one-token decode kernel (decode_stream.cu) against the CPU reference and against
+ * the kernel-per-operation chain: two sequences prefilled (slots 1 and 3, contexts 37 and 700, so
+ * the attention's splits range from one key to many), then single-token decode steps alternating
+ * between them, each step's logits checked. */
+static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype dt, double bound) {
+    lf_backend_params p;
+    memset(&p, 0, sizeof p);
+    p.max_seqs = 4; p.max_context = 1024; p.max_batch_tokens = 768; p.n_threads = 0; p.gpu_index = 0; p.dtype = dt;
+    lf_backend *cpu = NULL, *gs = NULL, *gc = NULL;
+    LF(lf_cpu_backend_create(m, &p, &cpu));
+    lf_cuda_set_stream(1);
+    LF(lf_cuda_backend_create(m, &p, &gs));
+    lf_cuda_set_stream(0);
+    LF(lf_cuda_backend_create(m, &p, &gc));
+    lf_cuda_set_stream(-1);
+    const char *why = NULL;
+    const int on = lf_cuda_stream_active(gs, &why);
+    expect(on, "decode stream: the kernel applies to this model");
+    if (!on) printf("    (not used: %s)\n", why ? why : "?");
+    const int V = m->cfg.vocab_size, lens[2] = {37, 700}, slots[2] = {1, 3};
+    int32_t *tok = xmalloc(sizeof(int32_t) * 768), *pos = xmalloc(sizeof(int32_t) * 768), *seq = xmalloc(sizeof(int32_t) * 768);
+    float *lc = xmalloc(sizeof(float) * V), *ls = xmalloc(sizeof(float) * V), *lk = xmalloc(sizeof(float) * V);
+    lf_batch b;
+    for (int s = 0; s < 2; s++) { /* prefill (not the stream kernel: several tokens) */
+        for (int i = 0; i < lens[s]; i++) { tok[i] = irand(V); pos[i] = i; seq[i] = slots[s]; }
+        int32_t last = lens[s] - 1;
+        memset(&b, 0, sizeof b);
+        b.n = lens[s]; b.tokens = tok; b.pos = pos; b.seq = seq; b.out_rows = &last; b.n_out = 1;
+        LF(cpu->ops->forward(cpu, &b, lc));
+        LF(gs->ops->forward(gs, &b, ls));
+        LF(gc->ops->forward(gc, &b, lk));
+    }
+    int agree = 0;
+    for (int step = 0; step < 8; step++) {
+        const int s = step & 1;
+        int32_t t = irand(V), ps = lens[s] + step / 2, sq = slots[s], row = 0;
+        memset(&b, 0, sizeof b);
+        b.n = 1; b.tokens = &t; b.pos = &ps; b.seq = &sq; b.out_rows = &row; b.n_out = 1;
+        for (int i = 0; i < V; i++) ls[i] = lk[i] = NAN;
+        LF(cpu->ops->forward(cpu, &b, lc));
+        LF(gs->ops->forward(gs, &b, ls));
+        LF(gc->ops->forward(gc, &b, lk));
+        char v[96];
+        snprintf(v, sizeof v, "%s ctx %d vs cpu", name, ps + 1);
+        check("decode-stream", dt, v, ls, lc, (size_t)V, bound);
+        snprintf(v, sizeof v, "%s ctx %d vs chain", name, ps + 1);
+        check("decode-stream", dt, v, ls, lk, (size_t)V, bound);
+        agree += lf_cpu_argmax(lc, V) == lf_cpu_argmax(ls, V);
+    }
+    printf("    argmax agrees with the CPU on %d of 8 steps\n", agree);
+    free(tok); free(pos); free(seq); free(lc); free(ls); free(lk);
+    cpu->ops->destroy(cpu);
+    gs->ops->destroy(gs);
+    gc->ops->destroy(gc);
+}
+
+/* the small GQA model of the forward checks: 2 layers, width 512, 8 heads over 4 KV heads of 64 */
+static lf_config forward_cfg(void) {
     lf_config c;
     memset(&c, 0, sizeof c);
     snprintf(c.arch, sizeof c.arch, "llama");
     c.n_layers = 2; c.dim = 512; c.n_heads = 8; c.n_kv_heads = 4; c.head_dim = 64; c.ffn_dim = 1024; c.vocab_size = 1000;
     c.max_context = 2048; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.rope_style = LF_ROPE_NEOX; c.bos_id = 1;
     c.add_bos = 1; c.eos_ids[0] = 2; c.n_eos = 1;
+    return c;
+}
+
+static void test_decode_stream(lf_dtype dt) {
+    const double bound = dt == LF_DT_F16 ? 3e-3 : 2e-2; /* compare_forward's */
+    lf_config c = forward_cfg();
+    lf_model *m = NULL;
+    LF(lf_model_create_random(&c, dt, 4321 + (uint64_t)irand(1000), &m));
+    compare_decode_stream("gqa hd64 neox", m, dt, bound);
+    setenv("LF_CUDA_GRAPH", "0", 1);
+    compare_decode_stream("gqa hd64 neox eager", m, dt, bound);
+    unsetenv("LF_CUDA_GRAPH");
+    lf_model_free(m);
+    /* head_dim 128, one KV head per query head, GGUF's interleaved RoPE, 3 layers, long FFN rows */
+    c.n_layers = 3; c.dim = 1024; c.n_heads = 8; c.n_kv_heads = 8; c.head_dim = 128; c.ffn_dim = 2816; c.rope_style = LF_ROPE_INTERLEAVED;
+    LF(lf_model_create_random(&c, dt, 8765 + (uint64_t)irand(1000), &m));
+    compare_decode_stream("mha hd128 interleaved", m, dt, bound);
+    lf_model_free(m);
+    /* SmolLM2's widths: rows of 576, 9 heads (14 context splits per head on 132 SMs) */
+    c.n_layers = 2; c.dim = 576; c.n_heads = 9; c.n_kv_heads = 3; c.head_dim = 64; c.ffn_dim = 1536; c.rope_style = LF_ROPE_NEOX;
+    LF(lf_model_create_random(&c, dt, 2468 + (uint64_t)irand(1000), &m));
+    compare_decode_stream("smollm2 widths", m, dt, bound);
+    lf_model_free(m);
+}
+
+static void test_forward(lf_dtype dt) {
+    lf_config c = forward_cfg();
     lf_model *m = NULL;
     LF(lf_model_create_random(&c, dt, 1234 + (uint64_t)irand(1000), &m));
     /* observed on an H200: ~2.5e-4 (fp16), ~2e-3 (bf16); a CPU emulation of the CUDA rounding points
@@ -1286,7 +1370,7 @@ static void bisect(void) {
 }
 
 int main(int argc, char **argv) {
-    int do_bench = 0, do_attn_bench = 0, do_bisect = 0, do_sample_bench = 0, do_sample_only = 0;
+    int do_bench = 0, do_attn_bench = 0, do_bisect = 0, do_sample_bench = 0, do_sample_only = 0, do_stream_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) g_quick = 1;
         else if (!strcmp(argv[i], "--bench")) do_bench = 1;
@@ -1294,12 +1378,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--sample-bench")) do_sample_bench = 1;
         else if (!strcmp(argv[i], "--sample")) do_sample_only = 1;
         else if (!strcmp(argv[i], "--bisect")) do_bisect = 1;
-        else { fprintf(stderr, "usage: %s [--quick] [--bench] [--attn-bench] [--sample-bench] [--sample]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--stream")) do_stream_only = 1;
+        else { fprintf(stderr, "usage: %s [--quick] [--bench] [--attn-bench] [--sample-bench] [--sample] [--stream]\n", argv[0]); return 2; }
     }
     const char *es = getenv("LF_TEST_SEED");
     g_rng = es && *es ? strtoull(es, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
     printf("test_cuda_kernels: seed %llu (LF_TEST_SEED to repeat)\n", (unsigned long long)g_rng);
-    if (!do_bench && !do_attn_bench && !do_bisect && !do_sample_bench && !do_sample_only) test_rope_angle_host();
+    if (!do_bench && !do_attn_bench && !do_bisect && !do_sample_bench && !do_sample_only && !do_stream_only) test_rope_angle_host();
 
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -1339,6 +1424,12 @@ int main(int argc, char **argv) {
     if (do_bisect) {
         bisect();
         return 0;
+    }
+    if (do_stream_only) { /* the persistent decode kernel's checks alone */
+        test_decode_stream(LF_DT_F16);
+        test_decode_stream(LF_DT_BF16);
+        printf("%d checks, %d failed\n", g_checks, g_failed);
+        return g_failed ? 1 : 0;
     }
     if (do_sample_only) { /* the sampler's checks alone (compute-sanitizer runs them with --quick) */
         test_sample_all();
@@ -1466,6 +1557,7 @@ int main(int argc, char **argv) {
         test_convert(dt);
         test_fill_random(dt);
         test_forward(dt);
+        test_decode_stream(dt);
     }
     test_argmax(33, 32000);
     test_argmax(3, 128256);
