@@ -67,7 +67,6 @@
 #define DS_DEBUG_NO_BARRIER 2      // no grid barriers
 #define DS_DEBUG_NO_MATH 4         // the GEMV slots waited for and released, not computed
 
-
 // ---------------------------------------------------------------------------------------------
 // PTX helpers: mbarriers, the bulk copy, the consumers' named barrier, the grid counter
 // (sm_90 instructions: the kernel's body is compiled for compute capability 9.0 and later only)
