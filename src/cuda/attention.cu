@@ -209,36 +209,6 @@ template <int HD> struct AttDec {
     static constexpr int G = HD / 8, RPL = ATT_THREADS / G, RK = HD == 64 ? 4 : 8, CH = RK * RPL;
 };
 
-// sin and cos of the RoPE angles of lane gl's 8 elements (8gl .. 8gl+7 of a head) at position p,
-// as rope_qkv_kernel computes them (lf_rope_angle, sincosf). NEOX: lanes gl and gl ^ G/2 need the
-// same 8 angles (pair j = element mod HD/2), so each computes 4 and they swap halves by shuffles;
-// interleaved: the 4 pairs inside the lane.
-template <int HD>
-__device__ __forceinline__ void rope_lane_angles(int gl, int p, const float *__restrict__ inv_freq, int interleaved, float (&sn)[8],
-                                                 float (&cs)[8]) {
-    constexpr int G = HD / 8, half = HD / 2;
-    if (interleaved) {
-#pragma unroll
-        for (int i = 0; i < 8; i += 2) {
-            sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, half, inv_freq, 1), &sn[i], &cs[i]);
-            sn[i + 1] = sn[i];
-            cs[i + 1] = cs[i];
-        }
-        return;
-    }
-    const bool lower = gl < G / 2;
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        float s, c;   /* lower lanes the angles of elements 0..3, upper lanes those of 4..7 (same pairs) */
-        sincosf(lf_rope_angle(p, (gl * 8 + (lower ? i : i + 4)) % half, half, inv_freq, 0), &s, &c);
-        const float ps = __shfl_xor_sync(0xffffffffu, s, G / 2, G), pc = __shfl_xor_sync(0xffffffffu, c, G / 2, G);
-        sn[i] = lower ? s : ps;
-        cs[i] = lower ? c : pc;
-        sn[i + 4] = lower ? ps : s;
-        cs[i + 4] = lower ? pc : c;
-    }
-}
-
 // The 8 values of lane gl rotated with those angles, as rope_qkv_kernel does (rope_rotate): NEOX
 // pairs (j, j + HD/2) across lanes gl and gl ^ G/2 (a shuffle), interleaved pairs (2j, 2j+1) inside
 // the lane.
@@ -545,6 +515,25 @@ static int attn_decode_applies(int head_dim) {
 
 typedef struct { const void *bias; const float *inv_freq; int interleaved; } attn_rope;
 
+// A context of max_n_ctx positions in at most `want` splits of whole `grain` units, capped at `cap`
+// and at what the split scratch holds for `parts` (token, query head) partials of head_dim + 2
+// floats each: *ns splits of *split_len positions (left as they are when one split it is). The one
+// rule of both decode kernels, which differ in the `want` they ask for.
+static void attn_split_units(int max_n_ctx, int grain, long long want, int cap, long long parts, int head_dim,
+                             size_t split_scratch_bytes, int *ns, int *split_len) {
+    const int max_units = (max_n_ctx + grain - 1) / grain;
+    const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
+                                      ((size_t)parts * (head_dim + 2) * sizeof(float)));
+    if (want > max_units) want = max_units;
+    if (want > cap) want = cap;
+    if (want > fit) want = fit;
+    if (want > 1) {
+        const int per = (int)((max_units + want - 1) / want); // grains per split
+        *split_len = per * grain;
+        *ns = (max_units + per - 1) / per;
+    }
+}
+
 // The context split of a decode attention launch of `blocks` (token, head) blocks: when they
 // alone would not fill the GPU, about attn_blocks_per_sm() blocks per SM, each split a whole
 // number of `grain` positions, at most 64 splits and what the scratch holds (head_dim + 2 floats
@@ -556,18 +545,8 @@ static void attn_split_plan(long long blocks, int grain, int head_dim, int max_n
     if (!split_scratch || max_n_ctx <= grain || split_scratch_bytes <= LF_ATTN_SPLIT_COUNTERS * sizeof(float)) return;
     const int sms = device_sms();
     if (blocks >= 2LL * sms || blocks > LF_ATTN_SPLIT_COUNTERS) return;
-    const int max_units = (max_n_ctx + grain - 1) / grain;
-    long long want = ((long long)attn_blocks_per_sm() * sms + blocks - 1) / blocks;
-    const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
-                                      ((size_t)blocks * (head_dim + 2) * sizeof(float)));
-    if (want > max_units) want = max_units;
-    if (want > 64) want = 64;
-    if (want > fit) want = fit;
-    if (want > 1) {
-        const int per = (int)((max_units + want - 1) / want); // grains per split
-        *split_len = per * grain;
-        *ns = (max_units + per - 1) / per;
-    }
+    const long long want = ((long long)attn_blocks_per_sm() * sms + blocks - 1) / blocks;
+    attn_split_units(max_n_ctx, grain, want, 64, blocks, head_dim, split_scratch_bytes, ns, split_len);
 }
 
 // The tensor-core GQA decode kernel (attn_decode_gqa_kernel, defined below the prefill kernels):
@@ -1569,20 +1548,9 @@ static lf_status attn_gqa_impl(lf_dtype dt, void *out, int out_stride, const voi
     const long long slots = (long long)sms * (nw == 8 ? 1 : 2);
     int ns = 1, split_len = 1 << 30;
     const int grain = nw * ATG_KS;
-    if (split_scratch && max_n_ctx > grain && blocks < slots && (long long)n_heads * n <= LF_ATTN_SPLIT_COUNTERS) {
-        const int max_units = (max_n_ctx + grain - 1) / grain;
-        const long long fit = (long long)((split_scratch_bytes - LF_ATTN_SPLIT_COUNTERS * sizeof(float)) /
-                                          ((size_t)n_heads * n * (head_dim + 2) * sizeof(float)));
-        long long want = slots / blocks;
-        if (want > max_units) want = max_units;
-        if (want > attn_gqa_max_splits()) want = attn_gqa_max_splits();
-        if (want > fit) want = fit;
-        if (want > 1) {
-            const int per = (int)((max_units + want - 1) / want);
-            split_len = per * grain;
-            ns = (max_units + per - 1) / per;
-        }
-    }
+    if (split_scratch && max_n_ctx > grain && blocks < slots && (long long)n_heads * n <= LF_ATTN_SPLIT_COUNTERS)
+        attn_split_units(max_n_ctx, grain, slots / blocks, attn_gqa_max_splits(), (long long)n_heads * n, head_dim,
+                         split_scratch_bytes, &ns, &split_len);
     unsigned *counters = (unsigned *)split_scratch;
     float *part_o = split_scratch ? split_scratch + LF_ATTN_SPLIT_COUNTERS : NULL;
     float *part_ml = ns > 1 ? part_o + (size_t)n_heads * n * ns * head_dim : NULL;

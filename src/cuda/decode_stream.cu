@@ -57,7 +57,6 @@
 #define DS_CW 8                    // consumer warps
 #define DS_CT (DS_CW * 32)         // consumer threads
 #define DS_THREADS (DS_CT + 32)    // + the producer warp
-#define DS_RMAX 8                  // rows per slot at most
 #define DS_SLOT_MIN 24576          // bytes per ring slot at least (3 rows of K = 4096 in fp16)
 #define DS_SLOTS_MAX 16
 #define DS_SEG_ROWS 256            // rows of one matrix per block at most (rows / blocks)
@@ -174,8 +173,7 @@ __device__ __forceinline__ ds_seg seg_of(const lf_stream_args &a, const lf_strea
 }
 __device__ __forceinline__ int rows_begin(int n, int b, int G) { return (int)(((long long)n * b) / G); }
 __device__ __forceinline__ int rows_per_slot(int k, int es, int slot_bytes) {
-    const int r = slot_bytes / (k * es);
-    return r < DS_RMAX ? r : DS_RMAX;
+    return slot_bytes / (k * es);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +252,7 @@ __device__ __forceinline__ void norm_to_shared(const float *resid, const T *w, i
 #define DS_ATT_BATCH 4
 template <typename T, int HD>
 __device__ void attention_item(const lf_stream_args &a, int layer, int h, int s, float *scratch /* NG * (HD + 2) floats */) {
-    constexpr int LPK = HD / 8, NG = DS_CT / LPK, HALF = HD / 2;
+    constexpr int LPK = HD / 8, NG = DS_CT / LPK;
     const int tid = threadIdx.x, g = tid / LPK, gl = tid % LPK;
     const int group = a.n_heads / a.n_kv, kvh = h / group;
     const int p = a.pos[0], sq = a.seq[0], L = p + 1;
@@ -277,24 +275,22 @@ __device__ void attention_item(const lf_stream_args &a, int layer, int h, int s,
             f = TT<T>::f2(k2[i]); kn[2 * i] = f.x; kn[2 * i + 1] = f.y;
             f = TT<T>::f2(v2[i]); vn[2 * i] = f.x; vn[2 * i + 1] = f.y;
         }
-        float qo[8], ko[8];
+        float qo[8], ko[8], sn[8], cs[8];
+        rope_lane_angles<HD>(gl, p, a.inv_freq, a.interleaved, sn, cs);
         if (a.interleaved) {
 #pragma unroll
             for (int i = 0; i < 8; i += 2) {
-                float sn, cs;
-                sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, HALF, a.inv_freq, 1), &sn, &cs);
-                rope_rotate(q[i], q[i + 1], cs, sn, qo[i], qo[i + 1]);
-                rope_rotate(kn[i], kn[i + 1], cs, sn, ko[i], ko[i + 1]);
+                rope_rotate(q[i], q[i + 1], cs[i], sn[i], qo[i], qo[i + 1]);
+                rope_rotate(kn[i], kn[i + 1], cs[i], sn[i], ko[i], ko[i + 1]);
             }
-        } else {
+        } else {   // element i pairs with element i of lane gl ^ LPK/2 (half a head away)
             const bool lower = gl < LPK / 2;
 #pragma unroll
             for (int i = 0; i < 8; i++) {
                 const float qp = __shfl_xor_sync(0xffffffffu, q[i], LPK / 2), kp = __shfl_xor_sync(0xffffffffu, kn[i], LPK / 2);
-                float sn, cs, y0, y1;
-                sincosf(lf_rope_angle(p, (gl * 8 + i) % HALF, HALF, a.inv_freq, 0), &sn, &cs);
-                if (lower) { rope_rotate(q[i], qp, cs, sn, y0, y1); qo[i] = y0; rope_rotate(kn[i], kp, cs, sn, y0, y1); ko[i] = y0; }
-                else { rope_rotate(qp, q[i], cs, sn, y0, y1); qo[i] = y1; rope_rotate(kp, kn[i], cs, sn, y0, y1); ko[i] = y1; }
+                float y0, y1;
+                if (lower) { rope_rotate(q[i], qp, cs[i], sn[i], y0, y1); qo[i] = y0; rope_rotate(kn[i], kp, cs[i], sn[i], y0, y1); ko[i] = y0; }
+                else { rope_rotate(qp, q[i], cs[i], sn[i], y0, y1); qo[i] = y1; rope_rotate(kp, kn[i], cs[i], sn[i], y0, y1); ko[i] = y1; }
             }
         }
         uint4 kw;
@@ -542,9 +538,11 @@ static int ds_device_info(ds_device *d) {
     return major >= 9;
 }
 
+static int imax3(int x, int y, int z) { const int m = x > y ? x : y; return m > z ? m : z; }
+
 // the layout of shared memory and the ring for these shapes; 0 with *why set when not possible
 static int ds_plan(lf_stream_args *a, int es, const ds_device *d, const char **why) {
-    const int kmax = a->ffn > a->dim ? (a->ffn > a->q_dim ? a->ffn : a->q_dim) : (a->dim > a->q_dim ? a->dim : a->q_dim);
+    const int kmax = imax3(a->dim, a->q_dim, a->ffn);   // the longest row (and x)
     if (a->head_dim != 64 && a->head_dim != 128) { *why = "head_dim is not 64 or 128"; return 0; }
     if (a->dim % 64 || a->q_dim % 64 || a->ffn % 64 || a->qkv_dim % 8) { *why = "a dimension is not a multiple of 64"; return 0; }
     if (a->n_heads % a->n_kv) { *why = "heads not a multiple of KV heads"; return 0; }
@@ -552,7 +550,7 @@ static int ds_plan(lf_stream_args *a, int es, const ds_device *d, const char **w
     a->n_splits = G / a->n_heads;
     if (a->n_splits < 1) a->n_splits = 1;
     if (a->n_splits > DS_SPLITS_MAX) a->n_splits = DS_SPLITS_MAX;
-    const int nmax = a->qkv_dim > a->ffn ? (a->qkv_dim > a->dim ? a->qkv_dim : a->dim) : (a->ffn > a->dim ? a->ffn : a->dim);
+    const int nmax = imax3(a->qkv_dim, a->dim, a->ffn);   // the most rows of a matrix
     if ((nmax + G - 1) / G > DS_SEG_ROWS) { *why = "too many rows of a matrix per block"; return 0; }
     const int lpk = a->head_dim / 8, ng = DS_CT / lpk;
     size_t head = (size_t)2 * DS_SLOTS_MAX * 8 + (16 + DS_SEG_ROWS) * sizeof(float) +

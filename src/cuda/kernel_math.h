@@ -1,6 +1,6 @@
 // kernel_math.h — the device helpers that the CUDA backend's kernel files share (CUDA only, not for
 // C code): the element types' conversions (TT), packing and 8-wide dot products, warp and block
-// sums, the argmax rule, the RoPE pair rotation, the tensor-core MMA m16n8k16, and grid_for.
+// sums, the argmax rule, the RoPE pair rotation and a lane's RoPE angles, the tensor-core MMA m16n8k16, and grid_for.
 #ifndef LF_CUDA_KERNEL_MATH_H
 #define LF_CUDA_KERNEL_MATH_H
 #include <cuda_runtime.h>
@@ -8,6 +8,7 @@
 #include <cuda_bf16.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "rope_angle.h"
 
 // ---------------------------------------------------------------------------------------------
 // type helpers
@@ -101,6 +102,36 @@ static inline unsigned grid_for(size_t n, int threads, unsigned cap = 65535u * 8
 __device__ __forceinline__ void rope_rotate(float x0, float x1, float cs, float sn, float &y0, float &y1) {
     y0 = __fsub_rn(__fmul_rn(x0, cs), __fmul_rn(x1, sn));
     y1 = __fadd_rn(__fmul_rn(x0, sn), __fmul_rn(x1, cs));
+}
+
+// sin and cos of the RoPE angles of lane gl's 8 elements (8gl .. 8gl+7 of a head) at position p,
+// as rope_qkv_kernel computes them (the decode attention and the persistent decode kernel) (lf_rope_angle, sincosf). NEOX: lanes gl and gl ^ G/2 need the
+// same 8 angles (pair j = element mod HD/2), so each computes 4 and they swap halves by shuffles;
+// interleaved: the 4 pairs inside the lane.
+template <int HD>
+__device__ __forceinline__ void rope_lane_angles(int gl, int p, const float *__restrict__ inv_freq, int interleaved, float (&sn)[8],
+                                                 float (&cs)[8]) {
+    constexpr int G = HD / 8, half = HD / 2;
+    if (interleaved) {
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) {
+            sincosf(lf_rope_angle(p, (gl * 8 + i) / 2, half, inv_freq, 1), &sn[i], &cs[i]);
+            sn[i + 1] = sn[i];
+            cs[i + 1] = cs[i];
+        }
+        return;
+    }
+    const bool lower = gl < G / 2;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float s, c;   /* lower lanes the angles of elements 0..3, upper lanes those of 4..7 (same pairs) */
+        sincosf(lf_rope_angle(p, (gl * 8 + (lower ? i : i + 4)) % half, half, inv_freq, 0), &s, &c);
+        const float ps = __shfl_xor_sync(0xffffffffu, s, G / 2, G), pc = __shfl_xor_sync(0xffffffffu, c, G / 2, G);
+        sn[i] = lower ? s : ps;
+        cs[i] = lower ? c : pc;
+        sn[i + 4] = lower ? ps : s;
+        cs[i + 4] = lower ? pc : c;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
