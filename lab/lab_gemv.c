@@ -18,6 +18,8 @@
  *   swiglu   lf_cuda_gate_up_swiglu gate/up GEMM + SwiGLU epilogue (gate_up shape only, mma)
  *   lt       lf_cuda_lt_run        cuBLASLt: every algorithm its heuristic offers (up to
  *                                  LF_LT_MAX_ALGOS) timed, the fastest reported as "lt#i/n"
+ *   bulk     lf_cuda_gemv_bulk     one token: weights bulk-copied into a shared-memory ring (M = 1)
+ *   bulk+swiglu lf_cuda_gemv_bulk_swiglu  the same with the SwiGLU epilogue (gate_up shape only)
  * Method (device METHOD.md): correctness of every variant on 64 sampled output rows of every
  * shape and M against a double-precision CPU dot of the same rounded inputs; then per variant a
  * warm-up, and the median over --reps of (time of --iters launches / iters), CUDA events, the
@@ -36,8 +38,9 @@
 #include "perf/sweep.h"
 #include "lab_common.h"
 
-enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_LT, V_COUNT };
-static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu", "lt"};
+enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_LT, V_BULK, V_BULK_SWIGLU, V_COUNT };
+static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu", "lt", "bulk", "bulk+swiglu"};
+static int is_swi(int v) { return v == V_SWIGLU || v == V_BULK_SWIGLU; }
 
 /* V_LT: the plan of the current shape and M, the algorithm to run, its workspace */
 static lf_lt_plan *g_lt;
@@ -52,6 +55,18 @@ static float g_beta = 0.f;
 static uint64_t g_rng = 0x1234567ull;
 static float frand(void) { return lab_frand(&g_rng); }
 
+/* V_BULK: its work counters (zeroed once, left zero by each launch), one per launch in turn */
+#define LAB_BULK_CTRS 64
+static unsigned *g_bulk_ctr;
+static unsigned g_bulk_next;
+static unsigned *bulk_ctr(void) {
+    if (!g_bulk_ctr) {
+        CK(cudaMalloc((void **)&g_bulk_ctr, LAB_BULK_CTRS * 2 * sizeof(unsigned)));
+        CK(cudaMemset(g_bulk_ctr, 0, LAB_BULK_CTRS * 2 * sizeof(unsigned)));
+    }
+    return g_bulk_ctr + 2 * (g_bulk_next++ % LAB_BULK_CTRS);
+}
+
 /* run variant v once; y is fp32 [M, N] (or T act [M, N/2] for swiglu) */
 static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const void *W, void *y, int M, int N, int K,
                      cudaStream_t st) {
@@ -63,6 +78,8 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
     case V_MMA16: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 16, st);
     case V_CUBLAS: return lf_cuda_gemm_cublas(h, dt, x, W, y, g_yf32, g_beta, M, N, K, st);
     case V_LT: return lf_cuda_lt_run(g_lt, g_lt_algo, x, W, y, g_beta, g_ws, LAB_WS_BYTES, st);
+    case V_BULK: return lf_cuda_gemv_bulk(dt, x, W, y, 1, 0.f, N, K, bulk_ctr(), st);
+    case V_BULK_SWIGLU: return lf_cuda_gemv_bulk_swiglu(dt, x, W, y, N / 2, K, bulk_ctr(), st);
     default: return lf_cuda_gate_up_swiglu(dt, x, W, y, M, N / 2, K, 0, st);
     }
 }
@@ -86,6 +103,8 @@ static int applies(int v, int M, int K, int is_gu) {
     if (M > LAB_SKINNY_MAX_M) return v == V_CUBLAS || v == V_LT;
     if (v == V_FFMA || v == V_FFMA8) return M <= LF_CUDA_GEMV_MAX_M;
     if (v == V_SWIGLU) return is_gu && lf_cuda_gemv_mma_supported(M, K);
+    if (v == V_BULK) return lf_cuda_gemv_bulk_supported(M, K);
+    if (v == V_BULK_SWIGLU) return is_gu && lf_cuda_gemv_bulk_supported(M, 2 * K);
     if (v == V_MMA4 || v == V_MMA8 || v == V_MMA16) return lf_cuda_gemv_mma_supported(M, K);
     return 1;
 }
@@ -188,8 +207,8 @@ int main(int argc, char **argv) {
                 CK(cudaMemset(dy, g_beta != 0.f ? 0 : 0xFF, (size_t)maxm * N * 4));
                 if (run(v, h, dt, dx, dw, dy, M, N, K, st) != LINFER_OK) { printf("%s: %s\n", vname[v], linfer_last_error()); failed++; continue; }
                 CK(cudaStreamSynchronize(st));
-                const int nout = v == V_SWIGLU ? N / 2 : N;
-                const size_t ybytes = v == V_SWIGLU || !g_yf32 ? 2 : 4; /* per output element */
+                const int nout = is_swi(v) ? N / 2 : N;
+                const size_t ybytes = is_swi(v) || !g_yf32 ? 2 : 4; /* per output element */
                 CK(cudaMemcpy(hy, dy, (size_t)M * nout * ybytes, cudaMemcpyDeviceToHost));
                 double worst = 0;
                 for (int smp = 0; smp < 64; smp++) {
@@ -197,7 +216,7 @@ int main(int argc, char **argv) {
                     for (int mi2 = 0; mi2 < (big ? 8 : M); mi2++) {
                         const int m = big ? (int)((long)mi2 * (M - 1) / 7) : mi2;
                         double ref, mag = 0;
-                        if (v == V_SWIGLU) {
+                        if (is_swi(v)) {
                             double gs = 0, us = 0, gm = 0, um = 0;
                             for (int k = 0; k < K; k++) {
                                 const double xv = lab_from_bits(dt, hx[(size_t)m * K + k]);
@@ -226,7 +245,7 @@ int main(int argc, char **argv) {
                 /* fp32 accumulation in another order: |err| <= 1e-4 of sum|x*w|; swiglu: T rounding of gate/up;
                  * a T output: its rounding, half an ulp of |y| <= sum|x*w| (2^-11 fp16, 2^-8 bf16), on top */
                 const double t_round = dt == LF_DT_F16 ? 4.9e-4 : 3.9e-3;
-                const double tol = v == V_SWIGLU ? (dt == LF_DT_F16 ? 2e-3 : 1.6e-2) : 1e-4 + (g_yf32 ? 0 : t_round);
+                const double tol = is_swi(v) ? (dt == LF_DT_F16 ? 2e-3 : 1.6e-2) : 1e-4 + (g_yf32 ? 0 : t_round);
                 const int ok = worst <= tol;
                 if (!ok) failed++;
                 /* time */

@@ -86,6 +86,7 @@ static void layout_scratch(cu_backend *b, char *base, size_t *total) {
     b->split = (float *)(base + carve(&off, LF_ATTN_SPLIT_SCRATCH));
     b->stream_tab = (lf_stream_layer *)(base + carve(&off, (size_t)b->nl * sizeof(lf_stream_layer)));
     b->stream.barrier = (unsigned *)(base + carve(&off, sizeof(unsigned)));
+    b->bulk_ctr = (unsigned *)(base + carve(&off, (size_t)LF_BULK_CTRS * 2 * sizeof(unsigned)));
     b->inv_part = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, T * b->dim * sizeof(float))) : NULL;
     b->inv_gat = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, (size_t)b->tp * T * b->dim * sizeof(float))) : NULL;
     *total = off;
@@ -1544,6 +1545,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         lf_cuda_set_pdl(major >= 9 && env_int("LF_CUDA_PDL", 1) != 0);
     }
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
+    b->bulk_on = env_int("LF_CUDA_BULK", 0) != 0;   /* opt-in: slower in every step measured (session 27) */
     b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
     b->tune_step_on = env_int("LF_CUDA_TUNE_STEP", 1) != 0;
@@ -1627,6 +1629,7 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     layout_weights(b, b->wmem, &wbytes);
     layout_scratch(b, b->smem, &sbytes);
     CU_OR_FAIL(cudaMemset(b->split, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned))); // attention split counters
+    CU_OR_FAIL(cudaMemset(b->bulk_ctr, 0, (size_t)LF_BULK_CTRS * 2 * sizeof(unsigned)));  // bulk GEMV work counters
     b->k_cache = b->kvmem;
     b->v_cache = b->kvmem + (size_t)b->nl * b->layer_kv_bytes;
     CU_OR_FAIL(cudaHostAlloc((void **)&b->h_meta, LF_META_INTS((size_t)b->max_tokens) * sizeof(int32_t), cudaHostAllocDefault));

@@ -42,9 +42,14 @@ enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
 // ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4; mma+swiglu,
 // ffma+swiglu, ffma8+swiglu: gate/up with the SwiGLU epilogue (no separate activation kernel)
 enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
-       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_LT, IMPL_COUNT };
+       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_LT, IMPL_BULK, IMPL_BULK_SWIGLU, IMPL_COUNT };
 extern const char *const impl_name[IMPL_COUNT];
-static inline int impl_is_swiglu(int impl) { return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU; }
+// the bulk-copy GEMV's work counters, one per launch in turn: only adjacent launches of a step
+// can overlap (PDL), so any pool of 2 or more keeps overlapping launches apart
+#define LF_BULK_CTRS 256
+static inline int impl_is_swiglu(int impl) {
+    return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU || impl == IMPL_BULK_SWIGLU;
+}
 extern const char *const lin_name[LIN_COUNT];
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 // Steps of 17..LT_ROWS_MAX rows: per exact row count and linear layer, cublasGemmEx or the fastest
@@ -130,6 +135,9 @@ typedef struct {
     cudaEvent_t trace_ev[2];
     lf_cuda_trace_info last_trace;
     int fuse_swiglu;          // gate/up GEMM with the SwiGLU epilogue for small batches (LF_CUDA_FUSE=0 off)
+    int bulk_on;              // the one-token bulk-copy GEMV among the tuning candidates (LF_CUDA_BULK=1; off by default)
+    unsigned *bulk_ctr;       // [LF_BULK_CTRS][2] its work counters (scratch, zeroed), taken in turn per launch
+    unsigned bulk_ctr_next;
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
     int tune_step_on;         // the choice checked on whole decode steps (tune_step; LF_CUDA_TUNE_STEP=0 off)
     int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)

@@ -166,6 +166,22 @@ lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *
  * flight per lane and row: bit for bit lf_cuda_gemv_ffma_ex with that unroll, then lf_cuda_swiglu */
 lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K, int unroll,
                               cudaStream_t st);
+/* One token's linear layer (M = 1) with the weights bulk-copied into shared memory before the PDL
+ * wait (gemv_bulk.cu; compute capability 9.0+, K % 8 == 0, 16-byte aligned): a block per SM, each
+ * claiming units of rows from the counter `ctr` (2 unsigned, zero before the launch and left zero
+ * after it; no other launch that may run at the same time may use it), a ring of
+ * LF_CUDA_BULK_RING_KB (96) in slots of about LF_CUDA_BULK_SLOT_KB (16) of whole rows. y (T), or
+ * fp32 y = x W^T + beta y; the same bits every run. _swiglu: act[ffn] (T) = silu(gate) * up from
+ * Wgu [2 ffn, K], gate and up rounded to T first as the unfused path stores them. */
+int lf_cuda_gemv_bulk_supported(int M, int K); /* the SwiGLU form: (M, 2 K), a feature being two rows */
+lf_status lf_cuda_gemv_bulk(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int N, int K, unsigned *ctr,
+                            cudaStream_t st);
+lf_status lf_cuda_gemv_bulk_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int ffn, int K, unsigned *ctr,
+                                   cudaStream_t st);
+/* The kernel the backend chose for linear layer `layer` ("qkv", "o_proj", "gate_up", "down",
+ * "lm_head") at `rows` rows (1..16), or NULL before that batch size has run (or when not tuned) */
+struct lf_backend;
+const char *lf_cuda_linear_kernel(const struct lf_backend *b, int rows, const char *layer);
 /* TP-invariant linear layer: y = x W^T (+ beta y) computed in one fixed order per output,
  * whatever M, N or the GPU count: one warp per output column, K in `chunks` equal pieces (1, 2, 4
  * or 8, each a multiple of 8 elements) summed in a pairwise tree. A row-split layer on rank r of

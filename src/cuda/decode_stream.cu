@@ -53,6 +53,7 @@
 #include "kernel_launch.h"
 #include "kernel_math.h"
 #include "rope_angle.h"
+#include "bulk_ring.h"
 
 #define DS_CW 8                    // consumer warps
 #define DS_CT (DS_CW * 32)         // consumer threads
@@ -67,57 +68,18 @@
 #define DS_DEBUG_NO_MATH 4         // the GEMV slots waited for and released, not computed
 
 // ---------------------------------------------------------------------------------------------
-// PTX helpers: mbarriers, the bulk copy, the consumers' named barrier, the grid counter
-// (sm_90 instructions: the kernel's body is compiled for compute capability 9.0 and later only)
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#define DS_ARCH_OK 0
-#else
-#define DS_ARCH_OK 1
-#endif
-__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void mbar_init(uint64_t *bar, uint32_t count) {
-#if DS_ARCH_OK
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(count) : "memory");
-#endif
-}
-__device__ __forceinline__ void mbar_expect_tx(uint64_t *bar, uint32_t bytes) {
-#if DS_ARCH_OK
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes) : "memory");
-#endif
-}
-__device__ __forceinline__ void mbar_arrive(uint64_t *bar) {
-#if DS_ARCH_OK
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_u32(bar)) : "memory");
-#endif
-}
-__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t parity) {
-    uint32_t done = 1;
-    do {
-#if DS_ARCH_OK
-        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done)
-                     : "r"(smem_u32(bar)), "r"(parity)
-                     : "memory");
-#endif
-    } while (!done);
-}
-__device__ __forceinline__ void bulk_copy(void *dst, const void *src, uint32_t bytes, uint64_t *bar) {
-#if DS_ARCH_OK
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                 ::"r"(smem_u32(dst)), "l"(src), "r"(bytes), "r"(smem_u32(bar))
-                 : "memory");
-#endif
-}
+// PTX helpers of this kernel alone: the consumers' named barrier, the grid counter (the mbarriers
+// and the bulk copy are bulk_ring.h's)
 __device__ __forceinline__ void consumers_sync() { asm volatile("bar.sync 1, %0;\n" ::"n"(DS_CT) : "memory"); }
 __device__ __forceinline__ unsigned ld_acquire(const unsigned *p) {
     unsigned v = 0;
-#if DS_ARCH_OK
+#if BR_ARCH_OK
     asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
 #endif
     return v;
 }
 __device__ __forceinline__ void red_release_add(unsigned *p, unsigned v) {
-#if DS_ARCH_OK
+#if BR_ARCH_OK
     asm volatile("red.release.gpu.global.add.u32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
 #endif
 }
@@ -171,57 +133,6 @@ __device__ __forceinline__ ds_seg seg_of(const lf_stream_args &a, const lf_strea
     }
     return g;
 }
-__device__ __forceinline__ int rows_begin(int n, int b, int G) { return (int)(((long long)n * b) / G); }
-__device__ __forceinline__ int rows_per_slot(int k, int es, int slot_bytes) {
-    return slot_bytes / (k * es);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The consumers' side of one segment: x_s (T [k], shared) dotted with this block's rows; out(row,
-// y) for each of them (row within the segment). `it` counts the ring slots consumed.
-struct ds_ring {
-    char *slots;
-    uint64_t *full, *empty;
-    int n, bytes;
-};
-template <typename T, typename Out>
-__device__ __forceinline__ void gemv_segment(const ds_ring &ring, const ds_seg &g, const T *x_s, int r0, int r1, int R,
-                                             uint32_t &it, int debug, Out out) {
-    const int w = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int kv = g.k / 8;   // 16-byte vectors per row
-    const uint4 *x4 = reinterpret_cast<const uint4 *>(x_s);
-    // row j of the segment (j = row - r0) belongs to warp j % 8, which reads it whole: its lanes'
-    // sums in a fixed order, then the warp's sum (the same bits every run). Every warp waits for
-    // every slot (so none runs a ring cycle ahead) and releases it after its rows there.
-    for (int r = r0; r < r1; r += R, it++) {
-        const int nr = min(R, r1 - r), slot = (int)(it % (uint32_t)ring.n);
-        mbar_wait(&ring.full[slot], (it / (uint32_t)ring.n) & 1u);
-        const uint4 *ws = reinterpret_cast<const uint4 *>(ring.slots + (size_t)slot * ring.bytes);
-        for (int i = (w - (r - r0) % DS_CW + DS_CW) % DS_CW; i < nr; i += DS_CW) {
-            const uint4 *wr = ws + (size_t)i * kv;
-            float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
-            int v = lane;
-            if (!(debug & DS_DEBUG_NO_MATH)) {
-                for (; v + 96 < kv; v += 128) {
-                    const uint4 w0 = wr[v], w1 = wr[v + 32], w2 = wr[v + 64], w3 = wr[v + 96];
-                    const uint4 y0 = x4[v], y1 = x4[v + 32], y2 = x4[v + 64], y3 = x4[v + 96];
-                    a0 += dot8<T>(w0, y0);
-                    a1 += dot8<T>(w1, y1);
-                    a2 += dot8<T>(w2, y2);
-                    a3 += dot8<T>(w3, y3);
-                }
-                for (; v < kv; v += 32) a0 += dot8<T>(wr[v], x4[v]);
-            }
-            const float y = warp_sum((a0 + a1) + (a2 + a3));
-            if (lane == 0) out(r + i, y);
-        }
-        __syncwarp();
-        if (lane == 0) mbar_arrive(&ring.empty[slot]);
-    }
-    // no barrier here: each row's output is read next by its own warp (gate -> up) or after a
-    // grid barrier
-}
-
 // RMSNorm of the fp32 residual (every block the same sums) into x_s as T
 template <typename T>
 __device__ __forceinline__ void norm_to_shared(const float *resid, const T *w, int n, float eps, T *x_s, float *red) {
@@ -428,7 +339,7 @@ __device__ __forceinline__ void merge_to_shared(const lf_stream_args &a, T *x_s,
 // ---------------------------------------------------------------------------------------------
 template <typename T, int HD>
 __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_args a) {
-#if !DS_ARCH_OK
+#if !BR_ARCH_OK
     __trap(); // never launched there (lf_cuda_decode_stream_plan)
 #else
     extern __shared__ __align__(128) unsigned char ds_smem[];
@@ -439,7 +350,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
     float *gate_s = red + 16;                                                        // [DS_SEG_ROWS]
     float *wts = gate_s + DS_SEG_ROWS;                                               // [n_heads * n_splits]
     T *x_s = reinterpret_cast<T *>(ds_smem + a.x_off);
-    ds_ring ring;
+    bulk_ring ring;
     ring.slots = reinterpret_cast<char *>(ds_smem + a.ring_off);
     ring.full = full;
     ring.empty = empty;
@@ -447,7 +358,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
     ring.bytes = a.slot_bytes;
     if (threadIdx.x == 0) {
         for (int i = 0; i < ring.n; i++) { mbar_init(&full[i], 1); mbar_init(&empty[i], DS_CW); }
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+        mbar_init_fence();
     }
     __syncthreads();
 
@@ -458,14 +369,8 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
             const lf_stream_layer L = a.layers[l];
             for (int sg = 0; sg < SEG_COUNT; sg++) {
                 const ds_seg g = seg_of(a, L, sg, es);
-                const int r0 = rows_begin(g.n, b, G), r1 = rows_begin(g.n, b + 1, G), R = rows_per_slot(g.k, es, ring.bytes);
-                for (int r = r0; r < r1; r += R, it++) {
-                    const int nr = min(R, r1 - r), slot = (int)(it % (uint32_t)ring.n);
-                    if (it >= (uint32_t)ring.n) mbar_wait(&empty[slot], ((it / (uint32_t)ring.n) - 1u) & 1u);
-                    const uint32_t bytes = (uint32_t)nr * (uint32_t)g.k * (uint32_t)es;
-                    mbar_expect_tx(&full[slot], bytes);
-                    bulk_copy(ring.slots + (size_t)slot * ring.bytes, g.w + (size_t)r * g.k * es, bytes, &full[slot]);
-                }
+                bulk_fill<T>(ring, reinterpret_cast<const T *>(g.w), g.k, rows_begin(g.n, b, G), rows_begin(g.n, b + 1, G),
+                             rows_per_slot(g.k, es, ring.bytes), it);
             }
         }
         return;
@@ -483,7 +388,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
         norm_to_shared<T>(resid, (const T *)L.attn_norm, a.dim, a.eps, x_s, red);
         g = seg_of(a, L, SEG_QKV, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        gemv_segment<T>(ring, g, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug,
+        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { qkv[row] = TT<T>::mk(y); });
         ds_barrier(a, ++nbar);
         // 2. attention items
@@ -496,17 +401,17 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
         merge_to_shared<T, HD>(a, x_s, wts);
         g = seg_of(a, L, SEG_O, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        gemv_segment<T>(ring, g, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug,
+        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { resid[row] = y + __ldcg(resid + row); });
         ds_barrier(a, ++nbar);
         // 4. norm, gate, up, SwiGLU
         norm_to_shared<T>(resid, (const T *)L.ffn_norm, a.dim, a.eps, x_s, red);
         g = seg_of(a, L, SEG_GATE, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        gemv_segment<T>(ring, g, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug,
+        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { gate_s[row - r0] = TT<T>::f(TT<T>::mk(y)); });
         g = seg_of(a, L, SEG_UP, es);
-        gemv_segment<T>(ring, g, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug, [&](int row, float y) {
+        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH, [&](int row, float y) {
             const float gf = gate_s[row - r0], uf = TT<T>::f(TT<T>::mk(y));
             act[row] = TT<T>::mk(gf / (1.0f + expf(-gf)) * uf);
         });
@@ -517,7 +422,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
         consumers_sync();
         g = seg_of(a, L, SEG_DOWN, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        gemv_segment<T>(ring, g, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug,
+        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { resid[row] = y + __ldcg(resid + row); });
         if (l + 1 < a.n_layers) ds_barrier(a, ++nbar);
     }

@@ -26,6 +26,13 @@ __device__ __forceinline__ void pdl_enter() {
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 #endif
 }
+// the wait alone (a thread that must not read before the kernel before it has finished, but whose
+// block lets the next kernel launch elsewhere)
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
 // kern<<<grid, block, smem, st>>>(args) with the PDL attribute when enabled and, for cz > 0, in
 // thread-block clusters of (1, 1, cz) blocks (Hopper). A kernel name with template commas goes in
 // parentheses.

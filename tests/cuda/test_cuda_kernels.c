@@ -351,6 +351,76 @@ static void test_gate_up_swiglu(lf_dtype dt, int M, int ffn, int K, int warps) {
     free(x); free(W); free(gu); free(ref); free(got); cudaFree(dx); cudaFree(dW); cudaFree(dy);
 }
 
+/* The one-token bulk-copy GEMV (gemv_bulk.cu) against the CPU: T out, fp32 out with the residual,
+ * the SwiGLU epilogue; N rows over the SMs (fewer rows than SMs, and many rows per block so that
+ * the ring's slots are reused), rows of K from short to half the ring; the same bits on a second
+ * run; and its refusals. */
+static void test_gemv_bulk(lf_dtype dt, int N, int K) {
+    if (!lf_cuda_gemv_bulk_supported(1, K)) { printf("    (gemv_bulk: not on this GPU or K %d)\n", K); return; }
+    float *x = frand_array((size_t)K, 1.0f), *W = frand_array((size_t)2 * N * K, 3.0f / sqrtf((float)K));
+    round_array(dt, x, (size_t)K);
+    round_array(dt, W, (size_t)2 * N * K);
+    float *y0 = frand_array((size_t)N, 1.0f), *ref = xmalloc((size_t)2 * N * 4), *ref_acc = xmalloc((size_t)N * 4);
+    lf_cpu_linear(ref, x, W, NULL, 1, 2 * N, K);
+    for (int n = 0; n < N; n++) ref_acc[n] = ref[n] + y0[n];
+    void *dx = dput_T(dt, x, (size_t)K), *dW = dput_T(dt, W, (size_t)2 * N * K);
+    unsigned *ctr = dalloc(2 * sizeof(unsigned)), hc[2] = {1, 1};
+    CK(cudaMemset(ctr, 0, 2 * sizeof(unsigned)));
+    char vn[96];
+    /* fp32 out, y += */
+    void *dy = dput(y0, (size_t)N * 4);
+    LF(lf_cuda_gemv_bulk(dt, dx, dW, dy, 1, 1.0f, N, K, ctr, 0));
+    float *got = dget_f32(dy, (size_t)N);
+    snprintf(vn, sizeof vn, "bulk M1 N%d K%d -> f32 +=", N, K);
+    check("gemv-bulk", dt, vn, got, ref_acc, (size_t)N, tol(dt));
+    /* T out, twice: the same bits */
+    void *dt1 = dalloc((size_t)N * 2);
+    LF(lf_cuda_gemv_bulk(dt, dx, dW, dt1, 0, 0.0f, N, K, ctr, 0));
+    float *g1 = dget_T(dt, dt1, (size_t)N);
+    snprintf(vn, sizeof vn, "bulk M1 N%d K%d -> %s", N, K, dtn(dt));
+    check("gemv-bulk", dt, vn, g1, ref, (size_t)N, tol(dt));
+    LF(lf_cuda_gemv_bulk(dt, dx, dW, dt1, 0, 0.0f, N, K, ctr, 0));
+    float *g2 = dget_T(dt, dt1, (size_t)N);
+    snprintf(vn, sizeof vn, "gemv_bulk %s N%d K%d: the same bits on a second run", dtn(dt), N, K);
+    expect(!memcmp(g1, g2, (size_t)N * 4), vn);
+    /* SwiGLU: W = [gate; up] of N features each (a feature's two rows in one slot) */
+    float *gu = xmalloc((size_t)2 * N * 4), *act = xmalloc((size_t)N * 4), *ga = NULL;
+    void *da = dalloc((size_t)N * 2);
+    if (lf_cuda_gemv_bulk_supported(1, 2 * K)) {
+        memcpy(gu, ref, (size_t)2 * N * 4);
+        round_array(dt, gu, (size_t)2 * N);
+        lf_cpu_swiglu(act, gu, gu + N, N);
+        LF(lf_cuda_gemv_bulk_swiglu(dt, dx, dW, da, N, K, ctr, 0));
+        ga = dget_T(dt, da, (size_t)N);
+        snprintf(vn, sizeof vn, "bulk+swiglu M1 ffn%d K%d", N, K);
+        check("gemv-bulk", dt, vn, ga, act, (size_t)N, tol(dt));
+    } else {
+        snprintf(vn, sizeof vn, "gemv_bulk_swiglu K%d (a feature over half the ring) -> LINFER_ERR_UNSUPPORTED", K);
+        expect(lf_cuda_gemv_bulk_swiglu(dt, dx, dW, da, N, K, ctr, 0) == LINFER_ERR_UNSUPPORTED, vn);
+    }
+    CK(cudaMemcpy(hc, ctr, sizeof hc, cudaMemcpyDeviceToHost));
+    snprintf(vn, sizeof vn, "gemv_bulk %s N%d K%d: its work counter left zero", dtn(dt), N, K);
+    expect(hc[0] == 0 && hc[1] == 0, vn);
+    free(x); free(W); free(y0); free(ref); free(ref_acc); free(got); free(g1); free(g2); free(gu); free(act); free(ga);
+    cudaFree(dx); cudaFree(dW); cudaFree(dy); cudaFree(dt1); cudaFree(da); cudaFree(ctr);
+}
+
+static void test_gemv_bulk_refusals(lf_dtype dt) {
+    if (!lf_cuda_gemv_bulk_supported(1, 64)) return;
+    void *dx = dalloc(1 << 20), *dW = dalloc(1 << 20), *dy = dalloc(1 << 20);
+    unsigned *ctr = dalloc(2 * sizeof(unsigned));
+    CK(cudaMemset(ctr, 0, 2 * sizeof(unsigned)));
+    expect(!lf_cuda_gemv_bulk_supported(2, 64) && !lf_cuda_gemv_bulk_supported(1, 100), "gemv_bulk: M 2 or K % 8 != 0 not supported");
+    expect(lf_cuda_gemv_bulk(dt, dx, dW, dy, 1, 0.f, 16, 100, ctr, 0) == LINFER_ERR_UNSUPPORTED, "gemv_bulk: K % 8 != 0 -> LINFER_ERR_UNSUPPORTED");
+    expect(lf_cuda_gemv_bulk(dt, dx, dW, dy, 1, 0.f, 4, 1 << 17, ctr, 0) == LINFER_ERR_UNSUPPORTED &&
+               strstr(linfer_last_error(), "half the ring"),
+           "gemv_bulk: a row longer than half the ring -> LINFER_ERR_UNSUPPORTED");
+    expect(lf_cuda_gemv_bulk(dt, (char *)dx + 8, dW, dy, 1, 0.f, 16, 64, ctr, 0) == LINFER_ERR_UNSUPPORTED, "gemv_bulk: misaligned x -> LINFER_ERR_UNSUPPORTED");
+    expect(lf_cuda_gemv_bulk(dt, dx, dW, dy, 0, 1.f, 16, 64, ctr, 0) == LINFER_ERR_INVALID_ARG, "gemv_bulk: beta with a T output -> LINFER_ERR_INVALID_ARG");
+    expect(lf_cuda_gemv_bulk(dt, dx, dW, dy, 1, 0.f, 16, 64, NULL, 0) == LINFER_ERR_INVALID_ARG, "gemv_bulk: no work counter -> LINFER_ERR_INVALID_ARG");
+    cudaFree(dx); cudaFree(dW); cudaFree(dy); cudaFree(ctr);
+}
+
 static void test_swiglu(lf_dtype dt, int n, int ffn) {
     float *gu = frand_array((size_t)n * 2 * ffn, 6.0f);
     round_array(dt, gu, (size_t)n * 2 * ffn);
@@ -1062,21 +1132,34 @@ static void compare_forward(const char *name, const lf_model *m, const lf_model 
  * the kernel-per-operation chain: two sequences prefilled (slots 1 and 3, contexts 37 and 700, so
  * the attention's splits range from one key to many), then single-token decode steps alternating
  * between them, each step's logits checked. */
-static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype dt, double bound) {
+/* bulk: instead of the persistent kernel, the chain with every linear layer of the one-token steps
+ * on the bulk-copy GEMV (gemv_bulk.cu), against the CPU and the untuned chain */
+static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype dt, double bound, int bulk) {
     lf_backend_params p;
     memset(&p, 0, sizeof p);
     p.max_seqs = 4; p.max_context = 1024; p.max_batch_tokens = 768; p.n_threads = 0; p.gpu_index = 0; p.dtype = dt;
     lf_backend *cpu = NULL, *gs = NULL, *gc = NULL;
     LF(lf_cpu_backend_create(m, &p, &cpu));
-    lf_cuda_set_stream(1);
-    LF(lf_cuda_backend_create(m, &p, &gs));
-    lf_cuda_set_stream(0);
-    LF(lf_cuda_backend_create(m, &p, &gc));
-    lf_cuda_set_stream(-1);
-    const char *why = NULL;
-    const int on = lf_cuda_stream_active(gs, &why);
-    expect(on, "decode stream: the kernel applies to this model");
-    if (!on) printf("    (not used: %s)\n", why ? why : "?");
+    if (bulk) {
+        if (!lf_cuda_gemv_bulk_supported(1, m->cfg.dim)) { printf("    (gemv_bulk: not on this GPU)\n"); cpu->ops->destroy(cpu); return; }
+        setenv("LF_CUDA_BULK", "1", 1);   /* a candidate (opt-in), then forced on every layer */
+        setenv("LF_CUDA_IMPL", "qkv:bulk,o_proj:bulk,gate_up:bulk+swiglu,down:bulk,lm_head:bulk", 1);
+        LF(lf_cuda_backend_create(m, &p, &gs));
+        setenv("LF_CUDA_TUNE", "0", 1);
+        LF(lf_cuda_backend_create(m, &p, &gc));
+        unsetenv("LF_CUDA_TUNE");
+    } else {
+        lf_cuda_set_stream(1);
+        LF(lf_cuda_backend_create(m, &p, &gs));
+        lf_cuda_set_stream(0);
+        LF(lf_cuda_backend_create(m, &p, &gc));
+        lf_cuda_set_stream(-1);
+        const char *why = NULL;
+        const int on = lf_cuda_stream_active(gs, &why);
+        expect(on, "decode stream: the kernel applies to this model");
+        if (!on) printf("    (not used: %s)\n", why ? why : "?");
+    }
+    const char *what = bulk ? "gemv-bulk chain" : "decode-stream";
     const int V = m->cfg.vocab_size, lens[2] = {37, 700}, slots[2] = {1, 3};
     int32_t *tok = xmalloc(sizeof(int32_t) * 768), *pos = xmalloc(sizeof(int32_t) * 768), *seq = xmalloc(sizeof(int32_t) * 768);
     float *lc = xmalloc(sizeof(float) * V), *ls = xmalloc(sizeof(float) * V), *lk = xmalloc(sizeof(float) * V);
@@ -1102,11 +1185,20 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
         LF(gc->ops->forward(gc, &b, lk));
         char v[96];
         snprintf(v, sizeof v, "%s ctx %d vs cpu", name, ps + 1);
-        check("decode-stream", dt, v, ls, lc, (size_t)V, bound);
+        check(what, dt, v, ls, lc, (size_t)V, bound);
         snprintf(v, sizeof v, "%s ctx %d vs chain", name, ps + 1);
-        check("decode-stream", dt, v, ls, lk, (size_t)V, bound);
+        check(what, dt, v, ls, lk, (size_t)V, bound);
         agree += lf_cpu_argmax(lc, V) == lf_cpu_argmax(ls, V);
+        if (bulk && step == 0) {
+            const char *k[5] = {lf_cuda_linear_kernel(gs, 1, "qkv"), lf_cuda_linear_kernel(gs, 1, "o_proj"), lf_cuda_linear_kernel(gs, 1, "gate_up"),
+                                lf_cuda_linear_kernel(gs, 1, "down"), lf_cuda_linear_kernel(gs, 1, "lm_head")};
+            int all = 1;
+            for (int i = 0; i < 5; i++) all &= k[i] && !strncmp(k[i], "bulk", 4);
+            snprintf(v, sizeof v, "gemv-bulk chain %s: every linear layer of the step on it", name);
+            expect(all && !strcmp(k[2], "bulk+swiglu"), v);
+        }
     }
+    if (bulk) { unsetenv("LF_CUDA_IMPL"); unsetenv("LF_CUDA_BULK"); }
     printf("    argmax agrees with the CPU on %d of 8 steps\n", agree);
     free(tok); free(pos); free(seq); free(lc); free(ls); free(lk);
     cpu->ops->destroy(cpu);
@@ -1130,20 +1222,23 @@ static void test_decode_stream(lf_dtype dt) {
     lf_config c = forward_cfg();
     lf_model *m = NULL;
     LF(lf_model_create_random(&c, dt, 4321 + (uint64_t)irand(1000), &m));
-    compare_decode_stream("gqa hd64 neox", m, dt, bound);
+    compare_decode_stream("gqa hd64 neox", m, dt, bound, 0);
+    compare_decode_stream("gqa hd64 neox", m, dt, bound, 1);
     setenv("LF_CUDA_GRAPH", "0", 1);
-    compare_decode_stream("gqa hd64 neox eager", m, dt, bound);
+    compare_decode_stream("gqa hd64 neox eager", m, dt, bound, 0);
     unsetenv("LF_CUDA_GRAPH");
     lf_model_free(m);
     /* head_dim 128, one KV head per query head, GGUF's interleaved RoPE, 3 layers, long FFN rows */
     c.n_layers = 3; c.dim = 1024; c.n_heads = 8; c.n_kv_heads = 8; c.head_dim = 128; c.ffn_dim = 2816; c.rope_style = LF_ROPE_INTERLEAVED;
     LF(lf_model_create_random(&c, dt, 8765 + (uint64_t)irand(1000), &m));
-    compare_decode_stream("mha hd128 interleaved", m, dt, bound);
+    compare_decode_stream("mha hd128 interleaved", m, dt, bound, 0);
+    compare_decode_stream("mha hd128 interleaved", m, dt, bound, 1);
     lf_model_free(m);
     /* SmolLM2's widths: rows of 576, 9 heads (14 context splits per head on 132 SMs) */
     c.n_layers = 2; c.dim = 576; c.n_heads = 9; c.n_kv_heads = 3; c.head_dim = 64; c.ffn_dim = 1536; c.rope_style = LF_ROPE_NEOX;
     LF(lf_model_create_random(&c, dt, 2468 + (uint64_t)irand(1000), &m));
-    compare_decode_stream("smollm2 widths", m, dt, bound);
+    compare_decode_stream("smollm2 widths", m, dt, bound, 0);
+    compare_decode_stream("smollm2 widths", m, dt, bound, 1);
     lf_model_free(m);
 }
 
@@ -1496,6 +1591,11 @@ int main(int argc, char **argv) {
             test_gate_up_swiglu(dt, 8, 1003, 1056, 0); /* odd ffn; K8 = 132: a 4-load round and a tail */
             test_gate_up_swiglu(dt, 3, 700, 4224, 0);  /* K8 = 528: two 8-load rounds and a tail */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);
+            test_gemv_bulk(dt, 50, 512);      /* fewer rows than SMs */
+            test_gemv_bulk(dt, 1000, 4096);   /* 2 rows a slot, the ring reused */
+            test_gemv_bulk(dt, 2000, 11008);  /* a row a slot (21.5 KiB) */
+            if (!g_quick) test_gemv_bulk(dt, 300, 24576); /* a row of 48 KiB: two slots */
+            test_gemv_bulk_refusals(dt);
         }
         test_swiglu(dt, 5, 1000);
         test_swiglu(dt, 3, 999); /* odd: one element per thread */
