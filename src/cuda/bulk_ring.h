@@ -1,8 +1,10 @@
 // bulk_ring.h — the weight ring that the one-token kernels share (CUDA only, not for C code): a
 // producer thread copies a block's contiguous rows of a weight matrix into shared-memory slots
 // with bulk asynchronous copies (cp.async.bulk, completion counted in bytes on an mbarrier), and
-// consumer warps dot each row with the activation vector as soon as its slot is full. Used by the
-// persistent decode kernel (decode_stream.cu) and the one-token GEMV (gemv_bulk.cu).
+// consumer warps dot each row with the activation vector as soon as its slot is full. The
+// mbarriers, the copy and the row dot serve both the persistent decode kernel (decode_stream.cu)
+// and the one-token GEMV (gemv_bulk.cu); the ring of fixed row ranges (bulk_ring, bulk_fill,
+// bulk_rows) is the persistent kernel's, the GEMV claiming its rows from a counter instead.
 //
 // The instructions are sm_90's: code using them is compiled for compute capability 9.0 and later
 // (BR_ARCH_OK); the launchers refuse older GPUs.

@@ -55,8 +55,7 @@ enum { GB_OUT_T, GB_OUT_F32, GB_SWIGLU };
 //
 // Blocks do not own fixed rows: when the next kernel's blocks become resident beside this one's
 // (or beside a short kernel), the block scheduler may place two of them on one SM, and fixed
-// rows would then leave that SM with twice the bytes (session 27a: every linear layer 1.4x
-// slower). Each producer claims units of U slots of rows from a counter in global memory (the
+// rows would then leave that SM with twice the bytes (session 27a: the step 1.4x slower). Each producer claims units of U slots of rows from a counter in global memory (the
 // next claim issued while the current unit's copies go out) and writes each slot's first row in
 // shared memory before its copy; an end mark (row -1, a plain arrive) stops the consumers.
 template <typename T, int EPI>
@@ -76,7 +75,7 @@ gemv_bulk_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restr
         mbar_init_fence();
     }
     __syncthreads();
-    if (threadIdx.x >= GB_CT) {   // the producer: needs nothing another kernel writes, so no PDL wait
+    if (threadIdx.x >= GB_CT) {   // the producer: weights and its own counter, nothing a neighbouring kernel writes: no PDL wait
         if (threadIdx.x != GB_CT) return;
         if (!early) pdl_wait();   // LF_CUDA_BULK_EARLY=0: no copy before the kernel before it has finished (to compare)
         const unsigned rows_per_unit = (unsigned)R * (unsigned)U, units = ((unsigned)N + rows_per_unit - 1) / rows_per_unit;
@@ -155,7 +154,8 @@ static int gb_device_info(gb_device *d) {
     return major >= 9;
 }
 
-static int gb_env_kb(const char *name, int def) {
+// a positive integer from the environment, else def
+static int gb_env_int(const char *name, int def) {
     const char *e = getenv(name);
     const int v = e && *e ? atoi(e) : 0;
     return v > 0 ? v : def;
@@ -167,7 +167,7 @@ typedef struct { int blocks, R, U, n_slots, slot_bytes, smem; } gb_plan;
 static int gb_make_plan(const gb_device *d, int N, int K, int es, int swiglu, gb_plan *p, const char **why) {
     if (K <= 0 || K % 8) { *why = "K is not a multiple of 8"; return 0; }
     const long long row = (long long)K * es * (swiglu ? 2 : 1);   // bytes per row (SwiGLU: per feature)
-    const int ring = gb_env_kb("LF_CUDA_BULK_RING_KB", GB_RING_KB) * 1024, target = gb_env_kb("LF_CUDA_BULK_SLOT_KB", GB_SLOT_KB) * 1024;
+    const int ring = gb_env_int("LF_CUDA_BULK_RING_KB", GB_RING_KB) * 1024, target = gb_env_int("LF_CUDA_BULK_SLOT_KB", GB_SLOT_KB) * 1024;
     int R = (int)(target / row);
     if (R < 1) R = 1;
     const long long slot = (R * row + 127) / 128 * 128;
@@ -175,12 +175,12 @@ static int gb_make_plan(const gb_device *d, int N, int K, int es, int swiglu, gb
     if (ns > GB_SLOTS_MAX) ns = GB_SLOTS_MAX;
     if (ns < 2) { *why = "a row is longer than half the ring"; return 0; }
     p->R = R;
-    p->U = gb_env_kb("LF_CUDA_BULK_UNIT", GB_UNIT_SLOTS);
+    p->U = gb_env_int("LF_CUDA_BULK_UNIT", GB_UNIT_SLOTS);
     const long long units = ((long long)N + (long long)R * p->U - 1) / ((long long)R * p->U);
     p->blocks = units < d->sms ? (int)units : d->sms;
     p->n_slots = ns;
     p->slot_bytes = (int)slot;
-    p->smem = GB_HEAD + ns * (int)slot + gb_env_kb("LF_CUDA_BULK_PAD_KB", 0) * 1024;   // the pad: to compare fewer blocks per SM
+    p->smem = GB_HEAD + ns * (int)slot + gb_env_int("LF_CUDA_BULK_PAD_KB", 0) * 1024;   // the pad: to compare fewer blocks per SM
     if (p->smem > d->smem_optin) { *why = "the ring does not fit in shared memory"; return 0; }
     return 1;
 }
