@@ -1,10 +1,9 @@
 // bulk_ring.h — the weight ring that the one-token kernels share (CUDA only, not for C code): a
 // producer thread copies a block's contiguous rows of a weight matrix into shared-memory slots
 // with bulk asynchronous copies (cp.async.bulk, completion counted in bytes on an mbarrier), and
-// consumer warps dot each row with the activation vector as soon as its slot is full. The
-// mbarriers, the copy and the row dot serve both the persistent decode kernel (decode_stream.cu)
-// and the one-token GEMV (gemv_bulk.cu); the ring of fixed row ranges (bulk_ring, bulk_fill,
-// bulk_rows) is the persistent kernel's, the GEMV claiming its rows from a counter instead.
+// consumer warps dot each row with the activation vector as soon as its slot is full. What the
+// persistent decode kernel (decode_stream.cu) and the one-token GEMV (gemv_bulk.cu) share: the
+// mbarriers, the copy, the row dot and the device query; each walks its ring its own way.
 //
 // The instructions are sm_90's: code using them is compiled for compute capability 9.0 and later
 // (BR_ARCH_OK); the launchers refuse older GPUs.
@@ -63,33 +62,6 @@ __device__ __forceinline__ void bulk_copy(void *dst, const void *src, uint32_t b
 #endif
 }
 
-// block b's rows of n split over G blocks: [rows_begin(n, b, G), rows_begin(n, b + 1, G))
-__device__ __forceinline__ int rows_begin(int n, int b, int G) { return (int)(((long long)n * b) / G); }
-// whole rows of k elements of es bytes in one slot
-__device__ __forceinline__ int rows_per_slot(int k, int es, int slot_bytes) { return slot_bytes / (k * es); }
-
-// The ring: n slots of `bytes` each; full[i] completes when slot i's copy has landed, empty[i]
-// when every consumer warp has released it.
-struct bulk_ring {
-    char *slots;
-    uint64_t *full, *empty;
-    int n, bytes;
-};
-
-// The producer's side of rows [r0, r1) of a row-major matrix w ([.][k] of T), R rows per slot:
-// each slot, once released (after its first use), refilled with the next rows. `it` counts the
-// ring slots filled (the same count as the consumers').
-template <typename T>
-__device__ __forceinline__ void bulk_fill(const bulk_ring &ring, const T *w, int k, int r0, int r1, int R, uint32_t &it) {
-    for (int r = r0; r < r1; r += R, it++) {
-        const int nr = min(R, r1 - r), slot = (int)(it % (uint32_t)ring.n);
-        if (it >= (uint32_t)ring.n) mbar_wait(&ring.empty[slot], ((it / (uint32_t)ring.n) - 1u) & 1u);
-        const uint32_t bytes = (uint32_t)nr * (uint32_t)k * (uint32_t)sizeof(T);
-        mbar_expect_tx(&ring.full[slot], bytes);
-        bulk_copy(ring.slots + (size_t)slot * ring.bytes, w + (size_t)r * k, bytes, &ring.full[slot]);
-    }
-}
-
 // One warp's dot of a row in shared memory (kv 16-byte vectors) with x: lane l adds vectors l,
 // l + 32, ... in four interleaved sums, then the warp's sum (a fixed order: the same bits every
 // run); every lane gets it.
@@ -109,28 +81,17 @@ __device__ __forceinline__ float bulk_row_dot(const uint4 *wr, const uint4 *x4, 
     return warp_sum((a0 + a1) + (a2 + a3));
 }
 
-// The consumers' side of the same rows: x (T [k], shared or global memory) dotted with each row;
-// out(row, y) for each of them. Row j (j = row - r0) belongs to consumer warp j % CW, which reads
-// it whole: its lanes' sums in a fixed order, then the warp's sum (the same bits every run). Every
-// warp waits for every slot (so none runs a ring cycle ahead) and releases it after its rows
-// there. skip_math: the slots waited for and released, not computed (timing experiments only).
-template <typename T, int CW, typename Out>
-__device__ __forceinline__ void bulk_rows(const bulk_ring &ring, int k, const T *x, int r0, int r1, int R, uint32_t &it,
-                                          int skip_math, Out out) {
-    const int w = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int kv = k / 8;   // 16-byte vectors per row
-    const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
-    for (int r = r0; r < r1; r += R, it++) {
-        const int nr = min(R, r1 - r), slot = (int)(it % (uint32_t)ring.n);
-        mbar_wait(&ring.full[slot], (it / (uint32_t)ring.n) & 1u);
-        const uint4 *ws = reinterpret_cast<const uint4 *>(ring.slots + (size_t)slot * ring.bytes);
-        for (int i = (w - (r - r0) % CW + CW) % CW; i < nr; i += CW) {
-            const float y = bulk_row_dot<T>(ws + (size_t)i * kv, x4, skip_math ? 0 : kv, lane);
-            if (lane == 0) out(r + i, y);
-        }
-        __syncwarp();
-        if (lane == 0) mbar_arrive(&ring.empty[slot]);
-    }
+// The device the one-token kernels run on: SM count, shared memory a block may opt in to; 0 when
+// there is no current device or it is older than compute capability 9.0 (the sm_90 instructions
+// above). Host code.
+typedef struct { int sms, smem_optin; } bulk_device;
+static inline int bulk_device_info(bulk_device *d) {
+    int dev = 0, major = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&d->sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&d->smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) return 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return 0;
+    return major >= 9;
 }
 
 #endif

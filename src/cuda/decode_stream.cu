@@ -68,8 +68,8 @@
 #define DS_DEBUG_NO_MATH 4         // the GEMV slots waited for and released, not computed
 
 // ---------------------------------------------------------------------------------------------
-// PTX helpers of this kernel alone: the consumers' named barrier, the grid counter (the mbarriers
-// and the bulk copy are bulk_ring.h's)
+// PTX helpers of this kernel alone: the consumers' named barrier, the grid counter (the mbarriers,
+// the bulk copy and the row dot are bulk_ring.h's)
 __device__ __forceinline__ void consumers_sync() { asm volatile("bar.sync 1, %0;\n" ::"n"(DS_CT) : "memory"); }
 __device__ __forceinline__ unsigned ld_acquire(const unsigned *p) {
     unsigned v = 0;
@@ -133,6 +133,61 @@ __device__ __forceinline__ ds_seg seg_of(const lf_stream_args &a, const lf_strea
     }
     return g;
 }
+// ---------------------------------------------------------------------------------------------
+// The ring of this kernel: every block's fixed row range of each matrix, walked in the same order
+// by the producer (ring_fill) and the consumers (ring_rows).
+
+// block b's rows of n split over G blocks: [rows_begin(n, b, G), rows_begin(n, b + 1, G))
+__device__ __forceinline__ int rows_begin(int n, int b, int G) { return (int)(((long long)n * b) / G); }
+// whole rows of k elements of es bytes in one slot
+__device__ __forceinline__ int rows_per_slot(int k, int es, int slot_bytes) { return slot_bytes / (k * es); }
+
+// The ring: n slots of `bytes` each; full[i] completes when slot i's copy has landed, empty[i]
+// when every consumer warp has released it.
+struct ds_ring {
+    char *slots;
+    uint64_t *full, *empty;
+    int n, bytes;
+};
+
+// The producer's side of rows [r0, r1) of a row-major matrix w ([.][k] of T), R rows per slot:
+// each slot, once released (after its first use), refilled with the next rows. `it` counts the
+// ring slots filled (the same count as the consumers').
+template <typename T>
+__device__ __forceinline__ void ring_fill(const ds_ring &ring, const T *w, int k, int r0, int r1, int R, uint32_t &it) {
+    for (int r = r0; r < r1; r += R, it++) {
+        const int nr = min(R, r1 - r), slot = (int)(it % (uint32_t)ring.n);
+        if (it >= (uint32_t)ring.n) mbar_wait(&ring.empty[slot], ((it / (uint32_t)ring.n) - 1u) & 1u);
+        const uint32_t bytes = (uint32_t)nr * (uint32_t)k * (uint32_t)sizeof(T);
+        mbar_expect_tx(&ring.full[slot], bytes);
+        bulk_copy(ring.slots + (size_t)slot * ring.bytes, w + (size_t)r * k, bytes, &ring.full[slot]);
+    }
+}
+
+// The consumers' side of the same rows: x (T [k], shared or global memory) dotted with each row;
+// out(row, y) for each of them. Row j (j = row - r0) belongs to consumer warp j % CW, which reads
+// it whole: its lanes' sums in a fixed order, then the warp's sum (the same bits every run). Every
+// warp waits for every slot (so none runs a ring cycle ahead) and releases it after its rows
+// there. skip_math: the slots waited for and released, not computed (timing experiments only).
+template <typename T, int CW, typename Out>
+__device__ __forceinline__ void ring_rows(const ds_ring &ring, int k, const T *x, int r0, int r1, int R, uint32_t &it,
+                                          int skip_math, Out out) {
+    const int w = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int kv = k / 8;   // 16-byte vectors per row
+    const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
+    for (int r = r0; r < r1; r += R, it++) {
+        const int nr = min(R, r1 - r), slot = (int)(it % (uint32_t)ring.n);
+        mbar_wait(&ring.full[slot], (it / (uint32_t)ring.n) & 1u);
+        const uint4 *ws = reinterpret_cast<const uint4 *>(ring.slots + (size_t)slot * ring.bytes);
+        for (int i = (w - (r - r0) % CW + CW) % CW; i < nr; i += CW) {
+            const float y = bulk_row_dot<T>(ws + (size_t)i * kv, x4, skip_math ? 0 : kv, lane);
+            if (lane == 0) out(r + i, y);
+        }
+        __syncwarp();
+        if (lane == 0) mbar_arrive(&ring.empty[slot]);
+    }
+}
+
 // RMSNorm of the fp32 residual (every block the same sums) into x_s as T
 template <typename T>
 __device__ __forceinline__ void norm_to_shared(const float *resid, const T *w, int n, float eps, T *x_s, float *red) {
@@ -350,7 +405,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
     float *gate_s = red + 16;                                                        // [DS_SEG_ROWS]
     float *wts = gate_s + DS_SEG_ROWS;                                               // [n_heads * n_splits]
     T *x_s = reinterpret_cast<T *>(ds_smem + a.x_off);
-    bulk_ring ring;
+    ds_ring ring;
     ring.slots = reinterpret_cast<char *>(ds_smem + a.ring_off);
     ring.full = full;
     ring.empty = empty;
@@ -369,7 +424,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
             const lf_stream_layer L = a.layers[l];
             for (int sg = 0; sg < SEG_COUNT; sg++) {
                 const ds_seg g = seg_of(a, L, sg, es);
-                bulk_fill<T>(ring, reinterpret_cast<const T *>(g.w), g.k, rows_begin(g.n, b, G), rows_begin(g.n, b + 1, G),
+                ring_fill<T>(ring, reinterpret_cast<const T *>(g.w), g.k, rows_begin(g.n, b, G), rows_begin(g.n, b + 1, G),
                              rows_per_slot(g.k, es, ring.bytes), it);
             }
         }
@@ -388,7 +443,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
         norm_to_shared<T>(resid, (const T *)L.attn_norm, a.dim, a.eps, x_s, red);
         g = seg_of(a, L, SEG_QKV, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
+        ring_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { qkv[row] = TT<T>::mk(y); });
         ds_barrier(a, ++nbar);
         // 2. attention items
@@ -401,17 +456,17 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
         merge_to_shared<T, HD>(a, x_s, wts);
         g = seg_of(a, L, SEG_O, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
+        ring_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { resid[row] = y + __ldcg(resid + row); });
         ds_barrier(a, ++nbar);
         // 4. norm, gate, up, SwiGLU
         norm_to_shared<T>(resid, (const T *)L.ffn_norm, a.dim, a.eps, x_s, red);
         g = seg_of(a, L, SEG_GATE, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
+        ring_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { gate_s[row - r0] = TT<T>::f(TT<T>::mk(y)); });
         g = seg_of(a, L, SEG_UP, es);
-        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH, [&](int row, float y) {
+        ring_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH, [&](int row, float y) {
             const float gf = gate_s[row - r0], uf = TT<T>::f(TT<T>::mk(y));
             act[row] = TT<T>::mk(gf / (1.0f + expf(-gf)) * uf);
         });
@@ -422,7 +477,7 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
         consumers_sync();
         g = seg_of(a, L, SEG_DOWN, es);
         r0 = rows_begin(g.n, b, G); r1 = rows_begin(g.n, b + 1, G);
-        bulk_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
+        ring_rows<T, DS_CW>(ring, g.k, x_s, r0, r1, rows_per_slot(g.k, es, ring.bytes), it, a.debug & DS_DEBUG_NO_MATH,
                         [&](int row, float y) { resid[row] = y + __ldcg(resid + row); });
         if (l + 1 < a.n_layers) ds_barrier(a, ++nbar);
     }
@@ -432,21 +487,10 @@ __global__ void __launch_bounds__(DS_THREADS, 1) decode_stream_kernel(lf_stream_
 // ---------------------------------------------------------------------------------------------
 // launcher
 
-typedef struct { int sms, smem_optin; } ds_device;
-static int ds_device_info(ds_device *d) {
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
-    if (cudaDeviceGetAttribute(&d->sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) return 0;
-    if (cudaDeviceGetAttribute(&d->smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) return 0;
-    int major = 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return 0;
-    return major >= 9;
-}
-
 static int imax3(int x, int y, int z) { const int m = x > y ? x : y; return m > z ? m : z; }
 
 // the layout of shared memory and the ring for these shapes; 0 with *why set when not possible
-static int ds_plan(lf_stream_args *a, int es, const ds_device *d, const char **why) {
+static int ds_plan(lf_stream_args *a, int es, const bulk_device *d, const char **why) {
     const int kmax = imax3(a->dim, a->q_dim, a->ffn);   // the longest row (and x)
     if (a->head_dim != 64 && a->head_dim != 128) { *why = "head_dim is not 64 or 128"; return 0; }
     if (a->dim % 64 || a->q_dim % 64 || a->ffn % 64 || a->qkv_dim % 8) { *why = "a dimension is not a multiple of 64"; return 0; }
@@ -484,8 +528,8 @@ extern "C" int lf_cuda_decode_stream_plan(lf_dtype dt, lf_stream_args *a, const 
     static const char *dummy;
     if (!why) why = &dummy;
     if (dt != LF_DT_F16 && dt != LF_DT_BF16) { *why = "dtype is not fp16 or bf16"; return 0; }
-    ds_device d;
-    if (!ds_device_info(&d)) { *why = "needs a GPU of compute capability 9.0 or later"; return 0; }
+    bulk_device d;
+    if (!bulk_device_info(&d)) { *why = "needs a GPU of compute capability 9.0 or later"; return 0; }
     return ds_plan(a, 2, &d, why);
 }
 

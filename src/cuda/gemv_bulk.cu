@@ -29,6 +29,7 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "cuda_common.h"
@@ -144,30 +145,34 @@ gemv_bulk_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restr
 // ---------------------------------------------------------------------------------------------
 // launcher
 
-typedef struct { int sms, smem_optin; } gb_device;
-static int gb_device_info(gb_device *d) {
-    int dev = 0, major = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
-    if (cudaDeviceGetAttribute(&d->sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) return 0;
-    if (cudaDeviceGetAttribute(&d->smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) return 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return 0;
-    return major >= 9;
-}
-
-// a positive integer from the environment, else def
+// the timing knobs, read from the environment once (a positive integer, else the default)
+typedef struct { int ring_kb, slot_kb, unit, pad_kb; } gb_knobs;
 static int gb_env_int(const char *name, int def) {
     const char *e = getenv(name);
     const int v = e && *e ? atoi(e) : 0;
     return v > 0 ? v : def;
 }
+static gb_knobs g_knobs;
+static pthread_once_t g_knobs_once = PTHREAD_ONCE_INIT;   // rank threads of one process (test_tp)
+static void gb_knobs_read(void) {
+    g_knobs.ring_kb = gb_env_int("LF_CUDA_BULK_RING_KB", GB_RING_KB);
+    g_knobs.slot_kb = gb_env_int("LF_CUDA_BULK_SLOT_KB", GB_SLOT_KB);
+    g_knobs.unit = gb_env_int("LF_CUDA_BULK_UNIT", GB_UNIT_SLOTS);
+    g_knobs.pad_kb = gb_env_int("LF_CUDA_BULK_PAD_KB", 0);
+}
+static const gb_knobs *gb_knobs_get(void) {
+    pthread_once(&g_knobs_once, gb_knobs_read);
+    return &g_knobs;
+}
 
 typedef struct { int blocks, R, U, n_slots, slot_bytes, smem; } gb_plan;
 // the grid and the ring for N rows (SwiGLU: features, a gate and an up row each) of K elements
 // of es bytes; 0 with *why when the kernel does not apply
-static int gb_make_plan(const gb_device *d, int N, int K, int es, int swiglu, gb_plan *p, const char **why) {
+static int gb_make_plan(const bulk_device *d, int N, int K, int es, int swiglu, gb_plan *p, const char **why) {
     if (K <= 0 || K % 8) { *why = "K is not a multiple of 8"; return 0; }
     const long long row = (long long)K * es * (swiglu ? 2 : 1);   // bytes per row (SwiGLU: per feature)
-    const int ring = gb_env_int("LF_CUDA_BULK_RING_KB", GB_RING_KB) * 1024, target = gb_env_int("LF_CUDA_BULK_SLOT_KB", GB_SLOT_KB) * 1024;
+    const gb_knobs *kn = gb_knobs_get();
+    const int ring = kn->ring_kb * 1024, target = kn->slot_kb * 1024;
     int R = (int)(target / row);
     if (R < 1) R = 1;
     const long long slot = (R * row + 127) / 128 * 128;
@@ -175,21 +180,21 @@ static int gb_make_plan(const gb_device *d, int N, int K, int es, int swiglu, gb
     if (ns > GB_SLOTS_MAX) ns = GB_SLOTS_MAX;
     if (ns < 2) { *why = "a row is longer than half the ring"; return 0; }
     p->R = R;
-    p->U = gb_env_int("LF_CUDA_BULK_UNIT", GB_UNIT_SLOTS);
+    p->U = kn->unit;
     const long long units = ((long long)N + (long long)R * p->U - 1) / ((long long)R * p->U);
     p->blocks = units < d->sms ? (int)units : d->sms;
     p->n_slots = ns;
     p->slot_bytes = (int)slot;
-    p->smem = GB_HEAD + ns * (int)slot + gb_env_int("LF_CUDA_BULK_PAD_KB", 0) * 1024;   // the pad: to compare fewer blocks per SM
+    p->smem = GB_HEAD + ns * (int)slot + kn->pad_kb * 1024;   // the pad: to compare fewer blocks per SM
     if (p->smem > d->smem_optin) { *why = "the ring does not fit in shared memory"; return 0; }
     return 1;
 }
 
 extern "C" int lf_cuda_gemv_bulk_supported(int M, int K) {
-    gb_device d;
+    bulk_device d;
     gb_plan p;
     const char *why;
-    return M == 1 && gb_device_info(&d) && gb_make_plan(&d, 1, K, 2, 0, &p, &why);
+    return M == 1 && bulk_device_info(&d) && gb_make_plan(&d, 1, K, 2, 0, &p, &why);
 }
 
 // copies before the PDL wait (LF_CUDA_BULK_EARLY=0 off, to compare)
@@ -213,8 +218,8 @@ static lf_status gemv_bulk_run(lf_dtype dt, const void *x, const void *W, void *
     if (N <= 0) return LINFER_OK;
     if (!ctr) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: no work counter", what);
     if (((uintptr_t)x | (uintptr_t)W) & 15) return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: x and W must be 16-byte aligned", what);
-    gb_device d;
-    if (!gb_device_info(&d)) return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: needs a GPU of compute capability 9.0 or later", what);
+    bulk_device d;
+    if (!bulk_device_info(&d)) return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: needs a GPU of compute capability 9.0 or later", what);
     gb_plan p;
     const char *why = "";
     if (!gb_make_plan(&d, N, K, 2, epi == GB_SWIGLU, &p, &why)) return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: N %d, K %d: %s", what, N, K, why);
