@@ -138,6 +138,12 @@ typedef struct {
     int bulk_on;              // the one-token bulk-copy GEMV among the tuning candidates (LF_CUDA_BULK=1; off by default)
     unsigned *bulk_ctr;       // [LF_BULK_CTRS][2] its work counters (scratch, zeroed), taken in turn per launch
     unsigned bulk_ctr_next;
+    // the residual layers' (o_proj, down) FFMA GEMV with the next RMSNorm in its last block
+    // (lf_cuda_gemv_ffma_norm; LF_CUDA_NORM_FUSE=0 off): one completion counter (scratch, zeroed)
+    // shared by all its launches, which one stream runs one after another
+    int norm_fuse_on;
+    unsigned *norm_ctr;
+    long norm_fusions;        // such launches enqueued (lf_cuda_norm_fusions, for the tests)
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
     int tune_step_on;         // the choice checked on whole decode steps (tune_step; LF_CUDA_TUNE_STEP=0 off)
     int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)
@@ -170,6 +176,10 @@ typedef struct {
 // ---------------------------------------------------------------------------------------------
 // The linear layers' kernels (linear_choice.cu)
 
+// Whether linear layer `which` (o_proj or down) at M rows runs on the FFMA GEMV, which can take the
+// next RMSNorm into its last block (lf_cuda_gemv_ffma_norm): its loads in flight per lane (4 or 8),
+// or 0 (then lin and the norm kernel)
+int lin_norm_unroll(const cu_backend *b, int which, int M, int N, int K);
 // The row bucket of a step of M rows (tune_rows), -1 above the last
 int tune_bucket_of(int M);
 // Candidate impl (IMPL_*) of linear layer `which` as one call: y (fp32 with y += beta*y, or T when

@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ o
 // single row costs one round trip to L2 instead of n / 256 dependent loads. early_w: the norm
 // weights (no kernel writes them) are loaded before the PDL wait, so the output pass does not
 // wait for them after the sum (LF_CUDA_NORM_EARLY=0: after it, as before session 21).
-#define NORM_VEC_MAX 4
+#define NORM_VEC_MAX 4 /* float4 per thread at most (rmsnorm_vec_kernel, gemv_norm_rows) */
 template <typename T>
 __global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, const float *__restrict__ x,
                                                            const T *__restrict__ w, const int32_t *__restrict__ rows,
@@ -441,7 +441,86 @@ extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, i
 // residual's last writer is two or more kernels back), and the last warps' epilogue waits for no load.
 // SWI: the gate/up layer with the SwiGLU epilogue: N = ffn features, W = [gate rows; up rows]
 // (2N x K), a warp takes feature n's two rows (2U loads in flight) and writes act[m, n] (T).
+// NRM: the residual layer (fp32 y += x W^T) followed by the next RMSNorm of y's rows: every block
+// counts itself done on `nrm->ctr` after its rows are written, and the last one normalises the
+// whole rows into nrm->out (gemv_norm_tail), so the step has no norm kernel between this layer and
+// the next (whose blocks, launched by PDL during this one's tail, load their weights meanwhile).
 #define GEMV_WARPS 8
+// What the NRM epilogue needs (passed by value): the norm's weight [N] and output [M, N] (T), the
+// completion counter (zero before and after the launch), eps, and the thread count of the norm
+// kernel whose summation order it repeats (rmsnorm_vec_kernel's launch for N, one float4 per thread).
+typedef struct {
+    const void *w;
+    void *out;
+    unsigned *ctr;
+    float eps;
+    int vt;
+} gemv_norm_args;
+// The RMSNorm of rows [0, M) of y (fp32, width n) into out (T) by one block of GEMV_WARPS warps, bit
+// for bit what rmsnorm_vec_kernel launched with vt threads computes: virtual thread t sums the
+// squares of its float4s t, t + vt, ... in that order, each virtual warp (32 consecutive t) by the
+// xor butterfly, then the warp sums by warp 0 as block_sum does. Real thread i plays t = i + 256 q.
+// y is read through L2 (other blocks wrote it during this kernel).
+template <typename T>
+__device__ __noinline__ void gemv_norm_rows(const float *y, int M, int n, const gemv_norm_args &a) {
+    __shared__ float red[33];
+    typedef typename TT<T>::T2 T2;
+    constexpr int BT = GEMV_WARPS * 32;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n4 = n >> 2, vt = a.vt;
+    const uint2 *w2 = reinterpret_cast<const uint2 *>(a.w);
+    for (int m = 0; m < M; m++) {
+        const float4 *xr = reinterpret_cast<const float4 *>(y + (size_t)m * n);
+        for (int q = 0; q * BT < vt; q++) {
+            const int t = threadIdx.x + q * BT;
+            float ss = 0.f;
+            for (int j = 0; j < NORM_VEC_MAX; j++) {
+                const int i = t + j * vt;
+                if (t < vt && i < n4) {
+                    const float4 v = __ldcg(xr + i);
+                    ss = fmaf(v.x, v.x, ss);
+                    ss = fmaf(v.y, v.y, ss);
+                    ss = fmaf(v.z, v.z, ss);
+                    ss = fmaf(v.w, v.w, ss);
+                }
+            }
+            ss = warp_sum(ss);
+            if (lane == 0 && t < vt) red[t >> 5] = ss;
+        }
+        __syncthreads();
+        if (warp == 0) {
+            float t = lane < (vt >> 5) ? red[lane] : 0.f;
+            t = warp_sum(t);
+            if (lane == 0) red[32] = t;
+        }
+        __syncthreads();
+        const float inv = 1.0f / sqrtf(red[32] / (float)n + a.eps);
+        uint2 *o2 = reinterpret_cast<uint2 *>(reinterpret_cast<T *>(a.out) + (size_t)m * n);
+        for (int i = threadIdx.x; i < n4; i += BT) {
+            const float4 v = __ldcg(xr + i);
+            const uint2 wu = __ldg(w2 + i);
+            const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.y));
+            uint2 ou;
+            ou.x = pack2<T>(v.x * inv * wa.x, v.y * inv * wa.y);
+            ou.y = pack2<T>(v.z * inv * wb.x, v.w * inv * wb.y);
+            o2[i] = ou;
+        }
+        __syncthreads(); /* red is reused by the next row */
+    }
+}
+// After a block's y writes: the block counts itself done; the last of the grid normalises the rows
+// and zeroes the counter for the next launch (which, in a stream, starts after this one completes).
+template <typename T>
+__device__ __forceinline__ void gemv_norm_tail(const float *y, int M, int n, const gemv_norm_args &a) {
+    __shared__ int last;
+    __threadfence(); /* this thread's y stores visible device-wide before the block is counted */
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(a.ctr, 1u) == gridDim.x - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    gemv_norm_rows<T>(y, M, n, a);
+    if (threadIdx.x == 0) *a.ctr = 0u;
+}
 template <typename T, int M, int U>
 __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U], const uint4 *x4, int K8, int c) {
 #pragma unroll
@@ -453,10 +532,10 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
         acc[m] += part;
     }
 }
-template <typename T, int M, int U, bool SWI>
+template <typename T, int M, int U, bool SWI, bool NRM>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early,
-            int early_y) {
+            int early_y, gemv_norm_args nrm) {
     constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
@@ -480,7 +559,8 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
         for (int m = 0; m < M; m++) yr[m] = reinterpret_cast<const float *>(y)[(size_t)m * N + row];
     }
     pdl_enter();
-    if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
+    const bool live = (int)(blockIdx.x * GEMV_WARPS + warp) < N; /* else a copy of row N - 1, not stored */
+    if (!NRM && !live) return;
     const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
     float acc[R][M];
 #pragma unroll
@@ -512,7 +592,7 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int m = 0; m < M; m++) acc[r][m] = warp_sum(acc[r][m]);
-    if (lane == 0) {
+    if (lane == 0 && live) {
 #pragma unroll
         for (int m = 0; m < M; m++) {
             const size_t o = (size_t)m * N + row;
@@ -527,6 +607,7 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
             }
         }
     }
+    if (NRM) gemv_norm_tail<T>(reinterpret_cast<const float *>(y), M, N, nrm);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -793,10 +874,11 @@ extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W
 }
 
 // The FFMA GEMV's launch: unroll loads in flight per lane and row (4 or 8); swi: the SwiGLU
-// epilogue (N = ffn features of W = [gate; up], two rows per warp, y = act in T)
+// epilogue (N = ffn features of W = [gate; up], two rows per warp, y = act in T); nrm: the RMSNorm
+// epilogue (fp32 y), or NULL
 static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
-                                  int unroll, int swi, cudaStream_t st) {
-    const char *what = swi ? "CUDA gemv_swiglu" : "CUDA gemv";
+                                  int unroll, int swi, const gemv_norm_args *nrm, cudaStream_t st) {
+    const char *what = swi ? "CUDA gemv_swiglu" : nrm ? "CUDA gemv_ffma_norm" : "CUDA gemv";
     if (M <= 0 || N <= 0) return LINFER_OK;
     const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
     if (M > LF_CUDA_GEMV_MAX_M || !aligned)
@@ -806,28 +888,56 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
     if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8)", what, unroll);
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
     const int early = gemv_early(), early_y = gemv_early_y();
-#define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, \
-                                    early, early_y)
-#define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
-                               else { if (swi) GEMV_GO(MM, 4, true); else GEMV_GO(MM, 4, false); } break
+    const gemv_norm_args na = nrm ? *nrm : gemv_norm_args{};
+#define GEMV_GO(MM, U, S, R) LF_LAUNCH((gemv_kernel<T, MM, U, S, R>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, \
+                                       N, K, early, early_y, na)
+#define GEMV_U(MM, U) do { if (swi) GEMV_GO(MM, U, true, false); else if (nrm) GEMV_GO(MM, U, false, true); \
+                           else GEMV_GO(MM, U, false, false); } while (0)
+#define GEMV_CASE(MM) case MM: if (unroll == 8) GEMV_U(MM, 8); else GEMV_U(MM, 4); break
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
         GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
     });
 #undef GEMV_CASE
+#undef GEMV_U
 #undef GEMV_GO
-    CUDA_CHECK_LAUNCH(swi ? "gemv_kernel(swiglu)" : "gemv_kernel");
+    CUDA_CHECK_LAUNCH(swi ? "gemv_kernel(swiglu)" : nrm ? "gemv_kernel(norm)" : "gemv_kernel");
     return LINFER_OK;
+}
+
+// the thread count lf_cuda_rmsnorm's one-float4-per-thread launch takes for width n, or 0 when the
+// vector norm kernel does not apply to that width
+static int norm_vec_threads(int n) {
+    if (n <= 0 || n % 4 || n / 4 > 1024 * NORM_VEC_MAX) return 0;
+    const int want = n / 4;
+    return want < 1024 ? ((want + 31) / 32) * 32 : 1024;
+}
+
+extern "C" int lf_cuda_gemv_ffma_norm_supported(int M, int N, int K) {
+    return M >= 1 && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0 && norm_vec_threads(N) > 0;
+}
+
+extern "C" lf_status lf_cuda_gemv_ffma_norm(lf_dtype dt, const void *x, const void *W, float *y, float beta, int M, int N, int K,
+                                           int unroll, const void *norm_w, void *out, float eps, unsigned *ctr, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (!lf_cuda_gemv_ffma_norm_supported(M, N, K))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_norm: M %d (1..%d), N %d (multiple of 4, at most %d), K %d (multiple of 8)", M,
+                       LF_CUDA_GEMV_MAX_M, N, 4096 * NORM_VEC_MAX, K);
+    if (!ctr || !norm_w || !out) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv_ffma_norm: no completion counter, norm weight or output");
+    if (((uintptr_t)y & 15) || (((uintptr_t)norm_w | (uintptr_t)out) & 7))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_norm: y 16-byte and the norm's weight and output 8-byte aligned");
+    const gemv_norm_args na = {norm_w, out, ctr, eps, norm_vec_threads(N)};
+    return gemv_ffma_launch(dt, x, W, y, 1, beta, M, N, K, unroll, 0, &na, st);
 }
 
 extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                                           int N, int K, int unroll, cudaStream_t st) {
-    return gemv_ffma_launch(dt, x, W, y, y_f32, beta, M, N, K, unroll, 0, st);
+    return gemv_ffma_launch(dt, x, W, y, y_f32, beta, M, N, K, unroll, 0, NULL, st);
 }
 
 extern "C" lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K,
                                         int unroll, cudaStream_t st) {
-    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, unroll, 1, st);
+    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, unroll, 1, NULL, st);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -269,6 +269,13 @@ lf_status lin(cu_backend *b, int which, const void *x, const void *W, void *y, i
     return lf_cuda_linear(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->gemv_max_m, b->st);
 }
 
+int lin_norm_unroll(const cu_backend *b, int which, int M, int N, int K) {
+    const int bi = b->tune_on ? tune_bucket_of(M) : -1;
+    if (!b->norm_fuse_on || b->invariant || bi < 0 || !b->tuned[bi] || !lf_cuda_gemv_ffma_norm_supported(M, N, K)) return 0;
+    const int impl = b->impl[bi][which];
+    return impl == IMPL_FFMA8 ? 8 : impl == IMPL_FFMA ? 4 : 0;
+}
+
 extern "C" const char *lf_cuda_linear_kernel(const struct lf_backend *bb, int rows, const char *layer) {
     const cu_backend *b = (const cu_backend *)bb;
     const int bi = b && b->tune_on ? tune_bucket_of(rows) : -1;
