@@ -459,32 +459,59 @@ typedef struct {
 // The RMSNorm of rows [0, M) of y (fp32, width n) into out (T) by one block of GEMV_WARPS warps, bit
 // for bit what rmsnorm_vec_kernel launched with vt threads computes: virtual thread t sums the
 // squares of its float4s t, t + vt, ... in that order, each virtual warp (32 consecutive t) by the
-// xor butterfly, then the warp sums by warp 0 as block_sum does. Real thread i plays t = i + 256 q.
-// y is read through L2 (other blocks wrote it during this kernel).
+// xor butterfly, then the warp sums by warp 0 as block_sum does. Real thread i plays t = i + 256 q
+// (q < 4, vt <= 1024) and loads its float4s t (and their norm weights) in one round, kept for the
+// output; float4s past vt (widths over 4096) are loaded again for it. y is read through L2 (other
+// blocks wrote it during this kernel).
 template <typename T>
-__device__ __noinline__ void gemv_norm_rows(const float *y, int M, int n, const gemv_norm_args &a) {
+__device__ __forceinline__ void gemv_norm_rows(const float *y, int M, int n, const gemv_norm_args &a) {
     __shared__ float red[33];
     typedef typename TT<T>::T2 T2;
-    constexpr int BT = GEMV_WARPS * 32;
+    constexpr int BT = GEMV_WARPS * 32, Q = 1024 / BT;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n4 = n >> 2, vt = a.vt;
     const uint2 *w2 = reinterpret_cast<const uint2 *>(a.w);
     for (int m = 0; m < M; m++) {
         const float4 *xr = reinterpret_cast<const float4 *>(y + (size_t)m * n);
-        for (int q = 0; q * BT < vt; q++) {
+        uint2 *o2 = reinterpret_cast<uint2 *>(reinterpret_cast<T *>(a.out) + (size_t)m * n);
+        float4 v[Q];
+        uint2 wq[Q];
+        float ss[Q];
+#pragma unroll
+        for (int q = 0; q < Q; q++) {
             const int t = threadIdx.x + q * BT;
-            float ss = 0.f;
-            for (int j = 0; j < NORM_VEC_MAX; j++) {
-                const int i = t + j * vt;
+            ss[q] = 0.f;
+            if (t < vt && t < n4) {
+                v[q] = __ldcg(xr + t);
+                wq[q] = __ldg(w2 + t);
+            }
+        }
+#pragma unroll
+        for (int q = 0; q < Q; q++) {
+            const int t = threadIdx.x + q * BT;
+            if (t < vt && t < n4) {
+                ss[q] = fmaf(v[q].x, v[q].x, ss[q]);
+                ss[q] = fmaf(v[q].y, v[q].y, ss[q]);
+                ss[q] = fmaf(v[q].z, v[q].z, ss[q]);
+                ss[q] = fmaf(v[q].w, v[q].w, ss[q]);
+            }
+        }
+        for (int j = 1; j < NORM_VEC_MAX && j * vt < n4; j++) {
+#pragma unroll
+            for (int q = 0; q < Q; q++) {
+                const int t = threadIdx.x + q * BT, i = t + j * vt;
                 if (t < vt && i < n4) {
-                    const float4 v = __ldcg(xr + i);
-                    ss = fmaf(v.x, v.x, ss);
-                    ss = fmaf(v.y, v.y, ss);
-                    ss = fmaf(v.z, v.z, ss);
-                    ss = fmaf(v.w, v.w, ss);
+                    const float4 u = __ldcg(xr + i);
+                    ss[q] = fmaf(u.x, u.x, ss[q]);
+                    ss[q] = fmaf(u.y, u.y, ss[q]);
+                    ss[q] = fmaf(u.z, u.z, ss[q]);
+                    ss[q] = fmaf(u.w, u.w, ss[q]);
                 }
             }
-            ss = warp_sum(ss);
-            if (lane == 0 && t < vt) red[t >> 5] = ss;
+        }
+#pragma unroll
+        for (int q = 0; q < Q; q++) {
+            const float s = warp_sum(ss[q]); /* vt is a multiple of 32: whole virtual warps */
+            if (lane == 0 && threadIdx.x + q * BT < vt) red[(threadIdx.x + q * BT) >> 5] = s;
         }
         __syncthreads();
         if (warp == 0) {
@@ -494,14 +521,23 @@ __device__ __noinline__ void gemv_norm_rows(const float *y, int M, int n, const 
         }
         __syncthreads();
         const float inv = 1.0f / sqrtf(red[32] / (float)n + a.eps);
-        uint2 *o2 = reinterpret_cast<uint2 *>(reinterpret_cast<T *>(a.out) + (size_t)m * n);
-        for (int i = threadIdx.x; i < n4; i += BT) {
-            const float4 v = __ldcg(xr + i);
+        for (int q = 0; q < Q; q++) {
+            const int i = threadIdx.x + q * BT;
+            if (i < vt && i < n4) {
+                const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wq[q].x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wq[q].y));
+                uint2 ou;
+                ou.x = pack2<T>(v[q].x * inv * wa.x, v[q].y * inv * wa.y);
+                ou.y = pack2<T>(v[q].z * inv * wb.x, v[q].w * inv * wb.y);
+                o2[i] = ou;
+            }
+        }
+        for (int i = vt + threadIdx.x; i < n4; i += BT) {
+            const float4 u = __ldcg(xr + i);
             const uint2 wu = __ldg(w2 + i);
             const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.y));
             uint2 ou;
-            ou.x = pack2<T>(v.x * inv * wa.x, v.y * inv * wa.y);
-            ou.y = pack2<T>(v.z * inv * wb.x, v.w * inv * wb.y);
+            ou.x = pack2<T>(u.x * inv * wa.x, u.y * inv * wa.y);
+            ou.y = pack2<T>(u.z * inv * wb.x, u.w * inv * wb.y);
             o2[i] = ou;
         }
         __syncthreads(); /* red is reused by the next row */
@@ -509,15 +545,19 @@ __device__ __noinline__ void gemv_norm_rows(const float *y, int M, int n, const 
 }
 // After a block's y writes: the block counts itself done; the last of the grid normalises the rows
 // and zeroes the counter for the next launch (which, in a stream, starts after this one completes).
+// The order is the cooperative-groups grid barrier's: the block's stores, a block barrier, then
+// one thread's fence and atomic; the last block's thread fences again before the block reads.
 template <typename T>
 __device__ __forceinline__ void gemv_norm_tail(const float *y, int M, int n, const gemv_norm_args &a) {
     __shared__ int last;
-    __threadfence(); /* this thread's y stores visible device-wide before the block is counted */
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(a.ctr, 1u) == gridDim.x - 1;
+    if (threadIdx.x == 0) {
+        __threadfence();
+        last = atomicAdd(a.ctr, 1u) == gridDim.x - 1;
+        if (last) __threadfence();
+    }
     __syncthreads();
     if (!last) return;
-    __threadfence();
     gemv_norm_rows<T>(y, M, n, a);
     if (threadIdx.x == 0) *a.ctr = 0u;
 }

@@ -1219,12 +1219,12 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
         LF(lf_cuda_backend_create(m, &p, &gc));
         unsetenv("LF_CUDA_TUNE");
     } else if (mode == DS_NORM) {
-        setenv("LF_CUDA_IMPL", "o_proj:ffma8,down:ffma", 1);
+        /* every layer's kernel fixed (the choice is made at the first step: the variable stays set) */
+        setenv("LF_CUDA_IMPL", "qkv:ffma8,o_proj:ffma8,gate_up:ffma8+swiglu,down:ffma,lm_head:ffma8", 1);
         LF(lf_cuda_backend_create(m, &p, &gs));
         setenv("LF_CUDA_NORM_FUSE", "0", 1);
         LF(lf_cuda_backend_create(m, &p, &gc));
         unsetenv("LF_CUDA_NORM_FUSE");
-        unsetenv("LF_CUDA_IMPL");
     } else {
         lf_cuda_set_stream(1);
         LF(lf_cuda_backend_create(m, &p, &gs));
@@ -1277,7 +1277,8 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
             expect(all && !strcmp(k[2], "bulk+swiglu"), v);
         }
     }
-    if (bulk) { unsetenv("LF_CUDA_IMPL"); unsetenv("LF_CUDA_BULK"); }
+    if (bulk) unsetenv("LF_CUDA_BULK");
+    if (mode != DS_STREAM) unsetenv("LF_CUDA_IMPL");
     if (mode == DS_NORM) {
         char v[128];
         snprintf(v, sizeof v, "norm-fused chain %s: %ld fused launches, none with it off", name, lf_cuda_norm_fusions(gs));
