@@ -425,8 +425,15 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     for (int l = 0; l < b->nl; l++) {
         const cu_layer *L = &b->layers[l];
         void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        if (!normed) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
-        OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
+        // NORM_FUSE_XN: qkv (and gate/up) on the FFMA GEMV normalise their input on the fly
+        const int q_xu = normed ? 0 : lin_xn_unroll(b, lin_tuned_impl(b, LIN_QKV, cnt), cnt, b->dim);
+        b->norm_fusions += q_xu != 0;
+        if (q_xu) {
+            OP(LF_OP_QKV, lf_cuda_gemv_ffma_xn(dt, resid, L->attn_norm, eps, L->wqkv, qkv, cnt, b->qkv_dim, b->dim, q_xu, 0, st));
+        } else {
+            if (!normed) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
+            OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
+        }
         if (sm->fuse_rope) {
             OP(LF_OP_ATTENTION, lf_cuda_attention_rope(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, c->rope_style,
                                                        kc, vc, b->max_ctx, d_pos, d_seq, tok_idx, n_simple, b->nh, b->nkv, b->hd,
@@ -457,9 +464,13 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
             OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, rs_out, 1, beta, cnt, b->dim, b->q_dim));
         if (inv_tp) OP(LF_OP_ALL_REDUCE, allreduce_tree(b, resid, cnt));
         if (L->bo && (b->rank == 0 || inv_tp)) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
+        const int g_xu = fused_gu >= 0 ? lin_xn_unroll(b, fused_gu, cnt, b->dim) : 0; /* one GPU only */
+        b->norm_fusions += g_xu != 0;
         if (b->tp > 1 && !inv_tp) LF_TRY(allreduce_then_norm(b, resid, cnt, L->ffn_norm, xn, eps));
-        else if (!o_nu) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
-        if (fused_gu >= 0) {
+        else if (!o_nu && !g_xu) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
+        if (g_xu) {
+            OP(LF_OP_GATE_UP, lf_cuda_gemv_ffma_xn(dt, resid, L->ffn_norm, eps, L->wgu, act, cnt, b->ffn, b->dim, g_xu, 1, st));
+        } else if (fused_gu >= 0) {
             OP(LF_OP_GATE_UP, lin_impl(b, fused_gu, xn, L->wgu, act, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
         } else {
             OP(LF_OP_GATE_UP, lin(b, LIN_GU, xn, L->wgu, gu, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
@@ -1561,7 +1572,8 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         lf_cuda_set_pdl(major >= 9 && env_int("LF_CUDA_PDL", 1) != 0);
     }
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
-    b->norm_fuse_on = env_int("LF_CUDA_NORM_FUSE", 1) != 0;
+    b->norm_fuse_on = env_int("LF_CUDA_NORM_FUSE", NORM_FUSE_OFF);
+    if (b->norm_fuse_on < NORM_FUSE_OFF || b->norm_fuse_on > NORM_FUSE_XN) b->norm_fuse_on = NORM_FUSE_OFF;
     b->bulk_on = env_int("LF_CUDA_BULK", 0) != 0;   /* opt-in: slower in every step measured (session 27) */
     b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;

@@ -169,6 +169,16 @@ lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *
 int lf_cuda_gemv_ffma_norm_supported(int M, int N, int K);
 lf_status lf_cuda_gemv_ffma_norm(lf_dtype dt, const void *x, const void *W, float *y, float beta, int M, int N, int K, int unroll,
                                  const void *norm_w, void *out, float eps, unsigned *ctr, cudaStream_t st);
+/* The FFMA GEMV of the layer after an RMSNorm with the norm done on the fly: y [M, N] (T) =
+ * rmsnorm(r) W^T from the fp32 residual r [M, K] and the norm weight norm_w [K], computed as
+ * inv * (T(r * norm_w) W^T) with each warp summing r^2 as it streams its row (no norm kernel, no
+ * normalised copy of the input). swiglu: W = [gate; up] (2N rows, N = ffn), y = act = silu(gate) *
+ * up, gate and up rounded to T first. Not the bits of lf_cuda_rmsnorm + the GEMV (the rounding to
+ * T comes before the scaling); within their rounding of the CPU reference. M <= 8, K % 8 == 0,
+ * unroll 4 or 8, 16-byte aligned. */
+int lf_cuda_gemv_ffma_xn_supported(int M, int K);
+lf_status lf_cuda_gemv_ffma_xn(lf_dtype dt, const float *r, const void *norm_w, float eps, const void *W, void *y, int M, int N,
+                               int K, int unroll, int swiglu, cudaStream_t st);
 /* The FFMA GEMV of the gate/up layer with the SwiGLU epilogue: act[M, ffn] (T) = silu(gate) * up,
  * gate and up (rows n and ffn + n of Wgu [2 ffn, K]) rounded to T first, as the unfused path
  * stores them; a warp per feature (M <= 8, K % 8 == 0, aligned), `unroll` (4 or 8) loads in

@@ -455,6 +455,7 @@ typedef struct {
     unsigned *ctr;
     float eps;
     int vt;
+    const float *r; /* GEMV_NF_XN: the fp32 input [M, K] (the residual) */
 } gemv_norm_args;
 // The RMSNorm of rows [0, M) of y (fp32, width n) into out (T) by one block of GEMV_WARPS warps, bit
 // for bit what rmsnorm_vec_kernel launched with vt threads computes: virtual thread t sums the
@@ -572,10 +573,52 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
         acc[m] += part;
     }
 }
-template <typename T, int M, int U, bool SWI, bool NRM>
-__global__ void __launch_bounds__(GEMV_WARPS * 32)
+// XN: one round with the input normalised on the fly: the input is the fp32 residual r [M, K] and
+// the norm weight nw, the warp forms x~ = T(r * nw) (8 elements a load) and dots its R rows with
+// it, and sums r^2 per token (ss) in the lane's order, the same in every warp; the epilogue
+// scales each row's sum by 1/sqrt(ss/K + eps) (rmsnorm(r) W^T = inv * (r * nw) W^T, rounded to
+// T at another point than the norm kernel's output: not the same bits).
+template <typename T, int M, int U, int R>
+__device__ __forceinline__ void gemv_round_xn(float (&acc)[R][M], float (&ss)[M], const uint4 (&w)[R][U], const float *r,
+                                              const uint4 *nw4, int K8, int c) {
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+        const float4 *rm = reinterpret_cast<const float4 *>(r) + (size_t)m * 2 * K8;
+        float part[R], s = ss[m];
+#pragma unroll
+        for (int q = 0; q < R; q++) part[q] = 0.f;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int k8 = c + 32 * u;
+            const float4 a = __ldg(rm + 2 * k8), b = __ldg(rm + 2 * k8 + 1);
+            const uint4 g = __ldg(nw4 + k8);
+            typedef typename TT<T>::T2 T2;
+            const T2 *gp = reinterpret_cast<const T2 *>(&g);
+            const float2 g0 = TT<T>::f2(gp[0]), g1 = TT<T>::f2(gp[1]), g2 = TT<T>::f2(gp[2]), g3 = TT<T>::f2(gp[3]);
+            uint4 xt;
+            xt.x = pack2<T>(a.x * g0.x, a.y * g0.y);
+            xt.y = pack2<T>(a.z * g1.x, a.w * g1.y);
+            xt.z = pack2<T>(b.x * g2.x, b.y * g2.y);
+            xt.w = pack2<T>(b.z * g3.x, b.w * g3.y);
+            s = fmaf(a.x, a.x, s); s = fmaf(a.y, a.y, s); s = fmaf(a.z, a.z, s); s = fmaf(a.w, a.w, s);
+            s = fmaf(b.x, b.x, s); s = fmaf(b.y, b.y, s); s = fmaf(b.z, b.z, s); s = fmaf(b.w, b.w, s);
+#pragma unroll
+            for (int q = 0; q < R; q++) part[q] += dot8<T>(w[q][u], xt);
+        }
+        ss[m] = s;
+#pragma unroll
+        for (int q = 0; q < R; q++) acc[q][m] += part[q];
+    }
+}
+// NF (the norm before or after): 0 none; GEMV_NF_LAST the residual layer's last block normalises
+// y (NRM above); GEMV_NF_XN the input normalised on the fly (gemv_round_xn: x unused, nrm.r, nrm.w)
+#define GEMV_NF_LAST 1
+#define GEMV_NF_XN 2
+template <typename T, int M, int U, bool SWI, int NF>
+__global__ void __launch_bounds__(GEMV_WARPS * 32, NF == GEMV_NF_XN && !SWI && M == 1 ? 4 : 0) /* XN: as many blocks as the plain one */
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early,
             int early_y, gemv_norm_args nrm) {
+    constexpr bool NRM = NF == GEMV_NF_LAST, XN = NF == GEMV_NF_XN;
     constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
@@ -607,31 +650,63 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int m = 0; m < M; m++) acc[r][m] = 0.f;
-    if (first) {
+    float ss[M];
 #pragma unroll
-        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
-        c += U * 32;
-    }
-    for (; c + (U - 1) * 32 < K8; c += U * 32) {
+    for (int m = 0; m < M; m++) ss[m] = 0.f;
+    if constexpr (XN) {
+        const uint4 *nw4 = reinterpret_cast<const uint4 *>(nrm.w);
+        if (first) {
+            gemv_round_xn<T, M, U, R>(acc, ss, w, nrm.r, nw4, K8, c);
+            c += U * 32;
+        }
+        for (; c + (U - 1) * 32 < K8; c += U * 32) {
 #pragma unroll
-        for (int r = 0; r < R; r++)
+            for (int r = 0; r < R; r++)
 #pragma unroll
-            for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
+                for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
+            gemv_round_xn<T, M, U, R>(acc, ss, w, nrm.r, nw4, K8, c);
+        }
+        for (; c < K8; c += 32) {
+            uint4 w1[R][1];
 #pragma unroll
-        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
-    }
-    for (; c < K8; c += 32) {
+            for (int r = 0; r < R; r++) w1[r][0] = __ldg(w4[r] + c);
+            gemv_round_xn<T, M, 1, R>(acc, ss, w1, nrm.r, nw4, K8, c);
+        }
+    } else {
+        if (first) {
 #pragma unroll
-        for (int r = 0; r < R; r++) {
-            const uint4 w0 = __ldg(w4[r] + c);
+            for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
+            c += U * 32;
+        }
+        for (; c + (U - 1) * 32 < K8; c += U * 32) {
 #pragma unroll
-            for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
+            for (int r = 0; r < R; r++)
+#pragma unroll
+                for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
+#pragma unroll
+            for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
+        }
+        for (; c < K8; c += 32) {
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                const uint4 w0 = __ldg(w4[r] + c);
+#pragma unroll
+                for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
+            }
         }
     }
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int m = 0; m < M; m++) acc[r][m] = warp_sum(acc[r][m]);
+    if constexpr (XN) {
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            const float inv = 1.0f / sqrtf(warp_sum(ss[m]) / (float)K + nrm.eps);
+#pragma unroll
+            for (int r = 0; r < R; r++) acc[r][m] *= inv;
+        }
+    }
     if (lane == 0 && live) {
 #pragma unroll
         for (int m = 0; m < M; m++) {
@@ -929,10 +1004,12 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
     const int early = gemv_early(), early_y = gemv_early_y();
     const gemv_norm_args na = nrm ? *nrm : gemv_norm_args{};
+    const int nf = !nrm ? 0 : nrm->r ? GEMV_NF_XN : GEMV_NF_LAST;
 #define GEMV_GO(MM, U, S, R) LF_LAUNCH((gemv_kernel<T, MM, U, S, R>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, \
                                        N, K, early, early_y, na)
-#define GEMV_U(MM, U) do { if (swi) GEMV_GO(MM, U, true, false); else if (nrm) GEMV_GO(MM, U, false, true); \
-                           else GEMV_GO(MM, U, false, false); } while (0)
+#define GEMV_U(MM, U) do { if (nf == GEMV_NF_XN) { if (swi) GEMV_GO(MM, U, true, GEMV_NF_XN); else GEMV_GO(MM, U, false, GEMV_NF_XN); } \
+                           else if (swi) GEMV_GO(MM, U, true, 0); else if (nf) GEMV_GO(MM, U, false, GEMV_NF_LAST); \
+                           else GEMV_GO(MM, U, false, 0); } while (0)
 #define GEMV_CASE(MM) case MM: if (unroll == 8) GEMV_U(MM, 8); else GEMV_U(MM, 4); break
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
@@ -966,8 +1043,20 @@ extern "C" lf_status lf_cuda_gemv_ffma_norm(lf_dtype dt, const void *x, const vo
     if (!ctr || !norm_w || !out) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv_ffma_norm: no completion counter, norm weight or output");
     if (((uintptr_t)y & 15) || (((uintptr_t)norm_w | (uintptr_t)out) & 7))
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_norm: y 16-byte and the norm's weight and output 8-byte aligned");
-    const gemv_norm_args na = {norm_w, out, ctr, eps, norm_vec_threads(N)};
+    const gemv_norm_args na = {norm_w, out, ctr, eps, norm_vec_threads(N), NULL};
     return gemv_ffma_launch(dt, x, W, y, 1, beta, M, N, K, unroll, 0, &na, st);
+}
+
+extern "C" int lf_cuda_gemv_ffma_xn_supported(int M, int K) { return M >= 1 && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0; }
+
+extern "C" lf_status lf_cuda_gemv_ffma_xn(lf_dtype dt, const float *r, const void *norm_w, float eps, const void *W, void *y, int M,
+                                         int N, int K, int unroll, int swiglu, cudaStream_t st) {
+    if (M <= 0 || N <= 0) return LINFER_OK;
+    if (!lf_cuda_gemv_ffma_xn_supported(M, K) || (((uintptr_t)r | (uintptr_t)norm_w | (uintptr_t)W) & 15))
+        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_xn: M %d (1..%d), K %d (multiple of 8), 16-byte aligned pointers", M,
+                       LF_CUDA_GEMV_MAX_M, K);
+    const gemv_norm_args na = {norm_w, NULL, NULL, eps, 0, r};
+    return gemv_ffma_launch(dt, W /* any aligned pointer: x is not read */, W, y, 0, 0.0f, M, N, K, unroll, swiglu, &na, st);
 }
 
 extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,

@@ -469,6 +469,49 @@ static void test_gemv_ffma_norm(lf_dtype dt, int M, int N, int K) {
     cudaFree(dx); cudaFree(dW); cudaFree(dnw); cudaFree(ctr);
 }
 
+/* The FFMA GEMV normalising its input on the fly (lf_cuda_gemv_ffma_xn): against the CPU (the
+ * norm's output rounded to T, then the layer), plain and with the SwiGLU epilogue, both unrolls;
+ * within the bound of the unfused GPU path (norm kernel + FFMA GEMV), the same bits on a second run. */
+static void test_gemv_ffma_xn(lf_dtype dt, int M, int N, int K, int swiglu) {
+    const int rows = swiglu ? 2 * N : N;
+    float *r = frand_array((size_t)M * K, 3.0f), *W = frand_array((size_t)rows * K, 3.0f / sqrtf((float)K));
+    float *nw = xmalloc((size_t)K * 4), *xn = xmalloc((size_t)M * K * 4), *yr = xmalloc((size_t)M * rows * 4);
+    float *ref = xmalloc((size_t)M * N * 4);
+    round_array(dt, W, (size_t)rows * K);
+    for (int i = 0; i < K; i++) nw[i] = rnd(dt, 1.0f + 0.5f * frand());
+    const float eps = 1e-5f;
+    for (int m = 0; m < M; m++) lf_cpu_rmsnorm(xn + (size_t)m * K, r + (size_t)m * K, nw, 1, K, eps);
+    round_array(dt, xn, (size_t)M * K);
+    lf_cpu_linear(yr, xn, W, NULL, M, rows, K);
+    if (swiglu) {
+        round_array(dt, yr, (size_t)M * rows);
+        for (int m = 0; m < M; m++) lf_cpu_swiglu(ref + (size_t)m * N, yr + (size_t)m * rows, yr + (size_t)m * rows + N, N);
+    } else {
+        memcpy(ref, yr, (size_t)M * N * 4);
+    }
+    float *dr = dput(r, (size_t)M * K * 4);
+    void *dW = dput_T(dt, W, (size_t)rows * K), *dnw = dput_T(dt, nw, (size_t)K), *dxn = dalloc((size_t)M * K * 2);
+    char vn[96];
+    for (int unroll = 4; unroll <= 8; unroll += 4) {
+        void *dy = dalloc((size_t)M * N * 2), *dy2 = dalloc((size_t)M * N * 2), *dyu = dalloc((size_t)M * N * 2);
+        LF(lf_cuda_gemv_ffma_xn(dt, dr, dnw, eps, dW, dy, M, N, K, unroll, swiglu, 0));
+        LF(lf_cuda_gemv_ffma_xn(dt, dr, dnw, eps, dW, dy2, M, N, K, unroll, swiglu, 0));
+        LF(lf_cuda_rmsnorm(dt, dxn, dr, dnw, NULL, M, K, eps, 0));
+        if (swiglu) LF(lf_cuda_gemv_swiglu(dt, dxn, dW, dyu, M, N, K, unroll, 0));
+        else LF(lf_cuda_gemv_ffma_ex(dt, dxn, dW, dyu, 0, 0.0f, M, N, K, unroll, 0));
+        float *g = dget_T(dt, dy, (size_t)M * N), *g2 = dget_T(dt, dy2, (size_t)M * N), *gu = dget_T(dt, dyu, (size_t)M * N);
+        snprintf(vn, sizeof vn, "ffma%s%s+xn M%d N%d K%d", unroll == 8 ? "8" : "", swiglu ? "+swiglu" : "", M, N, K);
+        check("gemv-xn", dt, vn, g, ref, (size_t)M * N, tol(dt));
+        snprintf(vn, sizeof vn, "ffma%s%s+xn M%d N%d K%d vs gpu norm+gemv", unroll == 8 ? "8" : "", swiglu ? "+swiglu" : "", M, N, K);
+        check("gemv-xn", dt, vn, g, gu, (size_t)M * N, tol(dt));
+        snprintf(vn, sizeof vn, "gemv_ffma_xn %s u%d%s M%d N%d K%d: the same bits twice", dtn(dt), unroll, swiglu ? " swiglu" : "", M, N, K);
+        expect(!memcmp(g, g2, (size_t)M * N * 4), vn);
+        free(g); free(g2); free(gu); cudaFree(dy); cudaFree(dy2); cudaFree(dyu);
+    }
+    free(r); free(W); free(nw); free(xn); free(yr); free(ref);
+    cudaFree(dr); cudaFree(dW); cudaFree(dnw); cudaFree(dxn);
+}
+
 static void test_gemv_ffma_norm_refusals(lf_dtype dt) {
     void *dx = dalloc(1 << 16), *dW = dalloc(1 << 16), *dw = dalloc(1 << 16), *dn = dalloc(1 << 16);
     float *dy = dalloc(1 << 16);
@@ -1201,8 +1244,10 @@ static void compare_forward(const char *name, const lf_model *m, const lf_model 
  * steps on the bulk-copy GEMV (gemv_bulk.cu), against the CPU and the untuned chain. DS_NORM: the
  * chain with o_proj and down on the FFMA GEMV (8 and 4 loads in flight), which then does the next
  * RMSNorm in its last block (lf_cuda_gemv_ffma_norm), against the CPU and bit for bit against the
- * same chain with that off (LF_CUDA_NORM_FUSE=0). */
-enum { DS_STREAM, DS_BULK, DS_NORM };
+ * same chain with that off (LF_CUDA_NORM_FUSE=0). DS_XN: qkv and gate/up on the FFMA GEMV
+ * normalising their input on the fly (lf_cuda_gemv_ffma_xn; other rounding points, so within the
+ * bound of the unfused chain, not its bits). */
+enum { DS_STREAM, DS_BULK, DS_NORM, DS_XN };
 static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype dt, double bound, int mode) {
     const int bulk = mode == DS_BULK;
     lf_backend_params p;
@@ -1221,6 +1266,14 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
     } else if (mode == DS_NORM) {
         /* every layer's kernel fixed (the choice is made at the first step: the variable stays set) */
         setenv("LF_CUDA_IMPL", "qkv:ffma8,o_proj:ffma8,gate_up:ffma8+swiglu,down:ffma,lm_head:ffma8", 1);
+        setenv("LF_CUDA_NORM_FUSE", "1", 1);
+        LF(lf_cuda_backend_create(m, &p, &gs));
+        setenv("LF_CUDA_NORM_FUSE", "0", 1);
+        LF(lf_cuda_backend_create(m, &p, &gc));
+        unsetenv("LF_CUDA_NORM_FUSE");
+    } else if (mode == DS_XN) {
+        setenv("LF_CUDA_IMPL", "qkv:ffma8,o_proj:ffma8,gate_up:ffma+swiglu,down:ffma,lm_head:ffma8", 1);
+        setenv("LF_CUDA_NORM_FUSE", "2", 1);
         LF(lf_cuda_backend_create(m, &p, &gs));
         setenv("LF_CUDA_NORM_FUSE", "0", 1);
         LF(lf_cuda_backend_create(m, &p, &gc));
@@ -1236,7 +1289,7 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
         expect(on, "decode stream: the kernel applies to this model");
         if (!on) printf("    (not used: %s)\n", why ? why : "?");
     }
-    const char *what = bulk ? "gemv-bulk chain" : mode == DS_NORM ? "norm-fused chain" : "decode-stream";
+    const char *what = bulk ? "gemv-bulk chain" : mode == DS_NORM ? "norm-fused chain" : mode == DS_XN ? "norm-xn chain" : "decode-stream";
     int same_bits = 1;
     const int V = m->cfg.vocab_size, lens[2] = {37, 700}, slots[2] = {1, 3};
     int32_t *tok = xmalloc(sizeof(int32_t) * 768), *pos = xmalloc(sizeof(int32_t) * 768), *seq = xmalloc(sizeof(int32_t) * 768);
@@ -1279,6 +1332,11 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
     }
     if (bulk) unsetenv("LF_CUDA_BULK");
     if (mode != DS_STREAM) unsetenv("LF_CUDA_IMPL");
+    if (mode == DS_XN) {
+        char v[128];
+        snprintf(v, sizeof v, "norm-xn chain %s: %ld fused launches, none with it off", name, lf_cuda_norm_fusions(gs));
+        expect(lf_cuda_norm_fusions(gs) >= 2 * m->cfg.n_layers && lf_cuda_norm_fusions(gc) == 0, v);
+    }
     if (mode == DS_NORM) {
         char v[128];
         snprintf(v, sizeof v, "norm-fused chain %s: %ld fused launches, none with it off", name, lf_cuda_norm_fusions(gs));
@@ -1312,9 +1370,11 @@ static void test_decode_stream(lf_dtype dt) {
     compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_STREAM);
     compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_BULK);
     compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_NORM);
+    compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_XN);
     setenv("LF_CUDA_GRAPH", "0", 1);
     compare_decode_stream("gqa hd64 neox eager", m, dt, bound, DS_STREAM);
     compare_decode_stream("gqa hd64 neox eager", m, dt, bound, DS_NORM);
+    compare_decode_stream("gqa hd64 neox eager", m, dt, bound, DS_XN);
     unsetenv("LF_CUDA_GRAPH");
     lf_model_free(m);
     /* head_dim 128, one KV head per query head, GGUF's interleaved RoPE, 3 layers, long FFN rows */
@@ -1323,6 +1383,7 @@ static void test_decode_stream(lf_dtype dt) {
     compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_STREAM);
     compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_BULK);
     compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_NORM);
+    compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_XN);
     lf_model_free(m);
     /* SmolLM2's widths: rows of 576, 9 heads (14 context splits per head on 132 SMs) */
     c.n_layers = 2; c.dim = 576; c.n_heads = 9; c.n_kv_heads = 3; c.head_dim = 64; c.ffn_dim = 1536; c.rope_style = LF_ROPE_NEOX;
@@ -1330,6 +1391,7 @@ static void test_decode_stream(lf_dtype dt) {
     compare_decode_stream("smollm2 widths", m, dt, bound, DS_STREAM);
     compare_decode_stream("smollm2 widths", m, dt, bound, DS_BULK);
     compare_decode_stream("smollm2 widths", m, dt, bound, DS_NORM);
+    compare_decode_stream("smollm2 widths", m, dt, bound, DS_XN);
     lf_model_free(m);
 }
 
@@ -1689,6 +1751,12 @@ int main(int argc, char **argv) {
             test_gemv_ffma_norm(dt, 2, 1000, 200);    /* K8 = 25: no whole round, the tail only */
             if (!g_quick) test_gemv_ffma_norm(dt, 5, 8192, 2048); /* 2048 float4: two per thread */
             test_gemv_ffma_norm_refusals(dt);
+            test_gemv_ffma_xn(dt, 1, 12288, 4096, 0);  /* llama-2-7b's qkv */
+            test_gemv_ffma_xn(dt, 1, 11008, 4096, 1);  /* and gate/up with the SwiGLU */
+            test_gemv_ffma_xn(dt, 3, 1000, 1000, 0);   /* K8 = 125: a round of 4 and tails; odd N */
+            test_gemv_ffma_xn(dt, 8, 300, 576, 1);     /* SmolLM2's width, 8 rows */
+            expect(lf_cuda_gemv_ffma_xn(dt, NULL, NULL, 1e-5f, NULL, NULL, 1, 64, 60, 8, 0, 0) == LINFER_ERR_UNSUPPORTED,
+                   "gemv_ffma_xn: K % 8 != 0 -> LINFER_ERR_UNSUPPORTED");
             test_gemv_bulk(dt, 50, 512);      /* fewer rows than SMs */
             test_gemv_bulk(dt, 1000, 4096);   /* 2 rows a slot, the ring reused */
             test_gemv_bulk(dt, 2000, 11008);  /* a row a slot (21.5 KiB) */
