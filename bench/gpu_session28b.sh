@@ -5,6 +5,8 @@
 # with it on and off), CUDA-vs-CPU greedy at llama-2-7b, calibrate, then bs-1 decode with it on
 # (the default) and off (LF_CUDA_NORM_FUSE=0), alternating: llama-2-7b in 128 (two rounds each),
 # in 2048, llama-3-8b and llama-2-13b in 128.
+# Ran on 01bf61a; the kernels it compares were removed after 28c (docs/perf-notes.md, session 28):
+# check that commit out to run it again.
 # carry: build-dev/lib build-dev/pack
 set -u
 cd "$(dirname "$0")/.."

@@ -3,6 +3,8 @@
 # (LF_CUDA_NORM_FUSE=1: the residual layer's last block; =2: qkv and gate/up normalise their input
 # on the fly) against none (0, the default). Kernel tests, CUDA-vs-CPU greedy with =2 at
 # llama-2-7b and llama-3-8b, calibrate, then bs-1 decode in rounds of 0 / 2 / 1.
+# Ran on dbed0cf; the kernels it compares were removed after 28c (docs/perf-notes.md, session 28):
+# check that commit out to run it again.
 # carry: build-dev/lib build-dev/pack
 set -u
 cd "$(dirname "$0")/.."

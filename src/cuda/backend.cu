@@ -87,7 +87,6 @@ static void layout_scratch(cu_backend *b, char *base, size_t *total) {
     b->stream_tab = (lf_stream_layer *)(base + carve(&off, (size_t)b->nl * sizeof(lf_stream_layer)));
     b->stream.barrier = (unsigned *)(base + carve(&off, sizeof(unsigned)));
     b->bulk_ctr = (unsigned *)(base + carve(&off, (size_t)LF_BULK_CTRS * 2 * sizeof(unsigned)));
-    b->norm_ctr = (unsigned *)(base + carve(&off, sizeof(unsigned)));
     b->inv_part = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, T * b->dim * sizeof(float))) : NULL;
     b->inv_gat = b->invariant && b->tp > 1 ? (float *)(base + carve(&off, (size_t)b->tp * T * b->dim * sizeof(float))) : NULL;
     *total = off;
@@ -425,15 +424,8 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
     for (int l = 0; l < b->nl; l++) {
         const cu_layer *L = &b->layers[l];
         void *kc = b->k_cache + (size_t)l * b->layer_kv_bytes, *vc = b->v_cache + (size_t)l * b->layer_kv_bytes;
-        // NORM_FUSE_XN: qkv (and gate/up) on the FFMA GEMV normalise their input on the fly
-        const int q_xu = normed ? 0 : lin_xn_unroll(b, lin_tuned_impl(b, LIN_QKV, cnt), cnt, b->dim);
-        b->norm_fusions += q_xu != 0;
-        if (q_xu) {
-            OP(LF_OP_QKV, lf_cuda_gemv_ffma_xn(dt, resid, L->attn_norm, eps, L->wqkv, qkv, cnt, b->qkv_dim, b->dim, q_xu, 0, st));
-        } else {
-            if (!normed) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
-            OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
-        }
+        if (!normed) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->attn_norm, NULL, cnt, b->dim, eps, st));
+        OP(LF_OP_QKV, lin(b, LIN_QKV, xn, L->wqkv, qkv, 0, 0.0f, cnt, b->qkv_dim, b->dim));
         if (sm->fuse_rope) {
             OP(LF_OP_ATTENTION, lf_cuda_attention_rope(dt, b->attn, b->q_dim, b->qkv, b->qkv_dim, L->bqkv, b->inv_freq, c->rope_style,
                                                        kc, vc, b->max_ctx, d_pos, d_seq, tok_idx, n_simple, b->nh, b->nkv, b->hd,
@@ -453,37 +445,19 @@ static lf_status enqueue_layers(cu_backend *b, const step_meta *sm, int t0, int 
         // rank's partial to inv_part, added to the residual in a fixed tree, then the bias)
         float *rs_out = inv_tp ? b->inv_part : resid;
         const float beta = !inv_tp && b->rank == 0 ? 1.0f : 0.0f;
-        // on one GPU without an o_proj bias, the FFMA GEMV of o_proj (and of down) also does the
-        // RMSNorm after it (lf_cuda_gemv_ffma_norm: the same bits, one kernel fewer)
-        const int o_nu = b->tp == 1 && !L->bo ? lin_norm_unroll(b, LIN_O, cnt, b->dim, b->q_dim) : 0;
-        b->norm_fusions += o_nu != 0;
-        if (o_nu)
-            OP(LF_OP_O_PROJ, lf_cuda_gemv_ffma_norm(dt, attn, L->wo, resid, 1.0f, cnt, b->dim, b->q_dim, o_nu, L->ffn_norm, xn, eps,
-                                                    b->norm_ctr, st));
-        else
-            OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, rs_out, 1, beta, cnt, b->dim, b->q_dim));
+        OP(LF_OP_O_PROJ, lin(b, LIN_O, attn, L->wo, rs_out, 1, beta, cnt, b->dim, b->q_dim));
         if (inv_tp) OP(LF_OP_ALL_REDUCE, allreduce_tree(b, resid, cnt));
         if (L->bo && (b->rank == 0 || inv_tp)) OP(LF_OP_O_PROJ, lf_cuda_add_bias(dt, resid, L->bo, cnt, b->dim, st));
-        const int g_xu = fused_gu >= 0 ? lin_xn_unroll(b, fused_gu, cnt, b->dim) : 0; /* one GPU only */
-        b->norm_fusions += g_xu != 0;
         if (b->tp > 1 && !inv_tp) LF_TRY(allreduce_then_norm(b, resid, cnt, L->ffn_norm, xn, eps));
-        else if (!o_nu && !g_xu) OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
-        if (g_xu) {
-            OP(LF_OP_GATE_UP, lf_cuda_gemv_ffma_xn(dt, resid, L->ffn_norm, eps, L->wgu, act, cnt, b->ffn, b->dim, g_xu, 1, st));
-        } else if (fused_gu >= 0) {
+        else OP(LF_OP_NORM, lf_cuda_rmsnorm(dt, xn, resid, L->ffn_norm, NULL, cnt, b->dim, eps, st));
+        if (fused_gu >= 0) {
             OP(LF_OP_GATE_UP, lin_impl(b, fused_gu, xn, L->wgu, act, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
         } else {
             OP(LF_OP_GATE_UP, lin(b, LIN_GU, xn, L->wgu, gu, 0, 0.0f, cnt, 2 * b->ffn, b->dim));
             OP(LF_OP_ACTIVATION, lf_cuda_swiglu(dt, act, gu, cnt, b->ffn, st));
         }
-        const int d_nu = b->tp == 1 && l + 1 < b->nl ? lin_norm_unroll(b, LIN_DOWN, cnt, b->dim, b->ffn) : 0;
-        b->norm_fusions += d_nu != 0;
-        if (d_nu)
-            OP(LF_OP_DOWN, lf_cuda_gemv_ffma_norm(dt, act, L->wdown, resid, 1.0f, cnt, b->dim, b->ffn, d_nu, b->layers[l + 1].attn_norm,
-                                                  xn, eps, b->norm_ctr, st));
-        else
-            OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, rs_out, 1, beta, cnt, b->dim, b->ffn));
-        normed = d_nu != 0;
+        OP(LF_OP_DOWN, lin(b, LIN_DOWN, act, L->wdown, rs_out, 1, beta, cnt, b->dim, b->ffn));
+        normed = 0;
         if (inv_tp) {
             OP(LF_OP_ALL_REDUCE, allreduce_tree(b, resid, cnt));
         } else if (b->tp > 1 && l + 1 < b->nl && allreduce_norm_applies(b, cnt)) {
@@ -1430,7 +1404,6 @@ extern "C" int lf_cuda_stream_active(const lf_backend *bb, const char **why) {
     if (why) *why = b->stream_on ? NULL : b->stream_why;
     return b->stream_on;
 }
-extern "C" long lf_cuda_norm_fusions(const lf_backend *bb) { return ((const cu_backend *)bb)->norm_fusions; }
 static lf_status stream_setup(cu_backend *b) {
     const lf_config *c = &b->base.model->cfg;
     const int want = g_stream >= 0 ? g_stream : env_int("LF_CUDA_STREAM", 0);
@@ -1572,8 +1545,6 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
         lf_cuda_set_pdl(major >= 9 && env_int("LF_CUDA_PDL", 1) != 0);
     }
     b->fuse_swiglu = env_int("LF_CUDA_FUSE", 1) != 0;
-    b->norm_fuse_on = env_int("LF_CUDA_NORM_FUSE", NORM_FUSE_OFF);
-    if (b->norm_fuse_on < NORM_FUSE_OFF || b->norm_fuse_on > NORM_FUSE_XN) b->norm_fuse_on = NORM_FUSE_OFF;
     b->bulk_on = env_int("LF_CUDA_BULK", 0) != 0;   /* opt-in: slower in every step measured (session 27) */
     b->gemv_rr = env_int("LF_CUDA_GEMV_RR", 1) != 0;
     b->tune_on = !getenv("LF_CUDA_GEMV") && env_int("LF_CUDA_TUNE", 1) != 0;
@@ -1659,7 +1630,6 @@ extern "C" lf_status lf_cuda_backend_create(const lf_model *m, const lf_backend_
     layout_scratch(b, b->smem, &sbytes);
     CU_OR_FAIL(cudaMemset(b->split, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned))); // attention split counters
     CU_OR_FAIL(cudaMemset(b->bulk_ctr, 0, (size_t)LF_BULK_CTRS * 2 * sizeof(unsigned)));  // bulk GEMV work counters
-    CU_OR_FAIL(cudaMemset(b->norm_ctr, 0, sizeof(unsigned)));                               // fused norm's counter
     b->k_cache = b->kvmem;
     b->v_cache = b->kvmem + (size_t)b->nl * b->layer_kv_bytes;
     CU_OR_FAIL(cudaHostAlloc((void **)&b->h_meta, LF_META_INTS((size_t)b->max_tokens) * sizeof(int32_t), cudaHostAllocDefault));

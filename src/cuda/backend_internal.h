@@ -51,7 +51,6 @@ static inline int impl_is_swiglu(int impl) {
     return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU || impl == IMPL_BULK_SWIGLU;
 }
 extern const char *const lin_name[LIN_COUNT];
-enum { NORM_FUSE_OFF, NORM_FUSE_LAST, NORM_FUSE_XN };
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */
 // Steps of 17..LT_ROWS_MAX rows: per exact row count and linear layer, cublasGemmEx or the fastest
 // cuBLASLt algorithm (gemm_lt.cu), chosen by timing on first use (tune_lt; LF_CUDA_LT=0: GemmEx).
@@ -139,14 +138,6 @@ typedef struct {
     int bulk_on;              // the one-token bulk-copy GEMV among the tuning candidates (LF_CUDA_BULK=1; off by default)
     unsigned *bulk_ctr;       // [LF_BULK_CTRS][2] its work counters (scratch, zeroed), taken in turn per launch
     unsigned bulk_ctr_next;
-    // The RMSNorms inside the FFMA GEMVs at one GPU (LF_CUDA_NORM_FUSE; default NORM_FUSE_OFF):
-    // NORM_FUSE_LAST, the residual layers' (o_proj, down) GEMV normalises in its last block
-    // (lf_cuda_gemv_ffma_norm; norm_ctr: one completion counter, scratch, zeroed, shared by all its
-    // launches, which one stream runs one after another); NORM_FUSE_XN, the layer after the norm
-    // (qkv, gate_up) normalises its input on the fly (lf_cuda_gemv_ffma_xn)
-    int norm_fuse_on;
-    unsigned *norm_ctr;
-    long norm_fusions;        // such launches enqueued (lf_cuda_norm_fusions, for the tests)
     int tune_on;              // per-shape choice by timing (off when LF_CUDA_GEMV or LF_CUDA_TUNE=0 is set)
     int tune_step_on;         // the choice checked on whole decode steps (tune_step; LF_CUDA_TUNE_STEP=0 off)
     int fuse_rope_on;         // decode steps rotate q/k inside the attention kernel (LF_CUDA_FUSE_ROPE=0: the RoPE kernel)
@@ -179,16 +170,6 @@ typedef struct {
 // ---------------------------------------------------------------------------------------------
 // The linear layers' kernels (linear_choice.cu)
 
-// Whether linear layer `which` (o_proj or down) at M rows runs on the FFMA GEMV, which can take the
-// next RMSNorm into its last block (lf_cuda_gemv_ffma_norm): its loads in flight per lane (4 or 8),
-// or 0 (then lin and the norm kernel)
-int lin_norm_unroll(const cu_backend *b, int which, int M, int N, int K);
-// Whether the layer after a norm whose kernel is `impl` (IMPL_FFMA, IMPL_FFMA8 or their SwiGLU
-// forms) at M rows and input width K takes the norm on the fly (lf_cuda_gemv_ffma_xn, norm_fuse_on
-// NORM_FUSE_XN, one GPU): its loads in flight per lane (4 or 8), or 0
-int lin_xn_unroll(const cu_backend *b, int impl, int M, int K);
-// The tuned kernel (IMPL_*) of linear layer `which` at M rows, or -1 (not tuned, or above the buckets)
-int lin_tuned_impl(const cu_backend *b, int which, int M);
 // The row bucket of a step of M rows (tune_rows), -1 above the last
 int tune_bucket_of(int M);
 // Candidate impl (IMPL_*) of linear layer `which` as one call: y (fp32 with y += beta*y, or T when

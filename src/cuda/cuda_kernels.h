@@ -160,25 +160,6 @@ lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, 
 /* The same with `unroll` (4, the default, or 8) 16-byte weight loads in flight per lane */
 lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                                int unroll, cudaStream_t st);
-/* The FFMA GEMV of a residual layer followed by the next RMSNorm, in one kernel: y [M, N] (fp32) =
- * x W^T + beta y, then out [M, N] (T) = rmsnorm(y rows) * norm_w, normalised by the grid's last
- * block to finish (M <= 8, K % 8 == 0, N % 4 == 0 and N <= 16384; x, W, y 16-byte aligned, norm_w
- * and out 8-byte). y's bits are lf_cuda_gemv_ffma_ex's with that unroll, out's are lf_cuda_rmsnorm's
- * (the same summation order). ctr: one unsigned, zero before the launch and left zero after it; no
- * launch that may run at the same time may use it (consecutive launches on one stream may). */
-int lf_cuda_gemv_ffma_norm_supported(int M, int N, int K);
-lf_status lf_cuda_gemv_ffma_norm(lf_dtype dt, const void *x, const void *W, float *y, float beta, int M, int N, int K, int unroll,
-                                 const void *norm_w, void *out, float eps, unsigned *ctr, cudaStream_t st);
-/* The FFMA GEMV of the layer after an RMSNorm with the norm done on the fly: y [M, N] (T) =
- * rmsnorm(r) W^T from the fp32 residual r [M, K] and the norm weight norm_w [K], computed as
- * inv * (T(r * norm_w) W^T) with each warp summing r^2 as it streams its row (no norm kernel, no
- * normalised copy of the input). swiglu: W = [gate; up] (2N rows, N = ffn), y = act = silu(gate) *
- * up, gate and up rounded to T first. Not the bits of lf_cuda_rmsnorm + the GEMV (the rounding to
- * T comes before the scaling); within their rounding of the CPU reference. M <= 8, K % 8 == 0,
- * unroll 4 or 8, 16-byte aligned. */
-int lf_cuda_gemv_ffma_xn_supported(int M, int K);
-lf_status lf_cuda_gemv_ffma_xn(lf_dtype dt, const float *r, const void *norm_w, float eps, const void *W, void *y, int M, int N,
-                               int K, int unroll, int swiglu, cudaStream_t st);
 /* The FFMA GEMV of the gate/up layer with the SwiGLU epilogue: act[M, ffn] (T) = silu(gate) * up,
  * gate and up (rows n and ffn + n of Wgu [2 ffn, K]) rounded to T first, as the unfused path
  * stores them; a warp per feature (M <= 8, K % 8 == 0, aligned), `unroll` (4 or 8) loads in
@@ -360,9 +341,6 @@ void lf_cuda_set_stream(int on);
 struct lf_backend;
 /* Whether this CUDA backend runs its one-token decode steps with it (1), else 0 and *why (may be NULL) */
 int lf_cuda_stream_active(const struct lf_backend *b, const char **why);
-/* How many residual layers this CUDA backend has enqueued with the next RMSNorm in the same kernel
- * (lf_cuda_gemv_ffma_norm; a captured graph's launches count once, at capture) */
-long lf_cuda_norm_fusions(const struct lf_backend *b);
 
 #ifdef __cplusplus
 }

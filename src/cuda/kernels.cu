@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(NORM_THREADS) rmsnorm_kernel(T *__restrict__ o
 // single row costs one round trip to L2 instead of n / 256 dependent loads. early_w: the norm
 // weights (no kernel writes them) are loaded before the PDL wait, so the output pass does not
 // wait for them after the sum (LF_CUDA_NORM_EARLY=0: after it, as before session 21).
-#define NORM_VEC_MAX 4 /* float4 per thread at most (rmsnorm_vec_kernel, gemv_norm_rows) */
+#define NORM_VEC_MAX 4
 template <typename T>
 __global__ void __launch_bounds__(1024) rmsnorm_vec_kernel(T *__restrict__ out, const float *__restrict__ x,
                                                            const T *__restrict__ w, const int32_t *__restrict__ rows,
@@ -441,127 +441,7 @@ extern "C" lf_status lf_cuda_add_bias(lf_dtype dt, float *y, const void *bias, i
 // residual's last writer is two or more kernels back), and the last warps' epilogue waits for no load.
 // SWI: the gate/up layer with the SwiGLU epilogue: N = ffn features, W = [gate rows; up rows]
 // (2N x K), a warp takes feature n's two rows (2U loads in flight) and writes act[m, n] (T).
-// NRM: the residual layer (fp32 y += x W^T) followed by the next RMSNorm of y's rows: every block
-// counts itself done on `nrm->ctr` after its rows are written, and the last one normalises the
-// whole rows into nrm->out (gemv_norm_tail), so the step has no norm kernel between this layer and
-// the next (whose blocks, launched by PDL during this one's tail, load their weights meanwhile).
 #define GEMV_WARPS 8
-// What the NRM epilogue needs (passed by value): the norm's weight [N] and output [M, N] (T), the
-// completion counter (zero before and after the launch), eps, and the thread count of the norm
-// kernel whose summation order it repeats (rmsnorm_vec_kernel's launch for N, one float4 per thread).
-typedef struct {
-    const void *w;
-    void *out;
-    unsigned *ctr;
-    float eps;
-    int vt;
-    const float *r; /* GEMV_NF_XN: the fp32 input [M, K] (the residual) */
-} gemv_norm_args;
-// The RMSNorm of rows [0, M) of y (fp32, width n) into out (T) by one block of GEMV_WARPS warps, bit
-// for bit what rmsnorm_vec_kernel launched with vt threads computes: virtual thread t sums the
-// squares of its float4s t, t + vt, ... in that order, each virtual warp (32 consecutive t) by the
-// xor butterfly, then the warp sums by warp 0 as block_sum does. Real thread i plays t = i + 256 q
-// (q < 4, vt <= 1024) and loads its float4s t (and their norm weights) in one round, kept for the
-// output; float4s past vt (widths over 4096) are loaded again for it. y is read through L2 (other
-// blocks wrote it during this kernel).
-template <typename T>
-__device__ __forceinline__ void gemv_norm_rows(const float *y, int M, int n, const gemv_norm_args &a) {
-    __shared__ float red[33];
-    typedef typename TT<T>::T2 T2;
-    constexpr int BT = GEMV_WARPS * 32, Q = 1024 / BT;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n4 = n >> 2, vt = a.vt;
-    const uint2 *w2 = reinterpret_cast<const uint2 *>(a.w);
-    for (int m = 0; m < M; m++) {
-        const float4 *xr = reinterpret_cast<const float4 *>(y + (size_t)m * n);
-        uint2 *o2 = reinterpret_cast<uint2 *>(reinterpret_cast<T *>(a.out) + (size_t)m * n);
-        float4 v[Q];
-        uint2 wq[Q];
-        float ss[Q];
-#pragma unroll
-        for (int q = 0; q < Q; q++) {
-            const int t = threadIdx.x + q * BT;
-            ss[q] = 0.f;
-            if (t < vt && t < n4) {
-                v[q] = __ldcg(xr + t);
-                wq[q] = __ldg(w2 + t);
-            }
-        }
-#pragma unroll
-        for (int q = 0; q < Q; q++) {
-            const int t = threadIdx.x + q * BT;
-            if (t < vt && t < n4) {
-                ss[q] = fmaf(v[q].x, v[q].x, ss[q]);
-                ss[q] = fmaf(v[q].y, v[q].y, ss[q]);
-                ss[q] = fmaf(v[q].z, v[q].z, ss[q]);
-                ss[q] = fmaf(v[q].w, v[q].w, ss[q]);
-            }
-        }
-        for (int j = 1; j < NORM_VEC_MAX && j * vt < n4; j++) {
-#pragma unroll
-            for (int q = 0; q < Q; q++) {
-                const int t = threadIdx.x + q * BT, i = t + j * vt;
-                if (t < vt && i < n4) {
-                    const float4 u = __ldcg(xr + i);
-                    ss[q] = fmaf(u.x, u.x, ss[q]);
-                    ss[q] = fmaf(u.y, u.y, ss[q]);
-                    ss[q] = fmaf(u.z, u.z, ss[q]);
-                    ss[q] = fmaf(u.w, u.w, ss[q]);
-                }
-            }
-        }
-#pragma unroll
-        for (int q = 0; q < Q; q++) {
-            const float s = warp_sum(ss[q]); /* vt is a multiple of 32: whole virtual warps */
-            if (lane == 0 && threadIdx.x + q * BT < vt) red[(threadIdx.x + q * BT) >> 5] = s;
-        }
-        __syncthreads();
-        if (warp == 0) {
-            float t = lane < (vt >> 5) ? red[lane] : 0.f;
-            t = warp_sum(t);
-            if (lane == 0) red[32] = t;
-        }
-        __syncthreads();
-        const float inv = 1.0f / sqrtf(red[32] / (float)n + a.eps);
-        for (int q = 0; q < Q; q++) {
-            const int i = threadIdx.x + q * BT;
-            if (i < vt && i < n4) {
-                const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wq[q].x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wq[q].y));
-                uint2 ou;
-                ou.x = pack2<T>(v[q].x * inv * wa.x, v[q].y * inv * wa.y);
-                ou.y = pack2<T>(v[q].z * inv * wb.x, v[q].w * inv * wb.y);
-                o2[i] = ou;
-            }
-        }
-        for (int i = vt + threadIdx.x; i < n4; i += BT) {
-            const float4 u = __ldcg(xr + i);
-            const uint2 wu = __ldg(w2 + i);
-            const float2 wa = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.x)), wb = TT<T>::f2(*reinterpret_cast<const T2 *>(&wu.y));
-            uint2 ou;
-            ou.x = pack2<T>(u.x * inv * wa.x, u.y * inv * wa.y);
-            ou.y = pack2<T>(u.z * inv * wb.x, u.w * inv * wb.y);
-            o2[i] = ou;
-        }
-        __syncthreads(); /* red is reused by the next row */
-    }
-}
-// After a block's y writes: the block counts itself done; the last of the grid normalises the rows
-// and zeroes the counter for the next launch (which, in a stream, starts after this one completes).
-// The order is the cooperative-groups grid barrier's: the block's stores, a block barrier, then
-// one thread's fence and atomic; the last block's thread fences again before the block reads.
-template <typename T>
-__device__ __forceinline__ void gemv_norm_tail(const float *y, int M, int n, const gemv_norm_args &a) {
-    __shared__ int last;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        last = atomicAdd(a.ctr, 1u) == gridDim.x - 1;
-        if (last) __threadfence();
-    }
-    __syncthreads();
-    if (!last) return;
-    gemv_norm_rows<T>(y, M, n, a);
-    if (threadIdx.x == 0) *a.ctr = 0u;
-}
 template <typename T, int M, int U>
 __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U], const uint4 *x4, int K8, int c) {
 #pragma unroll
@@ -573,52 +453,10 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
         acc[m] += part;
     }
 }
-// XN: one round with the input normalised on the fly: the input is the fp32 residual r [M, K] and
-// the norm weight nw, the warp forms x~ = T(r * nw) (8 elements a load) and dots its R rows with
-// it, and sums r^2 per token (ss) in the lane's order, the same in every warp; the epilogue
-// scales each row's sum by 1/sqrt(ss/K + eps) (rmsnorm(r) W^T = inv * (r * nw) W^T, rounded to
-// T at another point than the norm kernel's output: not the same bits).
-template <typename T, int M, int U, int R>
-__device__ __forceinline__ void gemv_round_xn(float (&acc)[R][M], float (&ss)[M], const uint4 (&w)[R][U], const float *r,
-                                              const uint4 *nw4, int K8, int c) {
-#pragma unroll
-    for (int m = 0; m < M; m++) {
-        const float4 *rm = reinterpret_cast<const float4 *>(r) + (size_t)m * 2 * K8;
-        float part[R], s = ss[m];
-#pragma unroll
-        for (int q = 0; q < R; q++) part[q] = 0.f;
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int k8 = c + 32 * u;
-            const float4 a = __ldg(rm + 2 * k8), b = __ldg(rm + 2 * k8 + 1);
-            const uint4 g = __ldg(nw4 + k8);
-            typedef typename TT<T>::T2 T2;
-            const T2 *gp = reinterpret_cast<const T2 *>(&g);
-            const float2 g0 = TT<T>::f2(gp[0]), g1 = TT<T>::f2(gp[1]), g2 = TT<T>::f2(gp[2]), g3 = TT<T>::f2(gp[3]);
-            uint4 xt;
-            xt.x = pack2<T>(a.x * g0.x, a.y * g0.y);
-            xt.y = pack2<T>(a.z * g1.x, a.w * g1.y);
-            xt.z = pack2<T>(b.x * g2.x, b.y * g2.y);
-            xt.w = pack2<T>(b.z * g3.x, b.w * g3.y);
-            s = fmaf(a.x, a.x, s); s = fmaf(a.y, a.y, s); s = fmaf(a.z, a.z, s); s = fmaf(a.w, a.w, s);
-            s = fmaf(b.x, b.x, s); s = fmaf(b.y, b.y, s); s = fmaf(b.z, b.z, s); s = fmaf(b.w, b.w, s);
-#pragma unroll
-            for (int q = 0; q < R; q++) part[q] += dot8<T>(w[q][u], xt);
-        }
-        ss[m] = s;
-#pragma unroll
-        for (int q = 0; q < R; q++) acc[q][m] += part[q];
-    }
-}
-// NF (the norm before or after): 0 none; GEMV_NF_LAST the residual layer's last block normalises
-// y (NRM above); GEMV_NF_XN the input normalised on the fly (gemv_round_xn: x unused, nrm.r, nrm.w)
-#define GEMV_NF_LAST 1
-#define GEMV_NF_XN 2
-template <typename T, int M, int U, bool SWI, int NF>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, NF == GEMV_NF_XN && !SWI && M == 1 ? 4 : 0) /* XN: as many blocks as the plain one */
+template <typename T, int M, int U, bool SWI>
+__global__ void __launch_bounds__(GEMV_WARPS * 32)
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early,
-            int early_y, gemv_norm_args nrm) {
-    constexpr bool NRM = NF == GEMV_NF_LAST, XN = NF == GEMV_NF_XN;
+            int early_y) {
     constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
@@ -642,72 +480,39 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
         for (int m = 0; m < M; m++) yr[m] = reinterpret_cast<const float *>(y)[(size_t)m * N + row];
     }
     pdl_enter();
-    const bool live = (int)(blockIdx.x * GEMV_WARPS + warp) < N; /* else a copy of row N - 1, not stored */
-    if (!NRM && !live) return;
+    if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
     const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
     float acc[R][M];
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int m = 0; m < M; m++) acc[r][m] = 0.f;
-    float ss[M];
+    if (first) {
 #pragma unroll
-    for (int m = 0; m < M; m++) ss[m] = 0.f;
-    if constexpr (XN) {
-        const uint4 *nw4 = reinterpret_cast<const uint4 *>(nrm.w);
-        if (first) {
-            gemv_round_xn<T, M, U, R>(acc, ss, w, nrm.r, nw4, K8, c);
-            c += U * 32;
-        }
-        for (; c + (U - 1) * 32 < K8; c += U * 32) {
+        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
+        c += U * 32;
+    }
+    for (; c + (U - 1) * 32 < K8; c += U * 32) {
 #pragma unroll
-            for (int r = 0; r < R; r++)
+        for (int r = 0; r < R; r++)
 #pragma unroll
-                for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
-            gemv_round_xn<T, M, U, R>(acc, ss, w, nrm.r, nw4, K8, c);
-        }
-        for (; c < K8; c += 32) {
-            uint4 w1[R][1];
+            for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
 #pragma unroll
-            for (int r = 0; r < R; r++) w1[r][0] = __ldg(w4[r] + c);
-            gemv_round_xn<T, M, 1, R>(acc, ss, w1, nrm.r, nw4, K8, c);
-        }
-    } else {
-        if (first) {
+        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
+    }
+    for (; c < K8; c += 32) {
 #pragma unroll
-            for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
-            c += U * 32;
-        }
-        for (; c + (U - 1) * 32 < K8; c += U * 32) {
+        for (int r = 0; r < R; r++) {
+            const uint4 w0 = __ldg(w4[r] + c);
 #pragma unroll
-            for (int r = 0; r < R; r++)
-#pragma unroll
-                for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
-#pragma unroll
-            for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
-        }
-        for (; c < K8; c += 32) {
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                const uint4 w0 = __ldg(w4[r] + c);
-#pragma unroll
-                for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
-            }
+            for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
         }
     }
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int m = 0; m < M; m++) acc[r][m] = warp_sum(acc[r][m]);
-    if constexpr (XN) {
-#pragma unroll
-        for (int m = 0; m < M; m++) {
-            const float inv = 1.0f / sqrtf(warp_sum(ss[m]) / (float)K + nrm.eps);
-#pragma unroll
-            for (int r = 0; r < R; r++) acc[r][m] *= inv;
-        }
-    }
-    if (lane == 0 && live) {
+    if (lane == 0) {
 #pragma unroll
         for (int m = 0; m < M; m++) {
             const size_t o = (size_t)m * N + row;
@@ -722,7 +527,6 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
             }
         }
     }
-    if (NRM) gemv_norm_tail<T>(reinterpret_cast<const float *>(y), M, N, nrm);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -989,11 +793,10 @@ extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W
 }
 
 // The FFMA GEMV's launch: unroll loads in flight per lane and row (4 or 8); swi: the SwiGLU
-// epilogue (N = ffn features of W = [gate; up], two rows per warp, y = act in T); nrm: the RMSNorm
-// epilogue (fp32 y), or NULL
+// epilogue (N = ffn features of W = [gate; up], two rows per warp, y = act in T)
 static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
-                                  int unroll, int swi, const gemv_norm_args *nrm, cudaStream_t st) {
-    const char *what = swi ? "CUDA gemv_swiglu" : nrm ? "CUDA gemv_ffma_norm" : "CUDA gemv";
+                                  int unroll, int swi, cudaStream_t st) {
+    const char *what = swi ? "CUDA gemv_swiglu" : "CUDA gemv";
     if (M <= 0 || N <= 0) return LINFER_OK;
     const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
     if (M > LF_CUDA_GEMV_MAX_M || !aligned)
@@ -1003,70 +806,28 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
     if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8)", what, unroll);
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
     const int early = gemv_early(), early_y = gemv_early_y();
-    const gemv_norm_args na = nrm ? *nrm : gemv_norm_args{};
-    const int nf = !nrm ? 0 : nrm->r ? GEMV_NF_XN : GEMV_NF_LAST;
-#define GEMV_GO(MM, U, S, R) LF_LAUNCH((gemv_kernel<T, MM, U, S, R>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, \
-                                       N, K, early, early_y, na)
-#define GEMV_U(MM, U) do { if (nf == GEMV_NF_XN) { if (swi) GEMV_GO(MM, U, true, GEMV_NF_XN); else GEMV_GO(MM, U, false, GEMV_NF_XN); } \
-                           else if (swi) GEMV_GO(MM, U, true, 0); else if (nf) GEMV_GO(MM, U, false, GEMV_NF_LAST); \
-                           else GEMV_GO(MM, U, false, 0); } while (0)
-#define GEMV_CASE(MM) case MM: if (unroll == 8) GEMV_U(MM, 8); else GEMV_U(MM, 4); break
+#define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, \
+                                    early, early_y)
+#define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
+                               else { if (swi) GEMV_GO(MM, 4, true); else GEMV_GO(MM, 4, false); } break
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
         GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
     });
 #undef GEMV_CASE
-#undef GEMV_U
 #undef GEMV_GO
-    CUDA_CHECK_LAUNCH(swi ? "gemv_kernel(swiglu)" : nrm ? "gemv_kernel(norm)" : "gemv_kernel");
+    CUDA_CHECK_LAUNCH(swi ? "gemv_kernel(swiglu)" : "gemv_kernel");
     return LINFER_OK;
-}
-
-// the thread count lf_cuda_rmsnorm's one-float4-per-thread launch takes for width n, or 0 when the
-// vector norm kernel does not apply to that width
-static int norm_vec_threads(int n) {
-    if (n <= 0 || n % 4 || n / 4 > 1024 * NORM_VEC_MAX) return 0;
-    const int want = n / 4;
-    return want < 1024 ? ((want + 31) / 32) * 32 : 1024;
-}
-
-extern "C" int lf_cuda_gemv_ffma_norm_supported(int M, int N, int K) {
-    return M >= 1 && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0 && norm_vec_threads(N) > 0;
-}
-
-extern "C" lf_status lf_cuda_gemv_ffma_norm(lf_dtype dt, const void *x, const void *W, float *y, float beta, int M, int N, int K,
-                                           int unroll, const void *norm_w, void *out, float eps, unsigned *ctr, cudaStream_t st) {
-    if (M <= 0 || N <= 0) return LINFER_OK;
-    if (!lf_cuda_gemv_ffma_norm_supported(M, N, K))
-        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_norm: M %d (1..%d), N %d (multiple of 4, at most %d), K %d (multiple of 8)", M,
-                       LF_CUDA_GEMV_MAX_M, N, 4096 * NORM_VEC_MAX, K);
-    if (!ctr || !norm_w || !out) return lf_fail(LINFER_ERR_INVALID_ARG, "CUDA gemv_ffma_norm: no completion counter, norm weight or output");
-    if (((uintptr_t)y & 15) || (((uintptr_t)norm_w | (uintptr_t)out) & 7))
-        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_norm: y 16-byte and the norm's weight and output 8-byte aligned");
-    const gemv_norm_args na = {norm_w, out, ctr, eps, norm_vec_threads(N), NULL};
-    return gemv_ffma_launch(dt, x, W, y, 1, beta, M, N, K, unroll, 0, &na, st);
-}
-
-extern "C" int lf_cuda_gemv_ffma_xn_supported(int M, int K) { return M >= 1 && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0; }
-
-extern "C" lf_status lf_cuda_gemv_ffma_xn(lf_dtype dt, const float *r, const void *norm_w, float eps, const void *W, void *y, int M,
-                                         int N, int K, int unroll, int swiglu, cudaStream_t st) {
-    if (M <= 0 || N <= 0) return LINFER_OK;
-    if (!lf_cuda_gemv_ffma_xn_supported(M, K) || (((uintptr_t)r | (uintptr_t)norm_w | (uintptr_t)W) & 15))
-        return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA gemv_ffma_xn: M %d (1..%d), K %d (multiple of 8), 16-byte aligned pointers", M,
-                       LF_CUDA_GEMV_MAX_M, K);
-    const gemv_norm_args na = {norm_w, NULL, NULL, eps, 0, r};
-    return gemv_ffma_launch(dt, W /* any aligned pointer: x is not read */, W, y, 0, 0.0f, M, N, K, unroll, swiglu, &na, st);
 }
 
 extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                                           int N, int K, int unroll, cudaStream_t st) {
-    return gemv_ffma_launch(dt, x, W, y, y_f32, beta, M, N, K, unroll, 0, NULL, st);
+    return gemv_ffma_launch(dt, x, W, y, y_f32, beta, M, N, K, unroll, 0, st);
 }
 
 extern "C" lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K,
                                         int unroll, cudaStream_t st) {
-    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, unroll, 1, NULL, st);
+    return gemv_ffma_launch(dt, x, Wgu, act, 0, 0.0f, M, ffn, K, unroll, 1, st);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -269,24 +269,6 @@ lf_status lin(cu_backend *b, int which, const void *x, const void *W, void *y, i
     return lf_cuda_linear(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->gemv_max_m, b->st);
 }
 
-int lin_norm_unroll(const cu_backend *b, int which, int M, int N, int K) {
-    const int bi = b->tune_on ? tune_bucket_of(M) : -1;
-    if (b->norm_fuse_on != NORM_FUSE_LAST || b->invariant || bi < 0 || !b->tuned[bi] || !lf_cuda_gemv_ffma_norm_supported(M, N, K))
-        return 0;
-    const int impl = b->impl[bi][which];
-    return impl == IMPL_FFMA8 ? 8 : impl == IMPL_FFMA ? 4 : 0;
-}
-
-int lin_xn_unroll(const cu_backend *b, int impl, int M, int K) {
-    if (b->norm_fuse_on != NORM_FUSE_XN || b->invariant || b->tp > 1 || !lf_cuda_gemv_ffma_xn_supported(M, K)) return 0;
-    return impl == IMPL_FFMA8 || impl == IMPL_FFMA8_SWIGLU ? 8 : impl == IMPL_FFMA || impl == IMPL_FFMA_SWIGLU ? 4 : 0;
-}
-
-int lin_tuned_impl(const cu_backend *b, int which, int M) {
-    const int bi = b->tune_on ? tune_bucket_of(M) : -1;
-    return bi >= 0 && b->tuned[bi] ? b->impl[bi][which] : -1;
-}
-
 extern "C" const char *lf_cuda_linear_kernel(const struct lf_backend *bb, int rows, const char *layer) {
     const cu_backend *b = (const cu_backend *)bb;
     const int bi = b && b->tune_on ? tune_bucket_of(rows) : -1;

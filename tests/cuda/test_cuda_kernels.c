@@ -421,114 +421,6 @@ static void test_gemv_bulk_refusals(lf_dtype dt) {
     cudaFree(dx); cudaFree(dW); cudaFree(dy); cudaFree(ctr);
 }
 
-/* The residual layer's FFMA GEMV with the next RMSNorm in its last block (lf_cuda_gemv_ffma_norm):
- * against the CPU, and bit for bit the path it replaces (the FFMA GEMV with the same unroll, then
- * lf_cuda_rmsnorm), twice (the completion counter back at zero in between), at widths where the
- * norm kernel runs one float4 per thread for every thread (4096), two for some (5120, 8192), fewer
- * than 1024 threads (1000, 1004), and with rows past N in the last block (N % 8 != 0). */
-static void test_gemv_ffma_norm(lf_dtype dt, int M, int N, int K) {
-    float *x = frand_array((size_t)M * K, 1.0f), *W = frand_array((size_t)N * K, 3.0f / sqrtf((float)K));
-    float *y0 = frand_array((size_t)M * N, 2.0f), *nw = xmalloc((size_t)N * 4);
-    round_array(dt, x, (size_t)M * K);
-    round_array(dt, W, (size_t)N * K);
-    for (int i = 0; i < N; i++) nw[i] = rnd(dt, 1.0f + 0.5f * frand());
-    const float eps = 1e-5f;
-    float *ry = xmalloc((size_t)M * N * 4), *rn = xmalloc((size_t)M * N * 4);
-    lf_cpu_linear(ry, x, W, NULL, M, N, K);
-    lf_cpu_add(ry, y0, (int64_t)M * N);
-    for (int m = 0; m < M; m++) lf_cpu_rmsnorm(rn + (size_t)m * N, ry + (size_t)m * N, nw, 1, N, eps);
-    void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K), *dnw = dput_T(dt, nw, (size_t)N);
-    unsigned *ctr = dalloc(sizeof(unsigned)), hc = 1;
-    CK(cudaMemset(ctr, 0, sizeof(unsigned)));
-    char vn[96];
-    for (int unroll = 4; unroll <= 8; unroll += 4) {
-        void *dy_ref = dput(y0, (size_t)M * N * 4), *dn_ref = dalloc((size_t)M * N * 2);
-        LF(lf_cuda_gemv_ffma_ex(dt, dx, dW, dy_ref, 1, 1.0f, M, N, K, unroll, 0));
-        LF(lf_cuda_rmsnorm(dt, dn_ref, dy_ref, dnw, NULL, M, N, eps, 0));
-        float *gy_ref = dget_f32(dy_ref, (size_t)M * N), *gn_ref = dget_T(dt, dn_ref, (size_t)M * N);
-        for (int rep = 0; rep < 2; rep++) {
-            void *dy = dput(y0, (size_t)M * N * 4), *dn = dalloc((size_t)M * N * 2);
-            LF(lf_cuda_gemv_ffma_norm(dt, dx, dW, dy, 1.0f, M, N, K, unroll, dnw, dn, eps, ctr, 0));
-            float *gy = dget_f32(dy, (size_t)M * N), *gn = dget_T(dt, dn, (size_t)M * N);
-            if (rep == 0) {
-                snprintf(vn, sizeof vn, "ffma%s+norm M%d N%d K%d: y", unroll == 8 ? "8" : "", M, N, K);
-                check("gemv-norm", dt, vn, gy, ry, (size_t)M * N, tol(dt));
-                snprintf(vn, sizeof vn, "ffma%s+norm M%d N%d K%d: norm", unroll == 8 ? "8" : "", M, N, K);
-                check("gemv-norm", dt, vn, gn, rn, (size_t)M * N, tol(dt));
-            }
-            snprintf(vn, sizeof vn, "gemv_ffma_norm %s u%d M%d N%d K%d run %d: bits of gemv + rmsnorm", dtn(dt), unroll, M, N, K, rep + 1);
-            expect(!memcmp(gy, gy_ref, (size_t)M * N * 4) && !memcmp(gn, gn_ref, (size_t)M * N * 4), vn);
-            CK(cudaMemcpy(&hc, ctr, sizeof hc, cudaMemcpyDeviceToHost));
-            snprintf(vn, sizeof vn, "gemv_ffma_norm %s u%d M%d N%d K%d run %d: counter left zero", dtn(dt), unroll, M, N, K, rep + 1);
-            expect(hc == 0, vn);
-            free(gy); free(gn); cudaFree(dy); cudaFree(dn);
-        }
-        free(gy_ref); free(gn_ref); cudaFree(dy_ref); cudaFree(dn_ref);
-    }
-    free(x); free(W); free(y0); free(nw); free(ry); free(rn);
-    cudaFree(dx); cudaFree(dW); cudaFree(dnw); cudaFree(ctr);
-}
-
-/* The FFMA GEMV normalising its input on the fly (lf_cuda_gemv_ffma_xn): against the CPU (the
- * norm's output rounded to T, then the layer), plain and with the SwiGLU epilogue, both unrolls;
- * within the bound of the unfused GPU path (norm kernel + FFMA GEMV), the same bits on a second run. */
-static void test_gemv_ffma_xn(lf_dtype dt, int M, int N, int K, int swiglu) {
-    const int rows = swiglu ? 2 * N : N;
-    float *r = frand_array((size_t)M * K, 3.0f), *W = frand_array((size_t)rows * K, 3.0f / sqrtf((float)K));
-    float *nw = xmalloc((size_t)K * 4), *xn = xmalloc((size_t)M * K * 4), *yr = xmalloc((size_t)M * rows * 4);
-    float *ref = xmalloc((size_t)M * N * 4);
-    round_array(dt, W, (size_t)rows * K);
-    for (int i = 0; i < K; i++) nw[i] = rnd(dt, 1.0f + 0.5f * frand());
-    const float eps = 1e-5f;
-    for (int m = 0; m < M; m++) lf_cpu_rmsnorm(xn + (size_t)m * K, r + (size_t)m * K, nw, 1, K, eps);
-    round_array(dt, xn, (size_t)M * K);
-    lf_cpu_linear(yr, xn, W, NULL, M, rows, K);
-    if (swiglu) {
-        round_array(dt, yr, (size_t)M * rows);
-        for (int m = 0; m < M; m++) lf_cpu_swiglu(ref + (size_t)m * N, yr + (size_t)m * rows, yr + (size_t)m * rows + N, N);
-    } else {
-        memcpy(ref, yr, (size_t)M * N * 4);
-    }
-    float *dr = dput(r, (size_t)M * K * 4);
-    void *dW = dput_T(dt, W, (size_t)rows * K), *dnw = dput_T(dt, nw, (size_t)K), *dxn = dalloc((size_t)M * K * 2);
-    char vn[96];
-    for (int unroll = 4; unroll <= 8; unroll += 4) {
-        void *dy = dalloc((size_t)M * N * 2), *dy2 = dalloc((size_t)M * N * 2), *dyu = dalloc((size_t)M * N * 2);
-        LF(lf_cuda_gemv_ffma_xn(dt, dr, dnw, eps, dW, dy, M, N, K, unroll, swiglu, 0));
-        LF(lf_cuda_gemv_ffma_xn(dt, dr, dnw, eps, dW, dy2, M, N, K, unroll, swiglu, 0));
-        LF(lf_cuda_rmsnorm(dt, dxn, dr, dnw, NULL, M, K, eps, 0));
-        if (swiglu) LF(lf_cuda_gemv_swiglu(dt, dxn, dW, dyu, M, N, K, unroll, 0));
-        else LF(lf_cuda_gemv_ffma_ex(dt, dxn, dW, dyu, 0, 0.0f, M, N, K, unroll, 0));
-        float *g = dget_T(dt, dy, (size_t)M * N), *g2 = dget_T(dt, dy2, (size_t)M * N), *gu = dget_T(dt, dyu, (size_t)M * N);
-        snprintf(vn, sizeof vn, "ffma%s%s+xn M%d N%d K%d", unroll == 8 ? "8" : "", swiglu ? "+swiglu" : "", M, N, K);
-        check("gemv-xn", dt, vn, g, ref, (size_t)M * N, tol(dt));
-        snprintf(vn, sizeof vn, "ffma%s%s+xn M%d N%d K%d vs gpu norm+gemv", unroll == 8 ? "8" : "", swiglu ? "+swiglu" : "", M, N, K);
-        check("gemv-xn", dt, vn, g, gu, (size_t)M * N, tol(dt));
-        snprintf(vn, sizeof vn, "gemv_ffma_xn %s u%d%s M%d N%d K%d: the same bits twice", dtn(dt), unroll, swiglu ? " swiglu" : "", M, N, K);
-        expect(!memcmp(g, g2, (size_t)M * N * 4), vn);
-        free(g); free(g2); free(gu); cudaFree(dy); cudaFree(dy2); cudaFree(dyu);
-    }
-    free(r); free(W); free(nw); free(xn); free(yr); free(ref);
-    cudaFree(dr); cudaFree(dW); cudaFree(dnw); cudaFree(dxn);
-}
-
-static void test_gemv_ffma_norm_refusals(lf_dtype dt) {
-    void *dx = dalloc(1 << 16), *dW = dalloc(1 << 16), *dw = dalloc(1 << 16), *dn = dalloc(1 << 16);
-    float *dy = dalloc(1 << 16);
-    unsigned *ctr = dalloc(sizeof(unsigned));
-    CK(cudaMemset(ctr, 0, sizeof(unsigned)));
-    expect(!lf_cuda_gemv_ffma_norm_supported(9, 64, 64) && !lf_cuda_gemv_ffma_norm_supported(1, 62, 64) &&
-               !lf_cuda_gemv_ffma_norm_supported(1, 64, 60) && !lf_cuda_gemv_ffma_norm_supported(1, 16388, 64),
-           "gemv_ffma_norm: M 9, N % 4, K % 8, N over 16384 not supported");
-    expect(lf_cuda_gemv_ffma_norm(dt, dx, dW, dy, 1.f, 1, 62, 64, 8, dw, dn, 1e-5f, ctr, 0) == LINFER_ERR_UNSUPPORTED,
-           "gemv_ffma_norm: N % 4 != 0 -> LINFER_ERR_UNSUPPORTED");
-    expect(lf_cuda_gemv_ffma_norm(dt, dx, dW, dy, 1.f, 1, 64, 64, 8, dw, dn, 1e-5f, NULL, 0) == LINFER_ERR_INVALID_ARG,
-           "gemv_ffma_norm: no completion counter -> LINFER_ERR_INVALID_ARG");
-    expect(lf_cuda_gemv_ffma_norm(dt, dx, dW, dy + 1, 1.f, 1, 64, 64, 8, dw, dn, 1e-5f, ctr, 0) == LINFER_ERR_UNSUPPORTED,
-           "gemv_ffma_norm: misaligned y -> LINFER_ERR_UNSUPPORTED");
-    cudaFree(dx); cudaFree(dW); cudaFree(dw); cudaFree(dn); cudaFree(dy); cudaFree(ctr);
-}
-
 static void test_swiglu(lf_dtype dt, int n, int ffn) {
     float *gu = frand_array((size_t)n * 2 * ffn, 6.0f);
     round_array(dt, gu, (size_t)n * 2 * ffn);
@@ -1240,16 +1132,9 @@ static void compare_forward(const char *name, const lf_model *m, const lf_model 
  * the kernel-per-operation chain: two sequences prefilled (slots 1 and 3, contexts 37 and 700, so
  * the attention's splits range from one key to many), then single-token decode steps alternating
  * between them, each step's logits checked. */
-/* mode DS_BULK: instead of the persistent kernel, the chain with every linear layer of the one-token
- * steps on the bulk-copy GEMV (gemv_bulk.cu), against the CPU and the untuned chain. DS_NORM: the
- * chain with o_proj and down on the FFMA GEMV (8 and 4 loads in flight), which then does the next
- * RMSNorm in its last block (lf_cuda_gemv_ffma_norm), against the CPU and bit for bit against the
- * same chain with that off (LF_CUDA_NORM_FUSE=0). DS_XN: qkv and gate/up on the FFMA GEMV
- * normalising their input on the fly (lf_cuda_gemv_ffma_xn; other rounding points, so within the
- * bound of the unfused chain, not its bits). */
-enum { DS_STREAM, DS_BULK, DS_NORM, DS_XN };
-static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype dt, double bound, int mode) {
-    const int bulk = mode == DS_BULK;
+/* bulk: instead of the persistent kernel, the chain with every linear layer of the one-token steps
+ * on the bulk-copy GEMV (gemv_bulk.cu), against the CPU and the untuned chain */
+static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype dt, double bound, int bulk) {
     lf_backend_params p;
     memset(&p, 0, sizeof p);
     p.max_seqs = 4; p.max_context = 1024; p.max_batch_tokens = 768; p.n_threads = 0; p.gpu_index = 0; p.dtype = dt;
@@ -1263,21 +1148,6 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
         setenv("LF_CUDA_TUNE", "0", 1);
         LF(lf_cuda_backend_create(m, &p, &gc));
         unsetenv("LF_CUDA_TUNE");
-    } else if (mode == DS_NORM) {
-        /* every layer's kernel fixed (the choice is made at the first step: the variable stays set) */
-        setenv("LF_CUDA_IMPL", "qkv:ffma8,o_proj:ffma8,gate_up:ffma8+swiglu,down:ffma,lm_head:ffma8", 1);
-        setenv("LF_CUDA_NORM_FUSE", "1", 1);
-        LF(lf_cuda_backend_create(m, &p, &gs));
-        setenv("LF_CUDA_NORM_FUSE", "0", 1);
-        LF(lf_cuda_backend_create(m, &p, &gc));
-        unsetenv("LF_CUDA_NORM_FUSE");
-    } else if (mode == DS_XN) {
-        setenv("LF_CUDA_IMPL", "qkv:ffma8,o_proj:ffma8,gate_up:ffma+swiglu,down:ffma,lm_head:ffma8", 1);
-        setenv("LF_CUDA_NORM_FUSE", "2", 1);
-        LF(lf_cuda_backend_create(m, &p, &gs));
-        setenv("LF_CUDA_NORM_FUSE", "0", 1);
-        LF(lf_cuda_backend_create(m, &p, &gc));
-        unsetenv("LF_CUDA_NORM_FUSE");
     } else {
         lf_cuda_set_stream(1);
         LF(lf_cuda_backend_create(m, &p, &gs));
@@ -1289,8 +1159,7 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
         expect(on, "decode stream: the kernel applies to this model");
         if (!on) printf("    (not used: %s)\n", why ? why : "?");
     }
-    const char *what = bulk ? "gemv-bulk chain" : mode == DS_NORM ? "norm-fused chain" : mode == DS_XN ? "norm-xn chain" : "decode-stream";
-    int same_bits = 1;
+    const char *what = bulk ? "gemv-bulk chain" : "decode-stream";
     const int V = m->cfg.vocab_size, lens[2] = {37, 700}, slots[2] = {1, 3};
     int32_t *tok = xmalloc(sizeof(int32_t) * 768), *pos = xmalloc(sizeof(int32_t) * 768), *seq = xmalloc(sizeof(int32_t) * 768);
     float *lc = xmalloc(sizeof(float) * V), *ls = xmalloc(sizeof(float) * V), *lk = xmalloc(sizeof(float) * V);
@@ -1319,7 +1188,6 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
         check(what, dt, v, ls, lc, (size_t)V, bound);
         snprintf(v, sizeof v, "%s ctx %d vs chain", name, ps + 1);
         check(what, dt, v, ls, lk, (size_t)V, bound);
-        same_bits &= !memcmp(ls, lk, sizeof(float) * (size_t)V);
         agree += lf_cpu_argmax(lc, V) == lf_cpu_argmax(ls, V);
         if (bulk && step == 0) {
             const char *k[5] = {lf_cuda_linear_kernel(gs, 1, "qkv"), lf_cuda_linear_kernel(gs, 1, "o_proj"), lf_cuda_linear_kernel(gs, 1, "gate_up"),
@@ -1330,20 +1198,7 @@ static void compare_decode_stream(const char *name, const lf_model *m, lf_dtype 
             expect(all && !strcmp(k[2], "bulk+swiglu"), v);
         }
     }
-    if (bulk) unsetenv("LF_CUDA_BULK");
-    if (mode != DS_STREAM) unsetenv("LF_CUDA_IMPL");
-    if (mode == DS_XN) {
-        char v[128];
-        snprintf(v, sizeof v, "norm-xn chain %s: %ld fused launches, none with it off", name, lf_cuda_norm_fusions(gs));
-        expect(lf_cuda_norm_fusions(gs) >= 2 * m->cfg.n_layers && lf_cuda_norm_fusions(gc) == 0, v);
-    }
-    if (mode == DS_NORM) {
-        char v[128];
-        snprintf(v, sizeof v, "norm-fused chain %s: %ld fused launches, none with it off", name, lf_cuda_norm_fusions(gs));
-        expect(lf_cuda_norm_fusions(gs) >= 2 * m->cfg.n_layers - 1 && lf_cuda_norm_fusions(gc) == 0, v);
-        snprintf(v, sizeof v, "norm-fused chain %s: 8 steps' logits bit for bit the unfused chain's", name);
-        expect(same_bits, v);
-    }
+    if (bulk) { unsetenv("LF_CUDA_IMPL"); unsetenv("LF_CUDA_BULK"); }
     printf("    argmax agrees with the CPU on %d of 8 steps\n", agree);
     free(tok); free(pos); free(seq); free(lc); free(ls); free(lk);
     cpu->ops->destroy(cpu);
@@ -1367,31 +1222,23 @@ static void test_decode_stream(lf_dtype dt) {
     lf_config c = forward_cfg();
     lf_model *m = NULL;
     LF(lf_model_create_random(&c, dt, 4321 + (uint64_t)irand(1000), &m));
-    compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_STREAM);
-    compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_BULK);
-    compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_NORM);
-    compare_decode_stream("gqa hd64 neox", m, dt, bound, DS_XN);
+    compare_decode_stream("gqa hd64 neox", m, dt, bound, 0);
+    compare_decode_stream("gqa hd64 neox", m, dt, bound, 1);
     setenv("LF_CUDA_GRAPH", "0", 1);
-    compare_decode_stream("gqa hd64 neox eager", m, dt, bound, DS_STREAM);
-    compare_decode_stream("gqa hd64 neox eager", m, dt, bound, DS_NORM);
-    compare_decode_stream("gqa hd64 neox eager", m, dt, bound, DS_XN);
+    compare_decode_stream("gqa hd64 neox eager", m, dt, bound, 0);
     unsetenv("LF_CUDA_GRAPH");
     lf_model_free(m);
     /* head_dim 128, one KV head per query head, GGUF's interleaved RoPE, 3 layers, long FFN rows */
     c.n_layers = 3; c.dim = 1024; c.n_heads = 8; c.n_kv_heads = 8; c.head_dim = 128; c.ffn_dim = 2816; c.rope_style = LF_ROPE_INTERLEAVED;
     LF(lf_model_create_random(&c, dt, 8765 + (uint64_t)irand(1000), &m));
-    compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_STREAM);
-    compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_BULK);
-    compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_NORM);
-    compare_decode_stream("mha hd128 interleaved", m, dt, bound, DS_XN);
+    compare_decode_stream("mha hd128 interleaved", m, dt, bound, 0);
+    compare_decode_stream("mha hd128 interleaved", m, dt, bound, 1);
     lf_model_free(m);
     /* SmolLM2's widths: rows of 576, 9 heads (14 context splits per head on 132 SMs) */
     c.n_layers = 2; c.dim = 576; c.n_heads = 9; c.n_kv_heads = 3; c.head_dim = 64; c.ffn_dim = 1536; c.rope_style = LF_ROPE_NEOX;
     LF(lf_model_create_random(&c, dt, 2468 + (uint64_t)irand(1000), &m));
-    compare_decode_stream("smollm2 widths", m, dt, bound, DS_STREAM);
-    compare_decode_stream("smollm2 widths", m, dt, bound, DS_BULK);
-    compare_decode_stream("smollm2 widths", m, dt, bound, DS_NORM);
-    compare_decode_stream("smollm2 widths", m, dt, bound, DS_XN);
+    compare_decode_stream("smollm2 widths", m, dt, bound, 0);
+    compare_decode_stream("smollm2 widths", m, dt, bound, 1);
     lf_model_free(m);
 }
 
@@ -1744,19 +1591,6 @@ int main(int argc, char **argv) {
             test_gate_up_swiglu(dt, 8, 1003, 1056, 0); /* odd ffn; K8 = 132: a 4-load round and a tail */
             test_gate_up_swiglu(dt, 3, 700, 4224, 0);  /* K8 = 528: two 8-load rounds and a tail */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);
-            test_gemv_ffma_norm(dt, 1, 4096, 4096);   /* llama-2-7b's o_proj */
-            test_gemv_ffma_norm(dt, 1, 4096, 11008);  /* and down */
-            test_gemv_ffma_norm(dt, 3, 5120, 1024);   /* 1280 float4: two for the norm's first 256 threads */
-            test_gemv_ffma_norm(dt, 8, 1004, 256);    /* 251 float4 (256 threads), rows past N in the last block */
-            test_gemv_ffma_norm(dt, 2, 1000, 200);    /* K8 = 25: no whole round, the tail only */
-            if (!g_quick) test_gemv_ffma_norm(dt, 5, 8192, 2048); /* 2048 float4: two per thread */
-            test_gemv_ffma_norm_refusals(dt);
-            test_gemv_ffma_xn(dt, 1, 12288, 4096, 0);  /* llama-2-7b's qkv */
-            test_gemv_ffma_xn(dt, 1, 11008, 4096, 1);  /* and gate/up with the SwiGLU */
-            test_gemv_ffma_xn(dt, 3, 1000, 1000, 0);   /* K8 = 125: a round of 4 and tails; odd N */
-            test_gemv_ffma_xn(dt, 8, 300, 576, 1);     /* SmolLM2's width, 8 rows */
-            expect(lf_cuda_gemv_ffma_xn(dt, NULL, NULL, 1e-5f, NULL, NULL, 1, 64, 60, 8, 0, 0) == LINFER_ERR_UNSUPPORTED,
-                   "gemv_ffma_xn: K % 8 != 0 -> LINFER_ERR_UNSUPPORTED");
             test_gemv_bulk(dt, 50, 512);      /* fewer rows than SMs */
             test_gemv_bulk(dt, 1000, 4096);   /* 2 rows a slot, the ring reused */
             test_gemv_bulk(dt, 2000, 11008);  /* a row a slot (21.5 KiB) */
