@@ -4,6 +4,8 @@
 # llama-2-13b (every variant against the CPU first, then timed), calibrate, and bs-1 decode with
 # ffma16 among the tuning candidates (the default), forced on qkv/o_proj/down/lm_head, and left
 # out (LF_CUDA_IMPL with ffma8 there), alternating.
+# Ran on 0c31449; ffma16 was removed after it (docs/perf-notes.md, session 28): check that commit
+# out to run it again.
 # carry: build-dev/lib build-dev/pack
 set -u
 cd "$(dirname "$0")/.."

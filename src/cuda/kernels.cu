@@ -454,7 +454,7 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
     }
 }
 template <typename T, int M, int U, bool SWI>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, U == 16 && M == 1 ? 3 : 0) /* 16 loads: 3 blocks, 192 KiB in flight per SM */
+__global__ void __launch_bounds__(GEMV_WARPS * 32)
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early,
             int early_y) {
     constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
@@ -803,14 +803,12 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
         return lf_fail(LINFER_ERR_UNSUPPORTED, "%s: M %d (at most %d), K %d (multiple of 8), 16-byte aligned pointers", what, M,
                        LF_CUDA_GEMV_MAX_M, K);
     if (!y_f32 && beta != 0.f) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: beta != 0 needs an fp32 output", what);
-    if (unroll != 4 && unroll != 8 && (unroll != 16 || swi))
-        return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8; 16 without the SwiGLU)", what, unroll);
+    if (unroll != 4 && unroll != 8) return lf_fail(LINFER_ERR_INVALID_ARG, "%s: %d loads in flight per lane (4 or 8)", what, unroll);
     const unsigned blocks = (unsigned)((N + GEMV_WARPS - 1) / GEMV_WARPS);
     const int early = gemv_early(), early_y = gemv_early_y();
 #define GEMV_GO(MM, U, S) LF_LAUNCH((gemv_kernel<T, MM, U, S>), blocks, GEMV_WARPS * 32, 0, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, \
                                     early, early_y)
-#define GEMV_CASE(MM) case MM: if (unroll == 16) GEMV_GO(MM, 16, false); \
-                               else if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
+#define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
                                else { if (swi) GEMV_GO(MM, 4, true); else GEMV_GO(MM, 4, false); } break
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);

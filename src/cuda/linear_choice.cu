@@ -11,7 +11,7 @@
 
 const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
                                            "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu", "ffma8+swiglu", "lt", "bulk",
-                                           "bulk+swiglu", "ffma16"};
+                                           "bulk+swiglu"};
 const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 const int lin_out_f32[LIN_COUNT] = {0, 1, 0, 1, 1};
 const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -31,8 +31,8 @@ lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W, void *
         const int balanced = impl == IMPL_MMA4 || impl == IMPL_MMA8 || impl == IMPL_MMA16;
         return lf_cuda_gemv_mma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, warps, balanced, b->st);
     }
-    case IMPL_FFMA: case IMPL_FFMA8: case IMPL_FFMA16:
-        return lf_cuda_gemv_ffma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, impl == IMPL_FFMA16 ? 16 : impl == IMPL_FFMA8 ? 8 : 4, b->st);
+    case IMPL_FFMA: case IMPL_FFMA8:
+        return lf_cuda_gemv_ffma_ex(b->dt, x, W, y, y_f32, beta, M, N, K, impl == IMPL_FFMA8 ? 8 : 4, b->st);
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU:
         return lf_cuda_gemv_swiglu(b->dt, x, W, y, M, N / 2, K, impl == IMPL_FFMA8_SWIGLU ? 8 : 4, b->st);
@@ -51,7 +51,6 @@ static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) 
     case IMPL_MMA4: case IMPL_MMA8: case IMPL_MMA16: return lf_cuda_gemv_mma_supported(M, K);
     case IMPL_MMA4_RR: case IMPL_MMA8_RR: case IMPL_MMA16_RR: return b->gemv_rr && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA: case IMPL_FFMA8: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
-    case IMPL_FFMA16: return M == 1 && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_LT: return 0; /* per exact row count above the buckets (tune_lt) */

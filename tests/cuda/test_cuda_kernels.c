@@ -192,20 +192,18 @@ static void test_linear_variants(cublasHandle_t hdl, lf_dtype dt, int M, int N, 
     lf_cpu_linear(ref, x, W, NULL, M, N, K);
     if (accumulate) lf_cpu_add(ref, y0, (int64_t)M * N);
     void *dx = dput_T(dt, x, (size_t)M * K), *dW = dput_T(dt, W, (size_t)N * K);
-    for (int v = 0; v < 7; v++) { /* ffma, mma4, mma8, cublas, mma16, ffma with 8 loads in flight, with 16 (one row) */
+    for (int v = 0; v < 6; v++) { /* ffma, mma4, mma8, cublas, mma16, ffma with 8 loads in flight */
         if ((v == 0 || v == 5) && (M > LF_CUDA_GEMV_MAX_M || K % 8)) continue;
-        if (v == 6 && (M != 1 || K % 8)) continue;
         if ((v == 1 || v == 2 || v == 4) && !lf_cuda_gemv_mma_supported(M, K)) continue;
         void *dy = accumulate ? dput(y0, (size_t)M * N * 4) : dalloc((size_t)M * N * 4);
         const float beta = accumulate ? 1.0f : 0.0f;
         if (v == 0) LF(lf_cuda_gemv_ffma(dt, dx, dW, dy, 1, beta, M, N, K, 0));
         else if (v == 5) LF(lf_cuda_gemv_ffma_ex(dt, dx, dW, dy, 1, beta, M, N, K, 8, 0));
-        else if (v == 6) LF(lf_cuda_gemv_ffma_ex(dt, dx, dW, dy, 1, beta, M, N, K, 16, 0));
         else if (v == 3) LF(lf_cuda_gemm_cublas(hdl, dt, dx, dW, dy, 1, beta, M, N, K, 0));
         else LF(lf_cuda_gemv_mma(dt, dx, dW, dy, 1, beta, M, N, K, v == 1 ? 4 : v == 2 ? 8 : 16, 0));
         float *got = dget_f32(dy, (size_t)M * N);
         char vn[80];
-        snprintf(vn, sizeof vn, "%s M%d N%d K%d -> f32%s", v == 0 ? "ffma" : v == 1 ? "mma4" : v == 2 ? "mma8" : v == 3 ? "cublas" : v == 4 ? "mma16" : v == 5 ? "ffma8" : "ffma16",
+        snprintf(vn, sizeof vn, "%s M%d N%d K%d -> f32%s", v == 0 ? "ffma" : v == 1 ? "mma4" : v == 2 ? "mma8" : v == 3 ? "cublas" : v == 4 ? "mma16" : "ffma8",
                  M, N, K, accumulate ? " +=" : "");
         check("linear-variant", dt, vn, got, ref, (size_t)M * N, tol(dt));
         free(got);
@@ -1580,8 +1578,6 @@ int main(int argc, char **argv) {
             for (size_t i = 0; i < sizeof vm / sizeof vm[0]; i++) test_linear_variants(hdl, dt, vm[i], 1000, 1056, i & 1);
             if (!g_quick) test_linear_variants(hdl, dt, 4, 4099, 4096, 1); /* N % 16 != 0 */
             test_linear_variants(hdl, dt, 1, 300, 4128, 0); /* K8 = 516: the FFMA GEMV's 8-load rounds and its tail */
-            test_linear_variants(hdl, dt, 1, 1000, 4096, 1); /* a row in one 16-load round, before the wait */
-            test_linear_variants(hdl, dt, 1, 520, 11008, 1); /* two 16-load rounds and an 11-load tail */
             test_linear_lt(dt, 32, 1000, 1056);
             test_linear_lt(dt, 24, 520, 2048);
             test_linear_variants(hdl, dt, 6, 260, 2336, 1);
