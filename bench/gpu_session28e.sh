@@ -3,6 +3,8 @@
 # per block in shared memory (ffma8x, ffma8x+swiglu): kernel tests, lab_gemv at one row for
 # llama-2-7b, llama-3-8b and llama-2-13b, calibrate, bs-1 decode tuned (ffma8x among the
 # candidates), forced (ffma8x on every layer) and without it (ffma8 forms forced), alternating.
+# Ran on a27c7c8; ffma8x was removed after it (docs/perf-notes.md, session 28): check that commit
+# out to run it again.
 # carry: build-dev/lib build-dev/pack
 set -u
 cd "$(dirname "$0")/.."

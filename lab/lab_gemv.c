@@ -11,7 +11,6 @@
  * Variants (all through the launchers of src/cuda/cuda_kernels.h, never copies):
  *   ffma     lf_cuda_gemv_ffma      one warp per weight row, FFMA (M <= 8)
  *   ffma8    lf_cuda_gemv_ffma_ex   the same with 8 weight loads in flight per lane instead of 4
- *   ffma8x   lf_cuda_gemv_ffma_xs   ffma8 for one row with x converted to fp32 once per block, in shared memory
  *   mma4     lf_cuda_gemv_mma       tensor-core skinny GEMM, K split over 4 warps
  *   mma8     lf_cuda_gemv_mma       the same, 8 warps
  *   mma16    lf_cuda_gemv_mma       the same, 16 warps
@@ -39,8 +38,8 @@
 #include "perf/sweep.h"
 #include "lab_common.h"
 
-enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_LT, V_BULK, V_BULK_SWIGLU, V_FFMA8X, V_COUNT };
-static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu", "lt", "bulk", "bulk+swiglu", "ffma8x"};
+enum { V_FFMA, V_FFMA8, V_MMA4, V_MMA8, V_MMA16, V_CUBLAS, V_SWIGLU, V_LT, V_BULK, V_BULK_SWIGLU, V_COUNT };
+static const char *vname[V_COUNT] = {"ffma", "ffma8", "mma4", "mma8", "mma16", "cublas", "swiglu", "lt", "bulk", "bulk+swiglu"};
 static int is_swi(int v) { return v == V_SWIGLU || v == V_BULK_SWIGLU; }
 
 /* V_LT: the plan of the current shape and M, the algorithm to run, its workspace */
@@ -74,7 +73,6 @@ static lf_status run(int v, cublasHandle_t h, lf_dtype dt, const void *x, const 
     switch (v) {
     case V_FFMA: return lf_cuda_gemv_ffma(dt, x, W, y, 1, 0.f, M, N, K, st);
     case V_FFMA8: return lf_cuda_gemv_ffma_ex(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
-    case V_FFMA8X: return lf_cuda_gemv_ffma_xs(dt, x, W, y, 1, 0.f, N, K, 8, 0, st);
     case V_MMA4: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 4, st);
     case V_MMA8: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 8, st);
     case V_MMA16: return lf_cuda_gemv_mma(dt, x, W, y, 1, 0.f, M, N, K, 16, st);
@@ -104,7 +102,6 @@ static void time_rounds(int v, cublasHandle_t h, lf_dtype dt, const void *x, con
 static int applies(int v, int M, int K, int is_gu) {
     if (M > LAB_SKINNY_MAX_M) return v == V_CUBLAS || v == V_LT;
     if (v == V_FFMA || v == V_FFMA8) return M <= LF_CUDA_GEMV_MAX_M;
-    if (v == V_FFMA8X) return M == 1 && K <= LF_CUDA_GEMV_XS_MAX_K;
     if (v == V_SWIGLU) return is_gu && lf_cuda_gemv_mma_supported(M, K);
     if (v == V_BULK) return lf_cuda_gemv_bulk_supported(M, K);
     if (v == V_BULK_SWIGLU) return is_gu && lf_cuda_gemv_bulk_supported(M, 2 * K);

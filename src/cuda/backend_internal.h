@@ -39,19 +39,16 @@ typedef struct {
 enum { LIN_QKV, LIN_O, LIN_GU, LIN_DOWN, LIN_HEAD, LIN_COUNT };
 // mmaW: the skinny GEMM with W warps per block on equal contiguous K ranges; mmaW/rr: the same
 // with the warps taking K pieces in turn (lf_cuda_gemv_mma_ex)
-// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4 (ffma8x: one row, x
-// converted once per block into shared memory); mma+swiglu,
+// ffma8: the FFMA GEMV with 8 weight loads in flight per lane instead of 4; mma+swiglu,
 // ffma+swiglu, ffma8+swiglu: gate/up with the SwiGLU epilogue (no separate activation kernel)
 enum { IMPL_CUBLAS, IMPL_MMA4, IMPL_MMA8, IMPL_FFMA, IMPL_MMA_SWIGLU, IMPL_MMA16, IMPL_MMA4_RR, IMPL_MMA8_RR, IMPL_MMA16_RR,
-       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_LT, IMPL_BULK, IMPL_BULK_SWIGLU, IMPL_FFMA8X, IMPL_FFMA8X_SWIGLU,
-       IMPL_COUNT };
+       IMPL_FFMA8, IMPL_FFMA_SWIGLU, IMPL_FFMA8_SWIGLU, IMPL_LT, IMPL_BULK, IMPL_BULK_SWIGLU, IMPL_COUNT };
 extern const char *const impl_name[IMPL_COUNT];
 // the bulk-copy GEMV's work counters, one per launch in turn: only adjacent launches of a step
 // can overlap (PDL), so any pool of 2 or more keeps overlapping launches apart
 #define LF_BULK_CTRS 256
 static inline int impl_is_swiglu(int impl) {
-    return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU || impl == IMPL_BULK_SWIGLU ||
-           impl == IMPL_FFMA8X_SWIGLU;
+    return impl == IMPL_MMA_SWIGLU || impl == IMPL_FFMA_SWIGLU || impl == IMPL_FFMA8_SWIGLU || impl == IMPL_BULK_SWIGLU;
 }
 extern const char *const lin_name[LIN_COUNT];
 #define TUNE_BUCKETS 5 /* rows 1, 2, 3-4, 5-8, 9-16 */

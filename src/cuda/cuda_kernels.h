@@ -160,12 +160,6 @@ lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W, void *y, 
 /* The same with `unroll` (4, the default, or 8) 16-byte weight loads in flight per lane */
 lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
                                int unroll, cudaStream_t st);
-/* The FFMA GEMV for one row with x converted to fp32 once per block, in shared memory (K * 4
- * bytes, K <= LF_CUDA_GEMV_XS_MAX_K), instead of per weight row: the same bits as
- * lf_cuda_gemv_ffma_ex (swiglu 0, N rows) or lf_cuda_gemv_swiglu (swiglu 1, N = ffn features). */
-#define LF_CUDA_GEMV_XS_MAX_K 12288
-lf_status lf_cuda_gemv_ffma_xs(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int N, int K, int unroll,
-                               int swiglu, cudaStream_t st);
 /* The FFMA GEMV of the gate/up layer with the SwiGLU epilogue: act[M, ffn] (T) = silu(gate) * up,
  * gate and up (rows n and ffn + n of Wgu [2 ffn, K]) rounded to T first, as the unfused path
  * stores them; a warp per feature (M <= 8, K % 8 == 0, aligned), `unroll` (4 or 8) loads in

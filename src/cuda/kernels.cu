@@ -453,33 +453,10 @@ __device__ __forceinline__ void gemv_round(float (&acc)[M], const uint4 (&w)[U],
         acc[m] += part;
     }
 }
-// XS (one row): the block converts x to fp32 once, into shared memory as two planes (elements
-// 0-3 and 4-7 of each 16-byte vector, so a warp's reads are contiguous), and the warps read it from
-// there instead of converting x per weight row: the same products in the same order as dot8, so
-// the same bits as the plain kernel.
-template <typename T, int U>
-__device__ __forceinline__ void gemv_round_xs(float &acc, const uint4 (&w)[U], const float4 *xa, const float4 *xb, int c) {
-    typedef typename TT<T>::T2 T2;
-    float part = 0.f;
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-        const float4 a = xa[c + 32 * u], b = xb[c + 32 * u];
-        const T2 *pw = reinterpret_cast<const T2 *>(&w[u]);
-        const float2 w0 = TT<T>::f2(pw[0]), w1 = TT<T>::f2(pw[1]), w2 = TT<T>::f2(pw[2]), w3 = TT<T>::f2(pw[3]);
-        float s = 0.f;
-        s = fmaf(w0.x, a.x, s); s = fmaf(w0.y, a.y, s);
-        s = fmaf(w1.x, a.z, s); s = fmaf(w1.y, a.w, s);
-        s = fmaf(w2.x, b.x, s); s = fmaf(w2.y, b.y, s);
-        s = fmaf(w3.x, b.z, s); s = fmaf(w3.y, b.w, s);
-        part += s;
-    }
-    acc += part;
-}
-template <typename T, int M, int U, bool SWI, bool XS = false>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, XS && !SWI ? 4 : 0) /* XS: as many blocks per SM as the plain kernel */
+template <typename T, int M, int U, bool SWI>
+__global__ void __launch_bounds__(GEMV_WARPS * 32)
 gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, int y_f32, float beta, int N, int K, int early,
             int early_y) {
-    extern __shared__ float4 xs_sm[]; /* XS: [2][K / 8] */
     constexpr int R = SWI ? 2 : 1; // weight rows per warp: SWI, gate row n and up row N + n
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int row = min((int)(blockIdx.x * GEMV_WARPS + warp), N - 1);
@@ -503,69 +480,32 @@ gemv_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__
         for (int m = 0; m < M; m++) yr[m] = reinterpret_cast<const float *>(y)[(size_t)m * N + row];
     }
     pdl_enter();
-    const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
-    const float4 *xa = xs_sm, *xb = xs_sm + K8;
-    if constexpr (XS) {
-        typedef typename TT<T>::T2 T2;
-        for (int i = threadIdx.x; i < K8; i += GEMV_WARPS * 32) {
-            const uint4 v = __ldg(x4 + i);
-            const T2 *pv = reinterpret_cast<const T2 *>(&v);
-            const float2 v0 = TT<T>::f2(pv[0]), v1 = TT<T>::f2(pv[1]), v2 = TT<T>::f2(pv[2]), v3 = TT<T>::f2(pv[3]);
-            xs_sm[i] = make_float4(v0.x, v0.y, v1.x, v1.y);
-            xs_sm[K8 + i] = make_float4(v2.x, v2.y, v3.x, v3.y);
-        }
-        __syncthreads();
-    }
     if ((int)(blockIdx.x * GEMV_WARPS + warp) >= N) return;
+    const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
     float acc[R][M];
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int m = 0; m < M; m++) acc[r][m] = 0.f;
-    if constexpr (XS) { /* M == 1 */
-        if (first) {
+    if (first) {
 #pragma unroll
-            for (int r = 0; r < R; r++) gemv_round_xs<T, U>(acc[r][0], w[r], xa, xb, c);
-            c += U * 32;
-        }
-        for (; c + (U - 1) * 32 < K8; c += U * 32) {
+        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
+        c += U * 32;
+    }
+    for (; c + (U - 1) * 32 < K8; c += U * 32) {
 #pragma unroll
-            for (int r = 0; r < R; r++)
+        for (int r = 0; r < R; r++)
 #pragma unroll
-                for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
+            for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
 #pragma unroll
-            for (int r = 0; r < R; r++) gemv_round_xs<T, U>(acc[r][0], w[r], xa, xb, c);
-        }
-        for (; c < K8; c += 32) {
+        for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
+    }
+    for (; c < K8; c += 32) {
 #pragma unroll
-            for (int r = 0; r < R; r++) {
-                const uint4 w1[1] = {__ldg(w4[r] + c)};
-                float a1 = 0.f;
-                gemv_round_xs<T, 1>(a1, w1, xa, xb, c);
-                acc[r][0] += a1;
-            }
-        }
-    } else {
-        if (first) {
+        for (int r = 0; r < R; r++) {
+            const uint4 w0 = __ldg(w4[r] + c);
 #pragma unroll
-            for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
-            c += U * 32;
-        }
-        for (; c + (U - 1) * 32 < K8; c += U * 32) {
-#pragma unroll
-            for (int r = 0; r < R; r++)
-#pragma unroll
-                for (int u = 0; u < U; u++) w[r][u] = __ldg(w4[r] + c + 32 * u);
-#pragma unroll
-            for (int r = 0; r < R; r++) gemv_round<T, M, U>(acc[r], w[r], x4, K8, c);
-        }
-        for (; c < K8; c += 32) {
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                const uint4 w0 = __ldg(w4[r] + c);
-#pragma unroll
-                for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
-            }
+            for (int m = 0; m < M; m++) acc[r][m] += dot8<T>(w0, __ldg(x4 + (size_t)m * K8 + c));
         }
     }
 #pragma unroll
@@ -855,7 +795,7 @@ extern "C" lf_status lf_cuda_gemv_ffma(lf_dtype dt, const void *x, const void *W
 // The FFMA GEMV's launch: unroll loads in flight per lane and row (4 or 8); swi: the SwiGLU
 // epilogue (N = ffn features of W = [gate; up], two rows per warp, y = act in T)
 static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M, int N, int K,
-                                  int unroll, int swi, cudaStream_t st, int xs = 0) {
+                                  int unroll, int swi, cudaStream_t st) {
     const char *what = swi ? "CUDA gemv_swiglu" : "CUDA gemv";
     if (M <= 0 || N <= 0) return LINFER_OK;
     const int aligned = !(((uintptr_t)x | (uintptr_t)W) & 15) && K % 8 == 0;
@@ -870,18 +810,6 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
                                     early, early_y)
 #define GEMV_CASE(MM) case MM: if (unroll == 8) { if (swi) GEMV_GO(MM, 8, true); else GEMV_GO(MM, 8, false); } \
                                else { if (swi) GEMV_GO(MM, 4, true); else GEMV_GO(MM, 4, false); } break
-    if (xs) { /* one row, x in shared memory as fp32 (K * 4 bytes) */
-        if (M != 1 || K > LF_CUDA_GEMV_XS_MAX_K)
-            return lf_fail(LINFER_ERR_UNSUPPORTED, "%s (x in shared memory): M %d (1), K %d (at most %d)", what, M, K, LF_CUDA_GEMV_XS_MAX_K);
-        const size_t sm = (size_t)K * sizeof(float);
-#define GEMV_XS(U, S) LF_LAUNCH((gemv_kernel<T, 1, U, S, true>), blocks, GEMV_WARPS * 32, sm, st, (const T *)x, (const T *)W, y, y_f32, beta, N, K, \
-                                early, early_y)
-        DISPATCH_T(dt, "gemv", if (unroll == 8) { if (swi) GEMV_XS(8, true); else GEMV_XS(8, false); }
-                               else { if (swi) GEMV_XS(4, true); else GEMV_XS(4, false); });
-#undef GEMV_XS
-        CUDA_CHECK_LAUNCH(swi ? "gemv_kernel(swiglu, x shared)" : "gemv_kernel(x shared)");
-        return LINFER_OK;
-    }
     DISPATCH_T(dt, "gemv", switch (M) {
         GEMV_CASE(1); GEMV_CASE(2); GEMV_CASE(3); GEMV_CASE(4);
         GEMV_CASE(5); GEMV_CASE(6); GEMV_CASE(7); GEMV_CASE(8);
@@ -895,11 +823,6 @@ static lf_status gemv_ffma_launch(lf_dtype dt, const void *x, const void *W, voi
 extern "C" lf_status lf_cuda_gemv_ffma_ex(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int M,
                                           int N, int K, int unroll, cudaStream_t st) {
     return gemv_ffma_launch(dt, x, W, y, y_f32, beta, M, N, K, unroll, 0, st);
-}
-
-extern "C" lf_status lf_cuda_gemv_ffma_xs(lf_dtype dt, const void *x, const void *W, void *y, int y_f32, float beta, int N, int K,
-                                         int unroll, int swiglu, cudaStream_t st) {
-    return gemv_ffma_launch(dt, x, W, y, y_f32, beta, 1, N, K, unroll, swiglu, st, 1);
 }
 
 extern "C" lf_status lf_cuda_gemv_swiglu(lf_dtype dt, const void *x, const void *Wgu, void *act, int M, int ffn, int K,

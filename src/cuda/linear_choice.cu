@@ -11,7 +11,7 @@
 
 const char *const impl_name[IMPL_COUNT] = {"cublas", "mma4", "mma8", "ffma", "mma+swiglu", "mma16",
                                            "mma4/rr", "mma8/rr", "mma16/rr", "ffma8", "ffma+swiglu", "ffma8+swiglu", "lt", "bulk",
-                                           "bulk+swiglu", "ffma8x", "ffma8x+swiglu"};
+                                           "bulk+swiglu"};
 const char *const lin_name[LIN_COUNT] = {"qkv", "o_proj", "gate_up", "down", "lm_head"};
 const int lin_out_f32[LIN_COUNT] = {0, 1, 0, 1, 1};
 const int tune_rows[TUNE_BUCKETS] = {1, 2, 4, 8, 16};
@@ -36,8 +36,6 @@ lf_status lin_impl(cu_backend *b, int impl, const void *x, const void *W, void *
     case IMPL_MMA_SWIGLU: return lf_cuda_gate_up_swiglu(b->dt, x, W, y, M, N / 2, K, 0, b->st);
     case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU:
         return lf_cuda_gemv_swiglu(b->dt, x, W, y, M, N / 2, K, impl == IMPL_FFMA8_SWIGLU ? 8 : 4, b->st);
-    case IMPL_FFMA8X: return lf_cuda_gemv_ffma_xs(b->dt, x, W, y, y_f32, beta, N, K, 8, 0, b->st);
-    case IMPL_FFMA8X_SWIGLU: return lf_cuda_gemv_ffma_xs(b->dt, x, W, y, 0, 0.0f, N / 2, K, 8, 1, b->st);
     case IMPL_LT: return lf_cuda_lt_run(b->lt_cur, b->lt_cur_algo, x, W, y, beta, b->cublas_ws, CUBLAS_WS_BYTES, b->st);
     case IMPL_BULK: case IMPL_BULK_SWIGLU: {
         unsigned *ctr = b->bulk_ctr + 2 * (b->bulk_ctr_next++ % LF_BULK_CTRS);
@@ -55,8 +53,6 @@ static int impl_applies(const cu_backend *b, int impl, int which, int M, int K) 
     case IMPL_FFMA: case IMPL_FFMA8: return M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
     case IMPL_MMA_SWIGLU: return which == LIN_GU && b->fuse_swiglu && lf_cuda_gemv_mma_supported(M, K);
     case IMPL_FFMA_SWIGLU: case IMPL_FFMA8_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M <= LF_CUDA_GEMV_MAX_M && K % 8 == 0;
-    case IMPL_FFMA8X: return M == 1 && K % 8 == 0 && K <= LF_CUDA_GEMV_XS_MAX_K;
-    case IMPL_FFMA8X_SWIGLU: return which == LIN_GU && b->fuse_swiglu && M == 1 && K % 8 == 0 && K <= LF_CUDA_GEMV_XS_MAX_K;
     case IMPL_LT: return 0; /* per exact row count above the buckets (tune_lt) */
     case IMPL_BULK: return b->bulk_on && lf_cuda_gemv_bulk_supported(M, K);
     case IMPL_BULK_SWIGLU: return which == LIN_GU && b->fuse_swiglu && b->bulk_on && lf_cuda_gemv_bulk_supported(M, 2 * K);
@@ -266,7 +262,6 @@ lf_status lin(cu_backend *b, int which, const void *x, const void *W, void *y, i
         if (impl == IMPL_MMA_SWIGLU) impl = IMPL_MMA8; /* the fused ones only through enqueue_layers */
         if (impl == IMPL_FFMA_SWIGLU) impl = IMPL_FFMA;
         if (impl == IMPL_FFMA8_SWIGLU) impl = IMPL_FFMA8;
-        if (impl == IMPL_FFMA8X_SWIGLU) impl = IMPL_FFMA8X;
         if (impl == IMPL_BULK_SWIGLU) impl = IMPL_BULK;
         if (impl_applies(b, impl, which, M, K)) return lin_impl(b, impl, x, W, y, y_f32, beta, M, N, K);
         return lf_cuda_gemm_cublas(b->cublas, b->dt, x, W, y, y_f32, beta, M, N, K, b->st);

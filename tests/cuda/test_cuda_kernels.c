@@ -421,43 +421,6 @@ static void test_gemv_bulk_refusals(lf_dtype dt) {
     cudaFree(dx); cudaFree(dW); cudaFree(dy); cudaFree(ctr);
 }
 
-/* The one-row FFMA GEMV with x converted once per block into shared memory
- * (lf_cuda_gemv_ffma_xs): bit for bit the FFMA GEMV with the same unroll (fp32 +=, T out) and the
- * FFMA GEMV with the SwiGLU epilogue; its refusals. */
-static void test_gemv_ffma_xs(lf_dtype dt, int N, int K) {
-    float *x = frand_array((size_t)K, 1.0f), *W = frand_array((size_t)2 * N * K, 3.0f / sqrtf((float)K)), *y0 = frand_array((size_t)N, 1.0f);
-    round_array(dt, x, (size_t)K);
-    round_array(dt, W, (size_t)2 * N * K);
-    float *ref = xmalloc((size_t)N * 4);
-    lf_cpu_linear(ref, x, W, NULL, 1, N, K);
-    lf_cpu_add(ref, y0, N);
-    void *dx = dput_T(dt, x, (size_t)K), *dW = dput_T(dt, W, (size_t)2 * N * K);
-    char vn[96];
-    for (int unroll = 4; unroll <= 8; unroll += 4) {
-        void *a = dput(y0, (size_t)N * 4), *b = dput(y0, (size_t)N * 4);
-        LF(lf_cuda_gemv_ffma_xs(dt, dx, dW, a, 1, 1.0f, N, K, unroll, 0, 0));
-        LF(lf_cuda_gemv_ffma_ex(dt, dx, dW, b, 1, 1.0f, 1, N, K, unroll, 0));
-        float *ga = dget_f32(a, (size_t)N), *gb = dget_f32(b, (size_t)N);
-        snprintf(vn, sizeof vn, "ffma%dx M1 N%d K%d -> f32 +=", unroll, N, K);
-        check("gemv-xs", dt, vn, ga, ref, (size_t)N, tol(dt));
-        snprintf(vn, sizeof vn, "gemv_ffma_xs %s u%d N%d K%d: bits of the FFMA GEMV (f32 +=)", dtn(dt), unroll, N, K);
-        expect(!memcmp(ga, gb, (size_t)N * 4), vn);
-        void *ta = dalloc((size_t)N * 2), *tb = dalloc((size_t)N * 2), *sa = dalloc((size_t)N * 2), *sb = dalloc((size_t)N * 2);
-        LF(lf_cuda_gemv_ffma_xs(dt, dx, dW, ta, 0, 0.0f, N, K, unroll, 0, 0));
-        LF(lf_cuda_gemv_ffma_ex(dt, dx, dW, tb, 0, 0.0f, 1, N, K, unroll, 0));
-        LF(lf_cuda_gemv_ffma_xs(dt, dx, dW, sa, 0, 0.0f, N, K, unroll, 1, 0));
-        LF(lf_cuda_gemv_swiglu(dt, dx, dW, sb, 1, N, K, unroll, 0));
-        float *gta = dget_T(dt, ta, (size_t)N), *gtb = dget_T(dt, tb, (size_t)N), *gsa = dget_T(dt, sa, (size_t)N), *gsb = dget_T(dt, sb, (size_t)N);
-        snprintf(vn, sizeof vn, "gemv_ffma_xs %s u%d N%d K%d: bits of the FFMA GEMV (T) and its SwiGLU form", dtn(dt), unroll, N, K);
-        expect(!memcmp(gta, gtb, (size_t)N * 4) && !memcmp(gsa, gsb, (size_t)N * 4), vn);
-        free(ga); free(gb); free(gta); free(gtb); free(gsa); free(gsb);
-        cudaFree(a); cudaFree(b); cudaFree(ta); cudaFree(tb); cudaFree(sa); cudaFree(sb);
-    }
-    expect(lf_cuda_gemv_ffma_xs(dt, dx, dW, (void *)dx, 0, 0.0f, N, LF_CUDA_GEMV_XS_MAX_K + 8, 8, 0, 0) == LINFER_ERR_UNSUPPORTED,
-           "gemv_ffma_xs: K over LF_CUDA_GEMV_XS_MAX_K -> LINFER_ERR_UNSUPPORTED");
-    free(x); free(W); free(y0); free(ref); cudaFree(dx); cudaFree(dW);
-}
-
 static void test_swiglu(lf_dtype dt, int n, int ffn) {
     float *gu = frand_array((size_t)n * 2 * ffn, 6.0f);
     round_array(dt, gu, (size_t)n * 2 * ffn);
@@ -1628,9 +1591,6 @@ int main(int argc, char **argv) {
             test_gate_up_swiglu(dt, 8, 1003, 1056, 0); /* odd ffn; K8 = 132: a 4-load round and a tail */
             test_gate_up_swiglu(dt, 3, 700, 4224, 0);  /* K8 = 528: two 8-load rounds and a tail */
             test_gate_up_swiglu(dt, 16, 256, 1024, 8);
-            test_gemv_ffma_xs(dt, 1000, 4096);   /* one 8-load round before the wait, one after */
-            test_gemv_ffma_xs(dt, 300, 11008);   /* five rounds and a 3-load tail */
-            test_gemv_ffma_xs(dt, 37, 200);      /* the tail only; rows past N in the last block */
             test_gemv_bulk(dt, 50, 512);      /* fewer rows than SMs */
             test_gemv_bulk(dt, 1000, 4096);   /* 2 rows a slot, the ring reused */
             test_gemv_bulk(dt, 2000, 11008);  /* a row a slot (21.5 KiB) */
