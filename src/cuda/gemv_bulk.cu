@@ -56,9 +56,10 @@ enum { GB_OUT_T, GB_OUT_F32, GB_SWIGLU };
 //
 // Blocks do not own fixed rows: when the next kernel's blocks become resident beside this one's
 // (or beside a short kernel), the block scheduler may place two of them on one SM, and fixed
-// rows would then leave that SM with twice the bytes (session 27a: the step 1.4x slower). Each producer claims units of U slots of rows from a counter in global memory (the
-// next claim issued while the current unit's copies go out) and writes each slot's first row in
-// shared memory before its copy; an end mark (row -1, a plain arrive) stops the consumers.
+// rows would then leave that SM with twice the bytes (session 27a: the step 1.4x slower). Each
+// producer claims units of U slots of rows from a counter in global memory (the next claim
+// issued while the current unit's copies go out) and writes each slot's first row in shared
+// memory before its copy; an end mark (row -1, a plain arrive) stops the consumers.
 template <typename T, int EPI>
 __global__ void __launch_bounds__(GB_THREADS, 2)
 gemv_bulk_kernel(const T *__restrict__ x, const T *__restrict__ W, void *__restrict__ y, float beta, int N, int K, int R, int U,
