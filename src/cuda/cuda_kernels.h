@@ -76,9 +76,10 @@ void lf_cuda_set_attn_decode(int on);
 /* the decode attention's context splits as one thread-block cluster merged through distributed
  * shared memory (Hopper; default on there, LF_CUDA_ATTN_CLUSTER=0 off) or through global memory */
 void lf_cuda_set_attn_cluster(int on);
-/* the decode attention kernel's next chunk loaded before the current chunk's math (default on;
- * LF_CUDA_ATTN_PIPE=0 off; the same bits) */
-void lf_cuda_set_attn_pipe(int on);
+/* the decode attention kernel's chunks pipelined at head_dim 128 for splits of several chunks:
+ * 0 off, 1 full chunks (the same bits as 0), 2 half chunks (the default); -1 the default
+ * (LF_CUDA_ATTN_PIPE=0/1/2 at start-up) */
+void lf_cuda_set_attn_pipe(int mode);
 /* 9 to 16 decode-attention splits made 8 longer ones that merge in a cluster (default on;
  * LF_CUDA_ATTN_FIT8=0 off) */
 void lf_cuda_set_attn_fit8(int on);
