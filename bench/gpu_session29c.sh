@@ -4,6 +4,7 @@
 # lab_attention (7B, 13B; ctx 512-4096; pipe and fit8 on/off), then the step at in 2048 and 4000
 # with each switch off and on (alternating, two rounds) and at in 128 (unchanged kernel),
 # compute-sanitizer memcheck over the quick kernel tests last.
+# Ran on 2b60caf (the kernel variants it times were removed after; the code is in that commit).
 # carry: build-dev/lib build-dev/pack      LINFER_GIT_COMMIT=<commit> bash bench/gpu_session29c.sh
 set -u
 cd "$(dirname "$0")/.."

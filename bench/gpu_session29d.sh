@@ -4,6 +4,7 @@
 # chunks, the default) against no pipeline (0): kernel tests, CUDA-vs-CPU greedy, lab_attention (7B,
 # 13B; ctx 512-4096), the step at in 2048 (two rounds), 4000 and 128 and 13B in 2048, and
 # compute-sanitizer memcheck over the quick kernel tests in the time left.
+# Ran on bc0db61 (the kernel variants it times were removed after; the code is in that commit).
 # carry: build-dev/lib build-dev/pack      LINFER_GIT_COMMIT=<commit> bash bench/gpu_session29d.sh
 set -u
 cd "$(dirname "$0")/.."
