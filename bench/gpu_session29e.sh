@@ -4,6 +4,7 @@
 # chunks, 2 half chunks = the default): kernel tests, CUDA-vs-CPU greedy, lab_attention (7B, 13B;
 # batch 8-128, ctx 128-2048; with the tensor-core GQA kernel for MHA beside, `gqa`), the step at
 # bs 32 and 128 (two rounds, alternating), bs 8 in 2048, bs 1 (unchanged kernel), memcheck last.
+# Ran on 60b198e (the kernel variants it times were removed after; the code is in that commit).
 # carry: build-dev/lib build-dev/pack      LINFER_GIT_COMMIT=<commit> bash bench/gpu_session29e.sh
 set -u
 cd "$(dirname "$0")/.."

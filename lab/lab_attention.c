@@ -9,9 +9,6 @@
  *   default     as the engine runs it (context split in units of one kernel chunk, the splits of a
  *               (token, head) merged in a thread-block cluster where they fit one)
  *   global      the splits merged through global memory and a counter (lf_cuda_set_attn_cluster(0))
- *   nopipe      each chunk's K/V loaded after the previous chunk's math (lf_cuda_set_attn_pipe(0))
- *   pipeN       pipelined chunks where blocks are not split, mode N (0 off; 1 full chunks, 3 blocks
- *               per SM; 2 half chunks, the default)
  *   grainN      split units of N positions (lf_cuda_set_attn_grain(N))
  *   bpsN        the context split aiming at N blocks per SM instead of 2 (lf_cuda_set_attn_blocks_per_sm)
  *   gqa         the tensor-core GQA kernel for every model, multi-head too (lf_cuda_set_attn_gqa(2))
@@ -51,14 +48,11 @@ static int apply_variant(const char *v) {
     lf_cuda_set_attn_gqa(-1);
     lf_cuda_set_attn_gqa_warps(0);
     lf_cuda_set_attn_gqa_max_splits(0);
-    lf_cuda_set_attn_pipe(-1);
     if (!strcmp(v, "default")) return 1;
     char buf[64];
     snprintf(buf, sizeof buf, "%s", v);
     for (char *save = NULL, *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
         if (!strcmp(tok, "global")) lf_cuda_set_attn_cluster(0);
-        else if (!strcmp(tok, "nopipe")) lf_cuda_set_attn_pipe(0);
-        else if (!strncmp(tok, "pipe", 4) && tok[4] >= '0' && tok[4] <= '2' && !tok[5]) lf_cuda_set_attn_pipe(tok[4] - '0');
         else if (!strcmp(tok, "gqa")) lf_cuda_set_attn_gqa(2);
         else if (!strcmp(tok, "nogqa")) lf_cuda_set_attn_gqa(0);
         else if (!strncmp(tok, "gw", 2) && atoi(tok + 2) > 0) lf_cuda_set_attn_gqa_warps(atoi(tok + 2));

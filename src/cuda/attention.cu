@@ -236,12 +236,12 @@ __device__ __forceinline__ void rope_lane(float (&x)[8], int gl, const float (&s
 
 // K and V of the chunk's rows c0 + r*RPL + gi (r < RK) for this thread's 8 elements; rows at or
 // past c_end and skip_row read as zero.
-template <typename T, int HD, int RK>
+template <typename T, int HD>
 __device__ __forceinline__ void attn_load_chunk(const T *__restrict__ kb, const T *__restrict__ vb, int kv_dim, int c0, int c_end,
-                                                int gi, int skip_row, uint4 (&kr)[RK], uint4 (&vr)[RK]) {
+                                                int gi, int skip_row, uint4 (&kr)[AttDec<HD>::RK], uint4 (&vr)[AttDec<HD>::RK]) {
     const uint4 zero = make_uint4(0, 0, 0, 0);
 #pragma unroll
-    for (int r = 0; r < RK; r++) {
+    for (int r = 0; r < AttDec<HD>::RK; r++) {
         const int row = c0 + r * AttDec<HD>::RPL + gi;
         const bool ok = row < c_end && row != skip_row;
         kr[r] = ok ? __ldg(reinterpret_cast<const uint4 *>(kb + (size_t)row * kv_dim)) : zero;
@@ -263,8 +263,8 @@ __device__ __forceinline__ float row_groups_sum(const float (&red)[RPL][HD], int
 // the row instead of the cache, and the first q head of each KV group writes them to the cache
 // (kc_w, vc_w) — what rope_qkv_kernel + this kernel do, in one kernel, the same bits. Only for
 // steps with one token per sequence (no token attends to another's new position).
-template <typename T, int HD, bool ROPE, int PIPE>
-__global__ void __launch_bounds__(ATT_THREADS, PIPE == 1 ? 3 : 0)
+template <typename T, int HD, bool ROPE>
+__global__ void __launch_bounds__(ATT_THREADS)
 attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q, int q_stride, const T *__restrict__ kc,
                    const T *__restrict__ vc, int max_ctx, int kv_dim, const int32_t *__restrict__ pos,
                    const int32_t *__restrict__ seq, const int32_t *__restrict__ tok_idx, int n_heads, int n_kv,
@@ -272,8 +272,7 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
                    const T *__restrict__ bias, const float *__restrict__ inv_freq, int interleaved, T *kc_w, T *vc_w,
                    int cluster) {
     typedef AttDec<HD> P;
-    // PIPE 2: chunks of half the rows, two in flight (about the registers of one full chunk)
-    constexpr int G = P::G, RPL = P::RPL, RK = PIPE == 2 ? P::RK / 2 : P::RK, CH = RK * RPL;
+    constexpr int G = P::G, RPL = P::RPL, RK = P::RK, CH = P::CH;
     __shared__ __align__(16) float sc[2][CH];
     __shared__ float red[RPL][HD];
     __shared__ float lred[RPL];
@@ -298,7 +297,7 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
     uint4 kr[RK], vr[RK];
     float rsn[8], rcs[8];   // q and the new k share the position, so the angles
     if (ROPE) {
-        attn_load_chunk<T, HD, RK>(kb, vb, kv_dim, c_begin, c_end, gi, skip_row, kr, vr);
+        attn_load_chunk<T, HD>(kb, vb, kv_dim, c_begin, c_end, gi, skip_row, kr, vr);
         rope_lane_angles<HD>(gl, p_new, inv_freq, interleaved, rsn, rcs);
         pdl_enter();
     }
@@ -343,18 +342,8 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
 #pragma unroll
     for (int i = 0; i < 8; i++) acc[i] = 0.f;
     int buf = 0;
-    if (PIPE && !ROPE) attn_load_chunk<T, HD, RK>(kb, vb, kv_dim, c_begin, c_end, gi, skip_row, kr, vr);
     for (int c0 = c_begin; c0 < c_end; c0 += CH) {
-        // PIPE: the next chunk's K and V loads go out before this chunk's scores (its rows were
-        // written by earlier steps), so a block of several chunks does not wait one memory latency
-        // per chunk (PIPE 1: the same arithmetic; PIPE 2: half chunks, another softmax step).
-        const bool more = c0 + CH < c_end;   // block-uniform
-        uint4 kn[RK], vn[RK];                // dead unless PIPE
-        if (!PIPE) {
-            if (!ROPE || c0 != c_begin) attn_load_chunk<T, HD, RK>(kb, vb, kv_dim, c0, c_end, gi, skip_row, kr, vr);
-        } else if (more) {
-            attn_load_chunk<T, HD, RK>(kb, vb, kv_dim, c0 + CH, c_end, gi, skip_row, kn, vn);
-        }
+        if (!ROPE || c0 != c_begin) attn_load_chunk<T, HD>(kb, vb, kv_dim, c0, c_end, gi, skip_row, kr, vr);
         if (ROPE && has_new) {
 #pragma unroll
             for (int r = 0; r < RK; r++)
@@ -404,10 +393,6 @@ attn_decode_kernel(T *__restrict__ out, int out_stride, const T *__restrict__ q,
         }
         m = m_new;
         buf ^= 1; // the other buffer next: a thread still reading this one has not passed the next barrier
-        if (PIPE && more) {
-#pragma unroll
-            for (int r = 0; r < RK; r++) { kr[r] = kn[r]; vr[r] = vn[r]; }
-        }
     }
 #pragma unroll
     for (int i = 0; i < 8; i++) red[gi][gl * 8 + i] = acc[i];
@@ -505,23 +490,6 @@ static int attn_cluster_on(void) {
         cudaGetLastError();
     }
     return supported && env_switch(&g_attn_cluster, "LF_CUDA_ATTN_CLUSTER");
-}
-
-// The decode kernel's chunks pipelined (the next chunk's loads before this chunk's math), head_dim
-// 128, for launches whose blocks are not split over the context (many sequences: the splits of a
-// (token, head) launch as a cluster that must be resident in one GPC at once, and there the
-// pipelined forms measured slower, session 29): LF_CUDA_ATTN_PIPE=0 loads each chunk after the
-// previous one's math; 1 full chunks, two in flight (the same bits as 0; ~170 registers, 3 blocks
-// per SM); 2 (the default) chunks of half the rows, two in flight (~127 registers; another softmax
-// step). lf_cuda_set_attn_pipe(-1): the default again.
-static int g_attn_pipe = -1;
-extern "C" void lf_cuda_set_attn_pipe(int mode) { g_attn_pipe = mode >= 0 && mode <= 2 ? mode : -1; }
-static int attn_pipe_on(void) {   // 0 off; 1 full chunks, 3 blocks per SM; 2 half chunks (head_dim 128 only)
-    if (g_attn_pipe < 0) {
-        const char *e = getenv("LF_CUDA_ATTN_PIPE");
-        return e && *e >= '0' && *e <= '2' ? *e - '0' : 2;
-    }
-    return g_attn_pipe;
 }
 
 // Blocks per SM the context split aims at: 2 (LF_ATTN_BLOCKS_PER_SM or
@@ -658,16 +626,12 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
     // splits of one (token, head) as one thread-block cluster, merged through distributed shared
     // memory, where they fit one (at most 8 blocks, Hopper)
     const int cl = ns > 1 && ns <= 8 && attn_cluster_on();
-    const int pipe = attn_pipe_on();
 #define ATT_ARGS(HD_, R_) (T *)out, out_stride,                                                                               \
         (const T *)q, q_stride, (const T *)k_cache, (const T *)v_cache, max_ctx, kv_dim, pos, seq, tok_idx, n_heads,           \
         n_kv_heads, scale, split_len, part_o, part_ml, counters, rope ? (const T *)rope->bias : (const T *)NULL,               \
         rope ? rope->inv_freq : (const float *)NULL, rope ? rope->interleaved : 0, (T *)k_cache, (T *)v_cache, cl
-#define ATT_DEC_P(HD_, R_, P_) do { if (cl) LF_LAUNCH_CLUSTER_Z((attn_decode_kernel<T, HD_, R_, P_>), grid, ATT_THREADS, 0, st, ns, ATT_ARGS(HD_, R_)); \
-                                   else LF_LAUNCH((attn_decode_kernel<T, HD_, R_, P_>), grid, ATT_THREADS, 0, st, ATT_ARGS(HD_, R_)); } while (0)
-#define ATT_DEC(HD_, R_) do { if (pipe && ns == 1 && max_n_ctx > AttDec<HD_>::CH) { if (pipe == 2) ATT_DEC_P(HD_, R_, HD_ == 128 ? 2 : 0); \
-                                                                                 else ATT_DEC_P(HD_, R_, HD_ == 128 ? 1 : 0); }                \
-                                   else ATT_DEC_P(HD_, R_, 0); } while (0)
+#define ATT_DEC(HD_, R_) do { if (cl) LF_LAUNCH_CLUSTER_Z((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, ns, ATT_ARGS(HD_, R_)); \
+                              else LF_LAUNCH((attn_decode_kernel<T, HD_, R_>), grid, ATT_THREADS, 0, st, ATT_ARGS(HD_, R_)); } while (0)
 #define ATT_DEC_HD(R_) do { if (head_dim == 64) ATT_DEC(64, R_); else if (head_dim == 128) ATT_DEC(128, R_); else ATT_DEC(256, R_); } while (0)
     if (rope && !attn_decode_applies(head_dim))
         return lf_fail(LINFER_ERR_UNSUPPORTED, "CUDA attention with RoPE: head_dim %d (64, 128 or 256, the decode kernel)", head_dim);
@@ -690,7 +654,6 @@ static lf_status attention_impl(lf_dtype dt, void *out, int out_stride, const vo
             CUDA_CHECK_LAUNCH("attn_combine_kernel");
         });
 #undef ATT_DEC
-#undef ATT_DEC_P
 #undef ATT_DEC_HD
 #undef ATT_ARGS
     return LINFER_OK;

@@ -76,10 +76,6 @@ void lf_cuda_set_attn_decode(int on);
 /* the decode attention's context splits as one thread-block cluster merged through distributed
  * shared memory (Hopper; default on there, LF_CUDA_ATTN_CLUSTER=0 off) or through global memory */
 void lf_cuda_set_attn_cluster(int on);
-/* the decode attention kernel's chunks pipelined at head_dim 128 in launches not split over the
- * context: 0 off, 1 full chunks (the same bits as 0), 2 half chunks (the default); -1 the default
- * (LF_CUDA_ATTN_PIPE=0/1/2 at start-up) */
-void lf_cuda_set_attn_pipe(int mode);
 /* positions per unit of the decode attention's context split (a multiple of 16, up to 4 x
  * LF_ATTN_CHUNK; 0: the kernel's chunk, the default; LF_ATTN_GRAIN=N at start-up does the same) */
 void lf_cuda_set_attn_grain(int positions);

@@ -823,76 +823,6 @@ static void test_attention_cluster(lf_dtype dt, int nh, int nkv, int hd, int ctx
     cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
 }
 
-/* The decode kernel's pipelined chunks (head_dim 128, launches not split over the context: n
- * sequences of one token each, n x heads blocks) against the unpipelined kernel: mode 1 (full
- * chunks, two in flight) gives the same output bits and K cache; mode 2 (half chunks, two in
- * flight: another softmax step) stays within the CPU reference's bound and gives the same K
- * cache. Plain and RoPE-fused; every plain run against the CPU reference, every RoPE-fused run
- * against the unpipelined one. */
-static void test_attention_pipe(lf_dtype dt, int nh, int nkv, int hd, int ctx, int n) {
-    const int max_ctx = ctx + 8, q_dim = nh * hd, kv_dim = nkv * hd, qkv_dim = q_dim + 2 * kv_dim;
-    int32_t *pos = xmalloc(sizeof(int32_t) * (size_t)n), *seq = xmalloc(sizeof(int32_t) * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        pos[i] = i == 0 ? ctx - 1 : ctx / 2 + irand(ctx / 2 - 1);
-        seq[i] = n - 1 - i;
-    }
-    lf_config c = small_cfg(nh, nkv, hd, LF_ROPE_NEOX, LF_ROPE_SCALING_NONE);
-    float *inv = xmalloc(sizeof(float) * (size_t)(hd / 2));
-    lf_rope_inv_freq(&c, inv);
-    const size_t cache_n = (size_t)n * max_ctx * kv_dim, on = (size_t)n * q_dim;
-    float *qkv = frand_array((size_t)n * qkv_dim, 1.5f), *K = frand_array(cache_n, 1.0f), *V = frand_array(cache_n, 1.0f);
-    round_array(dt, qkv, (size_t)n * qkv_dim); round_array(dt, K, cache_n); round_array(dt, V, cache_n);
-    float *dinv = dput(inv, sizeof(float) * (size_t)(hd / 2));
-    int32_t *dpos = dput(pos, sizeof(int32_t) * (size_t)n), *dseq = dput(seq, sizeof(int32_t) * (size_t)n);
-    float *scr = dalloc(LF_ATTN_SPLIT_SCRATCH);
-    CK(cudaMemset(scr, 0, LF_ATTN_SPLIT_COUNTERS * sizeof(unsigned)));
-    const float scale = 1.0f / sqrtf((float)hd);
-    char what[200];
-    float *ref = xmalloc(on * 4), *att = xmalloc((size_t)max_ctx * 4);
-    for (int i = 0; i < n; i++)
-        lf_cpu_attention(ref + (size_t)i * q_dim, qkv + (size_t)i * qkv_dim, K + (size_t)seq[i] * max_ctx * kv_dim,
-                         V + (size_t)seq[i] * max_ctx * kv_dim, pos[i] + 1, kv_dim, nh, nkv, hd, scale, att);
-    for (int rope = 0; rope <= 1; rope++) {
-        uint16_t *h[3], *hk[3];
-        float *got[3];
-        for (int pipe = 0; pipe <= 2; pipe++) {
-            lf_cuda_set_attn_pipe(pipe);
-            void *dqkv = dput_T(dt, qkv, (size_t)n * qkv_dim), *kc = dput_T(dt, K, cache_n), *vc = dput_T(dt, V, cache_n);
-            void *out = dalloc(on * 2);
-            if (rope)
-                LF(lf_cuda_attention_rope(dt, out, q_dim, dqkv, qkv_dim, NULL, dinv, LF_ROPE_NEOX, kc, vc, max_ctx, dpos, dseq, NULL,
-                                          n, nh, nkv, hd, scale, ctx, scr, LF_ATTN_SPLIT_SCRATCH, 0));
-            else
-                LF(lf_cuda_attention(dt, out, q_dim, dqkv, qkv_dim, kc, vc, max_ctx, dpos, dseq, NULL, n, nh, nkv, hd, scale, ctx, scr,
-                                     LF_ATTN_SPLIT_SCRATCH, 0));
-            CK(cudaDeviceSynchronize());
-            h[pipe] = xmalloc(on * 2);
-            hk[pipe] = xmalloc(cache_n * 2);
-            CK(cudaMemcpy(h[pipe], out, on * 2, cudaMemcpyDeviceToHost));
-            CK(cudaMemcpy(hk[pipe], kc, cache_n * 2, cudaMemcpyDeviceToHost));
-            got[pipe] = dget_T(dt, out, on);
-            snprintf(what, sizeof what, "attention%s pipe %d h%d/%d hd%d ctx %d, %d sequences vs %s", rope ? "+RoPE" : "", pipe, nh, nkv,
-                     hd, ctx, n, rope ? "pipe 0" : "CPU");
-            if (!rope) check("attention", dt, what, got[pipe], ref, on, tol(dt));
-            else if (pipe) check("attention", dt, what, got[pipe], got[0], on, tol(dt));
-            cudaFree(dqkv); cudaFree(kc); cudaFree(vc); cudaFree(out);
-        }
-        snprintf(what, sizeof what, "attention%s (%s, h%d/%d hd%d ctx %d, %d sequences): pipe 1 = pipe 0, output bits", rope ? "+RoPE" : "",
-                 dtn(dt), nh, nkv, hd, ctx, n);
-        expect(!memcmp(h[0], h[1], on * 2), what);
-        for (int pipe = 1; pipe <= 2; pipe++) {
-            snprintf(what, sizeof what, "attention%s (%s, h%d/%d hd%d ctx %d, %d sequences): pipe %d = pipe 0, K cache",
-                     rope ? "+RoPE" : "", dtn(dt), nh, nkv, hd, ctx, n, pipe);
-            expect(!memcmp(hk[0], hk[pipe], cache_n * 2), what);
-        }
-        for (int i = 0; i < 3; i++) { free(h[i]); free(hk[i]); free(got[i]); }
-    }
-    lf_cuda_set_attn_pipe(-1);
-    expect(split_counters_zero(scr), "attention (pipelined): split counters at zero");
-    free(ref); free(att); free(inv); free(qkv); free(K); free(V); free(pos); free(seq);
-    cudaFree(dinv); cudaFree(dpos); cudaFree(dseq); cudaFree(scr);
-}
-
 static void test_attention(lf_dtype dt, int nh, int nkv, int hd, int long_ctx) {
     const int max_seqs = 4, max_ctx = long_ctx ? 3200 : 300;
     const int kv_dim = nkv * hd, q_dim = nh * hd, q_stride = q_dim + 2 * kv_dim; /* q inside a qkv row */
@@ -1693,11 +1623,6 @@ int main(int argc, char **argv) {
         test_attention_cluster(dt, 32, 8, 128, 512);    /* 8 */
         test_attention_cluster(dt, 8, 2, 64, 448);      /* 7 */
         test_attention_cluster(dt, 4, 4, 256, 100);     /* 4 */
-        /* unsplit launches of several chunks per block, pipelined or not (enough sequences that
-         * (sequence, head) blocks alone fill the GPU; head_dim 64: the unpipelined kernel either way) */
-        test_attention_pipe(dt, 8, 8, 128, 300, 40);
-        test_attention_pipe(dt, 16, 16, 128, 130, 20);
-        test_attention_pipe(dt, 8, 8, 64, 200, 40);
         /* the tensor-core GQA decode kernel (default for n_heads / n_kv_heads >= 2, so the calls
          * above with 8/2, 4/2 and 32/8 ran it) also on multi-head shapes (mode 2), an 8- and a
          * 7-head group, more than 8 (back to attn_decode_kernel), with 4 and 8 warps per block and
