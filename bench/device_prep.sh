@@ -36,6 +36,13 @@ dev_bench() {
   timeout 150 $R $L bench -m "$@" --json "$OUT/bench_$tag.json" > "$OUT/bench_$tag.log" 2>&1
   echo "$tag rc=$? $(grep -E '^fp16' "$OUT/bench_$tag.log" | head -1 | awk '{print "ttft", $5, "tpot", $8, "p50", $9}')"
 }
+# dev_memcheck_rest T0: compute-sanitizer memcheck over the quick kernel tests in what is left of
+# a 560 s call begun at T0 (at least 30 s), its summary line; log in $OUT/sanitize_memcheck.log
+dev_memcheck_rest() {
+  local rem=$(( 560 - ($(date +%s) - $1) )); [ $rem -lt 30 ] && rem=30
+  timeout $rem $R compute-sanitizer --tool memcheck --leak-check no --error-exitcode 99 build-dev/tests/cuda/test_cuda_kernels --quick > "$OUT/sanitize_memcheck.log" 2>&1
+  echo "memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/sanitize_memcheck.log" | tail -1) | $(grep -E 'checks, .* failed' "$OUT/sanitize_memcheck.log" | tail -1)"
+}
 # dev_finish: print $OUT/f.log, then pack everything else under $OUT into $OUT/results.tar.xz (the
 # device returns fewer, smaller files), leaving f.log beside it
 dev_finish() {

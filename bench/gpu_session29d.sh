@@ -28,9 +28,7 @@ for r in 1 2; do
 done
 for p in 2 0; do LF_CUDA_ATTN_PIPE=$p dev_bench 7b_in128_p${p} llama-2-7b --batch 1 --in 128 --out 64; done
 echo "t=$(( $(date +%s) - t0 )) s"
-rem=$(( 560 - ($(date +%s) - t0) )); [ $rem -lt 30 ] && rem=30
-timeout $rem $R compute-sanitizer --tool memcheck --leak-check no --error-exitcode 99 build-dev/tests/cuda/test_cuda_kernels --quick > "$OUT/sanitize_memcheck.log" 2>&1
-echo "memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/sanitize_memcheck.log" | tail -1) | $(grep -E 'checks, .* failed' "$OUT/sanitize_memcheck.log" | tail -1)"
+dev_memcheck_rest $t0
 echo "t=$(( $(date +%s) - t0 )) s"
 } > "$OUT/f.log" 2>&1
 dev_finish
